@@ -1,0 +1,91 @@
+/**
+ * The command table: each command's usage, options and runner, so `--help`,
+ * usage errors and dispatch come from one place.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { Oci2LxcError } from "../core/errors.ts";
+
+/** Option spec in node:util parseArgs form, plus a help line. */
+export interface OptionSpec {
+  type: "boolean" | "string";
+  multiple?: boolean;
+  short?: string;
+  help: string;
+  /** Name of the value in help, e.g. "OS/ARCH". */
+  value?: string;
+}
+
+/** One command of the CLI. */
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  /** Longer text shown by --help after the options. */
+  description: string;
+  examples: string[];
+  options: Record<string, OptionSpec>;
+  /** How many positionals: [min, max]. */
+  positionals: [number, number];
+  run(args: ParsedArgs): Promise<number> | number;
+}
+
+/** What a command's runner gets. */
+export interface ParsedArgs {
+  positionals: string[];
+  values: Record<string, string | boolean | string[] | undefined>;
+}
+
+/** Options every command takes. */
+export const COMMON_OPTIONS: Record<string, OptionSpec> = {
+  help: { type: "boolean", short: "h", help: "Show this help" },
+  debug: { type: "boolean", help: "On failure, print the chain of causes" },
+};
+
+/** Parse a command's arguments; usage errors are Oci2LxcError("usage"). */
+export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
+  const options: Record<string, { type: "boolean" | "string"; multiple?: boolean; short?: string }> = {};
+  for (const [name, spec] of Object.entries({ ...COMMON_OPTIONS, ...command.options })) {
+    options[name] = { type: spec.type, ...(spec.multiple ? { multiple: true } : {}), ...(spec.short ? { short: spec.short } : {}) };
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (cause) {
+    const message = (cause as Error).message.replace(/\. To specify a positional.*$/s, "");
+    throw new Oci2LxcError("usage", `Cannot parse arguments of ${command.name}: ${message}`, { cause });
+  }
+  const values = parsed.values as ParsedArgs["values"];
+  if (values.help) return { positionals: parsed.positionals, values };
+  const [min, max] = command.positionals;
+  if (parsed.positionals.length < min) {
+    throw new Oci2LxcError("usage", `Cannot run ${command.name}: missing arguments`);
+  }
+  if (parsed.positionals.length > max) {
+    throw new Oci2LxcError(
+      "usage",
+      `Cannot run ${command.name}: unexpected argument "${parsed.positionals[max]}"`,
+    );
+  }
+  return { positionals: parsed.positionals, values };
+}
+
+/** The `--help` text of a command. */
+export function commandHelp(command: Command): string {
+  const lines = [`oci2lxc ${command.name}: ${command.summary}`, "", `Usage: ${command.usage}`, "", "Options:"];
+  const entries = Object.entries({ ...command.options, ...COMMON_OPTIONS });
+  const labels = entries.map(([name, spec]) =>
+    `${spec.short ? `-${spec.short}, ` : "    "}--${name}${spec.type === "string" ? ` ${spec.value ?? "VALUE"}` : ""}`
+  );
+  const width = Math.max(...labels.map((l) => l.length));
+  entries.forEach(([, spec], i) => lines.push(`  ${labels[i]!.padEnd(width)}  ${spec.help}`));
+  if (command.description) lines.push("", ...command.description.split("\n"));
+  if (command.examples.length) lines.push("", "Examples:", ...command.examples.map((e) => `  ${e}`));
+  return lines.join("\n");
+}
+
+/** A short usage hint for usage errors. */
+export function shortUsage(command: Command): string {
+  return `usage: ${command.usage}\nRun 'oci2lxc ${command.name} --help' for more.`;
+}

@@ -1,0 +1,67 @@
+/**
+ * The command line: pick the command, parse its arguments, run it, and turn
+ * every failure into one `error:` line and a documented exit code.
+ *
+ * @module
+ */
+import { Oci2LxcError } from "../core/errors.ts";
+import { VERSION } from "../core/version.ts";
+import { type Command, commandHelp, parseCommandArgs, shortUsage } from "./commands.ts";
+import { inspectCommand } from "./inspect_command.ts";
+import { printErr, printOut, reportError } from "./output.ts";
+import { verifyCommand } from "./verify_command.ts";
+
+/** Every command, in the order `--help` lists them. */
+export const COMMANDS: Command[] = [inspectCommand, verifyCommand];
+
+/** Register further commands (convert, plugins, hook) from their own modules. */
+export function addCommand(command: Command): void {
+  COMMANDS.push(command);
+}
+
+function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    "oci2lxc: turn an OCI container image into an LXC container that starts",
+    "",
+    "Usage: oci2lxc COMMAND [OPTIONS] [ARGS]",
+    "",
+    "Commands:",
+    ...COMMANDS.filter((c) => c.name !== "hook").map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    "",
+    "Options: --help, --version. Run 'oci2lxc COMMAND --help' for a command's options.",
+    "Exit codes: 0 success, 1 conversion or verification failure, 2 usage error, 130 interrupted.",
+  ].join("\n");
+}
+
+/** Run the CLI with `argv` (without the program name); resolves to the exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  const debug = argv.includes("--debug");
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    printOut(mainHelp());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === "--version" || name === "-V") {
+    printOut(`oci2lxc ${VERSION} (deno ${Deno.version.deno})`);
+    return 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    printErr(`error: Cannot run "${name}": no such command`);
+    printErr(`usage: oci2lxc COMMAND [OPTIONS] [ARGS]; commands: ${COMMANDS.map((c) => c.name).join(", ")}`);
+    return 2;
+  }
+  try {
+    const args = parseCommandArgs(command, rest);
+    if (args.values.help) {
+      printOut(commandHelp(command));
+      return 0;
+    }
+    return await command.run(args);
+  } catch (err) {
+    const code = reportError(err, debug);
+    if (err instanceof Oci2LxcError && err.code === "usage") printErr(shortUsage(command));
+    return code;
+  }
+}

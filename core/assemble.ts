@@ -1,0 +1,111 @@
+/**
+ * Stage 4: apply each layer, in order, into the staging rootfs. One read and
+ * one decompression per layer; the blob digest and diff_id are checked in the
+ * same pass that writes the files.
+ *
+ * @module
+ */
+import { DigestMismatchError, Oci2LxcError } from "./errors.ts";
+import type { Image, ImageLayer } from "./image/image.ts";
+import { layerName, readLayer } from "./layer/read_layer.ts";
+import type { IdMap } from "./rootfs/idmap.ts";
+import { RootfsWriter, type RootfsWarning } from "./rootfs/rootfs_writer.ts";
+import { TarParser } from "./tar/tar_parser.ts";
+
+/** Progress of the assembly, for the CLI's live line. */
+export interface AssembleProgress {
+  layer: number;
+  layers: number;
+  /** Compressed bytes of this layer read so far. */
+  bytes: number;
+  /** Compressed size of this layer. */
+  total: number;
+}
+
+/** Options for {@linkcode assembleRootfs}. */
+export interface AssembleOptions {
+  idmap?: IdMap | undefined;
+  /** Not root: skip ownership and devices with warnings instead of failing. */
+  approximate?: boolean;
+  onWarning?: (message: string) => void;
+  onProgress?: (progress: AssembleProgress) => void;
+  /** Checked between chunks: an interrupt stops the work at the next chunk. */
+  signal?: AbortSignal | undefined;
+}
+
+/** What the assembly measured. */
+export interface AssembleResult {
+  layers: Array<{ index: number; digest: string; diffId: string; size: number; uncompressedSize: number }>;
+  /** True when the archive listed layers in another order than the config's diff_ids. */
+  reordered: boolean;
+}
+
+/**
+ * Apply `image`'s layers into the directory `rootfs` (which must exist and be
+ * empty). When the first diff_id mismatch shows that the archive lists its
+ * layers in a different order than `config.rootfs.diff_ids` (Proxmox's own
+ * test images do), the layers are re-paired by content and the caller must
+ * start again on a fresh directory: `reorderLayers` then returns the order.
+ */
+export function assembleRootfs(image: Image, layers: readonly ImageLayer[], rootfs: string, options: AssembleOptions = {}): AssembleResult {
+  const writer = new RootfsWriter(rootfs, {
+    ...(options.idmap ? { idmap: options.idmap } : {}),
+    approximate: options.approximate ?? false,
+    onWarning: (w: RootfsWarning) => options.onWarning?.(w.message),
+  });
+  const result: AssembleResult = { layers: [], reordered: false };
+  try {
+    for (const layer of layers) {
+      const name = layerName(layer, layers.length);
+      writer.beginLayer(name);
+      const parser = new TarParser(writer, { name, onWarning: (m) => options.onWarning?.(`${name}: ${m}`) });
+      let bytes = 0;
+      const total = layer.member.size;
+      const measured = readLayer(layer, layers.length, (chunk) => {
+        if (options.signal?.aborted) throw new Oci2LxcError("interrupted", "Cannot finish the conversion: interrupted");
+        parser.push(chunk);
+      });
+      parser.finish();
+      writer.endLayer();
+      bytes = total;
+      options.onProgress?.({ layer: layer.index + 1, layers: layers.length, bytes, total });
+      result.layers.push({ index: layer.index, ...measured });
+    }
+  } finally {
+    writer.close();
+  }
+  void image;
+  return result;
+}
+
+/**
+ * Learn each layer's diff_id by decompressing it (no writes), and return the
+ * layers in `config.rootfs.diff_ids` order. Used only after a mismatch, so
+ * the ordinary case decompresses each layer once.
+ */
+export function reorderLayers(image: Image): ImageLayer[] {
+  const count = image.layers.length;
+  const byDiffId = new Map<string, ImageLayer>();
+  for (const layer of image.layers) {
+    const { diffId } = readLayer(layer, count, () => {}, { checkDiffId: false });
+    byDiffId.set(diffId, layer);
+  }
+  return image.layers.map((slot, index) => {
+    const layer = byDiffId.get(slot.diffId);
+    if (!layer) {
+      throw new DigestMismatchError(
+        `diff_id of layer ${index + 1}`,
+        slot.diffId,
+        "no layer with that content",
+        `Cannot find the content of diff_id ${slot.diffId} (layer ${index + 1}/${count}): no layer blob decompresses to it`,
+      );
+    }
+    return { ...layer, index, diffId: slot.diffId };
+  });
+}
+
+/** Whether a failure of the in-order pass says the layers are listed out of order. */
+export function isReorderMismatch(err: unknown, image: Image): boolean {
+  return err instanceof DigestMismatchError && err.what.startsWith("diff_id of ") &&
+    image.layers.some((l) => l.diffId === err.actual);
+}

@@ -1,0 +1,96 @@
+/**
+ * Errors that callers catch. Each carries a stable `code` for scripts, an
+ * exit code for the CLI, and an optional hint that tells the user what to do.
+ *
+ * Messages follow the house style: `Cannot <action>: <reason>`.
+ *
+ * @module
+ */
+
+/** Stable error codes; the CLI maps them to exit codes. */
+export type ErrorCode =
+  | "usage" // the caller's words are wrong (exit 2)
+  | "image" // the image is malformed or cannot be read (exit 1)
+  | "digest" // a blob does not match its digest or size (exit 1)
+  | "platform" // no manifest for the requested platform (exit 1)
+  | "rootfs" // a layer cannot be applied (exit 1)
+  | "config" // the image config cannot be represented in LXC (exit 1)
+  | "plugin" // a plugin hook failed (exit 1)
+  | "destination" // DEST exists or cannot be written (exit 1)
+  | "interrupted"; // SIGINT/SIGTERM (exit 130)
+
+/** Exit codes by error code; documented in README. */
+export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
+  usage: 2,
+  image: 1,
+  digest: 1,
+  platform: 1,
+  rootfs: 1,
+  config: 1,
+  plugin: 1,
+  destination: 1,
+  interrupted: 130,
+};
+
+/** Options for {@linkcode Oci2LxcError}. */
+export interface Oci2LxcErrorOptions {
+  /** The underlying error, kept for `--debug`. */
+  cause?: unknown;
+  /** One line telling the user what to do next. */
+  hint?: string;
+}
+
+/**
+ * The one error class callers catch: `code` says what kind of failure it is.
+ *
+ * @example Catching a conversion failure
+ * ```ts
+ * import { Oci2LxcError } from "./errors.ts";
+ * const err = new Oci2LxcError("image", "Cannot read index.json: not JSON");
+ * console.assert(err.exitCode === 1);
+ * ```
+ */
+export class Oci2LxcError extends Error {
+  /** What kind of failure this is. */
+  readonly code: ErrorCode;
+  /** What the user can do about it, if anything useful can be said. */
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: Oci2LxcErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "Oci2LxcError";
+    this.code = code;
+    this.hint = options.hint;
+  }
+
+  /** The process exit code the CLI uses for this error. */
+  get exitCode(): number {
+    return EXIT_CODES[this.code];
+  }
+}
+
+/** A digest or size mismatch of one blob; `verify` collects many of these. */
+export class DigestMismatchError extends Oci2LxcError {
+  /** The digest the image promised. */
+  readonly expected: string;
+  /** What was found instead (a digest, or a size like `123 bytes`). */
+  readonly actual: string;
+  /** Which blob: "layer 2", "manifest", "config", "diff_id of layer 1". */
+  readonly what: string;
+
+  constructor(what: string, expected: string, actual: string, message: string) {
+    super("digest", message, {
+      hint: "The archive is damaged or was modified; fetch or save the image again",
+    });
+    this.name = "DigestMismatchError";
+    this.what = what;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** Describe any thrown value in one line, for error messages that keep a cause. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,65 @@
+/**
+ * Reads a byte range of a file into one reused buffer and hands each chunk to
+ * a callback. Synchronous: `readSync` into a reused buffer is ~20× faster here
+ * than a `ReadableStream`, and the whole layer pass stays synchronous.
+ *
+ * @module
+ */
+import { Oci2LxcError } from "../errors.ts";
+import type { Member } from "./member.ts";
+
+const CHUNK = 1 << 20;
+let shared: Uint8Array | undefined;
+
+/**
+ * Call `onChunk` with consecutive chunks of `member`'s bytes. The chunk is a
+ * view into a shared buffer, valid only during the call.
+ */
+export function readMember(member: Member, onChunk: (chunk: Uint8Array) => void): void {
+  const buffer = shared ??= new Uint8Array(CHUNK);
+  shared = undefined; // a nested read (should not happen) gets its own buffer
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(member.file, { read: true });
+  } catch (cause) {
+    shared = buffer;
+    throw new Oci2LxcError("image", `Cannot open ${member.file}: ${(cause as Error).message}`, { cause });
+  }
+  try {
+    file.seekSync(member.offset, Deno.SeekMode.Start);
+    let left = member.size;
+    while (left > 0) {
+      const want = Math.min(left, buffer.length);
+      const n = file.readSync(want === buffer.length ? buffer : buffer.subarray(0, want));
+      if (n === null || n === 0) {
+        throw new Oci2LxcError(
+          "image",
+          `Cannot read ${member.name} from ${member.file}: the file ends ${left} bytes early (truncated archive?)`,
+          { hint: "Save or download the image again" },
+        );
+      }
+      left -= n;
+      onChunk(buffer.subarray(0, n));
+    }
+  } finally {
+    file.close();
+    shared = buffer;
+  }
+}
+
+/** Read a whole (small) member into memory; refuses members above `limit` bytes. */
+export function readMemberBytes(member: Member, limit = 16 << 20): Uint8Array {
+  if (member.size > limit) {
+    throw new Oci2LxcError(
+      "image",
+      `Cannot read ${member.name}: it is ${member.size} bytes, more than the ${limit} allowed for a JSON document`,
+    );
+  }
+  const out = new Uint8Array(member.size);
+  let at = 0;
+  readMember(member, (chunk) => {
+    out.set(chunk, at);
+    at += chunk.length;
+  });
+  return out;
+}

@@ -1,0 +1,66 @@
+/**
+ * Stream one image layer from where it lives, through verification and
+ * decompression, into a sink (the tar reader). One read, one decompression.
+ *
+ * @module
+ */
+import { shortDigest } from "../digest.ts";
+import { Oci2LxcError } from "../errors.ts";
+import type { ImageLayer } from "../image/image.ts";
+import { readMember } from "../image/range_reader.ts";
+import { sniffCompression } from "./decompress.ts";
+import type { Compression, OutputSink } from "./decompressor.ts";
+import { LayerStream, type LayerStreamResult } from "./layer_stream.ts";
+
+/** How to check a layer while reading it. */
+export interface ReadLayerOptions {
+  /** Check the content against `layer.diffId` (false when we only want to learn the diff_id). */
+  checkDiffId?: boolean;
+}
+
+/** "layer 2/5 (sha256:ab12cd34ef56)" for messages. */
+export function layerName(layer: ImageLayer, count: number): string {
+  return `layer ${layer.index + 1}/${count} (${shortDigest(layer.digest ?? layer.diffId)})`;
+}
+
+/** The compression of a layer, sniffing the first bytes when the source does not say. */
+export function layerCompression(layer: ImageLayer): Compression {
+  if (layer.compression !== undefined) return layer.compression;
+  let head: Uint8Array | undefined;
+  readMember({ ...layer.member, size: Math.min(8, layer.member.size) }, (chunk) => head = chunk.slice());
+  return sniffCompression(head ?? new Uint8Array());
+}
+
+/**
+ * Read, verify and decompress `layer`, handing the tar stream to `sink`.
+ * Throws `DigestMismatchError` on a digest, size or diff_id mismatch.
+ */
+export function readLayer(
+  layer: ImageLayer,
+  count: number,
+  sink: OutputSink,
+  options: ReadLayerOptions = {},
+): LayerStreamResult {
+  const name = layerName(layer, count);
+  const compression = layerCompression(layer);
+  // A legacy docker-archive names layers by path; an uncompressed blob's digest is its diff_id.
+  const expectedDigest = layer.digest ?? (compression === "none" ? layer.diffId : undefined);
+  if (expectedDigest === undefined) {
+    throw new Oci2LxcError("image", `Cannot verify ${name}: the archive gives no digest for a compressed layer`);
+  }
+  const stream = new LayerStream({
+    compression,
+    expectedDigest,
+    expectedSize: layer.size,
+    expectedDiffId: options.checkDiffId === false ? undefined : layer.diffId,
+    name,
+    sink,
+  });
+  try {
+    readMember(layer.member, (chunk) => stream.push(chunk));
+  } catch (err) {
+    stream.close();
+    throw err;
+  }
+  return stream.finish();
+}

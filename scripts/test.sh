@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Install what the tests need (as root, on Debian), build the bundle, run every test.
+# Usage: bash scripts/test.sh [extra deno test args]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. scripts/ensure_deno.sh
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  need=()
+  for p in lxc dnsmasq-base busybox-static zstd gzip tar python3 iproute2 umoci skopeo libcap2-bin; do
+    dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+  done
+  if [ ${#need[@]} -gt 0 ]; then
+    echo "Installing Debian packages: ${need[*]}" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}") >&2
+  fi
+fi
+deno task bundle >&2 || exit 1
+exec deno test -A --no-check=remote --permit-no-files tests/ "$@"
