@@ -5,7 +5,7 @@
  * @module
  */
 import { shortDigest } from "../digest.ts";
-import { Oci2LxcError } from "../errors.ts";
+import { DigestMismatchError, Oci2LxcError } from "../errors.ts";
 import type { ImageLayer } from "../image/image.ts";
 import { readMember } from "../image/range_reader.ts";
 import { sniffCompression } from "./decompress.ts";
@@ -48,13 +48,26 @@ export function readLayer(
   if (expectedDigest === undefined) {
     throw new Oci2LxcError("image", `Cannot verify ${name}: the archive gives no digest for a compressed layer`);
   }
+  // A damaged blob usually first shows as a tar or write error; the digest
+  // mismatch is what the user can act on, so after a sink error the rest of
+  // the blob is still hashed (not written) and a mismatch wins.
+  let sinkError: unknown;
+  const guardedSink: OutputSink = (chunk) => {
+    if (sinkError !== undefined) return;
+    try {
+      sink(chunk);
+    } catch (err) {
+      if (err instanceof Oci2LxcError && err.code === "interrupted") throw err;
+      sinkError = err;
+    }
+  };
   const stream = new LayerStream({
     compression,
     expectedDigest,
     expectedSize: layer.size,
     expectedDiffId: options.checkDiffId === false ? undefined : layer.diffId,
     name,
-    sink,
+    sink: guardedSink,
   });
   try {
     readMember(layer.member, (chunk) => stream.push(chunk));
@@ -62,5 +75,11 @@ export function readLayer(
     stream.close();
     throw err;
   }
-  return stream.finish();
+  if (sinkError === undefined) return stream.finish();
+  try {
+    stream.finish();
+  } catch (err) {
+    if (err instanceof DigestMismatchError) throw err;
+  }
+  throw sinkError;
 }

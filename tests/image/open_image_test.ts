@@ -1,0 +1,149 @@
+import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
+import { inspect, open, verify } from "../../core/api.ts";
+import { Oci2LxcError } from "../../core/errors.ts";
+import { parseReference } from "../../core/reference.ts";
+import { FIXTURES, PROXMOX_FIXTURES } from "../_helpers/oci_builder.ts";
+
+// One image saved in every form the tools write; skopeo reports the same config digest for each
+// (fixtures/images/checks.txt), so we must too.
+const BUSYBOX_CONFIG = "sha256:cfd8ce01b418c208d364f1db01eb8b992c9d900da90e59ca9b6bf2dec69bd047";
+const BUSYBOX_FORMS = [
+  `oci-archive:${FIXTURES}busybox.oci.tar`,
+  `docker-archive:${FIXTURES}busybox.docker.tar`,
+  `docker-archive:${FIXTURES}busybox.docker.tar.gz`,
+  `oci:${FIXTURES}busybox.oci-dir`,
+  `oci-archive:${FIXTURES}busybox.zstd.oci.tar`,
+  `oci-archive:${FIXTURES}busybox.uncompressed.oci.tar`,
+  `oci-archive:${FIXTURES}busybox.multiarch.oci.tar`,
+  `${FIXTURES}busybox.oci.tar`,
+  `${FIXTURES}busybox.docker.tar`,
+  `${FIXTURES}busybox.docker.tar.gz`,
+  `${FIXTURES}busybox.oci-dir`,
+];
+
+for (const reference of BUSYBOX_FORMS) {
+  Deno.test(`inspect() names the same config digest for ${reference.replace(FIXTURES, "")}`, () => {
+    const report = inspect(reference, { platform: "linux/amd64" });
+    assertEquals(report.config.digest, BUSYBOX_CONFIG);
+    assertEquals(report.platform, "linux/amd64");
+    assertEquals(report.layers.length, 1);
+    assertEquals(report.config.fields.StopSignal, "SIGQUIT");
+    assertEquals(report.config.fields.User, "app");
+  });
+  Deno.test(`verify() passes on ${reference.replace(FIXTURES, "")}`, () => {
+    const report = verify(reference, { platform: "linux/amd64" });
+    assertEquals(report.problems, []);
+    assert(report.ok);
+    assertEquals(report.layers[0]!.diffId, "sha256:5a0e0459713cb3b5ad1231756c6806bbebc7404c63b08c2125fd82ee9ed0190a");
+  });
+}
+
+Deno.test("open() selects the arm64/v8 manifest of a multi-platform index and skips the attestation", () => {
+  const image = open(`oci-archive:${FIXTURES}busybox.multiarch.oci.tar`, { platform: "linux/arm64" });
+  try {
+    assertEquals(image.platforms.map((p) => `${p.os}/${p.architecture}/${p.variant ?? ""}`), [
+      "linux/amd64/",
+      "linux/arm64/v8",
+    ]);
+    assertEquals(image.platform.architecture, "arm64");
+    assertEquals(image.config.digest, "sha256:bbc5eede71dd8b69bd53de0067f9be7d19053b808f10a9a7c2c0af117641e0f8");
+    assertEquals(image.index?.digest, "sha256:241e9ca411815ec9b8c5f0c17ca3413a9fafca4cb2964addd4ba295e5d37bf64");
+  } finally {
+    image.close();
+  }
+});
+
+Deno.test("open() lists the offered platforms when none matches", () => {
+  const err = assertThrows(() => open(`${FIXTURES}busybox.multiarch.oci.tar`, { platform: "linux/s390x" }));
+  assert(err instanceof Oci2LxcError);
+  assertEquals(err.code, "platform");
+  assertEquals(
+    err.message,
+    `Cannot find an image for linux/s390x in archive ${FIXTURES}busybox.multiarch.oci.tar: it offers linux/amd64, linux/arm64/v8`,
+  );
+});
+
+Deno.test("open() refuses a single-platform image for another platform, naming it", () => {
+  const err = assertThrows(() => open(`${FIXTURES}busybox.oci.tar`, { platform: "linux/arm64" }));
+  assert(err instanceof Oci2LxcError);
+  assertEquals(err.code, "platform");
+  assert(err.message.includes("it offers linux/amd64"), err.message);
+});
+
+Deno.test("open() selects by ref name and lists the refs when the name is unknown", () => {
+  const image = open(`oci-archive:${FIXTURES}busybox.oci.tar:latest`, { platform: "linux/amd64" });
+  image.close();
+  assertEquals(image.refName, "latest");
+  const err = assertThrows(() => open(`oci-archive:${FIXTURES}busybox.oci.tar:nope`, { platform: "linux/amd64" }));
+  assert(err instanceof Oci2LxcError);
+  assert(err.message.startsWith(`Cannot find image "nope" in archive`), err.message);
+  assert(err.message.includes(`"latest"`), err.message);
+});
+
+Deno.test("open() selects a docker-archive image by index and by tag", () => {
+  const byIndex = open(`docker-archive:${FIXTURES}busybox.docker.tar:@0`, { platform: "linux/amd64" });
+  byIndex.close();
+  assertEquals(byIndex.config.digest, BUSYBOX_CONFIG);
+  const tag = byIndex.refName!;
+  const byTag = open(`docker-archive:${FIXTURES}busybox.docker.tar:${tag}`, { platform: "linux/amd64" });
+  byTag.close();
+  assertEquals(byTag.config.digest, BUSYBOX_CONFIG);
+  assertThrows(() => open(`docker-archive:${FIXTURES}busybox.docker.tar:@7`, { platform: "linux/amd64" }), Oci2LxcError);
+});
+
+Deno.test("open() removes the temporary file of a compressed archive on close()", () => {
+  const tempDir = Deno.makeTempDirSync();
+  try {
+    const image = open(`${FIXTURES}busybox.docker.tar.gz`, { platform: "linux/amd64", tempDir });
+    assertEquals([...Deno.readDirSync(tempDir)].length, 1);
+    image.close();
+    assertEquals([...Deno.readDirSync(tempDir)].length, 0);
+  } finally {
+    Deno.removeSync(tempDir, { recursive: true });
+  }
+});
+
+const PROXMOX = [
+  "oci_test_replace_dir_with_file.tar",
+  "oci_test_replace_file.tar",
+  "oci_test_replace_file_with_dir.tar",
+  "oci_test_whiteout_current_directory.tar",
+  "oci_test_whiteout_dead_symlink_parent.tar",
+  "oci_test_whiteout_root_breakout.tar",
+  "oci_test_whiteout_root_parent_breakout.tar",
+  "oci_test_whiteout_symlink.tar",
+];
+for (const name of PROXMOX) {
+  Deno.test(`verify() passes on Proxmox's ${name}`, () => {
+    const report = verify(`${PROXMOX_FIXTURES}${name}`, { platform: "linux/amd64" });
+    assertEquals(report.problems, []);
+    // Three of them list manifest layers in another order than config.rootfs.diff_ids.
+    const reordered = ["oci_test_replace_dir_with_file.tar", "oci_test_whiteout_current_directory.tar"];
+    assertEquals(report.reordered, reordered.includes(name));
+  });
+}
+
+Deno.test("parseReference() splits transport, path and ref, keeping colons of existing paths", () => {
+  assertEquals(parseReference("oci-archive:/x/y.tar:v1"), {
+    transport: "oci-archive",
+    path: "/x/y.tar",
+    ref: "v1",
+    text: "oci-archive:/x/y.tar:v1",
+  });
+  assertEquals(parseReference("docker-archive:/x/y.tar:repo/app:1.2").ref, "repo/app:1.2");
+  assertEquals(parseReference("oci:dir").ref, undefined);
+  assertEquals(parseReference("plain.tar").transport, "auto");
+  const dir = Deno.makeTempDirSync();
+  try {
+    Deno.writeFileSync(`${dir}/a:b.tar`, new Uint8Array());
+    assertEquals(parseReference(`oci-archive:${dir}/a:b.tar:tag`).path, `${dir}/a:b.tar`);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("parseReference() refuses an empty reference and registry references with a hint", () => {
+  assertThrows(() => parseReference(""), Oci2LxcError, "Cannot parse image reference: it is empty");
+  const err = assertThrows(() => parseReference("docker://busybox:latest"));
+  assert(err instanceof Oci2LxcError && err.code === "usage" && err.hint?.includes("skopeo copy"));
+});
