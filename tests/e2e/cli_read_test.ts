@@ -1,0 +1,61 @@
+import { assert, assertEquals } from "../_helpers/assert.ts";
+import { flipByte, withTempDir } from "../_helpers/oci_builder.ts";
+import { assertGolden, cli, ENTRIES } from "./_cli.ts";
+
+const FIX = "fixtures/images/";
+
+for (const entry of ENTRIES) {
+  Deno.test(`[${entry}] inspect --json prints the config digest and exits 0`, async () => {
+    const r = await cli(entry, ["inspect", `oci-archive:${FIX}busybox.oci.tar`, "--json", "--platform", "linux/amd64"]);
+    assertEquals(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assertEquals(report.config.digest, "sha256:cfd8ce01b418c208d364f1db01eb8b992c9d900da90e59ca9b6bf2dec69bd047");
+    assertEquals(report.layers.length, 1);
+  });
+
+  Deno.test(`[${entry}] verify exits 1 and names the damaged layer`, async () => {
+    await withTempDir(async (dir) => {
+      await Deno.mkdir(`${dir}/img`);
+      for (const e of Deno.readDirSync(`${FIX}busybox.oci-dir`)) {
+        if (e.isFile) await Deno.copyFile(`${FIX}busybox.oci-dir/${e.name}`, `${dir}/img/${e.name}`);
+      }
+      await Deno.mkdir(`${dir}/img/blobs/sha256`, { recursive: true });
+      for (const e of Deno.readDirSync(`${FIX}busybox.oci-dir/blobs/sha256`)) {
+        await Deno.copyFile(`${FIX}busybox.oci-dir/blobs/sha256/${e.name}`, `${dir}/img/blobs/sha256/${e.name}`);
+      }
+      const layer = "3fb0869cd12d6198fa2d778bb0ba59087d724860ab8e48f156439d56c7736a7e";
+      await flipByte(`${dir}/img/blobs/sha256/${layer}`, 4096);
+      const r = await cli(entry, ["verify", `oci:${dir}/img`, "--platform", "linux/amd64"]);
+      assertEquals(r.code, 1);
+      assert(r.stderr.includes(`error: Cannot verify layer 1/1 (sha256:3fb0869cd12d)`), r.stderr);
+      assert(!r.stderr.includes("Stack backtrace"), r.stderr);
+    });
+  });
+
+  Deno.test(`[${entry}] a usage error prints the short usage and exits 2`, async () => {
+    const r = await cli(entry, ["inspect"]);
+    assertEquals(r.code, 2);
+    await assertGolden("usage_error_inspect.txt", r.stderr);
+    const unknown = await cli(entry, ["inspect", "x", "--bogus"]);
+    assertEquals(unknown.code, 2);
+    assert(unknown.stderr.startsWith("error: Cannot parse arguments of inspect: Unknown option '--bogus'"), unknown.stderr);
+  });
+
+  Deno.test(`[${entry}] a missing file is one error line with a hint, no backtrace`, async () => {
+    const r = await cli(entry, ["inspect", "oci-archive:/nonexistent/x.tar"]);
+    assertEquals(r.code, 1);
+    assertEquals(r.stdout, "");
+    const lines = r.stderr.trimEnd().split("\n");
+    assert(lines[0]!.startsWith("error: Cannot open image /nonexistent/x.tar:"), r.stderr);
+    assert(lines[1]!.startsWith("hint: "), r.stderr);
+    assertEquals(lines.length, 2);
+  });
+
+  for (const command of ["inspect", "verify"]) {
+    Deno.test(`[${entry}] ${command} --help matches its golden text`, async () => {
+      const r = await cli(entry, [command, "--help"]);
+      assertEquals(r.code, 0);
+      await assertGolden(`help_${command}.txt`, r.stdout);
+    });
+  }
+}
