@@ -8,7 +8,7 @@
 import { DigestMismatchError, Oci2LxcError } from "./errors.ts";
 import type { Image, ImageLayer } from "./image/image.ts";
 import { layerName, readLayer } from "./layer/read_layer.ts";
-import type { IdMap } from "./rootfs/idmap.ts";
+import type { IdMap } from "./rootfs/id_map.ts";
 import { RootfsWriter, type RootfsWarning } from "./rootfs/rootfs_writer.ts";
 import { TarParser } from "./tar/tar_parser.ts";
 
@@ -71,6 +71,7 @@ export function assembleRootfs(image: Image, layers: readonly ImageLayer[], root
       options.onProgress?.({ layer: layer.index + 1, layers: layers.length, bytes, total });
       result.layers.push({ index: layer.index, ...measured });
     }
+    writer.finish();
   } finally {
     writer.close();
   }

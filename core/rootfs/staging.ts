@@ -1,0 +1,254 @@
+/**
+ * A staging directory beside DEST that becomes DEST in one rename, or
+ * disappears without a trace.
+ *
+ * @module
+ */
+
+import { describeError, Oci2LxcError } from "../errors.ts";
+import {
+  AT_FDCWD,
+  check,
+  chmodFd,
+  close,
+  Errno,
+  LibcError,
+  mkdirat,
+  O_DIRECTORY,
+  O_PATH,
+  openat,
+  RENAME_EXCHANGE,
+  RENAME_NOREPLACE,
+  renameat2,
+} from "../native/libc.ts";
+import { removeTree } from "./remove_tree.ts";
+
+/** A directory being filled; see {@linkcode createStaging}. */
+export interface Staging {
+  /** Absolute path of the staging directory (`DIR/.NAME.oci2lxc-staging-XXXX`). */
+  readonly path: string;
+  /** The destination it will become. */
+  readonly dest: string;
+  /**
+   * Move the staging directory to DEST in one rename. If DEST exists, fail
+   * with code "destination" unless `force`; with `force`, swap the two with
+   * `RENAME_EXCHANGE` (or rename DEST aside where the filesystem cannot swap)
+   * and then remove the old DEST.
+   */
+  commit(force: boolean): void;
+  /** Remove the staging directory and everything in it. Safe to call after commit (does nothing then). */
+  abort(): void;
+}
+
+/** Options for {@linkcode createStaging}. */
+export interface StagingOptions {
+  /** Mode of DEST after commit (the staging directory is 0700 while it fills). Default 0755. */
+  mode?: number;
+}
+
+const encoder = new TextEncoder();
+
+function split(path: string): { dir: string; base: string } {
+  const trimmed = path.length > 1 ? path.replace(/\/+$/, "") : path;
+  const i = trimmed.lastIndexOf("/");
+  if (i < 0) return { dir: ".", base: trimmed };
+  return {
+    dir: i === 0 ? "/" : trimmed.slice(0, i),
+    base: trimmed.slice(i + 1),
+  };
+}
+
+function randomSuffix(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Create a fresh, empty staging directory (mode 0700) beside `dest`; the
+ * parent of `dest` is created if missing.
+ *
+ * @throws {Oci2LxcError} code "destination" when the directory cannot be made
+ *
+ * @example Staging then committing
+ * ```ts
+ * import { createStaging } from "./staging.ts";
+ * const base = Deno.makeTempDirSync();
+ * const staging = createStaging(`${base}/ct`);
+ * Deno.writeTextFileSync(`${staging.path}/config`, "lxc.uts.name = ct\n");
+ * staging.commit(false);
+ * console.assert(Deno.readTextFileSync(`${base}/ct/config`).startsWith("lxc"));
+ * Deno.removeSync(base, { recursive: true });
+ * ```
+ */
+export function createStaging(
+  dest: string,
+  options: StagingOptions = {},
+): Staging {
+  const { dir, base } = split(dest);
+  if (base === "" || base === "." || base === "..") {
+    throw new Oci2LxcError(
+      "destination",
+      `Cannot use ${dest} as destination: it names no directory entry`,
+    );
+  }
+  let path = "";
+  try {
+    Deno.mkdirSync(dir, { recursive: true });
+    const absDir = Deno.realPathSync(dir);
+    for (let attempt = 0;; attempt++) {
+      path = `${
+        absDir === "/" ? "" : absDir
+      }/.${base}.oci2lxc-staging-${randomSuffix()}`;
+      const r = mkdirat(AT_FDCWD, encoder.encode(path), 0o700);
+      if (r === -Errno.EEXIST && attempt < 10) continue;
+      check(r, "mkdirat", path);
+      break;
+    }
+  } catch (err) {
+    throw new Oci2LxcError(
+      "destination",
+      `Cannot create a staging directory beside ${dest}: ${describeError(err)}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  return new StagingDir(
+    path,
+    `${Deno.realPathSync(dir)}/${base}`.replace(/^\/\//, "/"),
+    dest,
+    options.mode ?? 0o755,
+  );
+}
+
+class StagingDir implements Staging {
+  readonly path: string;
+  readonly dest: string;
+  readonly #absDest: string;
+  readonly #mode: number;
+  #done = false;
+
+  constructor(path: string, absDest: string, dest: string, mode: number) {
+    this.path = path;
+    this.dest = dest;
+    this.#absDest = absDest;
+    this.#mode = mode;
+  }
+
+  commit(force: boolean): void {
+    if (this.#done) {
+      throw new Error(`Staging for ${this.dest} is already finished`);
+    }
+    const staging = encoder.encode(this.path);
+    const dest = encoder.encode(this.#absDest);
+    try {
+      const fd = check(
+        openat(AT_FDCWD, staging, O_PATH | O_DIRECTORY),
+        "openat",
+      );
+      try {
+        check(chmodFd(fd, this.#mode), "chmod");
+      } finally {
+        close(fd);
+      }
+      const r = renameat2(AT_FDCWD, staging, AT_FDCWD, dest, RENAME_NOREPLACE);
+      if (r === 0) {
+        this.#done = true;
+        return;
+      }
+      if (r !== -Errno.EEXIST) throw new LibcError("renameat2", -r);
+      if (!force) {
+        throw new Oci2LxcError(
+          "destination",
+          `Cannot write ${this.dest}: it already exists`,
+          {
+            hint: "use --force to replace it",
+          },
+        );
+      }
+      const x = renameat2(AT_FDCWD, staging, AT_FDCWD, dest, RENAME_EXCHANGE);
+      if (x === 0) {
+        // The staging path now holds the old DEST.
+        this.#done = true;
+        removeAt(this.path);
+        return;
+      }
+      if (x !== -Errno.EINVAL && x !== -Errno.EOPNOTSUPP) {
+        throw new LibcError("renameat2", -x);
+      }
+      // The filesystem cannot swap: move DEST aside, move staging in, drop the old one.
+      const aside = `${this.path}.old`;
+      check(
+        renameat2(
+          AT_FDCWD,
+          dest,
+          AT_FDCWD,
+          encoder.encode(aside),
+          RENAME_NOREPLACE,
+        ),
+        "renameat2",
+      );
+      const moved = renameat2(
+        AT_FDCWD,
+        staging,
+        AT_FDCWD,
+        dest,
+        RENAME_NOREPLACE,
+      );
+      if (moved < 0) {
+        renameat2(
+          AT_FDCWD,
+          encoder.encode(aside),
+          AT_FDCWD,
+          dest,
+          RENAME_NOREPLACE,
+        );
+        throw new LibcError("renameat2", -moved);
+      }
+      this.#done = true;
+      removeAt(aside);
+    } catch (err) {
+      if (err instanceof Oci2LxcError) throw err;
+      throw new Oci2LxcError(
+        "destination",
+        `Cannot move the new container into ${this.dest}: ${
+          describeError(err)
+        }`,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+
+  abort(): void {
+    if (this.#done) return;
+    this.#done = true;
+    try {
+      removeAt(this.path);
+    } catch (err) {
+      throw new Oci2LxcError(
+        "destination",
+        `Cannot remove staging directory ${this.path}: ${describeError(err)}`,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+}
+
+/** Remove an absolute path's tree through its parent's fd, never following symlinks. */
+function removeAt(path: string): void {
+  const { dir, base } = split(path);
+  const fd = check(
+    openat(AT_FDCWD, encoder.encode(dir), O_PATH | O_DIRECTORY),
+    "openat",
+    dir,
+  );
+  try {
+    removeTree(fd, encoder.encode(base));
+  } finally {
+    close(fd);
+  }
+}

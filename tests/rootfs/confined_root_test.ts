@@ -1,0 +1,100 @@
+import { close } from "../../core/native/libc.ts";
+import { ConfinedRoot } from "../../core/rootfs/confined_root.ts";
+import { cleanPath } from "../../core/rootfs/entry_path.ts";
+import { assert, assertEquals, assertThrows, b, sandbox } from "./_layers.ts";
+
+const dec = new TextDecoder();
+
+Deno.test("cleanPath clamps '..' at the root and drops '.', empty components and slashes", () => {
+  const cases: [string, string, boolean, boolean][] = [
+    ["etc/passwd", "etc/passwd", false, false],
+    ["./etc//passwd/", "etc/passwd", false, false],
+    ["/etc/passwd", "etc/passwd", false, true],
+    ["../../etc", "etc", true, false],
+    ["a/b/../../../c", "c", true, false],
+    ["./", "", false, false],
+    ["/", "", false, true],
+    ["a/..", "", true, false],
+    ["...", "...", false, false],
+  ];
+  for (const [input, path, dotdot, abs] of cases) {
+    const c = cleanPath(b(input));
+    assertEquals([dec.decode(c.path), c.hadDotDot, c.absolute], [
+      path,
+      dotdot,
+      abs,
+    ], input);
+    assertEquals(
+      dec.decode(c.path.subarray(c.nameStart)),
+      path.slice(path.lastIndexOf("/") + 1),
+      input,
+    );
+  }
+});
+
+function both(fn: (root: ConfinedRoot, dir: string) => void): void {
+  for (const userspace of [false, true]) {
+    const sb = sandbox();
+    const root = new ConfinedRoot(sb.root, { userspace });
+    try {
+      fn(root, sb.root);
+      sb.assertCanaryIntact();
+    } finally {
+      root.close();
+      sb.cleanup();
+    }
+  }
+}
+
+Deno.test("ConfinedRoot resolves symlinks and '..' inside the root, the same way with openat2 and the walk", () => {
+  both((root, dir) => {
+    Deno.mkdirSync(`${dir}/usr/lib`, { recursive: true });
+    Deno.symlinkSync("/usr/lib", `${dir}/abs`);
+    Deno.symlinkSync("../../../usr", `${dir}/rel`);
+    Deno.symlinkSync("/", `${dir}/top`);
+    assertEquals(root.resolveDir(b("abs"), false)?.canon, "usr/lib");
+    assertEquals(root.resolveDir(b("rel/lib"), false)?.canon, "usr/lib");
+    assertEquals(root.resolveDir(b("top/top/usr/../.."), false)?.canon, "");
+    assertEquals(root.resolveDir(b("missing"), false), null);
+    assertEquals(root.resolveDir(b("abs/x/y"), true)?.canon, "usr/lib/x/y");
+    assert(Deno.lstatSync(`${dir}/usr/lib/x/y`).isDirectory);
+  });
+});
+
+Deno.test("ConfinedRoot reports a symlink loop as ELOOP", () => {
+  both((root, dir) => {
+    Deno.symlinkSync("b", `${dir}/a`);
+    Deno.symlinkSync("a", `${dir}/b`);
+    assertThrows(() => root.resolveDir(b("a/x"), true), /ELOOP/);
+  });
+});
+
+Deno.test("ConfinedRoot forgets cached directories on invalidate", () => {
+  both((root, dir) => {
+    Deno.mkdirSync(`${dir}/one`);
+    Deno.mkdirSync(`${dir}/two`);
+    Deno.symlinkSync("one", `${dir}/cur`);
+    assertEquals(root.resolveDir(b("cur"), false)?.canon, "one");
+    Deno.removeSync(`${dir}/cur`);
+    Deno.symlinkSync("two", `${dir}/cur`);
+    assertEquals(
+      root.resolveDir(b("cur"), false)?.canon,
+      "one",
+      "cached until invalidated",
+    );
+    root.invalidate();
+    root.release();
+    assertEquals(root.resolveDir(b("cur"), false)?.canon, "two");
+  });
+});
+
+Deno.test("ConfinedRoot.openCanonical refuses to follow symlinks", () => {
+  both((root, dir) => {
+    Deno.mkdirSync(`${dir}/real`);
+    Deno.symlinkSync("real", `${dir}/link`);
+    const fd = root.openCanonical("real");
+    assert(fd >= 0);
+    close(fd);
+    assert(root.openCanonical("link") < 0);
+  });
+});

@@ -1,0 +1,110 @@
+import { Oci2LxcError } from "../../core/errors.ts";
+import { createStaging } from "../../core/rootfs/staging.ts";
+import {
+  apply,
+  assert,
+  assertEquals,
+  assertThrows,
+  dir,
+  file,
+  ls,
+  lstat,
+  symlink,
+} from "./_layers.ts";
+
+function withBase(fn: (base: string) => void): void {
+  const base = Deno.makeTempDirSync({ prefix: "oci2lxc-staging-" });
+  try {
+    fn(base);
+  } finally {
+    Deno.removeSync(base, { recursive: true });
+  }
+}
+
+Deno.test("createStaging makes an empty 0700 directory beside DEST, creating DEST's parent", () => {
+  withBase((base) => {
+    const staging = createStaging(`${base}/lxc/ct1`);
+    const name = staging.path.slice(staging.path.lastIndexOf("/") + 1);
+    assert(/^\.ct1\.oci2lxc-staging-[0-9a-f]{12}$/.test(name), name);
+    assertEquals(
+      staging.path.slice(0, staging.path.lastIndexOf("/")),
+      Deno.realPathSync(`${base}/lxc`),
+    );
+    assertEquals(Deno.statSync(staging.path).mode! & 0o7777, 0o700);
+    assertEquals(ls(staging.path), []);
+    staging.abort();
+    assertEquals(ls(`${base}/lxc`), []);
+  });
+});
+
+Deno.test("Staging.commit renames the staging directory into a missing DEST with mode 0755", () => {
+  withBase((base) => {
+    const staging = createStaging(`${base}/ct`);
+    Deno.writeTextFileSync(`${staging.path}/config`, "x");
+    staging.commit(false);
+    assertEquals(ls(base), ["ct"]);
+    assertEquals(Deno.readTextFileSync(`${base}/ct/config`), "x");
+    assertEquals(Deno.statSync(`${base}/ct`).mode! & 0o7777, 0o755);
+    staging.abort(); // after commit: nothing to do
+    assertEquals(ls(base), ["ct"]);
+  });
+});
+
+Deno.test("Staging.commit refuses an existing DEST without force and leaves both in place", () => {
+  withBase((base) => {
+    Deno.mkdirSync(`${base}/ct`);
+    Deno.writeTextFileSync(`${base}/ct/old`, "old");
+    const staging = createStaging(`${base}/ct`);
+    const err = assertThrows(
+      () => staging.commit(false),
+      /^Cannot write .*\/ct: it already exists$/,
+    );
+    assert(
+      err instanceof Oci2LxcError && err.code === "destination" &&
+        err.hint === "use --force to replace it",
+    );
+    assertEquals(Deno.readTextFileSync(`${base}/ct/old`), "old");
+    staging.abort();
+    assertEquals(ls(base), ["ct"]);
+  });
+});
+
+Deno.test("Staging.commit with force swaps DEST in and removes the old tree completely", () => {
+  withBase((base) => {
+    Deno.mkdirSync(`${base}/ct/rootfs/etc`, { recursive: true });
+    Deno.writeTextFileSync(`${base}/ct/rootfs/etc/old`, "old");
+    Deno.chmodSync(`${base}/ct/rootfs/etc`, 0);
+    const staging = createStaging(`${base}/ct`);
+    Deno.writeTextFileSync(`${staging.path}/new`, "new");
+    staging.commit(true);
+    assertEquals(ls(base), ["ct"]);
+    assertEquals(ls(`${base}/ct`), ["new"]);
+  });
+});
+
+Deno.test("Staging.abort removes a rootfs with 0000 directories, odd names, symlinks out and deep nesting", () => {
+  withBase((base) => {
+    Deno.mkdirSync(`${base}/outside`);
+    Deno.writeTextFileSync(`${base}/outside/keep`, "keep");
+    const staging = createStaging(`${base}/ct`);
+    const deep = Array.from({ length: 300 }, () => "d").join("/");
+    apply(`${staging.path}/rootfs`, [[
+      dir("locked", { mode: 0 }),
+      dir("locked/inner", { mode: 0 }),
+      file("locked/inner/f", "x", { mode: 0 }),
+      file(new Uint8Array([0xff, 0x0a, 0x5c]), "odd"),
+      symlink("out", "../../outside"),
+      symlink("abs", `${base}/outside`),
+      file(`${deep}/leaf`, "deep"),
+    ]]);
+    staging.abort();
+    assertEquals(ls(base), ["outside"]);
+    assertEquals(Deno.readTextFileSync(`${base}/outside/keep`), "keep");
+    assertEquals(lstat(staging.path), null);
+    staging.abort(); // twice is fine
+  });
+});
+
+Deno.test("createStaging rejects a DEST that names no entry", () => {
+  assertThrows(() => createStaging("/"), /Cannot use \/ as destination/);
+});
