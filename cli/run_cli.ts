@@ -7,12 +7,13 @@
 import { Oci2LxcError } from "../core/errors.ts";
 import { VERSION } from "../core/version.ts";
 import { type Command, commandHelp, parseCommandArgs, shortUsage } from "./commands.ts";
+import { convertCommand } from "./convert_command.ts";
 import { inspectCommand } from "./inspect_command.ts";
 import { printErr, printOut, reportError } from "./output.ts";
 import { verifyCommand } from "./verify_command.ts";
 
 /** Every command, in the order `--help` lists them. */
-export const COMMANDS: Command[] = [inspectCommand, verifyCommand];
+export const COMMANDS: Command[] = [convertCommand, inspectCommand, verifyCommand];
 
 /** Register further commands (convert, plugins, hook) from their own modules. */
 export function addCommand(command: Command): void {

@@ -23,8 +23,8 @@ export const verifyCommand: Command = {
     json: { type: "boolean", help: "Print the report as JSON" },
   },
   positionals: [1, 1],
-  run(args) {
-    const report = verify(args.positionals[0]!, { platform: args.values.platform as string | undefined });
+  async run(args) {
+    const report = await verify(args.positionals[0]!, { platform: args.values.platform as string | undefined });
     if (args.values.json) {
       printOut(JSON.stringify(report, null, 2));
     } else {

@@ -4,26 +4,15 @@
  *
  * @module
  */
-import type { Image } from "./image/image.ts";
-import { parsePlatform, type Platform } from "./image/platform.ts";
-import { openImage } from "./image/source.ts";
+import { type ImageOptions, open } from "./open.ts";
 import { inspectImage, type InspectReport } from "./inspect.ts";
-import { parseReference } from "./reference.ts";
 import { verifyImage, type VerifyReport } from "./verify.ts";
+import type { ConversionReport, ConvertOptions } from "./conversion.ts";
+import { convertImage } from "./pipeline.ts";
+import { builtinPlugins } from "../plugins/mod.ts";
 
-/** Options shared by the read-only verbs. */
-export interface ImageOptions {
-  /** `os/arch[/variant]` or a Platform; the host's by default. */
-  platform?: string | Platform | undefined;
-  /** Where a compressed outer archive is decompressed to; the system temp dir by default. */
-  tempDir?: string | undefined;
-}
+export { type ImageOptions, open };
 
-/** Open an image reference (`oci-archive:x.tar`, `docker-archive:…`, `oci:DIR`, or a path). */
-export function open(reference: string, options: ImageOptions = {}): Image {
-  const platform = typeof options.platform === "string" ? parsePlatform(options.platform) : options.platform;
-  return openImage(parseReference(reference), { platform, tempDir: options.tempDir });
-}
 
 /**
  * Describe an image: platforms, manifest, config, layers, history.
@@ -45,11 +34,19 @@ export function inspect(reference: string, options: ImageOptions = {}): InspectR
 }
 
 /** Re-check every digest and size; `ok` is false when anything mismatched. */
-export function verify(reference: string, options: ImageOptions = {}): VerifyReport {
+export async function verify(reference: string, options: ImageOptions = {}): Promise<VerifyReport> {
   const image = open(reference, options);
   try {
-    return verifyImage(image);
+    return await verifyImage(image);
   } finally {
     image.close();
   }
+}
+
+/**
+ * Convert an image into an LXC container directory (DEST/config, DEST/rootfs).
+ * The built-in plugins take part unless `options.plugins` lists others.
+ */
+export function convert(reference: string, dest: string, options: ConvertOptions = {}): Promise<ConversionReport> {
+  return convertImage(reference, dest, { ...options, plugins: options.plugins ?? builtinPlugins() });
 }

@@ -9,7 +9,7 @@ import { DigestMismatchError, Oci2LxcError } from "./errors.ts";
 import type { Image, ImageLayer } from "./image/image.ts";
 import { layerName, readLayer } from "./layer/read_layer.ts";
 import type { IdMap } from "./rootfs/id_map.ts";
-import { RootfsWriter, type RootfsWarning } from "./rootfs/rootfs_writer.ts";
+import { RootfsWriter, type RootfsWarning, type RootfsWriterStats } from "./rootfs/rootfs_writer.ts";
 import { TarParser } from "./tar/tar_parser.ts";
 
 /** Progress of the assembly, for the CLI's live line. */
@@ -38,6 +38,10 @@ export interface AssembleResult {
   layers: Array<{ index: number; digest: string; diffId: string; size: number; uncompressedSize: number }>;
   /** True when the archive listed layers in another order than the config's diff_ids. */
   reordered: boolean;
+  /** What the writer did, over all layers. */
+  stats: RootfsWriterStats;
+  /** Bytes of file content written. */
+  bytesWritten: number;
 }
 
 /**
@@ -47,13 +51,18 @@ export interface AssembleResult {
  * test images do), the layers are re-paired by content and the caller must
  * start again on a fresh directory: `reorderLayers` then returns the order.
  */
-export function assembleRootfs(image: Image, layers: readonly ImageLayer[], rootfs: string, options: AssembleOptions = {}): AssembleResult {
+export async function assembleRootfs(
+  image: Image,
+  layers: readonly ImageLayer[],
+  rootfs: string,
+  options: AssembleOptions = {},
+): Promise<AssembleResult> {
   const writer = new RootfsWriter(rootfs, {
     ...(options.idmap ? { idmap: options.idmap } : {}),
     approximate: options.approximate ?? false,
     onWarning: (w: RootfsWarning) => options.onWarning?.(w.message),
   });
-  const result: AssembleResult = { layers: [], reordered: false };
+  const result: AssembleResult = { layers: [], reordered: false, stats: writer.stats, bytesWritten: 0 };
   try {
     for (const layer of layers) {
       const name = layerName(layer, layers.length);
@@ -61,7 +70,7 @@ export function assembleRootfs(image: Image, layers: readonly ImageLayer[], root
       const parser = new TarParser(writer, { name, onWarning: (m) => options.onWarning?.(`${name}: ${m}`) });
       let bytes = 0;
       const total = layer.member.size;
-      const measured = readLayer(layer, layers.length, (chunk) => {
+      const measured = await readLayer(layer, layers.length, (chunk) => {
         if (options.signal?.aborted) throw new Oci2LxcError("interrupted", "Cannot finish the conversion: interrupted");
         parser.push(chunk);
       });
@@ -72,6 +81,8 @@ export function assembleRootfs(image: Image, layers: readonly ImageLayer[], root
       result.layers.push({ index: layer.index, ...measured });
     }
     writer.finish();
+    result.stats = { ...writer.stats };
+    result.bytesWritten = writer.stats.bytes;
   } finally {
     writer.close();
   }
@@ -84,11 +95,11 @@ export function assembleRootfs(image: Image, layers: readonly ImageLayer[], root
  * layers in `config.rootfs.diff_ids` order. Used only after a mismatch, so
  * the ordinary case decompresses each layer once.
  */
-export function reorderLayers(image: Image): ImageLayer[] {
+export async function reorderLayers(image: Image): Promise<ImageLayer[]> {
   const count = image.layers.length;
   const byDiffId = new Map<string, ImageLayer>();
   for (const layer of image.layers) {
-    const { diffId } = readLayer(layer, count, () => {}, { checkDiffId: false });
+    const { diffId } = await readLayer(layer, count, () => {}, { checkDiffId: false });
     byDiffId.set(diffId, layer);
   }
   return image.layers.map((slot, index) => {

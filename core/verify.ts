@@ -34,7 +34,7 @@ export interface VerifyReport {
  * diff_id and tar structure. Collects all problems instead of stopping at
  * the first.
  */
-export function verifyImage(image: Image): VerifyReport {
+export async function verifyImage(image: Image): Promise<VerifyReport> {
   const problems: VerifyProblem[] = [];
   const layers: VerifyReport["layers"] = [];
   const count = image.layers.length;
@@ -43,7 +43,7 @@ export function verifyImage(image: Image): VerifyReport {
     const name = layerName(layer, count);
     const parser = new TarParser({ entry() {}, data() {}, entryEnd() {} }, { name });
     try {
-      const result = readLayer(layer, count, (chunk) => parser.push(chunk), { checkDiffId: false });
+      const result = await readLayer(layer, count, (chunk) => parser.push(chunk), { checkDiffId: false });
       actualDiffIds.push(result.diffId);
       layers.push({ index: layer.index, ...result });
       try {

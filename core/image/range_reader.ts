@@ -63,3 +63,42 @@ export function readMemberBytes(member: Member, limit = 16 << 20): Uint8Array {
   });
   return out;
 }
+
+/** How many chunks pass between yields to the event loop in {@linkcode readMemberAsync}. */
+const YIELD_EVERY = 16;
+
+/**
+ * Like {@linkcode readMember}, but lets the event loop run every few
+ * megabytes, so a signal listener (Ctrl-C) can act during a long layer.
+ */
+export async function readMemberAsync(member: Member, onChunk: (chunk: Uint8Array) => void): Promise<void> {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(member.file, { read: true });
+  } catch (cause) {
+    throw new Oci2LxcError("image", `Cannot open ${member.file}: ${(cause as Error).message}`, { cause });
+  }
+  const buffer = asyncBuffer ??= new Uint8Array(CHUNK);
+  try {
+    file.seekSync(member.offset, Deno.SeekMode.Start);
+    let left = member.size;
+    let chunks = 0;
+    while (left > 0) {
+      const want = Math.min(left, buffer.length);
+      const n = file.readSync(want === buffer.length ? buffer : buffer.subarray(0, want));
+      if (n === null || n === 0) {
+        throw new Oci2LxcError(
+          "image",
+          `Cannot read ${member.name} from ${member.file}: the file ends ${left} bytes early (truncated archive?)`,
+          { hint: "Save or download the image again" },
+        );
+      }
+      left -= n;
+      onChunk(buffer.subarray(0, n));
+      if (++chunks % YIELD_EVERY === 0) await new Promise((r) => setTimeout(r, 0));
+    }
+  } finally {
+    file.close();
+  }
+}
+let asyncBuffer: Uint8Array | undefined;

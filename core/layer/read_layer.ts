@@ -7,7 +7,7 @@
 import { shortDigest } from "../digest.ts";
 import { DigestMismatchError, Oci2LxcError } from "../errors.ts";
 import type { ImageLayer } from "../image/image.ts";
-import { readMember } from "../image/range_reader.ts";
+import { readMember, readMemberAsync } from "../image/range_reader.ts";
 import { sniffCompression } from "./decompress.ts";
 import type { Compression, OutputSink } from "./decompressor.ts";
 import { LayerStream, type LayerStreamResult } from "./layer_stream.ts";
@@ -35,12 +35,12 @@ export function layerCompression(layer: ImageLayer): Compression {
  * Read, verify and decompress `layer`, handing the tar stream to `sink`.
  * Throws `DigestMismatchError` on a digest, size or diff_id mismatch.
  */
-export function readLayer(
+export async function readLayer(
   layer: ImageLayer,
   count: number,
   sink: OutputSink,
   options: ReadLayerOptions = {},
-): LayerStreamResult {
+): Promise<LayerStreamResult> {
   const name = layerName(layer, count);
   const compression = layerCompression(layer);
   // A legacy docker-archive names layers by path; an uncompressed blob's digest is its diff_id.
@@ -70,7 +70,7 @@ export function readLayer(
     sink: guardedSink,
   });
   try {
-    readMember(layer.member, (chunk) => stream.push(chunk));
+    await readMemberAsync(layer.member, (chunk) => stream.push(chunk));
   } catch (err) {
     stream.close();
     throw err;

@@ -34,6 +34,7 @@ import {
   writeAll,
 } from "../native/libc.ts";
 import { ConfinedRoot } from "./confined_root.ts";
+import { keyBytes } from "./entry_path.ts";
 import { type IdMap, mapId } from "./id_map.ts";
 
 const encoder = new TextEncoder();
@@ -128,6 +129,16 @@ export class RootfsAccess {
     if (typeof st === "number") return undefined;
     const type = st.mode & S_IFMT;
     return type === S_IFREG ? "file" : type === S_IFDIR ? "directory" : "other";
+  }
+
+  /** The path with every symlink resolved inside the root, or undefined when it does not exist. */
+  realPath(path: string): string | undefined {
+    const found = this.#locate(path);
+    if (!found || typeof statx(found.dirFd, found.name, AT_SYMLINK_NOFOLLOW) === "number") return undefined;
+    const name = new TextDecoder().decode(found.name);
+    if (name === ".") return "/";
+    const dir = this.#canonOf.get(found.dirFd) ?? "";
+    return `/${dir ? `${dir}/` : ""}${name}`;
   }
 
   /** Whether the directory is empty; undefined when it is missing or not a directory. */
@@ -260,6 +271,9 @@ export class RootfsAccess {
   }
 
   /** Find the directory fd and final name of `path`, following symlinks (bounded) inside the root. */
+  /** Canonical directory path of each fd #locate returned, for realPath. */
+  #canonOf = new Map<number, string>();
+
   #locate(path: string): { dirFd: number; name: Uint8Array } | undefined {
     let parts = components(path);
     for (let hops = 0; hops <= MAX_LINKS; hops++) {
@@ -272,7 +286,10 @@ export class RootfsAccess {
       const name = encoder.encode(parts[parts.length - 1]!);
       const st = statx(parent.fd, name, AT_SYMLINK_NOFOLLOW);
       if (typeof st === "number") return undefined;
-      if ((st.mode & S_IFMT) !== S_IFLNK) return { dirFd: parent.fd, name };
+      if ((st.mode & S_IFMT) !== S_IFLNK) {
+        this.#canonOf.set(parent.fd, new TextDecoder().decode(keyToPath(parent.canon)));
+        return { dirFd: parent.fd, name };
+      }
       const target = readlinkat(parent.fd, name);
       if (typeof target === "number") return undefined;
       const text = new TextDecoder().decode(target);
@@ -349,5 +366,5 @@ function components(path: string): string[] {
 }
 
 function keyToPath(canon: string): Uint8Array {
-  return encoder.encode(canon);
+  return keyBytes(canon); // canonical keys hold one byte per character
 }

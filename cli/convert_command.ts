@@ -1,0 +1,153 @@
+/**
+ * `oci2lxc convert IMAGE DEST`: the main job.
+ *
+ * @module
+ */
+import { convert } from "../core/api.ts";
+import type { ConversionReport } from "../core/conversion.ts";
+import { Oci2LxcError } from "../core/errors.ts";
+import { DEFAULT_UNPRIVILEGED_MAP, parseIdMap } from "../core/rootfs/parse_id_map.ts";
+import type { Command, ParsedArgs } from "./commands.ts";
+import { printErr, printOut } from "./output.ts";
+import { progressLine } from "./progress.ts";
+import { selfCommand } from "./self_command.ts";
+
+/** The convert command. */
+export const convertCommand: Command = {
+  name: "convert",
+  summary: "turn an image into an LXC container directory (DEST/config, DEST/rootfs)",
+  usage: "oci2lxc convert IMAGE DEST [OPTIONS]",
+  description: [
+    "IMAGE is oci-archive:FILE[:REF], docker-archive:FILE[:REF], oci:DIR[:REF], or a",
+    "path whose kind is found from its content. DEST is the container directory; its",
+    "base name is the container name, so DEST=/var/lib/lxc/web starts with",
+    "'lxc-start -n web'. The rootfs is built in a staging directory beside DEST and",
+    "moved into place only when complete; a failure leaves DEST as it was. A gzip- or",
+    "zstd-compressed archive is decompressed once to a temporary file beside DEST.",
+    "",
+    "--entrypoint and --cmd take a JSON array ('[\"/bin/sh\",\"-c\",\"x\"]') or one",
+    "string that becomes a single argument. --env NAME=value sets, NAME= sets empty,",
+    "NAME removes; the image's other variables stay.",
+  ].join("\n"),
+  examples: [
+    "oci2lxc convert oci-archive:nginx.tar /var/lib/lxc/web",
+    "oci2lxc convert docker-archive:app.tar.gz /var/lib/lxc/app --env LOG_LEVEL=debug --force",
+    "oci2lxc convert oci:./layout:latest /var/lib/lxc/ct --unprivileged --dry-run --json",
+  ],
+  options: {
+    platform: { type: "string", value: "OS/ARCH[/VARIANT]", help: "Platform to select (default: this host's)" },
+    name: { type: "string", value: "NAME", help: "Container name (default: DEST's base name)" },
+    force: { type: "boolean", help: "Replace DEST if it exists, once the new one is complete" },
+    "dry-run": { type: "boolean", help: "Do all the work but leave DEST untouched; print the plan" },
+    json: { type: "boolean", help: "Print the report as JSON on stdout" },
+    quiet: { type: "boolean", short: "q", help: "No progress line and no warnings on stderr" },
+    entrypoint: { type: "string", value: "JSON|PROG", help: "Replace the image's Entrypoint (clears its Cmd)" },
+    cmd: { type: "string", value: "JSON|ARG", help: "Replace the image's Cmd" },
+    env: { type: "string", multiple: true, value: "NAME=VALUE", help: "Set, empty (NAME=) or remove (NAME) a variable" },
+    user: { type: "string", value: "USER[:GROUP]", help: "Replace the image's User" },
+    workdir: { type: "string", value: "PATH", help: "Replace the image's WorkingDir" },
+    "stop-signal": { type: "string", value: "SIGNAL", help: "Replace the image's StopSignal" },
+    volume: { type: "string", multiple: true, value: "HOSTDIR:PATH[:ro]", help: "Bind-mount a host directory" },
+    net: {
+      type: "string",
+      multiple: true,
+      value: "SPEC",
+      help: "Network: none, or name=eth0,link=BR,ip=CIDR|dhcp,gw=IP,… (repeatable)",
+    },
+    idmap: { type: "string", value: "MAP", help: "Unprivileged: shift owners, e.g. u:0:100000:65536,g:0:100000:65536" },
+    unprivileged: { type: "boolean", help: "Unprivileged with the usual map b:0:100000:65536" },
+    "allow-approximate": { type: "boolean", help: "As a normal user: skip owners and devices instead of refusing" },
+    "lxc-version": { type: "string", value: "X.Y.Z", help: "LXC version the config is for (default: this host's)" },
+  },
+  positionals: [2, 2],
+  async run(args) {
+    const quiet = args.values.quiet === true;
+    const progress = progressLine(quiet);
+    const controller = new AbortController();
+    const onSignal = () => controller.abort();
+    Deno.addSignalListener("SIGINT", onSignal);
+    Deno.addSignalListener("SIGTERM", onSignal);
+    try {
+      const report = await convert(args.positionals[0]!, args.positionals[1]!, {
+        ...convertOptions(args),
+        signal: controller.signal,
+        selfCommand: selfCommand(),
+        onProgress: (p) => progress.update(p),
+        onWarning: (w) => {
+          if (quiet) return;
+          progress.done();
+          printErr(`warning: ${w}`);
+        },
+      });
+      progress.done();
+      printOut(args.values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+      return 0;
+    } finally {
+      progress.done();
+      Deno.removeSignalListener("SIGINT", onSignal);
+      Deno.removeSignalListener("SIGTERM", onSignal);
+    }
+  },
+};
+
+function argvOption(text: string | undefined, flag: string): string[] | undefined {
+  if (text === undefined) return undefined;
+  if (text.trimStart().startsWith("[")) {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (cause) {
+      throw new Oci2LxcError("usage", `Cannot parse ${flag}: ${(cause as Error).message}`, { cause });
+    }
+    if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) {
+      throw new Oci2LxcError("usage", `Cannot parse ${flag}: expected a JSON array of strings`);
+    }
+    return value;
+  }
+  return [text];
+}
+
+function convertOptions(args: ParsedArgs) {
+  const v = args.values;
+  if (v.idmap !== undefined && v.unprivileged) {
+    throw new Oci2LxcError("usage", "Cannot use --idmap and --unprivileged together: --unprivileged is one idmap");
+  }
+  return {
+    platform: v.platform as string | undefined,
+    name: v.name as string | undefined,
+    force: v.force === true,
+    dryRun: v["dry-run"] === true,
+    entrypoint: argvOption(v.entrypoint as string | undefined, "--entrypoint"),
+    cmd: argvOption(v.cmd as string | undefined, "--cmd"),
+    env: v.env as string[] | undefined,
+    user: v.user as string | undefined,
+    workdir: v.workdir as string | undefined,
+    stopSignal: v["stop-signal"] as string | undefined,
+    volumes: v.volume as string[] | undefined,
+    net: v.net as string[] | undefined,
+    idmap: v.unprivileged ? DEFAULT_UNPRIVILEGED_MAP : v.idmap ? parseIdMap(v.idmap as string) : undefined,
+    allowApproximate: v["allow-approximate"] === true,
+    lxcVersion: v["lxc-version"] as string | undefined,
+  };
+}
+
+/** The human form of a conversion report. */
+export function formatReport(r: ConversionReport): string {
+  const c = r.container;
+  const lines = [
+    `${r.dryRun ? "Would convert" : "Converted"} ${r.reference} (${r.image.platform}) into ${r.paths.dest}`,
+    `  container  ${r.name}: ${c.kind} container, distro ${r.distro.id}`,
+    `  command    ${JSON.stringify(c.argv)}`,
+    `  user       uid ${c.user.uid}, gid ${c.user.gid}${c.user.groups.length ? `, groups ${c.user.groups.join(",")}` : ""}${
+      c.user.name ? ` (${c.user.name})` : ""
+    }`,
+    `  workdir    ${c.cwd}`,
+    `  stop       ${c.stopSignal}`,
+    `  network    ${c.network.map((n) => n.type).join(", ") || "none"}`,
+    `  rootfs     ${r.rootfs.entries} entries, ${r.image.layers.length} layer(s), config ${r.image.configDigest}`,
+  ];
+  const dropped = r.fields.filter((f) => f.status === "dropped");
+  for (const f of dropped) lines.push(`  dropped    ${f.field}: ${f.reason ?? ""}`);
+  if (!r.dryRun) lines.push("", `Start it with: lxc-start -n ${r.name} -P ${r.paths.dest.replace(/\/[^/]+$/, "") || "/"}`);
+  return lines.join("\n");
+}

@@ -1,0 +1,23 @@
+/**
+ * Open an image from the reference text users write.
+ *
+ * @module
+ */
+import type { Image } from "./image/image.ts";
+import { parsePlatform, type Platform } from "./image/platform.ts";
+import { openImage } from "./image/source.ts";
+import { parseReference } from "./reference.ts";
+
+/** Options shared by the verbs that open an image. */
+export interface ImageOptions {
+  /** `os/arch[/variant]` or a Platform; the host's by default. */
+  platform?: string | Platform | undefined;
+  /** Where a compressed outer archive is decompressed to; the system temp dir by default. */
+  tempDir?: string | undefined;
+}
+
+/** Open an image reference (`oci-archive:x.tar`, `docker-archive:…`, `oci:DIR`, or a path). Call `close()` when done. */
+export function open(reference: string, options: ImageOptions = {}): Image {
+  const platform = typeof options.platform === "string" ? parsePlatform(options.platform) : options.platform;
+  return openImage(parseReference(reference), { platform, tempDir: options.tempDir });
+}

@@ -1,0 +1,300 @@
+/**
+ * The one place that knows the stages of a conversion and their order:
+ *
+ * 1. resolve the reference and open the image (manifest for the platform);
+ * 2. verify the index, manifest and config (done while opening);
+ * 3. assemble the layers into a staging directory beside DEST, each layer
+ *    verified (digest and diff_id) in the same pass that writes it;
+ * 4. detect the distribution and plan the container (plugins: detectDistro, plan);
+ * 5. set up the rootfs (plan directories; plugins: rootfs);
+ * 6. configure: render the LXC config (plugins: config) and write it;
+ * 7. commit: rename staging into DEST; any failure before removes staging;
+ * 8. report (plugins: report).
+ *
+ * @module
+ */
+import { basename, dirname, join, resolve } from "node:path";
+import { open } from "./open.ts";
+import { assembleRootfs, type AssembleResult, isReorderMismatch, reorderLayers } from "./assemble.ts";
+import type { ConfigAdditions, ConversionContext, ConversionReport, ConvertOptions, DistroInfo } from "./conversion.ts";
+import { Oci2LxcError } from "./errors.ts";
+import type { ImageLayer } from "./image/image.ts";
+import { formatPlatform } from "./image/platform.ts";
+import { detectLxcVersion } from "./lxc/host_lxc.ts";
+import { renderLxcConfig } from "./lxc/lxc_config.ts";
+import { LxcConfigWriter } from "./lxc/lxc_config_writer.ts";
+import { makePlan } from "./plan/make_plan.ts";
+import { PluginRunner } from "./plugin.ts";
+import { RootfsAccess } from "./rootfs/rootfs_access.ts";
+import { createStaging, type Staging } from "./rootfs/staging.ts";
+import { geteuid } from "./native/libc.ts";
+
+const UNMANAGED: DistroInfo = { id: "unmanaged", like: [], version: undefined, families: [] };
+
+/**
+ * Convert the image `reference` into an LXC container directory `dest`
+ * (DEST/config and DEST/rootfs). Nothing is written outside DEST's parent
+ * directory, and DEST appears only complete: a failure leaves it as it was.
+ */
+export async function convertImage(
+  reference: string,
+  dest: string,
+  options: ConvertOptions = {},
+): Promise<ConversionReport> {
+  const started = performance.now();
+  const timings: Record<string, number> = {};
+  let mark = started;
+  const lap = (stage: string) => {
+    const now = performance.now();
+    timings[stage] = Math.round(now - mark);
+    mark = now;
+  };
+  const absDest = resolve(dest);
+  const name = options.name ?? basename(absDest);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) {
+    throw new Oci2LxcError("usage", `Cannot use container name "${name}": use letters, digits, "_", "." and "-"`, {
+      hint: "Pass --name, or choose a DEST whose last component is a valid name",
+    });
+  }
+  if (!options.dryRun && !options.force && exists(absDest)) {
+    throw new Oci2LxcError("destination", `Cannot write ${absDest}: it already exists`, {
+      hint: "Use --force to replace it (only once the new container is complete)",
+    });
+  }
+  const approximate = geteuid() !== 0;
+  if (approximate && !options.allowApproximate) {
+    throw new Oci2LxcError(
+      "usage",
+      "Cannot convert as a normal user without approximating: file owners cannot be set and device nodes cannot be made",
+      { hint: "Run as root, or pass --allow-approximate to keep going with your own uid and no devices" },
+    );
+  }
+  const warnings: string[] = [];
+  const warn = (message: string) => {
+    warnings.push(message);
+    options.onWarning?.(message);
+  };
+  if (approximate) warn("running as a normal user: file owners are not applied and device nodes are skipped");
+  const checkAbort = () => {
+    if (options.signal?.aborted) throw new Oci2LxcError("interrupted", "Cannot finish the conversion: interrupted");
+  };
+
+  options.onProgress?.({ stage: "open" });
+  const image = open(reference, { platform: options.platform, tempDir: dirname(absDest) });
+  for (const w of image.warnings) warn(w);
+  lap("open");
+  const runner = new PluginRunner<ConversionContext>(options.plugins ?? []);
+  let staging: Staging | undefined;
+  let rootfs: RootfsAccess | undefined;
+  try {
+    checkAbort();
+    // 3. assemble, re-pairing layers by content if the archive lists them out of order.
+    let layers: readonly ImageLayer[] = image.layers;
+    let assembled: AssembleResult;
+    const assemble = () => {
+      staging = createStaging(absDest);
+      return assembleRootfs(image, layers, join(staging.path, "rootfs"), {
+        idmap: options.idmap,
+        approximate,
+        onWarning: warn,
+        signal: options.signal,
+        onProgress: (p) => options.onProgress?.({ stage: "assemble", ...p }),
+      });
+    };
+    try {
+      assembled = await assemble();
+    } catch (err) {
+      if (!isReorderMismatch(err, image)) throw err;
+      staging!.abort();
+      warn("the archive lists its layers in another order than the config's diff_ids; applying them in diff_ids order");
+      layers = await reorderLayers(image);
+      assembled = { ...(await assemble()), reordered: true };
+    }
+    lap("assemble");
+    checkAbort();
+
+    // 4. distro and plan.
+    const stagingDir = staging!.path;
+    rootfs = new RootfsAccess(join(stagingDir, "rootfs"), { idmap: options.idmap });
+    const extra = new LxcConfigWriter();
+    const additions: ConfigAdditions = {
+      add: (key, value) => extra.entry(key, value, `a line from a plugin (${key})`),
+      comment: (text) => extra.comment(text),
+    };
+    const report = emptyReport(reference, absDest, name, options, image, assembled, layers, warnings);
+    const context: ConversionContext = {
+      image,
+      options,
+      dest: absDest,
+      name,
+      stagingDir,
+      rootfs,
+      distro: UNMANAGED,
+      plan: undefined as never, // set below, before any hook that may read it
+      config: additions,
+      files: new Map(),
+      report,
+      warn,
+    };
+    const detected = await runner.first<DistroInfo>("detectDistro", context);
+    context.distro = detected?.value ?? UNMANAGED;
+    context.plan = makePlan(image.config.value, image.platform, rootfs, {
+      name,
+      ...(options.entrypoint ? { entrypoint: options.entrypoint } : {}),
+      ...(options.cmd ? { cmd: options.cmd } : {}),
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.user !== undefined ? { user: options.user } : {}),
+      ...(options.workdir !== undefined ? { workdir: options.workdir } : {}),
+      ...(options.stopSignal !== undefined ? { stopSignal: options.stopSignal } : {}),
+      ...(options.volumes ? { volumes: options.volumes } : {}),
+      ...(options.idmap ? { idmap: options.idmap } : {}),
+    });
+    const ran = new Map<string, string[]>();
+    const record = (hook: string, names: string[]) => {
+      for (const n of names) ran.set(n, [...(ran.get(n) ?? []), hook]);
+    };
+    if (detected) record("detectDistro", [detected.plugin]);
+    record("plan", await runner.sequential("plan", context));
+    for (const w of context.plan.warnings) warn(w);
+    options.onProgress?.({ stage: "plan" });
+    lap("plan");
+    checkAbort();
+
+    // 5. set up the rootfs.
+    for (const d of context.plan.directories) {
+      if (!rootfs.exists(d.path)) rootfs.mkdir(d.path, { mode: d.mode, uid: d.uid, gid: d.gid });
+    }
+    record("rootfs", await runner.sequential("rootfs", context));
+    for (const [relative, file] of context.files) writeBeside(stagingDir, relative, file.data, file.mode);
+    options.onProgress?.({ stage: "setup" });
+    lap("setup");
+    checkAbort();
+
+    // 6. configure.
+    const lxcVersion = options.lxcVersion ?? detectLxcVersion();
+    let text = renderLxcConfig(context.plan, {
+      rootfsPath: join(absDest, "rootfs"),
+      name,
+      ...(lxcVersion ? { lxcVersion } : {}),
+      onWarning: warn,
+      header: [
+        `Made by oci2lxc from ${reference}`,
+        `image ${formatPlatform(image.platform)}, config ${image.config.digest}`,
+      ],
+    });
+    record("config", await runner.sequential("config", context));
+    if (extra.lines.length > 0) text += `\n# Added by plugins\n${extra.toString()}`;
+    Deno.writeTextFileSync(join(stagingDir, "config"), text, { mode: 0o644 });
+    options.onProgress?.({ stage: "configure" });
+    lap("configure");
+    checkAbort();
+
+    // 7. commit.
+    rootfs.close();
+    rootfs = undefined;
+    if (options.dryRun) staging!.abort();
+    else staging!.commit(options.force ?? false);
+    options.onProgress?.({ stage: "commit" });
+    lap("commit");
+
+    // 8. report.
+    fillReport(report, context, [...ran].map(([plugin, hooks]) => ({ name: plugin, hooks })));
+    timings.total = Math.round(performance.now() - started);
+    report.timings = timings;
+    await runner.parallel("report", context);
+    return report;
+  } catch (err) {
+    rootfs?.close();
+    (staging as Staging | undefined)?.abort();
+    throw err;
+  } finally {
+    image.close();
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Write a generated file beside the rootfs (our own directory: no image symlinks to follow). */
+function writeBeside(stagingDir: string, relative: string, data: string, mode: number): void {
+  if (relative.startsWith("/") || relative.split("/").some((p) => p === ".." || p === "" || p === ".")) {
+    throw new Oci2LxcError("plugin", `Cannot write ${relative} beside the rootfs: use a relative path without ".."`);
+  }
+  if (relative === "rootfs" || relative.startsWith("rootfs/") || relative === "config") {
+    throw new Oci2LxcError("plugin", `Cannot write ${relative} beside the rootfs: that name is the container's own`);
+  }
+  const path = join(stagingDir, relative);
+  Deno.mkdirSync(dirname(path), { recursive: true });
+  Deno.writeTextFileSync(path, data, { mode });
+  Deno.chmodSync(path, mode);
+}
+
+function emptyReport(
+  reference: string,
+  dest: string,
+  name: string,
+  options: ConvertOptions,
+  image: ReturnType<typeof open>,
+  assembled: AssembleResult,
+  layers: readonly ImageLayer[],
+  warnings: string[],
+): ConversionReport {
+  void layers;
+  return {
+    schemaVersion: 1,
+    reference,
+    dest,
+    name,
+    dryRun: options.dryRun ?? false,
+    image: {
+      transport: image.transport,
+      refName: image.refName ?? null,
+      platform: formatPlatform(image.platform),
+      manifestDigest: image.manifest.digest,
+      configDigest: image.config.digest,
+      layers: assembled.layers,
+      reordered: assembled.reordered,
+    },
+    container: undefined as never,
+    fields: [],
+    distro: UNMANAGED,
+    plugins: [],
+    warnings,
+    rootfs: assembled.stats,
+    paths: { dest, config: join(dest, "config"), rootfs: join(dest, "rootfs") },
+    timings: {},
+    bytesRead: assembled.layers.reduce((n, l) => n + l.size, 0),
+    bytesWritten: assembled.bytesWritten,
+  };
+}
+
+function fillReport(report: ConversionReport, context: ConversionContext, plugins: ConversionReport["plugins"]): void {
+  const plan = context.plan;
+  report.container = {
+    kind: plan.kind,
+    argv: [...plan.argv],
+    env: plan.env.map(([k, v]) => [k, v]),
+    user: {
+      uid: plan.user.uid,
+      gid: plan.user.gid,
+      groups: [...plan.user.groups],
+      name: plan.user.name ?? null,
+      home: plan.user.home,
+    },
+    cwd: plan.cwd,
+    stopSignal: plan.stopSignal,
+    network: plan.network.map((n) => ({ type: n.type, keys: n.keys.map(([k, v]) => [k, v]) })),
+    mounts: plan.mounts.map((m) => ({ ...m })),
+    volumes: plan.volumes.map((v) => v.path),
+    idmap: plan.idmap ?? null,
+  };
+  report.fields = [...plan.fields];
+  report.distro = context.distro;
+  report.plugins = plugins;
+}

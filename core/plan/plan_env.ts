@@ -1,0 +1,87 @@
+/**
+ * Building a container's environment the way Docker does: defaults first
+ * (PATH, HOSTNAME), then the image's Env, then the caller's `--env`, each
+ * replacing a variable in place or appending it; HOME last if nothing set it.
+ *
+ * `NAME=value` sets, `NAME=` sets an empty value, and a bare `NAME` removes
+ * the variable (Docker's daemon does the same with a bare name; the host's
+ * environment is never read).
+ *
+ * @module
+ */
+import { type ErrorCode, Oci2LxcError } from "../errors.ts";
+import { checkConfigValue } from "../lxc/config_value.ts";
+
+/** Docker's default PATH for Linux containers. */
+export const DEFAULT_PATH =
+  "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** An ordered environment where each name appears once. */
+export class EnvList {
+  #values = new Map<string, string>();
+
+  /** Set `name`, keeping its position when it is already there. */
+  set(name: string, value: string): void {
+    this.#values.set(name, value);
+  }
+
+  /** Remove `name`. */
+  delete(name: string): void {
+    this.#values.delete(name);
+  }
+
+  /** Whether `name` is set. */
+  has(name: string): boolean {
+    return this.#values.has(name);
+  }
+
+  /** The entries in order. */
+  entries(): [string, string][] {
+    return [...this.#values];
+  }
+
+  /**
+   * Apply `NAME=value` / `NAME` entries. Each entry is checked for control
+   * characters and named in messages by `describe(i)`, e.g. `Env[2] of the
+   * image config`. Warnings go to `warn`.
+   */
+  apply(
+    entries: readonly string[],
+    describe: (index: number) => string,
+    code: ErrorCode,
+    warn: (text: string) => void,
+  ): void {
+    entries.forEach((entry, i) => {
+      const what = describe(i);
+      checkConfigValue(entry, what, code);
+      const eq = entry.indexOf("=");
+      const name = eq < 0 ? entry : entry.slice(0, eq);
+      if (name === "") {
+        warn(
+          `Ignored ${what} ${
+            JSON.stringify(entry)
+          }: the variable name is empty`,
+        );
+        return;
+      }
+      if (/[\s]/.test(name)) {
+        throw new Oci2LxcError(
+          code,
+          `Cannot use ${what} ${
+            JSON.stringify(entry)
+          }: the variable name contains a blank`,
+        );
+      }
+      if (eq < 0) {
+        warn(
+          `${what} ${
+            JSON.stringify(name)
+          } has no "=": it removes ${name} from the environment`,
+        );
+        this.#values.delete(name);
+        return;
+      }
+      this.#values.set(name, entry.slice(eq + 1));
+    });
+  }
+}

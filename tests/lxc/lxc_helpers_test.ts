@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { lxcArchFor } from "../../core/lxc/lxc_arch.ts";
+import {
+  initCmdSplitterFor,
+  parseLxcVersion,
+} from "../../core/lxc/lxc_version.ts";
+import { escapeMountField, mountEntry } from "../../core/lxc/mount_entry.ts";
+import { shellLauncherScript } from "../../core/lxc/shell_launcher.ts";
+
+Deno.test("parseLxcVersion reads lxc-start --version output and initCmdSplitterFor picks the splitter", () => {
+  assert.deepEqual(parseLxcVersion("5.0.2\n"), {
+    major: 5,
+    minor: 0,
+    patch: 2,
+  });
+  assert.deepEqual(parseLxcVersion("6.0.0~git2+abc"), {
+    major: 6,
+    minor: 0,
+    patch: 0,
+  });
+  assert.equal(parseLxcVersion("lxc"), undefined);
+  assert.equal(initCmdSplitterFor(parseLxcVersion("5.0.2")), "space");
+  assert.equal(initCmdSplitterFor(parseLxcVersion("4.0.12")), "space");
+  assert.equal(initCmdSplitterFor(parseLxcVersion("6.0.4")), "portable");
+  assert.equal(initCmdSplitterFor(undefined), "portable");
+});
+
+Deno.test("lxcArchFor uses names LXC 5.0.2 accepts", () => {
+  const table: [string, string | undefined, string | undefined][] = [
+    ["amd64", undefined, "amd64"],
+    ["arm64", "v8", "arm64"],
+    ["arm", "v7", "armhf"],
+    ["arm", undefined, "armhf"],
+    ["arm", "v5", "armel"],
+    ["386", undefined, "i386"],
+    ["ppc64le", undefined, "ppc64el"],
+    ["s390x", undefined, "s390x"],
+    ["riscv64", undefined, "riscv64"],
+    ["mips64le", undefined, "mips64el"],
+    ["loong64", undefined, undefined],
+    ["wasm", undefined, undefined],
+  ];
+  for (const [architecture, variant, want] of table) {
+    assert.equal(
+      lxcArchFor({ os: "linux", architecture, variant }),
+      want,
+      `${architecture}/${variant}`,
+    );
+  }
+});
+
+Deno.test("mountEntry escapes blanks and backslashes and makes the target relative", () => {
+  assert.equal(escapeMountField("a b\tc\\d"), "a\\040b\\011c\\134d");
+  assert.equal(
+    mountEntry("tmpfs", "/dev/shm", "tmpfs", "rw"),
+    "tmpfs dev/shm tmpfs rw 0 0",
+  );
+  assert.throws(() => mountEntry("/x", "/", "none", "bind"), TypeError);
+});
+
+Deno.test("shellLauncherScript has no spaces and quotes every argument for sh", () => {
+  assert.equal(
+    shellLauncherScript(["/app", "it's", ""]),
+    "exec\t'/app'\t'it'\\''s'\t''",
+  );
+  assert.equal(shellLauncherScript(["-x"]), undefined);
+  assert.equal(shellLauncherScript([]), undefined);
+  assert.ok(!shellLauncherScript(["a b", "c  d"])!.includes(" "));
+});
