@@ -47,7 +47,11 @@ export const COMMON_OPTIONS: Record<string, OptionSpec> = {
 export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
   const options: Record<string, { type: "boolean" | "string"; multiple?: boolean; short?: string }> = {};
   for (const [name, spec] of Object.entries({ ...COMMON_OPTIONS, ...command.options })) {
-    options[name] = { type: spec.type, ...(spec.multiple ? { multiple: true } : {}), ...(spec.short ? { short: spec.short } : {}) };
+    options[name] = {
+      type: spec.type,
+      ...(spec.multiple ? { multiple: true } : {}),
+      ...(spec.short ? { short: spec.short } : {}),
+    };
   }
   let parsed;
   try {

@@ -25,7 +25,7 @@ export const convertCommand: Command = {
     "moved into place only when complete; a failure leaves DEST as it was. A gzip- or",
     "zstd-compressed archive is decompressed once to a temporary file beside DEST.",
     "",
-    "--entrypoint and --cmd take a JSON array ('[\"/bin/sh\",\"-c\",\"x\"]') or one",
+    '--entrypoint and --cmd take a JSON array (\'["/bin/sh","-c","x"]\') or one',
     "string that becomes a single argument. --env NAME=value sets, NAME= sets empty,",
     "NAME removes; the image's other variables stay.",
   ].join("\n"),
@@ -43,7 +43,12 @@ export const convertCommand: Command = {
     quiet: { type: "boolean", short: "q", help: "No progress line and no warnings on stderr" },
     entrypoint: { type: "string", value: "JSON|PROG", help: "Replace the image's Entrypoint (clears its Cmd)" },
     cmd: { type: "string", value: "JSON|ARG", help: "Replace the image's Cmd" },
-    env: { type: "string", multiple: true, value: "NAME=VALUE", help: "Set, empty (NAME=) or remove (NAME) a variable" },
+    env: {
+      type: "string",
+      multiple: true,
+      value: "NAME=VALUE",
+      help: "Set, empty (NAME=) or remove (NAME) a variable",
+    },
     user: { type: "string", value: "USER[:GROUP]", help: "Replace the image's User" },
     workdir: { type: "string", value: "PATH", help: "Replace the image's WorkingDir" },
     "stop-signal": { type: "string", value: "SIGNAL", help: "Replace the image's StopSignal" },
@@ -138,9 +143,9 @@ export function formatReport(r: ConversionReport): string {
     `${r.dryRun ? "Would convert" : "Converted"} ${r.reference} (${r.image.platform}) into ${r.paths.dest}`,
     `  container  ${r.name}: ${c.kind} container, distro ${r.distro.id}`,
     `  command    ${JSON.stringify(c.argv)}`,
-    `  user       uid ${c.user.uid}, gid ${c.user.gid}${c.user.groups.length ? `, groups ${c.user.groups.join(",")}` : ""}${
-      c.user.name ? ` (${c.user.name})` : ""
-    }`,
+    `  user       uid ${c.user.uid}, gid ${c.user.gid}${
+      c.user.groups.length ? `, groups ${c.user.groups.join(",")}` : ""
+    }${c.user.name ? ` (${c.user.name})` : ""}`,
     `  workdir    ${c.cwd}`,
     `  stop       ${c.stopSignal}`,
     `  network    ${c.network.map((n) => n.type).join(", ") || "none"}`,
@@ -148,6 +153,8 @@ export function formatReport(r: ConversionReport): string {
   ];
   const dropped = r.fields.filter((f) => f.status === "dropped");
   for (const f of dropped) lines.push(`  dropped    ${f.field}: ${f.reason ?? ""}`);
-  if (!r.dryRun) lines.push("", `Start it with: lxc-start -n ${r.name} -P ${r.paths.dest.replace(/\/[^/]+$/, "") || "/"}`);
+  if (!r.dryRun) {
+    lines.push("", `Start it with: lxc-start -n ${r.name} -P ${r.paths.dest.replace(/\/[^/]+$/, "") || "/"}`);
+  }
   return lines.join("\n");
 }

@@ -13,7 +13,6 @@ import { builtinPlugins } from "../plugins/mod.ts";
 
 export { type ImageOptions, open };
 
-
 /**
  * Describe an image: platforms, manifest, config, layers, history.
  *

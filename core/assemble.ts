@@ -9,7 +9,7 @@ import { DigestMismatchError, Oci2LxcError } from "./errors.ts";
 import type { Image, ImageLayer } from "./image/image.ts";
 import { layerName, readLayer } from "./layer/read_layer.ts";
 import type { IdMap } from "./rootfs/id_map.ts";
-import { RootfsWriter, type RootfsWarning, type RootfsWriterStats } from "./rootfs/rootfs_writer.ts";
+import { type RootfsWarning, RootfsWriter, type RootfsWriterStats } from "./rootfs/rootfs_writer.ts";
 import { TarParser } from "./tar/tar_parser.ts";
 
 /** Progress of the assembly, for the CLI's live line. */
@@ -109,7 +109,9 @@ export async function reorderLayers(image: Image): Promise<ImageLayer[]> {
         `diff_id of layer ${index + 1}`,
         slot.diffId,
         "no layer with that content",
-        `Cannot find the content of diff_id ${slot.diffId} (layer ${index + 1}/${count}): no layer blob decompresses to it`,
+        `Cannot find the content of diff_id ${slot.diffId} (layer ${
+          index + 1
+        }/${count}): no layer blob decompresses to it`,
       );
     }
     return { ...layer, index, diffId: slot.diffId };

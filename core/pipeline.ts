@@ -15,7 +15,7 @@
  */
 import { basename, dirname, join, resolve } from "node:path";
 import { open } from "./open.ts";
-import { assembleRootfs, type AssembleResult, isReorderMismatch, reorderLayers } from "./assemble.ts";
+import { type AssembleResult, assembleRootfs, isReorderMismatch, reorderLayers } from "./assemble.ts";
 import type { ConfigAdditions, ConversionContext, ConversionReport, ConvertOptions, DistroInfo } from "./conversion.ts";
 import { Oci2LxcError } from "./errors.ts";
 import type { ImageLayer } from "./image/image.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { DigestMismatchError, describeError, Oci2LxcError } from "./errors.ts";
+import { describeError, DigestMismatchError, Oci2LxcError } from "./errors.ts";
 import type { Image } from "./image/image.ts";
 import { layerName, readLayer } from "./layer/read_layer.ts";
 import { TarParser } from "./tar/tar_parser.ts";
@@ -85,7 +85,9 @@ export async function verifyImage(image: Image): Promise<VerifyReport> {
             what: `diff_id of ${layerName(layer, count)}`,
             expected: layer.diffId,
             actual: d,
-            message: `Cannot verify ${layerName(layer, count)}: its content hashes to ${d}, which is not among the config's diff_ids`,
+            message: `Cannot verify ${
+              layerName(layer, count)
+            }: its content hashes to ${d}, which is not among the config's diff_ids`,
           });
         }
       });

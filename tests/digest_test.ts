@@ -2,10 +2,8 @@ import assert from "node:assert/strict";
 import { Hasher, parseDigest, shortDigest } from "../core/digest.ts";
 import { Oci2LxcError } from "../core/errors.ts";
 
-const SHA256_ABC =
-  "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-const SHA512_ABC =
-  "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a" +
+const SHA256_ABC = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+const SHA512_ABC = "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a" +
   "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f";
 
 Deno.test("parseDigest() accepts sha256 and sha512 digests and splits them", () => {
@@ -58,9 +56,7 @@ Deno.test("parseDigest() rejects malformed digests naming the digest, the place 
       assert.equal(err.code, "image");
       assert.equal(
         err.message,
-        `Cannot parse digest ${
-          JSON.stringify(text)
-        } in manifest layer 1: ${reason}`,
+        `Cannot parse digest ${JSON.stringify(text)} in manifest layer 1: ${reason}`,
       );
       return true;
     }, text);

@@ -44,7 +44,10 @@ export function openDockerArchive(
   const entry = selectEntry(list, options.refName, where);
   const entryIndex = list.indexOf(entry);
   if (typeof entry.Config !== "string" || !Array.isArray(entry.Layers)) {
-    throw new Oci2LxcError("image", `Cannot read manifest.json in ${where}: entry ${entryIndex} lacks Config or Layers`);
+    throw new Oci2LxcError(
+      "image",
+      `Cannot read manifest.json in ${where}: entry ${entryIndex} lacks Config or Layers`,
+    );
   }
   const configMember = members.get(entry.Config);
   if (!configMember) {
@@ -127,9 +130,13 @@ function selectEntry(list: DockerManifestEntry[], ref: string | undefined, where
   const tags = list.map((e, i) => (e.RepoTags ?? []).join(", ") || `@${i}`);
   if (ref === undefined) {
     if (list.length > 1) {
-      throw new Oci2LxcError("image", `Cannot choose an image in ${where}: it holds ${list.length} (${tags.join("; ")})`, {
-        hint: "Name one after the path: docker-archive:FILE:REPO:TAG or docker-archive:FILE:@N",
-      });
+      throw new Oci2LxcError(
+        "image",
+        `Cannot choose an image in ${where}: it holds ${list.length} (${tags.join("; ")})`,
+        {
+          hint: "Name one after the path: docker-archive:FILE:REPO:TAG or docker-archive:FILE:@N",
+        },
+      );
     }
     return list[0]!;
   }

@@ -107,7 +107,10 @@ export function openOciLayout(members: MemberTable, options: SelectOptions): Omi
   const manifest = readDocument<Record<string, unknown>>(members, pick.descriptor, "manifest");
   const manifestType = (manifest.value.mediaType as string | undefined) ?? pick.descriptor.mediaType ?? "";
   if (manifestType && !MANIFEST_TYPES.has(manifestType)) {
-    throw new Oci2LxcError("image", `Cannot read manifest ${pick.descriptor.digest}: unsupported media type ${manifestType}`);
+    throw new Oci2LxcError(
+      "image",
+      `Cannot read manifest ${pick.descriptor.digest}: unsupported media type ${manifestType}`,
+    );
   }
   const configDescriptor = manifest.value.config as Descriptor | undefined;
   if (!configDescriptor || typeof configDescriptor.digest !== "string") {

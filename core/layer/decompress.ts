@@ -38,19 +38,13 @@ export const LAYER_MEDIA_TYPES: Readonly<Record<string, Compression>> = {
  * ```
  */
 export function compressionOf(mediaType: string, where: string): Compression {
-  const compression = Object.hasOwn(LAYER_MEDIA_TYPES, mediaType)
-    ? LAYER_MEDIA_TYPES[mediaType]
-    : undefined;
+  const compression = Object.hasOwn(LAYER_MEDIA_TYPES, mediaType) ? LAYER_MEDIA_TYPES[mediaType] : undefined;
   if (compression !== undefined) return compression;
   throw new Oci2LxcError(
     "image",
-    `Cannot read ${where}: media type ${
-      JSON.stringify(mediaType)
-    } is not a layer type oci2lxc reads`,
+    `Cannot read ${where}: media type ${JSON.stringify(mediaType)} is not a layer type oci2lxc reads`,
     {
-      hint: `Supported layer media types: ${
-        Object.keys(LAYER_MEDIA_TYPES).join(", ")
-      }`,
+      hint: `Supported layer media types: ${Object.keys(LAYER_MEDIA_TYPES).join(", ")}`,
     },
   );
 }

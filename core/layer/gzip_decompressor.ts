@@ -283,8 +283,7 @@ export class GzipDecompressor implements Decompressor {
       );
     }
     const message = readCString(this.#words[MSG_WORD]!, `zlib error ${rc}`);
-    const where =
-      `gzip member ${this.#member}, near compressed byte ${position}`;
+    const where = `gzip member ${this.#member}, near compressed byte ${position}`;
     if (rc === Z_DATA_ERROR || rc === Z_NEED_DICT) {
       return new Oci2LxcError(
         "image",

@@ -209,9 +209,7 @@ export class ZstdDecompressor implements Decompressor {
 
   #errorName(rc: bigint): string {
     const pointer = this.#zstd.ZSTD_getErrorName(rc);
-    return pointer === null
-      ? `zstd error ${rc}`
-      : Deno.UnsafePointerView.getCString(pointer);
+    return pointer === null ? `zstd error ${rc}` : Deno.UnsafePointerView.getCString(pointer);
   }
 
   #failure(rc: bigint, position: number): Oci2LxcError {

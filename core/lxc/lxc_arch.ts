@@ -38,9 +38,7 @@ const BY_OCI_ARCH: Readonly<Record<string, string>> = {
 export function lxcArchFor(platform: Platform): string | undefined {
   if (platform.architecture === "arm") {
     // Debian's armhf is ARMv7 with hard float; v5 and v6 images are armel.
-    return platform.variant === "v5" || platform.variant === "v6"
-      ? "armel"
-      : "armhf";
+    return platform.variant === "v5" || platform.variant === "v6" ? "armel" : "armhf";
   }
   return BY_OCI_ARCH[platform.architecture];
 }

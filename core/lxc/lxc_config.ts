@@ -36,11 +36,7 @@ import { Oci2LxcError } from "../errors.ts";
 import type { ContainerPlan } from "../plan/container_plan.ts";
 import { checkEnvForHostHooks } from "./host_hook_env.ts";
 import { LxcConfigWriter } from "./lxc_config_writer.ts";
-import {
-  initCmdSplitterFor,
-  type LxcVersion,
-  parseLxcVersion,
-} from "./lxc_version.ts";
+import { initCmdSplitterFor, type LxcVersion, parseLxcVersion } from "./lxc_version.ts";
 import { mountEntry } from "./mount_entry.ts";
 import { type InitCmdSplitter, quoteInitCmd } from "./quote_init_cmd.ts";
 import { shellLauncherScript } from "./shell_launcher.ts";
@@ -159,9 +155,7 @@ export function renderLxcConfig(
   options: LxcConfigOptions,
 ): string {
   const name = options.name ?? plan.name;
-  const version = typeof options.lxcVersion === "string"
-    ? parseLxcVersion(options.lxcVersion)
-    : options.lxcVersion;
+  const version = typeof options.lxcVersion === "string" ? parseLxcVersion(options.lxcVersion) : options.lxcVersion;
   const splitter = options.splitter ?? initCmdSplitterFor(version);
   const exists = options.fileExists ?? statExists;
   const warn = options.onWarning ?? (() => {});
@@ -171,9 +165,7 @@ export function renderLxcConfig(
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) {
     throw new Oci2LxcError(
       "usage",
-      `Cannot use container name ${
-        JSON.stringify(name)
-      }: use letters, digits, "_", "." and "-"`,
+      `Cannot use container name ${JSON.stringify(name)}: use letters, digits, "_", "." and "-"`,
     );
   }
   if (
@@ -182,9 +174,7 @@ export function renderLxcConfig(
   ) {
     throw new Oci2LxcError(
       "usage",
-      `Cannot use rootfs path ${
-        JSON.stringify(options.rootfsPath)
-      }: it must be an absolute directory below /`,
+      `Cannot use rootfs path ${JSON.stringify(options.rootfsPath)}: it must be an absolute directory below /`,
     );
   }
   if (envKey === "lxc.environment.runtime" && version && version.major < 6) {
@@ -215,9 +205,7 @@ export function renderLxcConfig(
         : "Application container: the image's command is PID 1"
       : `System container: the image's init ${plan.argv[0]} is PID 1`,
   );
-  const notable = plan.fields.filter((f) =>
-    f.status === "dropped" || f.status === "overridden"
-  );
+  const notable = plan.fields.filter((f) => f.status === "dropped" || f.status === "overridden");
   if (notable.length > 0) {
     w.comment("Image config fields not taken as they are:");
     for (const f of notable) {
@@ -258,9 +246,7 @@ export function renderLxcConfig(
     w.entry("lxc.sysctl.net.ipv4.ip_unprivileged_port_start", 0);
     const gids = plan.idmap?.gid;
     const ping = gids && gids.length > 0
-      ? `${Math.min(...gids.map((r) => r.container))} ${
-        Math.max(...gids.map((r) => r.container + r.size - 1))
-      }`
+      ? `${Math.min(...gids.map((r) => r.container))} ${Math.max(...gids.map((r) => r.container + r.size - 1))}`
       : "0 2147483647";
     w.entry("lxc.sysctl.net.ipv4.ping_group_range", ping);
   }

@@ -5,11 +5,7 @@
  *
  * @module
  */
-import {
-  checkConfigValue,
-  encodeConfigValue,
-  sanitiseComment,
-} from "./config_value.ts";
+import { checkConfigValue, encodeConfigValue, sanitiseComment } from "./config_value.ts";
 
 const KEY = /^lxc(\.[A-Za-z0-9_-]+)+$/;
 
@@ -46,9 +42,7 @@ export class LxcConfigWriter {
   entry(key: string, value: string | number, what?: string): void {
     if (!KEY.test(key)) {
       throw new TypeError(
-        `Cannot write LXC config key "${
-          sanitiseComment(key)
-        }": not an lxc.* key`,
+        `Cannot write LXC config key "${sanitiseComment(key)}": not an lxc.* key`,
       );
     }
     const text = typeof value === "number" ? String(value) : value;

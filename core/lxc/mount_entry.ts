@@ -37,7 +37,5 @@ export function mountEntry(
   if (relative === "") {
     throw new TypeError("Cannot write a mount entry for the root directory");
   }
-  return `${escapeMountField(source)} ${
-    escapeMountField(relative)
-  } ${fstype} ${options} 0 0`;
+  return `${escapeMountField(source)} ${escapeMountField(relative)} ${fstype} ${options} 0 0`;
 }

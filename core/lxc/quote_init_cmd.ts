@@ -137,9 +137,7 @@ export function quoteInitCmd(
       },
     );
   }
-  return argv.map((arg, i) =>
-    quoteOne(arg, options.names?.[i] ?? `argument ${i}`, options.splitter)
-  ).join(" ");
+  return argv.map((arg, i) => quoteOne(arg, options.names?.[i] ?? `argument ${i}`, options.splitter)).join(" ");
 }
 
 /**

@@ -29,9 +29,7 @@ export function shellLauncherScript(
   const first = argv[0];
   if (first === undefined || first.startsWith("-")) return undefined;
   const needsSpace = argv.some((a) => a.includes(" "));
-  const words = argv.map((a) =>
-    "'" + a.replaceAll("'", "'\\''").replaceAll(" ", `'"$s"'`) + "'"
-  );
+  const words = argv.map((a) => "'" + a.replaceAll("'", "'\\''").replaceAll(" ", `'"$s"'`) + "'");
   return (needsSpace ? "s=$(printf\t'\\040');" : "") + "exec\t" +
     words.join("\t");
 }

@@ -229,9 +229,7 @@ export function errnoName(code: number): string {
 /** The C library's description of an errno value. */
 export function strerror(code: number): string {
   const ptr = S().strerror(code);
-  return ptr === null
-    ? `errno ${code}`
-    : Deno.UnsafePointerView.getCString(ptr);
+  return ptr === null ? `errno ${code}` : Deno.UnsafePointerView.getCString(ptr);
 }
 
 /** A failed libc call: names the call and the errno. */

@@ -39,13 +39,10 @@ export function libz(): LibZ {
     } catch (err) {
       throw new Oci2LxcError(
         "image",
-        `Cannot load ${LIBZ_SONAME} to decompress gzip layers: ${
-          describeError(err)
-        }`,
+        `Cannot load ${LIBZ_SONAME} to decompress gzip layers: ${describeError(err)}`,
         {
           cause: err,
-          hint:
-            "Install zlib (Debian: apt-get install zlib1g) and allow FFI (--allow-ffi)",
+          hint: "Install zlib (Debian: apt-get install zlib1g) and allow FFI (--allow-ffi)",
         },
       );
     }

@@ -41,13 +41,10 @@ export function libzstd(): LibZstd {
     } catch (err) {
       throw new Oci2LxcError(
         "image",
-        `Cannot load ${LIBZSTD_SONAME} to decompress zstd layers: ${
-          describeError(err)
-        }`,
+        `Cannot load ${LIBZSTD_SONAME} to decompress zstd layers: ${describeError(err)}`,
         {
           cause: err,
-          hint:
-            "Install zstd's library (Debian: apt-get install libzstd1) and allow FFI (--allow-ffi)",
+          hint: "Install zstd's library (Debian: apt-get install libzstd1) and allow FFI (--allow-ffi)",
         },
       );
     }

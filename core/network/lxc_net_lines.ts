@@ -121,6 +121,7 @@ export function dhcpHookArgs(
       if (s.type === "none") continue;
       if (s.ipv4.mode === "dhcp") args.push("--v4", s.name);
       if (s.ipv6.mode === "dhcp") args.push("--v6", s.name);
+      if (s.mtu !== undefined && (s.ipv4.mode === "dhcp" || s.ipv6.mode === "dhcp")) args.push("--keep-mtu", s.name);
     }
     args.push("--timeout", String(timeoutSeconds));
   }

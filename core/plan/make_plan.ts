@@ -49,13 +49,7 @@ import type {
   PlanVolume,
 } from "./container_plan.ts";
 import { DEFAULT_PATH, EnvList } from "./plan_env.ts";
-import {
-  type GroupEntry,
-  parseGroup,
-  parsePasswd,
-  type PasswdEntry,
-  resolveUser,
-} from "./resolve_user.ts";
+import { type GroupEntry, parseGroup, parsePasswd, type PasswdEntry, resolveUser } from "./resolve_user.ts";
 import type { RootfsReader } from "./rootfs_reader.ts";
 import { normaliseStopSignal } from "./stop_signal.ts";
 
@@ -172,8 +166,7 @@ function optional<T>(
 }
 
 const isString = (v: unknown): v is string => typeof v === "string";
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const HOST_LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
@@ -226,9 +219,7 @@ export function makePlan(
   if (platform.os !== "linux") {
     throw new Oci2LxcError(
       "config",
-      `Cannot plan a container for a ${
-        formatPlatform(platform)
-      } image: LXC runs Linux images only`,
+      `Cannot plan a container for a ${formatPlatform(platform)} image: LXC runs Linux images only`,
       {
         hint: "Choose a linux platform with --platform",
       },
@@ -246,18 +237,14 @@ export function makePlan(
   if (!NAME.test(options.name)) {
     throw new Oci2LxcError(
       "usage",
-      `Cannot use container name ${
-        JSON.stringify(options.name)
-      }: use letters, digits, "_", "." and "-", up to 64`,
+      `Cannot use container name ${JSON.stringify(options.name)}: use letters, digits, "_", "." and "-", up to 64`,
     );
   }
   let hostname = options.hostname ?? options.name;
   if (options.hostname !== undefined && !isHostname(options.hostname)) {
     throw new Oci2LxcError(
       "usage",
-      `Cannot use hostname ${
-        JSON.stringify(options.hostname)
-      }: not a valid hostname`,
+      `Cannot use hostname ${JSON.stringify(options.hostname)}: not a valid hostname`,
     );
   }
   if (!isHostname(hostname)) {
@@ -286,15 +273,9 @@ export function makePlan(
   const argv = [...entrypoint, ...cmd];
   const argvSources = [
     ...entrypoint.map((_, i) =>
-      options.entrypoint !== undefined
-        ? `--entrypoint[${i}]`
-        : `Entrypoint[${i}] of the image config`
+      options.entrypoint !== undefined ? `--entrypoint[${i}]` : `Entrypoint[${i}] of the image config`
     ),
-    ...cmd.map((_, i) =>
-      options.cmd !== undefined
-        ? `--cmd[${i}]`
-        : `Cmd[${i}] of the image config`
-    ),
+    ...cmd.map((_, i) => options.cmd !== undefined ? `--cmd[${i}]` : `Cmd[${i}] of the image config`),
   ];
   argv.forEach((a, i) => {
     const source = argvSources[i]!;
@@ -329,9 +310,7 @@ export function makePlan(
   // User.
   const imageUser = optional(rc, "User", isString, "a string");
   const userSpec = options.user ?? imageUser ?? "";
-  const userWhat = options.user !== undefined
-    ? "--user"
-    : "User of the image config";
+  const userWhat = options.user !== undefined ? "--user" : "User of the image config";
   checkConfigValue(
     userSpec,
     userWhat,
@@ -411,18 +390,14 @@ export function makePlan(
   // Working directory.
   const imageWorkdir = optional(rc, "WorkingDir", isString, "a string");
   const workdirText = options.workdir ?? (imageWorkdir || "/");
-  const workdirWhat = options.workdir !== undefined
-    ? "--workdir"
-    : "WorkingDir of the image config";
+  const workdirWhat = options.workdir !== undefined ? "--workdir" : "WorkingDir of the image config";
   const workdirCode = options.workdir !== undefined ? "usage" : "config";
   checkConfigValue(workdirText, workdirWhat, workdirCode);
   const cwd = cleanAbsolutePath(workdirText);
   if (cwd === undefined) {
     throw new Oci2LxcError(
       workdirCode,
-      `Cannot use ${workdirWhat} ${
-        JSON.stringify(workdirText)
-      }: it is not an absolute path`,
+      `Cannot use ${workdirWhat} ${JSON.stringify(workdirText)}: it is not an absolute path`,
       {
         hint: "Give an absolute working directory with --workdir",
       },
@@ -465,29 +440,18 @@ export function makePlan(
   const imageSignal = optional(rc, "StopSignal", isString, "a string");
   const signalText = options.stopSignal ?? (imageSignal || undefined);
   let stopSignal: string;
-  const defaultSignal = kind === "app"
-    ? "SIGTERM"
-    : systemd
-    ? "SIGRTMIN+3"
-    : argv0 === "/init"
-    ? "SIGTERM"
-    : "SIGPWR";
+  const defaultSignal = kind === "app" ? "SIGTERM" : systemd ? "SIGRTMIN+3" : argv0 === "/init" ? "SIGTERM" : "SIGPWR";
   if (signalText !== undefined) {
-    const what = options.stopSignal !== undefined
-      ? "--stop-signal"
-      : "StopSignal of the image config";
+    const what = options.stopSignal !== undefined ? "--stop-signal" : "StopSignal of the image config";
     const code = options.stopSignal !== undefined ? "usage" : "config";
     checkConfigValue(signalText, what, code);
     const normal = normaliseStopSignal(signalText);
     if (normal === undefined) {
       throw new Oci2LxcError(
         code,
-        `Cannot use ${what} ${
-          JSON.stringify(signalText)
-        }: not a signal name or number`,
+        `Cannot use ${what} ${JSON.stringify(signalText)}: not a signal name or number`,
         {
-          hint:
-            "Use a name such as SIGTERM, SIGQUIT or SIGRTMIN+3, or a number",
+          hint: "Use a name such as SIGTERM, SIGQUIT or SIGRTMIN+3, or a number",
         },
       );
     }
@@ -559,8 +523,7 @@ export function makePlan(
         field: "Volumes",
         status: "mapped",
         ...(volumes.some((v) => v.bound) ? { to: "lxc.mount.entry" } : {}),
-        reason:
-          "directories in the rootfs; bound to host directories where --volume says so",
+        reason: "directories in the rootfs; bound to host directories where --volume says so",
       }
       : { field: "Volumes", status: "defaulted", reason: "not set" },
   );
@@ -581,9 +544,7 @@ export function makePlan(
     if (field === "ArgsEscaped" && v === false) reason = "false; nothing to do";
     note({ field, status: "dropped", reason });
   }
-  const unknown = Object.keys(rc).filter((k) =>
-    !(KNOWN_FIELDS as readonly string[]).includes(k)
-  );
+  const unknown = Object.keys(rc).filter((k) => !(KNOWN_FIELDS as readonly string[]).includes(k));
   for (const key of unknown.slice(0, MAX_UNKNOWN_FIELDS)) {
     note({
       field: key,
@@ -601,17 +562,13 @@ export function makePlan(
   const arch = lxcArchFor(platform);
   if (arch === undefined) {
     warn(
-      `LXC has no arch name for ${
-        formatPlatform(platform)
-      }; lxc.arch is left out, so the host's is used`,
+      `LXC has no arch name for ${formatPlatform(platform)}; lxc.arch is left out, so the host's is used`,
     );
   }
   const runEmpty = rootfs.isDirEmpty("/run");
   const runTmpfs = kind === "app" &&
     (runEmpty === true || (runEmpty === undefined && !rootfs.exists("/run")));
-  const shell = ["/bin/sh"].find((p) =>
-    rootfs.exists(p) && rootfs.isDirEmpty(p) === undefined
-  );
+  const shell = ["/bin/sh"].find((p) => rootfs.exists(p) && rootfs.isDirEmpty(p) === undefined);
 
   const ordered: PlanField[] = [];
   for (const f of KNOWN_FIELDS) ordered.push(fields.get(f)!);
@@ -702,9 +659,7 @@ function checkMapped(
   const outside = (kind: string, id: number, ranges: IdMap["uid"]) =>
     new Oci2LxcError(
       "config",
-      `Cannot use ${what} "${spec}": ${kind} ${id} is outside the container's ID map (${
-        describeRanges(ranges)
-      })`,
+      `Cannot use ${what} "${spec}": ${kind} ${id} is outside the container's ID map (${describeRanges(ranges)})`,
       {
         hint: "Widen the ID map or choose another user with --user",
       },
@@ -762,7 +717,7 @@ function parseVolumeOptions(specs: readonly string[]): PlanMount[] {
     });
   });
   const depth = (p: string) => p.split("/").length;
-  return mounts.map((m, i) => ({ m, i })).sort((a, b) =>
-    depth(a.m.target) - depth(b.m.target) || a.i - b.i
-  ).map((x) => x.m);
+  return mounts.map((m, i) => ({ m, i })).sort((a, b) => depth(a.m.target) - depth(b.m.target) || a.i - b.i).map((x) =>
+    x.m
+  );
 }

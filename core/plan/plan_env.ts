@@ -13,8 +13,7 @@ import { type ErrorCode, Oci2LxcError } from "../errors.ts";
 import { checkConfigValue } from "../lxc/config_value.ts";
 
 /** Docker's default PATH for Linux containers. */
-export const DEFAULT_PATH =
-  "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /** An ordered environment where each name appears once. */
 export class EnvList {
@@ -58,25 +57,19 @@ export class EnvList {
       const name = eq < 0 ? entry : entry.slice(0, eq);
       if (name === "") {
         warn(
-          `Ignored ${what} ${
-            JSON.stringify(entry)
-          }: the variable name is empty`,
+          `Ignored ${what} ${JSON.stringify(entry)}: the variable name is empty`,
         );
         return;
       }
       if (/[\s]/.test(name)) {
         throw new Oci2LxcError(
           code,
-          `Cannot use ${what} ${
-            JSON.stringify(entry)
-          }: the variable name contains a blank`,
+          `Cannot use ${what} ${JSON.stringify(entry)}: the variable name contains a blank`,
         );
       }
       if (eq < 0) {
         warn(
-          `${what} ${
-            JSON.stringify(name)
-          } has no "=": it removes ${name} from the environment`,
+          `${what} ${JSON.stringify(name)} has no "=": it removes ${name} from the environment`,
         );
         this.#values.delete(name);
         return;

@@ -51,9 +51,7 @@ function parseId(text: string | undefined): number | undefined {
 }
 
 function lines(text: string): string[][] {
-  return text.split("\n").map((l) => l.replace(/\r$/, "")).filter((l) =>
-    l !== "" && !l.startsWith("#")
-  )
+  return text.split("\n").map((l) => l.replace(/\r$/, "")).filter((l) => l !== "" && !l.startsWith("#"))
     .map((l) => l.split(":"));
 }
 
@@ -77,9 +75,7 @@ export function parseGroup(text: string): GroupEntry[] {
   for (const f of lines(text)) {
     const gid = parseId(f[2]);
     if (f.length < 3 || !f[0] || gid === undefined) continue;
-    const members = (f[3] ?? "").split(",").map((m) => m.trim()).filter((m) =>
-      m !== ""
-    );
+    const members = (f[3] ?? "").split(",").map((m) => m.trim()).filter((m) => m !== "");
     out.push({ name: f[0], gid, members });
   }
   return out;
@@ -124,8 +120,7 @@ export function resolveUser(
       code,
       `Cannot use ${what} "${spec}": expected user, uid, user:group or uid:gid`,
       {
-        hint:
-          "Use a name or number for the user, optionally followed by :group",
+        hint: "Use a name or number for the user, optionally followed by :group",
       },
     );
   }
@@ -145,12 +140,9 @@ export function resolveUser(
   } else {
     entry = passwd?.find((e) => e.name === userPart);
     if (!entry) {
-      const where = passwd
-        ? "/etc/passwd of the rootfs has no such user"
-        : "the rootfs has no /etc/passwd";
+      const where = passwd ? "/etc/passwd of the rootfs has no such user" : "the rootfs has no /etc/passwd";
       throw new Oci2LxcError(code, `Cannot use ${what} "${spec}": ${where}`, {
-        hint:
-          "Pass --user with a numeric uid[:gid], or a name from the image's /etc/passwd",
+        hint: "Pass --user with a numeric uid[:gid], or a name from the image's /etc/passwd",
       });
     }
     uid = entry.uid;
@@ -170,12 +162,9 @@ export function resolveUser(
     } else {
       const g = group?.find((e) => e.name === groupPart);
       if (!g) {
-        const where = group
-          ? "/etc/group of the rootfs has no such group"
-          : "the rootfs has no /etc/group";
+        const where = group ? "/etc/group of the rootfs has no such group" : "the rootfs has no /etc/group";
         throw new Oci2LxcError(code, `Cannot use ${what} "${spec}": ${where}`, {
-          hint:
-            "Pass --user with a numeric gid, or a group name from the image's /etc/group",
+          hint: "Pass --user with a numeric gid, or a group name from the image's /etc/group",
         });
       }
       gid = g.gid;

@@ -87,12 +87,8 @@ export function normaliseStopSignal(text: string): string | undefined {
   if (rt) {
     const offset = rt[3] === undefined ? 0 : Number(rt[3]);
     if (rt[2] === (rt[1] === "MIN" ? "-" : "+")) return undefined;
-    return offset <= RTMAX - RTMIN
-      ? realtime(rt[1] as "MIN" | "MAX", offset)
-      : undefined;
+    return offset <= RTMAX - RTMIN ? realtime(rt[1] as "MIN" | "MAX", offset) : undefined;
   }
   const canonical = ALIASES[name] ?? name;
-  return canonical !== "" && NAMES.includes(canonical)
-    ? `SIG${canonical}`
-    : undefined;
+  return canonical !== "" && NAMES.includes(canonical) ? `SIG${canonical}` : undefined;
 }

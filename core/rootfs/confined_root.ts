@@ -267,8 +267,7 @@ export class ConfinedRoot {
     const stack: { fd: number; name: Uint8Array }[] = [];
     const queue = splitPath(path).reverse();
     let links = 0;
-    const top =
-      () => (stack.length === 0 ? this.fd : stack[stack.length - 1]!.fd);
+    const top = () => (stack.length === 0 ? this.fd : stack[stack.length - 1]!.fd);
     const canonOf = () => stack.map((s) => bytesKey(s.name)).join("/");
     const closeAll = () => {
       for (const s of stack) close(s.fd);

@@ -84,9 +84,7 @@ const HEX = Array.from(
 export function escapeBytes(bytes: Uint8Array): string {
   let out = "";
   for (const b of bytes) {
-    out += b > 0x20 && b < 0x7f && b !== 0x5c && b !== 0x3d
-      ? String.fromCharCode(b)
-      : `\\x${HEX[b]}`;
+    out += b > 0x20 && b < 0x7f && b !== 0x5c && b !== 0x3d ? String.fromCharCode(b) : `\\x${HEX[b]}`;
   }
   return out;
 }
@@ -165,9 +163,7 @@ export function fsManifest(
 /** Put `hardlink=` before the xattrs and mtime so field order stays fixed. */
 function insertHardlink(line: string, field: string): string {
   const i = line.search(/ (xattr\.|mtime=)/);
-  return i < 0
-    ? `${line} ${field}`
-    : `${line.slice(0, i)} ${field}${line.slice(i)}`;
+  return i < 0 ? `${line} ${field}` : `${line.slice(0, i)} ${field}${line.slice(i)}`;
 }
 
 function walk(
@@ -226,9 +222,7 @@ function describe(
   } else if (type === S_IFCHR || type === S_IFBLK) {
     parts.push(`dev=${st.rdevMajor}:${st.rdevMinor}`);
   }
-  const pathFd = isRoot
-    ? -1
-    : check(openat(dirFd, name, O_PATH | O_NOFOLLOW), "openat");
+  const pathFd = isRoot ? -1 : check(openat(dirFd, name, O_PATH | O_NOFOLLOW), "openat");
   try {
     const fd = isRoot ? dirFd : pathFd;
     const names = listxattrFd(fd);

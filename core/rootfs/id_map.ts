@@ -44,10 +44,6 @@ export function mapId(
 export function describeRanges(ranges: readonly IdRange[]): string {
   if (ranges.length === 0) return "no ranges";
   return ranges
-    .map((r) =>
-      `${r.container}-${r.container + r.size - 1} → ${r.host}-${
-        r.host + r.size - 1
-      }`
-    )
+    .map((r) => `${r.container}-${r.container + r.size - 1} → ${r.host}-${r.host + r.size - 1}`)
     .join(", ");
 }

@@ -185,9 +185,7 @@ export class RootfsAccess {
       } else if (this.kind(`${dir}/${parts[i]}`) !== "directory") {
         throw new Oci2LxcError(
           "rootfs",
-          `Cannot create ${path} in the rootfs: ${dir}/${
-            parts[i]
-          } exists and is not a directory`,
+          `Cannot create ${path} in the rootfs: ${dir}/${parts[i]} exists and is not a directory`,
         );
       }
       dir = dir ? `${dir}/${parts[i]}` : parts[i]!;

@@ -37,11 +37,7 @@
  */
 
 import { describeError, Oci2LxcError } from "../errors.ts";
-import {
-  displayName,
-  type TarEntry,
-  type TarHandler,
-} from "../tar/tar_entry.ts";
+import { displayName, type TarEntry, type TarHandler } from "../tar/tar_entry.ts";
 import {
   AT_EMPTY_PATH,
   AT_FDCWD,
@@ -87,22 +83,10 @@ import {
   writeAll,
 } from "../native/libc.ts";
 import { ConfinedRoot, type DirHandle } from "./confined_root.ts";
-import {
-  bytesEqualAscii,
-  bytesKey,
-  bytesStartAscii,
-  cleanPath,
-  joinKey,
-  keyBytes,
-  keyDepth,
-} from "./entry_path.ts";
+import { bytesEqualAscii, bytesKey, bytesStartAscii, cleanPath, joinKey, keyBytes, keyDepth } from "./entry_path.ts";
 import { describeRanges, type IdMap, mapId } from "./id_map.ts";
 import { removeTree } from "./remove_tree.ts";
-import {
-  shiftXattr,
-  xattrIsHostOwned,
-  xattrSkipReason,
-} from "./xattr_policy.ts";
+import { shiftXattr, xattrIsHostOwned, xattrSkipReason } from "./xattr_policy.ts";
 
 /** What a {@linkcode RootfsWarning} is about. */
 export type RootfsWarningCode =
@@ -369,14 +353,10 @@ export class RootfsWriter implements TarHandler {
         this.#settleDir(rec);
       } catch (err) {
         if (err instanceof Oci2LxcError) throw err;
-        const path = rec.meta
-          ? displayName(rec.meta.entry.path)
-          : displayName(keyBytes(rec.canon)) || "/";
+        const path = rec.meta ? displayName(rec.meta.entry.path) : displayName(keyBytes(rec.canon)) || "/";
         throw new Oci2LxcError(
           "rootfs",
-          `Cannot apply metadata of directory ${path} from layer ${this.#layer}: ${
-            describeError(err)
-          }`,
+          `Cannot apply metadata of directory ${path} from layer ${this.#layer}: ${describeError(err)}`,
           { cause: err },
         );
       }
@@ -401,9 +381,7 @@ export class RootfsWriter implements TarHandler {
         `Cannot finish the rootfs: layer ${this.#layer} is not ended`,
       );
     }
-    const pending = [...this.#finalModes].sort((a, b) =>
-      keyDepth(b[0]) - keyDepth(a[0])
-    );
+    const pending = [...this.#finalModes].sort((a, b) => keyDepth(b[0]) - keyDepth(a[0]));
     this.#finalModes.clear();
     for (const [canon, want] of pending) {
       const fd = this.#root.openCanonical(canon);
@@ -454,9 +432,7 @@ export class RootfsWriter implements TarHandler {
       this.#warn(
         "unsafe-path",
         entry,
-        `${
-          clean.hadDotDot ? "'..' in name" : "absolute name"
-        }; resolved inside the rootfs`,
+        `${clean.hadDotDot ? "'..' in name" : "absolute name"}; resolved inside the rootfs`,
       );
     }
     if (clean.path.length === 0) return this.#rootEntry(entry);
@@ -739,11 +715,7 @@ export class RootfsWriter implements TarHandler {
       );
       return;
     }
-    const typeBits = entry.type === "char"
-      ? S_IFCHR
-      : entry.type === "block"
-      ? S_IFBLK
-      : S_IFIFO;
+    const typeBits = entry.type === "char" ? S_IFCHR : entry.type === "block" ? S_IFBLK : S_IFIFO;
     const r = mknodat(parent.fd, name, typeBits, dev);
     if (r === -Errno.EPERM && isDevice) {
       this.#warn(
@@ -998,8 +970,7 @@ export class RootfsWriter implements TarHandler {
         code: "ownership-skipped",
         layer: this.#layer ?? "",
         path: "",
-        message:
-          "owners were not applied (approximate mode); every file belongs to the current user",
+        message: "owners were not applied (approximate mode); every file belongs to the current user",
       });
     }
     return false;
@@ -1009,9 +980,7 @@ export class RootfsWriter implements TarHandler {
   #chownFd(fd: number, uid: number, gid: number, plain = false): void {
     if (!this.#mayChown()) return;
     check(
-      plain
-        ? fchown(fd, uid, gid)
-        : fchownat(fd, EMPTY, uid, gid, AT_EMPTY_PATH),
+      plain ? fchown(fd, uid, gid) : fchownat(fd, EMPTY, uid, gid, AT_EMPTY_PATH),
       "fchownat",
     );
   }
@@ -1069,17 +1038,13 @@ export class RootfsWriter implements TarHandler {
       }
       const skip = xattrSkipReason(name);
       if (skip !== undefined) {
-        const why = skip === "trusted"
-          ? "trusted.* attributes are not written"
-          : "host-specific attribute";
+        const why = skip === "trusted" ? "trusted.* attributes are not written" : "host-specific attribute";
         this.#warn("xattr-skipped", entry, `xattr ${name} skipped: ${why}`);
         continue;
       }
       const shifted = shiftXattr(name, value, this.#idmap);
       if (typeof shifted === "string") {
-        const ranges = shifted.startsWith("gid")
-          ? this.#idmap!.gid
-          : this.#idmap!.uid;
+        const ranges = shifted.startsWith("gid") ? this.#idmap!.gid : this.#idmap!.uid;
         throw this.#unmapped(
           entry,
           `${shifted} in xattr ${name}`,
@@ -1128,9 +1093,7 @@ export class RootfsWriter implements TarHandler {
     if (err instanceof Oci2LxcError) return err;
     return new Oci2LxcError(
       "rootfs",
-      `Cannot apply ${displayName(entry.path)} from layer ${this.#layer}: ${
-        describeError(err)
-      }`,
+      `Cannot apply ${displayName(entry.path)} from layer ${this.#layer}: ${describeError(err)}`,
       { cause: err },
     );
   }

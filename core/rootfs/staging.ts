@@ -96,9 +96,7 @@ export function createStaging(
     Deno.mkdirSync(dir, { recursive: true });
     const absDir = Deno.realPathSync(dir);
     for (let attempt = 0;; attempt++) {
-      path = `${
-        absDir === "/" ? "" : absDir
-      }/.${base}.oci2lxc-staging-${randomSuffix()}`;
+      path = `${absDir === "/" ? "" : absDir}/.${base}.oci2lxc-staging-${randomSuffix()}`;
       const r = mkdirat(AT_FDCWD, encoder.encode(path), 0o700);
       if (r === -Errno.EEXIST && attempt < 10) continue;
       check(r, "mkdirat", path);
@@ -211,9 +209,7 @@ class StagingDir implements Staging {
       if (err instanceof Oci2LxcError) throw err;
       throw new Oci2LxcError(
         "destination",
-        `Cannot move the new container into ${this.dest}: ${
-          describeError(err)
-        }`,
+        `Cannot move the new container into ${this.dest}: ${describeError(err)}`,
         {
           cause: err,
         },

@@ -41,9 +41,7 @@ export function parsePaxRecords(
       length = length * 10 + (c - 0x30);
       if (length > end - p) {
         throw new SyntaxError(
-          `pax record at body byte ${
-            p - start
-          } claims ${length} bytes but only ${end - p} remain`,
+          `pax record at body byte ${p - start} claims ${length} bytes but only ${end - p} remain`,
         );
       }
       q++;

@@ -12,20 +12,9 @@
  */
 
 import { Oci2LxcError } from "../errors.ts";
-import {
-  BLOCK_SIZE,
-  checkHeader,
-  decodeText,
-  fieldEnd,
-  parseNumeric,
-} from "./_header_fields.ts";
+import { BLOCK_SIZE, checkHeader, decodeText, fieldEnd, parseNumeric } from "./_header_fields.ts";
 import { parsePaxRecords } from "./_pax_records.ts";
-import {
-  displayName,
-  type TarEntry,
-  type TarEntryType,
-  type TarHandler,
-} from "./tar_entry.ts";
+import { displayName, type TarEntry, type TarEntryType, type TarHandler } from "./tar_entry.ts";
 
 /**
  * Largest pax or GNU long-name body we accept, and the most extension data
@@ -216,9 +205,7 @@ export class TarParser {
         return;
       case DATA:
         throw this.#error(
-          `member "${
-            displayName(this.#current!.path)
-          }" is truncated, ${this.#remaining} bytes of data missing`,
+          `member "${displayName(this.#current!.path)}" is truncated, ${this.#remaining} bytes of data missing`,
           this.#offset,
         );
       case SKIP:
@@ -228,9 +215,7 @@ export class TarParser {
         );
       case EXTENSION:
         throw this.#error(
-          `stream ends inside an extended header body (${
-            this.#extSize - this.#extFill
-          } bytes missing)`,
+          `stream ends inside an extended header body (${this.#extSize - this.#extFill} bytes missing)`,
           this.#offset,
         );
       case END:
@@ -375,9 +360,7 @@ export class TarParser {
     if (!global) this.#pendingBytes += size;
     if (size > MAX_EXTENSION_SIZE || this.#pendingBytes > MAX_EXTENSION_SIZE) {
       throw this.#error(
-        `extended header of ${size} bytes${
-          this.#nameAt(b, p)
-        } exceeds the limit of ${MAX_EXTENSION_SIZE} bytes`,
+        `extended header of ${size} bytes${this.#nameAt(b, p)} exceeds the limit of ${MAX_EXTENSION_SIZE} bytes`,
         at,
       );
     }
@@ -472,11 +455,10 @@ export class TarParser {
     headerSize: number,
   ): void {
     const at = this.#memberStart;
-    const format =
-      b[p + 257] === 0x75 && b[p + 258] === 0x73 && b[p + 259] === 0x74 &&
+    const format = b[p + 257] === 0x75 && b[p + 258] === 0x73 && b[p + 259] === 0x74 &&
         b[p + 260] === 0x61 && b[p + 261] === 0x72 // "ustar"
-        ? (b[p + 262] === 0 ? USTAR : GNU) // "ustar\0" + "00", or GNU "ustar  \0"
-        : V7;
+      ? (b[p + 262] === 0 ? USTAR : GNU) // "ustar\0" + "00", or GNU "ustar  \0"
+      : V7;
 
     // Fields from the header block.
     let path: Uint8Array;
@@ -485,14 +467,11 @@ export class TarParser {
     } else {
       const nameEnd = fieldEnd(b, p, 100);
       // star puts atime/ctime after a 131-byte prefix and marks it with "tar\0" at 508.
-      const prefixLength =
-        b[p + 508] === 0x74 && b[p + 509] === 0x61 && b[p + 510] === 0x72 &&
+      const prefixLength = b[p + 508] === 0x74 && b[p + 509] === 0x61 && b[p + 510] === 0x72 &&
           b[p + 511] === 0
-          ? 131
-          : 155;
-      const prefixEnd = format === USTAR
-        ? fieldEnd(b, p + 345, prefixLength)
-        : p + 345;
+        ? 131
+        : 155;
+      const prefixEnd = format === USTAR ? fieldEnd(b, p + 345, prefixLength) : p + 345;
       if (prefixEnd > p + 345) {
         path = new Uint8Array(prefixEnd - (p + 345) + 1 + nameEnd - p);
         path.set(b.subarray(p + 345, prefixEnd));
@@ -611,9 +590,7 @@ export class TarParser {
       );
     }
     if (sparseName !== undefined) {
-      const name = sparseName.length > 0
-        ? `member "${displayName(sparseName)}"`
-        : shown();
+      const name = sparseName.length > 0 ? `member "${displayName(sparseName)}"` : shown();
       throw this.#error(
         `${name} is a GNU sparse file, which is not supported`,
         at,
@@ -656,9 +633,7 @@ export class TarParser {
     const dataSize = isFile || typeflag === 0x44 ? size : 0;
     const entry: TarEntry = {
       path: entryPath,
-      linkPath: type === "symlink" || type === "hardlink"
-        ? linkPath.slice()
-        : EMPTY,
+      linkPath: type === "symlink" || type === "hardlink" ? linkPath.slice() : EMPTY,
       type,
       mode: mode & 0o7777,
       uid,

@@ -26,7 +26,9 @@ export function assertThrows(
   } catch (err) {
     if (type && !(err instanceof type)) throw new Error(`expected ${type.name}, got ${err}`, { cause: err });
     if (includes !== undefined && !(err as Error).message.includes(includes)) {
-      throw new Error(`expected message to include ${JSON.stringify(includes)}, got ${JSON.stringify((err as Error).message)}`);
+      throw new Error(
+        `expected message to include ${JSON.stringify(includes)}, got ${JSON.stringify((err as Error).message)}`,
+      );
     }
     return err as Error;
   }
@@ -45,7 +47,9 @@ export async function assertRejects(
   } catch (err) {
     if (type && !(err instanceof type)) throw new Error(`expected ${type.name}, got ${err}`, { cause: err });
     if (includes !== undefined && !(err as Error).message.includes(includes)) {
-      throw new Error(`expected message to include ${JSON.stringify(includes)}, got ${JSON.stringify((err as Error).message)}`);
+      throw new Error(
+        `expected message to include ${JSON.stringify(includes)}, got ${JSON.stringify((err as Error).message)}`,
+      );
     }
     return err as Error;
   }

@@ -38,7 +38,10 @@ for (const entry of ENTRIES) {
     await assertGolden("usage_error_inspect.txt", r.stderr);
     const unknown = await cli(entry, ["inspect", "x", "--bogus"]);
     assertEquals(unknown.code, 2);
-    assert(unknown.stderr.startsWith("error: Cannot parse arguments of inspect: Unknown option '--bogus'"), unknown.stderr);
+    assert(
+      unknown.stderr.startsWith("error: Cannot parse arguments of inspect: Unknown option '--bogus'"),
+      unknown.stderr,
+    );
   });
 
   Deno.test(`[${entry}] a missing file is one error line with a hint, no backtrace`, async () => {

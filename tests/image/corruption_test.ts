@@ -27,7 +27,7 @@ Deno.test("verify() reports every flipped layer at once, naming each layer and b
     const image = await twoLayerImage(dir);
     await flipByte(image.layerPaths[0]!, 100);
     await flipByte(image.layerPaths[1]!, -10);
-    const report = verify(`oci:${image.dir}`, { platform: "linux/amd64" });
+    const report = await verify(`oci:${image.dir}`, { platform: "linux/amd64" });
     assertEquals(report.ok, false);
     assertEquals(report.problems.length, 2);
     assertEquals(report.problems[0]!.expected, image.layerDigests[0]);
@@ -42,12 +42,19 @@ Deno.test("opening refuses a config or manifest whose bytes do not match the dig
     const image = await twoLayerImage(dir);
     await flipByte(image.configPath, 5);
     const err = assertThrows(() => inspect(`oci:${image.dir}`), DigestMismatchError);
-    assertEquals(err.message, `Cannot verify config ${image.configDigest}: the content hashes to ${
-      sha256(await Deno.readFile(image.configPath))
-    }`);
+    assertEquals(
+      err.message,
+      `Cannot verify config ${image.configDigest}: the content hashes to ${
+        sha256(await Deno.readFile(image.configPath))
+      }`,
+    );
     await flipByte(image.configPath, 5);
     await flipByte(image.manifestPath, 5);
-    assertThrows(() => inspect(`oci:${image.dir}`), DigestMismatchError, `Cannot verify manifest ${image.manifestDigest}`);
+    assertThrows(
+      () => inspect(`oci:${image.dir}`),
+      DigestMismatchError,
+      `Cannot verify manifest ${image.manifestDigest}`,
+    );
   });
 });
 
@@ -99,7 +106,7 @@ Deno.test("a flipped byte inside an archive's layer is found by verify()", async
     const dataAt = nameAt + 512 + 1000;
     bytes[dataAt] = bytes[dataAt]! ^ 0x55;
     await Deno.writeFile(copy, bytes);
-    const report = verify(`oci-archive:${copy}`);
+    const report = await verify(`oci-archive:${copy}`);
     assertEquals(report.ok, false);
     assertEquals(report.problems[0]!.expected, layerDigest);
   });
@@ -122,7 +129,7 @@ Deno.test("a multi-member gzip layer and a multi-frame zstd layer decompress ful
       { tar, compression: "gzip", blob: gz },
       { tar, compression: "zstd", blob: zst },
     ]);
-    const report = verify(`oci:${image.dir}`);
+    const report = await verify(`oci:${image.dir}`);
     assertEquals(report.problems, []);
     assertEquals(report.layers.map((l) => l.diffId), [sha256(tar), sha256(tar)]);
     assertEquals(report.layers.map((l) => l.uncompressedSize), [tar.length, tar.length]);

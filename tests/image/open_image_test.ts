@@ -30,8 +30,8 @@ for (const reference of BUSYBOX_FORMS) {
     assertEquals(report.config.fields.StopSignal, "SIGQUIT");
     assertEquals(report.config.fields.User, "app");
   });
-  Deno.test(`verify() passes on ${reference.replace(FIXTURES, "")}`, () => {
-    const report = verify(reference, { platform: "linux/amd64" });
+  Deno.test(`verify() passes on ${reference.replace(FIXTURES, "")}`, async () => {
+    const report = await verify(reference, { platform: "linux/amd64" });
     assertEquals(report.problems, []);
     assert(report.ok);
     assertEquals(report.layers[0]!.diffId, "sha256:5a0e0459713cb3b5ad1231756c6806bbebc7404c63b08c2125fd82ee9ed0190a");
@@ -88,7 +88,10 @@ Deno.test("open() selects a docker-archive image by index and by tag", () => {
   const byTag = open(`docker-archive:${FIXTURES}busybox.docker.tar:${tag}`, { platform: "linux/amd64" });
   byTag.close();
   assertEquals(byTag.config.digest, BUSYBOX_CONFIG);
-  assertThrows(() => open(`docker-archive:${FIXTURES}busybox.docker.tar:@7`, { platform: "linux/amd64" }), Oci2LxcError);
+  assertThrows(
+    () => open(`docker-archive:${FIXTURES}busybox.docker.tar:@7`, { platform: "linux/amd64" }),
+    Oci2LxcError,
+  );
 });
 
 Deno.test("open() removes the temporary file of a compressed archive on close()", () => {
@@ -114,8 +117,8 @@ const PROXMOX = [
   "oci_test_whiteout_symlink.tar",
 ];
 for (const name of PROXMOX) {
-  Deno.test(`verify() passes on Proxmox's ${name}`, () => {
-    const report = verify(`${PROXMOX_FIXTURES}${name}`, { platform: "linux/amd64" });
+  Deno.test(`verify() passes on Proxmox's ${name}`, async () => {
+    const report = await verify(`${PROXMOX_FIXTURES}${name}`, { platform: "linux/amd64" });
     assertEquals(report.problems, []);
     // Three of them list manifest layers in another order than config.rootfs.diff_ids.
     const reordered = ["oci_test_replace_dir_with_file.tar", "oci_test_whiteout_current_directory.tar"];

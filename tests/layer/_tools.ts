@@ -6,10 +6,7 @@
  */
 
 import { createHash } from "node:crypto";
-import type {
-  Decompressor,
-  OutputSink,
-} from "../../core/layer/decompressor.ts";
+import type { Decompressor, OutputSink } from "../../core/layer/decompressor.ts";
 
 const PACKAGES: Record<string, string> = { gzip: "gzip", zstd: "zstd" };
 
@@ -41,9 +38,7 @@ export async function runTool(
   const result = await output;
   if (!result.success) {
     throw new Error(
-      `Cannot run ${tool} ${args.join(" ")}: ${
-        new TextDecoder().decode(result.stderr)
-      }`,
+      `Cannot run ${tool} ${args.join(" ")}: ${new TextDecoder().decode(result.stderr)}`,
     );
   }
   return result.stdout;

@@ -1,10 +1,6 @@
 import assert from "node:assert/strict";
 import { Oci2LxcError } from "../../core/errors.ts";
-import {
-  compressionOf,
-  createDecompressor,
-  sniffCompression,
-} from "../../core/layer/decompress.ts";
+import { compressionOf, createDecompressor, sniffCompression } from "../../core/layer/decompress.ts";
 import type { Compression } from "../../core/layer/decompressor.ts";
 import { decodeInChunks, runTool, sampleData, sha256Hex } from "./_tools.ts";
 
@@ -39,9 +35,7 @@ Deno.test("compressionOf() rejects an unknown media type naming it, the place an
       assert.equal(err.code, "image");
       assert.equal(
         err.message,
-        `Cannot read manifest layer 3: media type ${
-          JSON.stringify(mediaType)
-        } is not a layer type oci2lxc reads`,
+        `Cannot read manifest layer 3: media type ${JSON.stringify(mediaType)} is not a layer type oci2lxc reads`,
       );
       assert.match(
         err.hint ?? "",
@@ -92,7 +86,6 @@ Deno.test("createDecompressor() returns a decompressor for each compression; non
     );
     gunzip.finish();
   }, {
-    message:
-      "Cannot decompress layer 9 (sha256:ab12cd34ef56): gzip stream is empty",
+    message: "Cannot decompress layer 9 (sha256:ab12cd34ef56): gzip stream is empty",
   });
 });

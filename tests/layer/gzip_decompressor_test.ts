@@ -1,17 +1,9 @@
 import assert from "node:assert/strict";
 import { Oci2LxcError } from "../../core/errors.ts";
 import { GzipDecompressor } from "../../core/layer/gzip_decompressor.ts";
-import {
-  CHUNK_SIZES,
-  concat,
-  decodeInChunks,
-  runTool,
-  sampleData,
-  sha256Hex,
-} from "./_tools.ts";
+import { CHUNK_SIZES, concat, decodeInChunks, runTool, sampleData, sha256Hex } from "./_tools.ts";
 
-const gzip = (data: Uint8Array, level = "-6") =>
-  runTool("gzip", ["-c", "-n", level], data);
+const gzip = (data: Uint8Array, level = "-6") => runTool("gzip", ["-c", "-n", level], data);
 const gunzipIn = (input: Uint8Array, chunkSize: number) =>
   decodeInChunks(
     (sink) => new GzipDecompressor(sink, "test.gz"),

@@ -2,10 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { DigestMismatchError, Oci2LxcError } from "../../core/errors.ts";
 import type { Compression } from "../../core/layer/decompressor.ts";
-import {
-  LayerStream,
-  type LayerStreamResult,
-} from "../../core/layer/layer_stream.ts";
+import { LayerStream, type LayerStreamResult } from "../../core/layer/layer_stream.ts";
 import { runTool, sampleData } from "./_tools.ts";
 
 const NAME = "layer 2 (sha256:0123456789ab)";
@@ -137,9 +134,7 @@ Deno.test("LayerStream reports a flipped byte as a digest mismatch naming the la
       assert.equal(err.actual, digestOf(damaged));
       assert.equal(
         err.message,
-        `Cannot verify ${NAME}: the blob's digest is ${
-          digestOf(damaged)
-        }, expected ${expected}`,
+        `Cannot verify ${NAME}: the blob's digest is ${digestOf(damaged)}, expected ${expected}`,
       );
     });
   }
@@ -183,9 +178,7 @@ Deno.test("LayerStream reports a wrong diff_id naming the layer and both digests
   assert.equal(err.actual, digestOf(tar));
   assert.equal(
     err.message,
-    `Cannot verify ${NAME}: the uncompressed content's diff_id is ${
-      digestOf(tar)
-    }, expected ${wrong}`,
+    `Cannot verify ${NAME}: the uncompressed content's diff_id is ${digestOf(tar)}, expected ${wrong}`,
   );
 });
 
@@ -247,8 +240,7 @@ Deno.test("LayerStream rejects a malformed expected digest naming the layer", ()
         sink: () => {},
       }),
     {
-      message:
-        `Cannot parse digest "sha256:abc" in ${NAME}: sha256 needs 64 hex digits, found 3`,
+      message: `Cannot parse digest "sha256:abc" in ${NAME}: sha256 needs 64 hex digits, found 3`,
     },
   );
   assert.throws(

@@ -1,17 +1,9 @@
 import assert from "node:assert/strict";
 import { Oci2LxcError } from "../../core/errors.ts";
 import { ZstdDecompressor } from "../../core/layer/zstd_decompressor.ts";
-import {
-  CHUNK_SIZES,
-  concat,
-  decodeInChunks,
-  runTool,
-  sampleData,
-  sha256Hex,
-} from "./_tools.ts";
+import { CHUNK_SIZES, concat, decodeInChunks, runTool, sampleData, sha256Hex } from "./_tools.ts";
 
-const zstd = (data: Uint8Array, ...args: string[]) =>
-  runTool("zstd", ["-q", "-c", ...args], data);
+const zstd = (data: Uint8Array, ...args: string[]) => runTool("zstd", ["-q", "-c", ...args], data);
 const unzstdIn = (input: Uint8Array, chunkSize: number) =>
   decodeInChunks(
     (sink) => new ZstdDecompressor(sink, "test.zst"),

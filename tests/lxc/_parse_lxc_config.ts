@@ -34,7 +34,5 @@ export function parseLxcConfig(text: string): [string, string][] {
 
 /** The lines that are neither blank nor comments. */
 export function entryLines(text: string): string[] {
-  return text.split("\n").filter((l) =>
-    l.trim() !== "" && !l.trimStart().startsWith("#")
-  );
+  return text.split("\n").filter((l) => l.trim() !== "" && !l.trimStart().startsWith("#"));
 }

@@ -139,12 +139,8 @@ export class LxcSandbox implements AsyncDisposable {
   /** Lines every test config needs: busybox and the out dir. */
   get harnessLines(): string {
     return [
-      `lxc.mount.entry = ${
-        escapeMountField(BUSYBOX)
-      } bin/busybox none bind,ro 0 0`,
-      `lxc.mount.entry = ${
-        escapeMountField(this.out)
-      } out none bind,create=dir 0 0`,
+      `lxc.mount.entry = ${escapeMountField(BUSYBOX)} bin/busybox none bind,ro 0 0`,
+      `lxc.mount.entry = ${escapeMountField(this.out)} out none bind,create=dir 0 0`,
     ].join("\n") + "\n";
   }
 

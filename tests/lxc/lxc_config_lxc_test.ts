@@ -5,17 +5,13 @@
  */
 import assert from "node:assert/strict";
 import type { ImageRuntimeConfig } from "../../core/image/image.ts";
-import {
-  type LxcConfigOptions,
-  renderLxcConfig,
-} from "../../core/lxc/lxc_config.ts";
+import { type LxcConfigOptions, renderLxcConfig } from "../../core/lxc/lxc_config.ts";
 import type { ContainerPlan } from "../../core/plan/container_plan.ts";
 import { makePlan, type PlanOptions } from "../../core/plan/make_plan.ts";
 import { directoryRootfsReader } from "../../core/plan/rootfs_reader.ts";
 import { LxcSandbox, requireLxc, SKIP_LXC, uniqueName } from "./_real_lxc.ts";
 
-const PASSWD =
-  "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:App:/home/app:/bin/sh\n";
+const PASSWD = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:App:/home/app:/bin/sh\n";
 const GROUP = "root:x:0:\napp:x:1000:\nwww:x:33:app\naudio:x:29:app\n";
 
 /** Plan `rc` against the sandbox's rootfs, create the plan's directories, write the config. */
@@ -54,8 +50,7 @@ function expectedEnv(plan: ContainerPlan): string[] {
 }
 
 Deno.test({
-  name:
-    "renderLxcConfig runs an app through init.lxc with the plan's argv, ids, cwd and environment",
+  name: "renderLxcConfig runs an app through init.lxc with the plan's argv, ids, cwd and environment",
   ignore: SKIP_LXC,
   async fn() {
     requireLxc();
@@ -85,8 +80,7 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    "renderLxcConfig on LXC 5 runs a command with spaces and empty arguments through the image's /bin/sh exactly",
+  name: "renderLxcConfig on LXC 5 runs a command with spaces and empty arguments through the image's /bin/sh exactly",
   ignore: SKIP_LXC,
   async fn() {
     requireLxc();
@@ -115,8 +109,7 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    "renderLxcConfig runs a system container's init directly as root with its halt signal",
+  name: "renderLxcConfig runs a system container's init directly as root with its halt signal",
   ignore: SKIP_LXC,
   async fn() {
     requireLxc();
@@ -155,8 +148,7 @@ async function stopAndRead(box: LxcSandbox): Promise<string> {
 }
 
 Deno.test({
-  name:
-    "renderLxcConfig lets an app with StopSignal SIGQUIT shut down through init.lxc",
+  name: "renderLxcConfig lets an app with StopSignal SIGQUIT shut down through init.lxc",
   ignore: SKIP_LXC,
   async fn() {
     requireLxc();
@@ -168,8 +160,7 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    "renderLxcConfig runs a SIGTERM app as PID 1 so it gets the whole stop timeout",
+  name: "renderLxcConfig runs a SIGTERM app as PID 1 so it gets the whole stop timeout",
   ignore: SKIP_LXC,
   async fn() {
     requireLxc();
@@ -181,8 +172,7 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    "init.lxc kills a SIGTERM app after 1 s, which is why SIGTERM apps do not run under it",
+  name: "init.lxc kills a SIGTERM app after 1 s, which is why SIGTERM apps do not run under it",
   ignore: SKIP_LXC,
   async fn() {
     requireLxc();

@@ -2,10 +2,7 @@ import assert from "node:assert/strict";
 import { Oci2LxcError } from "../../core/errors.ts";
 import type { ImageRuntimeConfig } from "../../core/image/image.ts";
 import type { Platform } from "../../core/image/platform.ts";
-import {
-  type LxcConfigOptions,
-  renderLxcConfig,
-} from "../../core/lxc/lxc_config.ts";
+import { type LxcConfigOptions, renderLxcConfig } from "../../core/lxc/lxc_config.ts";
 import type { ContainerPlan } from "../../core/plan/container_plan.ts";
 import { makePlan, type PlanOptions } from "../../core/plan/make_plan.ts";
 import { type RootfsSpec, tempRootfs } from "../plan/_rootfs.ts";
@@ -15,8 +12,7 @@ const ROOTFS = "/var/lib/lxc/web/rootfs";
 const GOLDEN = new URL("./golden/", import.meta.url);
 const AMD64: Platform = { os: "linux", architecture: "amd64" };
 const IMAGE_ROOTFS: RootfsSpec = {
-  "/etc/passwd":
-    "root:x:0:0:root:/root:/bin/sh\nnginx:x:101:101:nginx:/nonexistent:/bin/false\n",
+  "/etc/passwd": "root:x:0:0:root:/root:/bin/sh\nnginx:x:101:101:nginx:/nonexistent:/bin/false\n",
   "/etc/group": "root:x:0:\nnginx:x:101:\nwww-data:x:33:nginx\n",
   "/bin/sh": { link: "dash" },
   "/bin/dash": "ELF",
@@ -151,16 +147,13 @@ Deno.test("renderLxcConfig includes common.conf and userns.conf only when they e
     ],
   );
   assert.deepEqual(
-    parseLxcConfig(render(planFor({ Cmd: ["/app"] }))).filter(([k]) =>
-      k === "lxc.include"
-    ).length,
+    parseLxcConfig(render(planFor({ Cmd: ["/app"] }))).filter(([k]) => k === "lxc.include").length,
     1,
   );
 });
 
 Deno.test("renderLxcConfig picks PID 1 from the kind and stop signal", () => {
-  const cmdOf = (text: string) =>
-    parseLxcConfig(text).find(([k]) => k === "lxc.init.cmd")![1];
+  const cmdOf = (text: string) => parseLxcConfig(text).find(([k]) => k === "lxc.init.cmd")![1];
   assert.equal(
     cmdOf(render(planFor({ Cmd: ["/app"], StopSignal: "SIGINT" }))),
     "/.lxcinit -n web -- /app",
@@ -192,9 +185,7 @@ Deno.test("renderLxcConfig picks PID 1 from the kind and stop signal", () => {
     ),
   );
   assert.ok(
-    !parseLxcConfig(render(planFor({ Cmd: ["/app"] }))).some(([, v]) =>
-      v.includes("init.lxc")
-    ),
+    !parseLxcConfig(render(planFor({ Cmd: ["/app"] }))).some(([, v]) => v.includes("init.lxc")),
   );
 });
 
@@ -206,14 +197,10 @@ Deno.test("renderLxcConfig gives apps /dev/shm, an empty /run and low-port sysct
     "tmpfs run tmpfs rw,nosuid,nodev,mode=755,create=dir 0 0",
   ]);
   assert.ok(
-    app.some(([k, v]) =>
-      k === "lxc.sysctl.net.ipv4.ip_unprivileged_port_start" && v === "0"
-    ),
+    app.some(([k, v]) => k === "lxc.sysctl.net.ipv4.ip_unprivileged_port_start" && v === "0"),
   );
   assert.ok(
-    app.some(([k, v]) =>
-      k === "lxc.sysctl.net.ipv4.ping_group_range" && v === "0 2147483647"
-    ),
+    app.some(([k, v]) => k === "lxc.sysctl.net.ipv4.ping_group_range" && v === "0 2147483647"),
   );
   const full = parseLxcConfig(
     render(planFor({ Cmd: ["/app"] }, { "/run/keep": "" })),
@@ -242,9 +229,7 @@ Deno.test("renderLxcConfig writes bind mounts with fstab escapes", () => {
   const plan = planFor({ Cmd: ["/app"] }, {}, {
     volumes: ["/srv/my data\\x:/data dir:ro"],
   });
-  const mounts = parseLxcConfig(render(plan)).filter(([k]) =>
-    k === "lxc.mount.entry"
-  ).map(([, v]) => v);
+  const mounts = parseLxcConfig(render(plan)).filter(([k]) => k === "lxc.mount.entry").map(([, v]) => v);
   assert.ok(
     mounts.includes(
       "/srv/my\\040data\\134x data\\040dir none bind,create=dir,ro 0 0",
@@ -262,8 +247,7 @@ Deno.test("renderLxcConfig writes the user, groups, cwd, environment and halt si
     StopSignal: "3",
   });
   const entries = parseLxcConfig(render(plan));
-  const get = (key: string) =>
-    entries.filter(([k]) => k === key).map(([, v]) => v);
+  const get = (key: string) => entries.filter(([k]) => k === key).map(([, v]) => v);
   assert.deepEqual(get("lxc.init.uid"), ["101"]);
   assert.deepEqual(get("lxc.init.gid"), ["101"]);
   assert.deepEqual(get("lxc.init.groups"), ["33"]);
@@ -279,9 +263,7 @@ Deno.test("renderLxcConfig writes the user, groups, cwd, environment and halt si
   );
   assert.deepEqual(get("lxc.init.groups").length, 1);
   assert.deepEqual(
-    parseLxcConfig(render(planFor({ Cmd: ["/app"] }))).filter(([k]) =>
-      k === "lxc.init.groups"
-    ),
+    parseLxcConfig(render(planFor({ Cmd: ["/app"] }))).filter(([k]) => k === "lxc.init.groups"),
     [],
   );
 });
@@ -297,15 +279,11 @@ Deno.test("renderLxcConfig refuses a command LXC cannot split back, naming the i
     'Cannot use Cmd[2] of the image config ("daemon off;") in lxc.init.cmd: LXC 5 splits lxc.init.cmd at every space',
   );
   refuses(
-    () =>
-      renderLxcConfig(noShell, { rootfsPath: ROOTFS, fileExists: () => true }),
+    () => renderLxcConfig(noShell, { rootfsPath: ROOTFS, fileExists: () => true }),
     "config",
     'Cannot use Cmd[2] of the image config ("daemon off;") in lxc.init.cmd: it needs quotes, and LXC versions split lxc.init.cmd differently',
   );
-  const quoted =
-    parseLxcConfig(render(noShell, { splitter: "quoted" })).find(([k]) =>
-      k === "lxc.init.cmd"
-    )![1];
+  const quoted = parseLxcConfig(render(noShell, { splitter: "quoted" })).find(([k]) => k === "lxc.init.cmd")![1];
   assert.equal(quoted, "/ep nginx -g 'daemon off;'");
   const withShell = planFor({
     Entrypoint: ["/ep"],
@@ -388,8 +366,7 @@ Deno.test("renderLxcConfig refuses hostile values that would reach a line, befor
 
 Deno.test("renderLxcConfig's writer refuses hostile values a plugin put into the plan", () => {
   const plan = planFor(BENIGN);
-  const amend = (patch: Partial<ContainerPlan>) =>
-    ({ ...plan, ...patch }) as ContainerPlan;
+  const amend = (patch: Partial<ContainerPlan>) => ({ ...plan, ...patch }) as ContainerPlan;
   refuses(
     () => render(amend({ env: [["A", "1\nlxc.y = z"]] })),
     "config",
@@ -469,9 +446,7 @@ Deno.test("renderLxcConfig refuses environment values that could make LXC 5's ho
       environmentKey: "lxc.environment.runtime",
     });
     assert.ok(
-      parseLxcConfig(text).some(([k, v]) =>
-        k === "lxc.environment.runtime" && v === entry
-      ),
+      parseLxcConfig(text).some(([k, v]) => k === "lxc.environment.runtime" && v === entry),
     );
   }
   const bound = planFor({ Cmd: ["/app"], Env: ["X=/srv/shared/evil"] }, {}, {

@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
 import { lxcArchFor } from "../../core/lxc/lxc_arch.ts";
-import {
-  initCmdSplitterFor,
-  parseLxcVersion,
-} from "../../core/lxc/lxc_version.ts";
+import { initCmdSplitterFor, parseLxcVersion } from "../../core/lxc/lxc_version.ts";
 import { escapeMountField, mountEntry } from "../../core/lxc/mount_entry.ts";
 import { shellLauncherScript } from "../../core/lxc/shell_launcher.ts";
 

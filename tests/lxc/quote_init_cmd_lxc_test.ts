@@ -10,20 +10,9 @@
 import assert from "node:assert/strict";
 import { Oci2LxcError } from "../../core/errors.ts";
 import { LxcConfigWriter } from "../../core/lxc/lxc_config_writer.ts";
-import {
-  type InitCmdSplitter,
-  quoteInitCmd,
-  splitInitCmdLikeLxc,
-} from "../../core/lxc/quote_init_cmd.ts";
+import { type InitCmdSplitter, quoteInitCmd, splitInitCmdLikeLxc } from "../../core/lxc/quote_init_cmd.ts";
 import { parseLxcConfig } from "./_parse_lxc_config.ts";
-import {
-  INIT_LXC,
-  LxcSandbox,
-  pool,
-  requireLxc,
-  SKIP_LXC,
-  uniqueName,
-} from "./_real_lxc.ts";
+import { INIT_LXC, LxcSandbox, pool, requireLxc, SKIP_LXC, uniqueName } from "./_real_lxc.ts";
 
 type Outcome = "ok" | "refused";
 interface Case {
@@ -224,9 +213,7 @@ async function checkTable(
       if (splitter === "portable") {
         // Refused because the splitters disagree: what LXC 6 would need is misread by LXC 5.
         const forQuoted = quoteOrRefuse(argv, "quoted");
-        const value = typeof forQuoted === "string"
-          ? forQuoted
-          : naive(argv, "space");
+        const value = typeof forQuoted === "string" ? forQuoted : naive(argv, "space");
         jobs.push({ c, tool: "lxc-start", value, refused: true });
       } else {
         for (const tool of tools) {
@@ -243,16 +230,12 @@ async function checkTable(
       got.every((a, k) => a === want[k]);
     if (!job.refused && !same) {
       problems.push(
-        `${job.c.label} (${job.tool}): wrote ${
-          JSON.stringify(job.value)
-        }, wanted ${show(want)}, got ${show(got)}`,
+        `${job.c.label} (${job.tool}): wrote ${JSON.stringify(job.value)}, wanted ${show(want)}, got ${show(got)}`,
       );
     }
     if (job.refused && same) {
       problems.push(
-        `${job.c.label} (${job.tool}): refused, but LXC read the naive ${
-          JSON.stringify(job.value)
-        } correctly`,
+        `${job.c.label} (${job.tool}): refused, but LXC read the naive ${JSON.stringify(job.value)} correctly`,
       );
     }
     // The model of LXC's parser and splitter must predict what LXC did.
@@ -266,9 +249,7 @@ async function checkTable(
       ).slice(1);
       if (JSON.stringify(model) !== JSON.stringify(got)) {
         problems.push(
-          `${job.c.label} (${job.tool}): the model predicts ${
-            show(model)
-          }, LXC gave ${show(got)}`,
+          `${job.c.label} (${job.tool}): the model predicts ${show(model)}, LXC gave ${show(got)}`,
         );
       }
     }
@@ -277,22 +258,19 @@ async function checkTable(
 }
 
 Deno.test({
-  name:
-    "quoteInitCmd output for LXC 5 (space splitter) reads back exactly under lxc-start, and refusals are real",
+  name: "quoteInitCmd output for LXC 5 (space splitter) reads back exactly under lxc-start, and refusals are real",
   ignore: SKIP_LXC,
   fn: () => checkTable("space", ["lxc-start"]),
 });
 
 Deno.test({
-  name:
-    "quoteInitCmd output for lxc_string_split_quoted reads back exactly under lxc-execute, and refusals are real",
+  name: "quoteInitCmd output for lxc_string_split_quoted reads back exactly under lxc-execute, and refusals are real",
   ignore: SKIP_LXC,
   fn: () => checkTable("quoted", ["lxc-execute"]),
 });
 
 Deno.test({
-  name:
-    "quoteInitCmd portable output reads back exactly under both LXC splitters",
+  name: "quoteInitCmd portable output reads back exactly under both LXC splitters",
   ignore: SKIP_LXC,
   fn: () => checkTable("portable", ["lxc-start", "lxc-execute"]),
 });

@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { Oci2LxcError } from "../../core/errors.ts";
 import { LxcConfigWriter } from "../../core/lxc/lxc_config_writer.ts";
-import {
-  type InitCmdSplitter,
-  quoteInitCmd,
-  splitInitCmdLikeLxc,
-} from "../../core/lxc/quote_init_cmd.ts";
+import { type InitCmdSplitter, quoteInitCmd, splitInitCmdLikeLxc } from "../../core/lxc/quote_init_cmd.ts";
 import { parseLxcConfig } from "./_parse_lxc_config.ts";
 
 /** A small seeded PRNG so failures repeat. */
@@ -29,12 +25,10 @@ function readBack(value: string, splitter: InitCmdSplitter): string[] {
   );
 }
 
-const needsQuotes = (a: string) =>
-  a === "" || /[ \t]/.test(a) || a[0] === "'" || a[0] === '"';
+const needsQuotes = (a: string) => a === "" || /[ \t]/.test(a) || a[0] === "'" || a[0] === '"';
 const REPRESENTABLE: Record<InitCmdSplitter, (argv: string[]) => boolean> = {
   space: (argv) => argv.every((a) => a !== "" && !a.includes(" ")),
-  quoted: (argv) =>
-    argv.every((a) => !needsQuotes(a) || !a.includes("'") || !a.includes('"')),
+  quoted: (argv) => argv.every((a) => !needsQuotes(a) || !a.includes("'") || !a.includes('"')),
   portable: (argv) => argv.every((a) => !needsQuotes(a)),
 };
 

@@ -3,10 +3,7 @@
  *
  * @module
  */
-import {
-  directoryRootfsReader,
-  type RootfsReader,
-} from "../../core/plan/rootfs_reader.ts";
+import { directoryRootfsReader, type RootfsReader } from "../../core/plan/rootfs_reader.ts";
 
 /** A file's text, a symlink target, or an empty directory. */
 export type RootfsSpec = Record<

@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
 import { Oci2LxcError } from "../../core/errors.ts";
-import type {
-  ImageConfig,
-  ImageRuntimeConfig,
-} from "../../core/image/image.ts";
+import type { ImageConfig, ImageRuntimeConfig } from "../../core/image/image.ts";
 import type { Platform } from "../../core/image/platform.ts";
 import type { ContainerPlan } from "../../core/plan/container_plan.ts";
 import { makePlan, type PlanOptions } from "../../core/plan/make_plan.ts";
@@ -244,9 +241,7 @@ Deno.test("makePlan removes a variable for an image Env entry without '=' and wa
   const p = plan({ Cmd: ["/app"], Env: ["PATH"] });
   assert.equal(envOf(p)["PATH"], undefined);
   assert.ok(
-    p.warnings.some((w) =>
-      w.includes('Env[0] of the image config "PATH" has no "="')
-    ),
+    p.warnings.some((w) => w.includes('Env[0] of the image config "PATH" has no "="')),
   );
 });
 
@@ -479,9 +474,7 @@ Deno.test("makePlan creates missing volume directories as root and keeps existin
     ],
   );
   assert.ok(
-    p.warnings.some((w) =>
-      w.includes("/data, /var/lib/x, /exists stay in the rootfs")
-    ),
+    p.warnings.some((w) => w.includes("/data, /var/lib/x, /exists stay in the rootfs")),
   );
 });
 
@@ -731,8 +724,7 @@ Deno.test("makePlan maps the image platform to LXC's arch names", () => {
   assert.equal(loong.arch, undefined);
   assert.ok(loong.warnings.some((w) => w.includes("linux/loong64")));
   refuses(
-    () =>
-      plan({ Cmd: ["/a"] }, {}, {}, { os: "windows", architecture: "amd64" }),
+    () => plan({ Cmd: ["/a"] }, {}, {}, { os: "windows", architecture: "amd64" }),
     "config",
     "Cannot plan a container for a windows/amd64 image: LXC runs Linux images only",
   );

@@ -1,10 +1,6 @@
 import assert from "node:assert/strict";
 import { Oci2LxcError } from "../../core/errors.ts";
-import {
-  parseGroup,
-  parsePasswd,
-  resolveUser,
-} from "../../core/plan/resolve_user.ts";
+import { parseGroup, parsePasswd, resolveUser } from "../../core/plan/resolve_user.ts";
 
 Deno.test("parsePasswd skips comments, NIS lines and lines with bad ids, and keeps the first of duplicates in order", () => {
   const entries = parsePasswd(

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { tempRootfs } from "./_rootfs.ts";
 
-const text = (b: Uint8Array | undefined) =>
-  b === undefined ? undefined : new TextDecoder().decode(b);
+const text = (b: Uint8Array | undefined) => b === undefined ? undefined : new TextDecoder().decode(b);
 
 Deno.test("directoryRootfsReader reads a file and follows relative links inside the root", () => {
   using root = tempRootfs({

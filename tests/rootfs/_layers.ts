@@ -6,11 +6,7 @@
  */
 
 import type { TarEntry, TarEntryType } from "../../core/tar/tar_entry.ts";
-import {
-  type RootfsWarning,
-  RootfsWriter,
-  type RootfsWriterOptions,
-} from "../../core/rootfs/rootfs_writer.ts";
+import { type RootfsWarning, RootfsWriter, type RootfsWriterOptions } from "../../core/rootfs/rootfs_writer.ts";
 
 /** One member of an in-memory layer, with its content for regular files. */
 export interface Item {
@@ -220,9 +216,7 @@ export function eachResolver(
       fn(sb, { userspaceResolver });
     } catch (err) {
       throw new Error(
-        `${userspaceResolver ? "userspace walk" : "openat2"}: ${
-          err instanceof Error ? err.message : err
-        }`,
+        `${userspaceResolver ? "userspace walk" : "openat2"}: ${err instanceof Error ? err.message : err}`,
         {
           cause: err,
         },

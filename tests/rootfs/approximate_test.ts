@@ -15,15 +15,13 @@ function canDropPrivileges(): boolean {
 }
 
 Deno.test({
-  name:
-    "RootfsWriter in approximate mode works as an unprivileged user, even through 0000 directories",
+  name: "RootfsWriter in approximate mode works as an unprivileged user, even through 0000 directories",
   ignore: !canDropPrivileges(),
   fn() {
     const base = Deno.makeTempDirSync({ prefix: "oci2lxc-approx-" });
     try {
       Deno.chmodSync(base, 0o777);
-      const child =
-        new URL("./_approximate_child.ts", import.meta.url).pathname;
+      const child = new URL("./_approximate_child.ts", import.meta.url).pathname;
       const out = new Deno.Command("setpriv", {
         args: [
           "--reuid=65534",
@@ -50,9 +48,7 @@ Deno.test({
         "xattr-skipped",
         "device-skipped",
       ]);
-      const lines = fsManifest(`${base}/rootfs`).trim().split("\n").map((l) =>
-        l.replace(/ sha256=\w+/, "")
-      );
+      const lines = fsManifest(`${base}/rootfs`).trim().split("\n").map((l) => l.replace(/ sha256=\w+/, ""));
       assertEquals(lines, [
         "/ dir 0755 65534 65534",
         "/dev dir 0755 65534 65534",

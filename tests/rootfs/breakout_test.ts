@@ -61,8 +61,7 @@ const cases: Case[] = [
       node("fifo", "o/fifo"),
       dir("o/newdir"),
     ]],
-    check: (root) =>
-      assertEquals(ls(`${root}/outside`), ["fifo", "keep", "newdir"]),
+    check: (root) => assertEquals(ls(`${root}/outside`), ["fifo", "keep", "newdir"]),
   },
   {
     name: "'..' in names",
@@ -80,8 +79,7 @@ const cases: Case[] = [
       dir("/outside"),
       file("/outside/keep", "pwned"),
     ]],
-    check: (root) =>
-      assertEquals(Deno.readTextFileSync(`${root}/canary`), "pwned"),
+    check: (root) => assertEquals(Deno.readTextFileSync(`${root}/canary`), "pwned"),
   },
   {
     name: "absolute hardlink outward",
@@ -167,8 +165,7 @@ const cases: Case[] = [
       file("o/keep", "mine"),
     ]],
     // The link dangles inside the root, so the directory replaces it.
-    check: (root) =>
-      assertEquals(Deno.readTextFileSync(`${root}/o/keep`), "mine"),
+    check: (root) => assertEquals(Deno.readTextFileSync(`${root}/o/keep`), "mine"),
   },
 ];
 

@@ -1,14 +1,5 @@
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
-import {
-  apply,
-  assertEquals,
-  dir,
-  file,
-  hardlink,
-  node,
-  sandbox,
-  symlink,
-} from "./_layers.ts";
+import { apply, assertEquals, dir, file, hardlink, node, sandbox, symlink } from "./_layers.ts";
 
 Deno.test("fsManifest lists type, mode, owner, content hash, link targets, hardlink groups, devices and xattrs", () => {
   const sb = sandbox();
@@ -27,10 +18,8 @@ Deno.test("fsManifest lists type, mode, owner, content hash, link targets, hardl
       node("fifo", "f"),
       file(new Uint8Array([0x6e, 0x20, 0x0a, 0xff, 0x3d, 0x5c]), ""),
     ]]);
-    const sha =
-      "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
-    const empty =
-      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    const sha = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+    const empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
     assertEquals(fsManifest(sb.root).split("\n"), [
       "/ dir 0755 0 0",
       "/c char 0666 0 0 dev=1:3",
@@ -56,9 +45,7 @@ Deno.test("fsManifest sorts by path bytes, so 'a-b' comes before 'a/b'", () => {
   const sb = sandbox();
   try {
     apply(sb.root, [[file("a/b", "1"), file("a-b", "2")]]);
-    const paths = fsManifest(sb.root).trim().split("\n").map((l) =>
-      l.split(" ")[0]
-    );
+    const paths = fsManifest(sb.root).trim().split("\n").map((l) => l.split(" ")[0]);
     assertEquals(paths, ["/", "/a", "/a-b", "/a/b"]);
   } finally {
     sb.cleanup();

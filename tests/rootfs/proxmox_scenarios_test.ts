@@ -3,17 +3,7 @@
  * expressed as in-memory layers in diff_ids (application) order.
  */
 
-import {
-  apply,
-  assert,
-  assertEquals,
-  dir,
-  eachResolver,
-  file,
-  lstat,
-  symlink,
-  whiteout,
-} from "./_layers.ts";
+import { apply, assert, assertEquals, dir, eachResolver, file, lstat, symlink, whiteout } from "./_layers.ts";
 
 Deno.test("Proxmox whiteout_root_breakout: '.wh..' at the root is ignored", () => {
   eachResolver((sb, opts) => {

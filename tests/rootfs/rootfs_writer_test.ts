@@ -754,13 +754,11 @@ function sandboxFor(): string {
 Deno.test("RootfsWriter rejects names and link targets with NUL bytes", () => {
   eachResolver((sb, opts) => {
     assertThrows(
-      () =>
-        apply(sb.root, [[file(new Uint8Array([0x61, 0, 0x62]), "x")]], opts),
+      () => apply(sb.root, [[file(new Uint8Array([0x61, 0, 0x62]), "x")]], opts),
       /the name contains a NUL byte/,
     );
     assertThrows(
-      () =>
-        apply(sb.root, [[symlink("s", new Uint8Array([0x61, 0, 0x62]))]], opts),
+      () => apply(sb.root, [[symlink("s", new Uint8Array([0x61, 0, 0x62]))]], opts),
       /link target contains a NUL/,
     );
     assertEquals(ls(sb.root), []);

@@ -1,16 +1,6 @@
 import { Oci2LxcError } from "../../core/errors.ts";
 import { createStaging } from "../../core/rootfs/staging.ts";
-import {
-  apply,
-  assert,
-  assertEquals,
-  assertThrows,
-  dir,
-  file,
-  ls,
-  lstat,
-  symlink,
-} from "./_layers.ts";
+import { apply, assert, assertEquals, assertThrows, dir, file, ls, lstat, symlink } from "./_layers.ts";
 
 function withBase(fn: (base: string) => void): void {
   const base = Deno.makeTempDirSync({ prefix: "oci2lxc-staging-" });

@@ -11,17 +11,7 @@
 
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
 import type { IdMap } from "../../core/rootfs/id_map.ts";
-import {
-  apply,
-  assertEquals,
-  dir,
-  file,
-  hardlink,
-  type Layer,
-  node,
-  symlink,
-  whiteout,
-} from "./_layers.ts";
+import { apply, assertEquals, dir, file, hardlink, type Layer, node, symlink, whiteout } from "./_layers.ts";
 import { writeOciLayout } from "./_oci_image.ts";
 
 function hasUmoci(): boolean {

@@ -7,11 +7,7 @@
 import assert from "node:assert/strict";
 import { Oci2LxcError } from "../../core/errors.ts";
 import { MAX_EXTENSION_SIZE, TarParser } from "../../core/tar/tar_parser.ts";
-import type {
-  TarEntry,
-  TarEntryType,
-  TarHandler,
-} from "../../core/tar/tar_entry.ts";
+import type { TarEntry, TarEntryType, TarHandler } from "../../core/tar/tar_entry.ts";
 
 const FIXTURES = new URL("../../fixtures/tar/", import.meta.url);
 
@@ -619,9 +615,7 @@ Deno.test("TarParser rejects a header with a bad checksum, naming the offset", (
 });
 
 Deno.test("TarParser rejects data that is not tar", () => {
-  const err = thrown(() =>
-    parse(new TextEncoder().encode("not a tar file\n".repeat(100)))
-  );
+  const err = thrown(() => parse(new TextEncoder().encode("not a tar file\n".repeat(100))));
   assert.match(err.message, /checksum does not match.* at byte 0$/);
 });
 
@@ -660,9 +654,7 @@ Deno.test("TarParser rejects a stream truncated inside a pax header or before it
     /inside an extended header body/,
   );
   // python_pax.tar's xattrs member has a local 'x' header; cut right after its body.
-  const xattrs = parse(tar).entries.find((e) =>
-    latin1(e.path) === "pydir/xattrs"
-  )!;
+  const xattrs = parse(tar).entries.find((e) => latin1(e.path) === "pydir/xattrs")!;
   assert.equal(String.fromCharCode(tar[xattrs.offset + 156]!), "x");
   const err = thrown(() => parse(tar.subarray(0, xattrs.offset + 1024)));
   assert.match(
