@@ -30,6 +30,7 @@ import {
   S_IFMT,
   S_IFREG,
   statx,
+  symlinkat,
   unlinkat,
   writeAll,
 } from "../native/libc.ts";
@@ -261,6 +262,26 @@ export class RootfsAccess {
     } finally {
       if (dirFd >= 0) close(dirFd);
     }
+  }
+
+  /** Create (or replace a non-directory with) a symlink at `path` holding `target` verbatim. */
+  symlink(target: string, path: string): void {
+    const parts = components(path);
+    if (parts.length === 0) throw new Oci2LxcError("rootfs", `Cannot create a symlink at ${path}: it names the root`);
+    const parent = this.#root.resolveDir(encoder.encode(parts.slice(0, -1).join("/")), true);
+    if (!parent) throw new Oci2LxcError("rootfs", `Cannot create a symlink at ${path}: its directory is missing`);
+    const name = encoder.encode(parts[parts.length - 1]!);
+    const st = statx(parent.fd, name, AT_SYMLINK_NOFOLLOW);
+    if (typeof st !== "number") {
+      if ((st.mode & S_IFMT) === S_IFDIR) {
+        throw new Oci2LxcError("rootfs", `Cannot create a symlink at ${path}: a directory is there`);
+      }
+      unlinkat(parent.fd, name, 0);
+    }
+    const made = symlinkat(encoder.encode(target), parent.fd, name);
+    if (made < 0) throw new Oci2LxcError("rootfs", `Cannot create a symlink at ${path}: errno ${-made}`);
+    const [uid, gid] = this.#ids({}, path);
+    if (this.#idmap) fchownat(parent.fd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
   }
 
   /** Release the root's file descriptors. */
