@@ -11,6 +11,8 @@ import type { Command, ParsedArgs } from "./commands.ts";
 import { printErr, printOut } from "./output.ts";
 import { progressLine } from "./progress.ts";
 import { selfCommand } from "./self_command.ts";
+import { loadPlugins } from "./load_plugins.ts";
+import { builtinPlugins } from "../plugins/mod.ts";
 
 /** The convert command. */
 export const convertCommand: Command = {
@@ -63,6 +65,7 @@ export const convertCommand: Command = {
     unprivileged: { type: "boolean", help: "Unprivileged with the usual map b:0:100000:65536" },
     "allow-approximate": { type: "boolean", help: "As a normal user: skip owners and devices instead of refusing" },
     "lxc-version": { type: "string", value: "X.Y.Z", help: "LXC version the config is for (default: this host's)" },
+    plugin: { type: "string", multiple: true, value: "FILE", help: "Also run this plugin module (deno run only)" },
   },
   positionals: [2, 2],
   async run(args) {
@@ -73,8 +76,10 @@ export const convertCommand: Command = {
     Deno.addSignalListener("SIGINT", onSignal);
     Deno.addSignalListener("SIGTERM", onSignal);
     try {
+      const extra = await loadPlugins((args.values.plugin as string[] | undefined) ?? []);
       const report = await convert(args.positionals[0]!, args.positionals[1]!, {
         ...convertOptions(args),
+        ...(extra.length ? { plugins: [...builtinPlugins(), ...extra] } : {}),
         signal: controller.signal,
         selfCommand: selfCommand(),
         onProgress: (p) => progress.update(p),

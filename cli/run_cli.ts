@@ -5,15 +5,17 @@
  * @module
  */
 import { Oci2LxcError } from "../core/errors.ts";
-import { VERSION } from "../core/version.ts";
+import { versionLine } from "./version_command.ts";
 import { type Command, commandHelp, parseCommandArgs, shortUsage } from "./commands.ts";
 import { convertCommand } from "./convert_command.ts";
 import { inspectCommand } from "./inspect_command.ts";
+import { pluginsCommand } from "./plugins_command.ts";
+import { versionCommand } from "./version_command.ts";
 import { printErr, printOut, reportError } from "./output.ts";
 import { verifyCommand } from "./verify_command.ts";
 
 /** Every command, in the order `--help` lists them. */
-export const COMMANDS: Command[] = [convertCommand, inspectCommand, verifyCommand];
+export const COMMANDS: Command[] = [convertCommand, inspectCommand, verifyCommand, pluginsCommand, versionCommand];
 
 /** Register further commands (convert, plugins, hook) from their own modules. */
 export function addCommand(command: Command): void {
@@ -44,7 +46,7 @@ export async function runCli(argv: string[]): Promise<number> {
     return name === undefined ? 2 : 0;
   }
   if (name === "--version" || name === "-V") {
-    printOut(`oci2lxc ${VERSION} (deno ${Deno.version.deno})`);
+    printOut(versionLine());
     return 0;
   }
   const command = COMMANDS.find((c) => c.name === name);

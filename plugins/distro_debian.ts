@@ -52,6 +52,7 @@ export function debianNetwork(options: DebianNetworkOptions = {}): Plugin<Conver
   const resolved = { ...defaults, ...options };
   return definePlugin<ConversionContext>({
     name: "debian-network",
+    options: resolved,
     apply: (context) => context.distro.families.includes("debian"),
     rootfs(context) {
       context.rootfs.mkdir("/etc/network", { mode: 0o755 });

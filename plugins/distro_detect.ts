@@ -99,6 +99,7 @@ export function distroDetect(options: DistroDetectOptions = {}): Plugin<Conversi
   const resolved = { ...defaults, ...options };
   return definePlugin<ConversionContext>({
     name: "distro-detect",
+    options: resolved,
     order: "pre",
     detectDistro(context) {
       const info = detect(context.rootfs, resolved);

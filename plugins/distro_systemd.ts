@@ -50,6 +50,7 @@ export function systemdNetwork(options: SystemdNetworkOptions = {}): Plugin<Conv
   const resolved = { ...defaults, ...options };
   return definePlugin<ConversionContext>({
     name: "systemd-network",
+    options: resolved,
     apply: (context) => context.distro.families.includes("systemd"),
     rootfs(context) {
       context.rootfs.mkdir("/etc/systemd/network", { mode: 0o755 });

@@ -59,6 +59,7 @@ export function hostsFiles(options: HostsFilesOptions = {}): Plugin<ConversionCo
   const made = new WeakMap<ConversionContext, string[]>();
   return definePlugin<ConversionContext>({
     name: "hosts-files",
+    options: resolved,
     rootfs(context) {
       const hostname = context.plan.hostname;
       if (context.plan.kind === "system") {

@@ -53,6 +53,7 @@ export function network(options: NetworkOptions = {}): Plugin<ConversionContext>
   const pending = new WeakMap<ConversionContext, LxcLine[]>();
   return definePlugin<ConversionContext>({
     name: "network",
+    options: resolved,
     plan(context) {
       const texts = context.options.net ?? [];
       if (texts.length === 0) return;

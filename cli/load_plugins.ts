@@ -1,0 +1,49 @@
+/**
+ * `--plugin FILE`: load an extra plugin module under `deno run`. The compiled
+ * binary refuses it (code in a binary must be built in; see README's
+ * "Custom binary"), so no plugin is ever loaded by a dynamic path there.
+ *
+ * @module
+ */
+import { isAbsolute, resolve } from "node:path";
+import { toFileUrl } from "./file_url.ts";
+import type { ConversionContext } from "../core/conversion.ts";
+import { Oci2LxcError } from "../core/errors.ts";
+import { type Plugin, validatePlugin } from "../core/plugin.ts";
+
+/** Whether this process is a `deno compile` binary. */
+export function isCompiled(): boolean {
+  return Deno.mainModule.includes("/deno-compile-") || !Deno.mainModule.startsWith("file:");
+}
+
+/**
+ * Import each file and take its default export: a plugin, or a factory
+ * called with no options.
+ */
+export async function loadPlugins(files: readonly string[]): Promise<Plugin<ConversionContext>[]> {
+  if (files.length === 0) return [];
+  if (isCompiled()) {
+    throw new Oci2LxcError("usage", "Cannot load --plugin in the compiled binary: plugins are built in", {
+      hint: "Run with deno run -A main.ts, or build your own binary (README: Custom binary)",
+    });
+  }
+  const out: Plugin<ConversionContext>[] = [];
+  for (const file of files) {
+    const url = toFileUrl(isAbsolute(file) ? file : resolve(file));
+    let mod: { default?: unknown };
+    try {
+      mod = await import(url);
+    } catch (cause) {
+      throw new Oci2LxcError("plugin", `Cannot load plugin ${file}: ${(cause as Error).message}`, { cause });
+    }
+    const value = typeof mod.default === "function" ? (mod.default as () => unknown)() : mod.default;
+    if (value === undefined) {
+      throw new Oci2LxcError("plugin", `Cannot load plugin ${file}: it has no default export`, {
+        hint: "export default a plugin object or a factory function",
+      });
+    }
+    validatePlugin(value as Plugin<unknown>);
+    out.push(value as Plugin<ConversionContext>);
+  }
+  return out;
+}
