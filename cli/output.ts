@@ -21,7 +21,12 @@ export function printErr(text: string): void {
 function writeAll(w: { writeSync(p: Uint8Array): number }, text: string): void {
   const bytes = encoder.encode(text);
   let at = 0;
-  while (at < bytes.length) at += w.writeSync(bytes.subarray(at));
+  try {
+    while (at < bytes.length) at += w.writeSync(bytes.subarray(at));
+  } catch (err) {
+    // The reader went away (`| head`): what is left has nowhere to go.
+    if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
+  }
 }
 
 /** Print an error the way every command does, and return its exit code. */

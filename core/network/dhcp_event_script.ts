@@ -60,7 +60,7 @@ run() { ipc "$@" 2>>"$LOG" || log "$interface: ip $* failed"; }
 is_num() { case $1 in ''|*[!0-9]*) return 1 ;; esac; return 0; }
 is_ip4() { case $1 in ''|*[!0-9.]*) return 1 ;; esac; return 0; }
 is_ip6() { case $1 in ''|*[!0-9A-Fa-f:.]*) return 1 ;; *:*) return 0 ;; esac; return 1; }
-is_domain() { case $1 in ''|.*|*[!A-Za-z0-9.-]*) return 1 ;; esac; return 0; }
+is_domain() { case $1 in ''|[!A-Za-z0-9]*|*[!A-Za-z0-9.-]*) return 1 ;; esac; return 0; }
 metric_of() {
   case $1 in
 ${metricCases}

@@ -389,6 +389,12 @@ export async function startDhcp(options: DhcpStartOptions): Promise<DhcpStartRes
     }
   }
 
+  // Until sh and nsenter have exec'd the client, its command line does not name
+  // the event script, and a stop would not find it: wait for that (bounded).
+  const execDeadline = Date.now() + 2000;
+  const execPending = () => launched.filter((c) => !c.exited && !findDhcpClients(paths).includes(c.pid));
+  while (execPending().length > 0 && Date.now() < execDeadline) await sleep(10);
+
   const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const deadline = Date.now() + timeout;
   const pending = () => launched.filter((c) => !c.exited && leaseAddress(paths, c.iface, c.family) === undefined);

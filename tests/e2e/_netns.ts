@@ -228,6 +228,7 @@ export class TestNetwork implements AsyncDisposable {
       "--log-dhcp",
       `--log-facility=${this.dnsmasqLogPath}`,
       "--user=root",
+      "--no-ping", // dnsmasq blocks ~3 s pinging each new address; tests need no such check
     ];
     if (options.ipv6) {
       const prefix = this.bridgeIp6.replace(/::1$/, "::");
