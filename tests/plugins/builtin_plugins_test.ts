@@ -1,0 +1,221 @@
+import { BUILTIN_FACTORIES, builtinPlugins, HELPER_FILES } from "../../plugins/mod.ts";
+import { debianNetwork, renderInterfaces } from "../../plugins/distro_debian.ts";
+import { detect, parseOsRelease } from "../../plugins/distro_detect.ts";
+import { systemdNetwork } from "../../plugins/distro_systemd.ts";
+import { filterResolvConf, hostsFiles } from "../../plugins/hosts_files.ts";
+import { network } from "../../plugins/network.ts";
+import { parseNetSpecs } from "../../core/network/net_spec.ts";
+import type { NetInterface } from "../../core/network/net_spec.ts";
+import { assert, assertEquals } from "../_helpers/assert.ts";
+import { pluginHarness, snapshotTree } from "../_helpers/plugin_context.ts";
+
+const DEBIAN_OS_RELEASE = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n';
+
+Deno.test("every file in plugins/ is a registered built-in or a declared helper", () => {
+  const files = [...Deno.readDirSync(new URL("../../plugins/", import.meta.url))]
+    .filter((e) => e.isFile && e.name.endsWith(".ts")).map((e) => e.name).sort();
+  assertEquals(files, [...Object.keys(BUILTIN_FACTORIES), ...HELPER_FILES].sort());
+  assertEquals(new Set(builtinPlugins().map((p) => p.name)).size, Object.keys(BUILTIN_FACTORIES).length);
+});
+
+Deno.test("parseOsRelease() reads quoted and unquoted values", () => {
+  const f = parseOsRelease('ID=ubuntu\nID_LIKE="debian"\nNAME=\'Ubuntu\'\nX="a \\"b\\""\n# comment\n');
+  assertEquals([f.get("ID"), f.get("ID_LIKE"), f.get("NAME"), f.get("X")], ["ubuntu", "debian", "Ubuntu", 'a "b"']);
+});
+
+Deno.test("detect() names Debian, Ubuntu via ID_LIKE, Alpine by marker file, and unknown as unmanaged", () => {
+  const cases: Array<[Record<string, string>, string, string[]]> = [
+    [{ "/etc/os-release": DEBIAN_OS_RELEASE }, "debian", ["debian"]],
+    [{ "/usr/lib/os-release": 'ID=pop\nID_LIKE="ubuntu debian"\n' }, "pop", ["debian"]],
+    [{ "/etc/alpine-release": "3.20.0\n" }, "alpine", ["alpine"]],
+    [{ "/etc/os-release": "ID=fedora\n", "/usr/lib/systemd/systemd": "" }, "fedora", ["redhat", "systemd"]],
+    [{ "/bin/sh": "" }, "unmanaged", []],
+  ];
+  for (const [files, id, families] of cases) {
+    const h = pluginHarness(files);
+    try {
+      const info = detect(h.context.rootfs);
+      assertEquals([info.id, info.families], [id, families]);
+    } finally {
+      h.cleanup();
+    }
+  }
+});
+
+Deno.test("debian-network applies to Debian only and creates /etc/network for an app container", async () => {
+  const h = pluginHarness({ "/etc/os-release": DEBIAN_OS_RELEASE });
+  try {
+    const plugin = debianNetwork();
+    assert(plugin.apply!(h.context));
+    await plugin.rootfs!(h.context);
+    assertEquals(
+      snapshotTree(`${h.dir}/rootfs`),
+      `/etc/\n/etc/network/\n/etc/os-release: ${JSON.stringify(DEBIAN_OS_RELEASE)}`,
+    );
+    const other = pluginHarness({ "/etc/alpine-release": "3.20\n" });
+    try {
+      assertEquals(plugin.apply!(other.context), false);
+    } finally {
+      other.cleanup();
+    }
+  } finally {
+    h.cleanup();
+  }
+});
+
+Deno.test("debian-network writes /etc/network/interfaces for a system container with DHCP and static", async () => {
+  const h = pluginHarness(
+    { "/etc/os-release": DEBIAN_OS_RELEASE, "/sbin/init": "" },
+    { config: { Cmd: ["/sbin/init"] } },
+    { net: ["name=eth0,link=br0,ip=dhcp", "name=eth1,link=br1,ip=192.0.2.5/24,gw=192.0.2.1,ip6=auto,mtu=1400"] },
+  );
+  try {
+    assertEquals(h.context.plan.kind, "system");
+    await debianNetwork().rootfs!(h.context);
+    assertEquals(
+      Deno.readTextFileSync(`${h.dir}/rootfs/etc/network/interfaces`),
+      [
+        "# Written by oci2lxc",
+        "auto lo",
+        "iface lo inet loopback",
+        "",
+        "auto eth0",
+        "iface eth0 inet dhcp",
+        "iface eth0 inet6 auto", // --net's default for IPv6 is SLAAC
+        "",
+        "auto eth1",
+        "iface eth1 inet static",
+        "\taddress 192.0.2.5/24",
+        "\tgateway 192.0.2.1",
+        "\tmtu 1400",
+        "iface eth1 inet6 auto",
+        "",
+      ].join("\n"),
+    );
+  } finally {
+    h.cleanup();
+  }
+});
+
+Deno.test("systemd-network writes .network files, a preset and the enable link for a system container", async () => {
+  const h = pluginHarness(
+    {
+      "/etc/os-release": "ID=fedora\n",
+      "/usr/lib/systemd/systemd": "",
+      "/usr/lib/systemd/system/systemd-networkd.service": "[Unit]\n",
+    },
+    { config: { Cmd: ["/usr/lib/systemd/systemd"] } },
+    { net: ["name=eth0,link=br0,ip=dhcp,ip6=dhcp"] },
+  );
+  try {
+    const plugin = systemdNetwork();
+    assert(plugin.apply!(h.context));
+    await plugin.rootfs!(h.context);
+    const etc = snapshotTree(`${h.dir}/rootfs/etc/systemd`);
+    assertEquals(
+      etc,
+      [
+        "/network/",
+        `/network/50-oci2lxc-eth0.network: ${
+          JSON.stringify("# Written by oci2lxc\n[Match]\nName=eth0\n\n[Network]\nDHCP=yes\nIPv6AcceptRA=yes\n")
+        }`,
+        "/system/",
+        "/system/multi-user.target.wants/",
+        "/system/multi-user.target.wants/systemd-networkd.service -> /usr/lib/systemd/system/systemd-networkd.service",
+        "/system-preset/",
+        `/system-preset/10-oci2lxc.preset: ${
+          JSON.stringify("# Written by oci2lxc\nenable systemd-networkd.service\nenable systemd-networkd.socket\n")
+        }`,
+      ].join("\n"),
+    );
+  } finally {
+    h.cleanup();
+  }
+});
+
+Deno.test("hosts-files bind-mounts generated hostname and hosts for an app container, never touching the rootfs", async () => {
+  const h = pluginHarness({ "/etc/hosts": "image's own\n" });
+  try {
+    const plugin = hostsFiles();
+    await plugin.rootfs!(h.context);
+    await plugin.config!(h.context);
+    assertEquals([...h.context.files.keys()].sort(), ["network/hostname", "network/hosts"]);
+    assertEquals(h.context.files.get("network/hostname")!.data, "ct\n");
+    assertEquals(Deno.readTextFileSync(`${h.dir}/rootfs/etc/hosts`), "image's own\n");
+    assertEquals(h.added, [
+      "lxc.mount.entry = /var/lib/lxc/ct/network/hostname etc/hostname none bind,create=file 0 0",
+      "lxc.mount.entry = /var/lib/lxc/ct/network/hosts etc/hosts none bind,create=file 0 0",
+    ]);
+  } finally {
+    h.cleanup();
+  }
+});
+
+Deno.test("hosts-files writes /etc/hostname and adds the 127.0.1.1 line for a system container", async () => {
+  const h = pluginHarness({ "/sbin/init": "", "/etc/hosts": "127.0.0.1 localhost\n" }, {
+    config: { Cmd: ["/sbin/init"] },
+  });
+  try {
+    await hostsFiles().rootfs!(h.context);
+    assertEquals(Deno.readTextFileSync(`${h.dir}/rootfs/etc/hostname`), "ct\n");
+    assertEquals(Deno.readTextFileSync(`${h.dir}/rootfs/etc/hosts`), "127.0.0.1 localhost\n127.0.1.1\tct\n");
+  } finally {
+    h.cleanup();
+  }
+});
+
+Deno.test("hosts-files never writes through an image symlink that points at a host file", async () => {
+  const canary = Deno.makeTempFileSync();
+  Deno.writeTextFileSync(canary, "host file\n");
+  const h = pluginHarness({ "/sbin/init": "" }, { config: { Cmd: ["/sbin/init"] } });
+  try {
+    Deno.mkdirSync(`${h.dir}/rootfs/etc`, { recursive: true });
+    Deno.symlinkSync(canary, `${h.dir}/rootfs/etc/hostname`);
+    await hostsFiles().rootfs!(h.context);
+    assertEquals(Deno.readTextFileSync(canary), "host file\n");
+    assertEquals(Deno.readTextFileSync(`${h.dir}/rootfs/etc/hostname`), "ct\n");
+    assert(!Deno.lstatSync(`${h.dir}/rootfs/etc/hostname`).isSymlink);
+  } finally {
+    h.cleanup();
+    Deno.removeSync(canary);
+  }
+});
+
+Deno.test("filterResolvConf() drops loopback name servers", () => {
+  assertEquals(
+    filterResolvConf("nameserver 127.0.0.53\nnameserver 192.0.2.1\nnameserver ::1\nsearch x\n"),
+    "nameserver 192.0.2.1\nsearch x\n",
+  );
+});
+
+Deno.test("network puts static addresses in the plan and DHCP hooks in the config of an app container", async () => {
+  const h = pluginHarness({}, { config: { Cmd: ["/bin/app"] } }, {
+    net: ["link=br0,ip=dhcp,hwaddr=00:16:3e:00:00:01"],
+    selfCommand: ["/usr/local/bin/oci2lxc"],
+  });
+  try {
+    const plugin = network();
+    await plugin.plan!(h.context);
+    assertEquals(h.context.plan.network, [{
+      type: "veth",
+      keys: [["link", "br0"], ["name", "eth0"], ["flags", "up"], ["hwaddr", "00:16:3e:00:00:01"]],
+    }]);
+    await plugin.config!(h.context);
+    assert(
+      h.added.some((l) => l.startsWith("lxc.hook.start-host = /usr/local/bin/oci2lxc hook dhcp start")),
+      h.added.join("\n"),
+    );
+    assert(
+      h.added.some((l) => l.startsWith("lxc.hook.stop = /usr/local/bin/oci2lxc hook dhcp stop")),
+      h.added.join("\n"),
+    );
+    assert(h.context.files.has("network/resolv.conf"));
+  } finally {
+    h.cleanup();
+  }
+});
+
+Deno.test("renderInterfaces() leaves out a gateway LXC would pick (gw=auto)", () => {
+  const [spec] = parseNetSpecs(["name=eth0,link=br0,ip=10.0.0.2/24,gw=auto"]) as NetInterface[];
+  assert(!renderInterfaces([spec!]).includes("gateway"));
+});
