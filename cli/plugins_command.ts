@@ -24,7 +24,10 @@ export const pluginsCommand: Command = {
   positionals: [0, 0],
   async run(args) {
     const extra = await loadPlugins((args.values.plugin as string[] | undefined) ?? []);
-    const list = [...builtinPlugins().map((p) => ({ p, origin: "built-in" })), ...extra.map((p) => ({ p, origin: "--plugin" }))]
+    const list = [
+      ...builtinPlugins().map((p) => ({ p, origin: "built-in" })),
+      ...extra.map((p) => ({ p, origin: "--plugin" })),
+    ]
       .map(({ p, origin }) => ({
         name: p.name,
         origin,
@@ -39,7 +42,9 @@ export const pluginsCommand: Command = {
       return 0;
     }
     for (const p of list) {
-      printOut(`${p.name} [${p.origin}${p.order !== "normal" ? `, ${p.order}` : ""}${p.conditional ? ", conditional" : ""}]`);
+      printOut(
+        `${p.name} [${p.origin}${p.order !== "normal" ? `, ${p.order}` : ""}${p.conditional ? ", conditional" : ""}]`,
+      );
       printOut(`  hooks: ${p.hooks.join(", ")}`);
       if (Object.keys(p.options).length) printOut(`  options: ${JSON.stringify(p.options)}`);
     }

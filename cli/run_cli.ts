@@ -8,6 +8,7 @@ import { Oci2LxcError } from "../core/errors.ts";
 import { versionLine } from "./version_command.ts";
 import { type Command, commandHelp, parseCommandArgs, shortUsage } from "./commands.ts";
 import { convertCommand } from "./convert_command.ts";
+import { hookCommand } from "./hook_command.ts";
 import { inspectCommand } from "./inspect_command.ts";
 import { pluginsCommand } from "./plugins_command.ts";
 import { versionCommand } from "./version_command.ts";
@@ -15,7 +16,14 @@ import { printErr, printOut, reportError } from "./output.ts";
 import { verifyCommand } from "./verify_command.ts";
 
 /** Every command, in the order `--help` lists them. */
-export const COMMANDS: Command[] = [convertCommand, inspectCommand, verifyCommand, pluginsCommand, versionCommand];
+export const COMMANDS: Command[] = [
+  convertCommand,
+  inspectCommand,
+  verifyCommand,
+  pluginsCommand,
+  versionCommand,
+  hookCommand,
+];
 
 /** Register further commands (convert, plugins, hook) from their own modules. */
 export function addCommand(command: Command): void {

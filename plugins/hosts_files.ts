@@ -18,6 +18,7 @@
 import type { ConversionContext } from "../core/conversion.ts";
 import { mountEntry } from "../core/lxc/mount_entry.ts";
 import { definePlugin, type Plugin } from "../core/plugin.ts";
+import { ensureFileMountTarget } from "./mount_target.ts";
 
 /** Options of {@linkcode hostsFiles}. */
 export interface HostsFilesOptions {
@@ -85,6 +86,7 @@ export function hostsFiles(options: HostsFilesOptions = {}): Plugin<ConversionCo
         context.files.set(`${NETWORK_DIR}/resolv.conf`, { data: text, mode: 0o644 });
         mine.push("resolv.conf");
       }
+      for (const name of mine) ensureFileMountTarget(context, `/etc/${name}`);
     },
     config(context) {
       if (context.plan.kind === "system") return;

@@ -23,7 +23,7 @@ export const BUILTIN_FACTORIES: Readonly<Record<string, () => Plugin<ConversionC
 };
 
 /** Files in plugins/ that are helpers, not plugins. */
-export const HELPER_FILES: readonly string[] = ["mod.ts", "network_interfaces.ts"];
+export const HELPER_FILES: readonly string[] = ["mod.ts", "mount_target.ts", "network_interfaces.ts"];
 
 /** The built-in plugins, in the order they run. */
 export function builtinPlugins(): Plugin<ConversionContext>[] {

@@ -17,6 +17,7 @@ import { netSpecSummary, netSpecWarnings, parseNetSpecs, wantsDhcp } from "../co
 import { RESOLV_CONF_HEADER } from "../core/network/network_dir.ts";
 import type { PlanNetwork } from "../core/plan/container_plan.ts";
 import { definePlugin, type Plugin } from "../core/plugin.ts";
+import { ensureFileMountTarget } from "./mount_target.ts";
 
 /** Options of {@linkcode network}. */
 export interface NetworkOptions {
@@ -73,6 +74,11 @@ export function network(options: NetworkOptions = {}): Plugin<ConversionContext>
         context.files.set("network/resolv.conf", { data: RESOLV_CONF_HEADER, mode: 0o644 });
       }
       for (const s of specs) context.warn(`network: ${netSpecSummary(s)}`);
+    },
+    rootfs(context) {
+      if (context.files.has("network/resolv.conf") && pending.get(context)?.some(([k]) => k === "lxc.mount.entry")) {
+        ensureFileMountTarget(context, "/etc/resolv.conf");
+      }
     },
     config(context) {
       for (const [key, value] of pending.get(context) ?? []) context.config.add(key, value);

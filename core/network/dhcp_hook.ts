@@ -29,6 +29,7 @@
  *
  * @module
  */
+import { close, O_CLOEXEC } from "../native/libc.ts";
 import { dhcpEventScript } from "./dhcp_event_script.ts";
 import { type NetworkPaths, networkPaths, prepareNetworkDir, RESOLV_CONF_HEADER } from "./network_dir.ts";
 
@@ -76,7 +77,14 @@ export interface DhcpStartResult {
 }
 
 /** Directories searched for host tools, instead of PATH. */
-export const SYSTEM_DIRS: readonly string[] = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+export const SYSTEM_DIRS: readonly string[] = [
+  "/usr/local/sbin",
+  "/usr/local/bin",
+  "/usr/sbin",
+  "/usr/bin",
+  "/sbin",
+  "/bin",
+];
 const CLIENT_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" };
 const DEFAULT_TIMEOUT_MS = 10_000;
 const STOP_GRACE_MS = 3_000;
@@ -101,7 +109,8 @@ function busybox(): { path: string; applets: Set<string> } | undefined {
   const path = findTool("busybox");
   if (path) {
     try {
-      const out = new Deno.Command(path, { args: ["--list"], stdin: "null", stdout: "piped", stderr: "null" }).outputSync();
+      const out = new Deno.Command(path, { args: ["--list"], stdin: "null", stdout: "piped", stderr: "null" })
+        .outputSync();
       if (out.success) busyboxApplets = { path, applets: new Set(new TextDecoder().decode(out.stdout).split("\n")) };
     } catch { /* not usable */ }
   }
@@ -137,7 +146,26 @@ function clientFor(
       // -t/-T/-A: a discover every second for 10 s, then every 5 s, so the first
       // lease comes fast and a late server is still found.
       const args = family === 4
-        ? ["-f", "-R", "-i", iface, "-s", script, "-t", "10", "-T", "1", "-A", "5", "-O", "mtu", "-O", "staticroutes", "-O", "search"]
+        ? [
+          "-f",
+          "-R",
+          "-i",
+          iface,
+          "-s",
+          script,
+          "-t",
+          "10",
+          "-T",
+          "1",
+          "-A",
+          "5",
+          "-O",
+          "mtu",
+          "-O",
+          "staticroutes",
+          "-O",
+          "search",
+        ]
         : ["-f", "-R", "-i", iface, "-s", script, "-t", "10", "-T", "1", "-A", "5"];
       if (family === 4 && hostname) args.push("-x", `hostname:${hostname}`);
       return { program: udhcpc, argv: [...argv, ...args] };
@@ -195,6 +223,30 @@ class DhcpLog {
   }
 }
 
+/**
+ * Close the descriptors this process inherited without close-on-exec (LXC
+ * hands its hooks some of its sockets), so the long-lived clients do not
+ * hold them. Deno opens all of its own descriptors with O_CLOEXEC, so those
+ * are left alone.
+ */
+function closeInheritedFds(): number[] {
+  const closed: number[] = [];
+  for (const entry of Deno.readDirSync("/proc/self/fdinfo")) {
+    const fd = Number(entry.name);
+    if (!Number.isInteger(fd) || fd <= 2) continue;
+    let flags: number;
+    try {
+      const m = /^flags:\s*([0-7]+)$/m.exec(Deno.readTextFileSync(`/proc/self/fdinfo/${fd}`));
+      if (!m) continue;
+      flags = parseInt(m[1]!, 8);
+    } catch {
+      continue; // the directory's own descriptor, already closed
+    }
+    if ((flags & O_CLOEXEC) === 0 && close(fd) === 0) closed.push(fd);
+  }
+  return closed;
+}
+
 function netnsOf(pid: number | "self"): string | undefined {
   try {
     return Deno.readLinkSync(`/proc/${pid}/ns/net`);
@@ -219,26 +271,44 @@ function sleep(ms: number): Promise<void> {
 
 /**
  * PIDs of the DHCP clients of the container whose event scripts are at
- * `paths`: every process whose argv has one of them as an element. The
+ * `paths`: every process whose argv gives one of them as its script. The
  * script path is unique to DEST, so this finds our clients and nothing else,
  * whichever namespace they run in, with or without pid files.
  */
 export function findDhcpClients(paths: NetworkPaths): number[] {
-  const scripts = new Set([paths.eventScript, `${paths.eventScript}6`]);
   const found: number[] = [];
   for (const entry of Deno.readDirSync("/proc")) {
     if (!/^[0-9]+$/.test(entry.name)) continue;
     const pid = Number(entry.name);
-    if (pid === Deno.pid) continue;
-    let argv: string[];
-    try {
-      argv = new TextDecoder().decode(Deno.readFileSync(`/proc/${pid}/cmdline`)).split("\0");
-    } catch {
-      continue;
-    }
-    if (argv.some((a) => scripts.has(a)) && !isGone(pid)) found.push(pid);
+    if (pid !== Deno.pid && isClientOf(pid, paths)) found.push(pid);
   }
-  return found;
+  // A client's child between fork and exec of the event script still shows the
+  // client's command line; it is not a client of its own.
+  return found.filter((pid) => !found.includes(parentOf(pid)));
+}
+
+function parentOf(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return 0;
+  }
+}
+
+/** Whether `pid` is alive and runs one of the event scripts at `paths`. */
+function isClientOf(pid: number, paths: NetworkPaths): boolean {
+  let argv: string[];
+  try {
+    argv = new TextDecoder().decode(Deno.readFileSync(`/proc/${pid}/cmdline`)).split("\0");
+  } catch {
+    return false;
+  }
+  // The script follows -s (udhcpc) or -sf (dhclient); a running event script
+  // names itself too, but as sh's operand, and is not a client.
+  return argv.some((a, i) =>
+    (a === paths.eventScript || a === `${paths.eventScript}6`) && (argv[i - 1] === "-s" || argv[i - 1] === "-sf")
+  ) && !isGone(pid);
 }
 
 /** End the given processes: SIGTERM, then SIGKILL after `graceMs`; returns how many were running. */
@@ -268,7 +338,9 @@ function resetState(paths: NetworkPaths): void {
   } catch { /* no state dir */ }
   try {
     for (const e of Deno.readDirSync(paths.runDir)) {
-      if (e.name.endsWith(".pid") || e.name === "resolv.lock") Deno.removeSync(`${paths.runDir}/${e.name}`, { recursive: true });
+      if (e.name.endsWith(".pid") || e.name === "resolv.lock") {
+        Deno.removeSync(`${paths.runDir}/${e.name}`, { recursive: true });
+      }
     }
   } catch { /* no run dir */ }
   try {
@@ -317,7 +389,9 @@ export async function startDhcp(options: DhcpStartOptions): Promise<DhcpStartRes
   };
   const pid = options.pid;
   log.line(
-    `start: container ${options.name ?? "?"} init pid ${pid}, DHCPv4 on [${options.v4.join(" ")}], DHCPv6 on [${options.v6.join(" ")}]`,
+    `start: container ${options.name ?? "?"} init pid ${pid}, DHCPv4 on [${options.v4.join(" ")}], DHCPv6 on [${
+      options.v6.join(" ")
+    }]`,
   );
 
   const theirs = netnsOf(pid);
@@ -326,7 +400,9 @@ export async function startDhcp(options: DhcpStartOptions): Promise<DhcpStartRes
     return { clients: [], errors, log: paths.log };
   }
   if (theirs === netnsOf("self")) {
-    fail(`Cannot start DHCP: process ${pid} shares this host's network namespace; a client there would configure the host`);
+    fail(
+      `Cannot start DHCP: process ${pid} shares this host's network namespace; a client there would configure the host`,
+    );
     return { clients: [], errors, log: paths.log };
   }
 
@@ -340,7 +416,9 @@ export async function startDhcp(options: DhcpStartOptions): Promise<DhcpStartRes
   const ip = toolArgv("ip");
   const nsenter = toolArgv("nsenter");
   if (!ip || !nsenter) {
-    fail(`Cannot start DHCP: ${!ip ? "ip (iproute2)" : "nsenter (util-linux)"} is not on this host, nor busybox with it`);
+    fail(
+      `Cannot start DHCP: ${!ip ? "ip (iproute2)" : "nsenter (util-linux)"} is not on this host, nor busybox with it`,
+    );
     return { clients: [], errors, log: paths.log };
   }
   const interfaces = [...new Set([...options.v4, ...options.v6])];
@@ -352,6 +430,9 @@ export async function startDhcp(options: DhcpStartOptions): Promise<DhcpStartRes
   }
   const hostname = options.name !== undefined && HOSTNAME.test(options.name) ? options.name : undefined;
   Deno.writeTextFileSync(paths.dhclientConf, dhclientConf(hostname), { mode: 0o644 });
+
+  const closed = closeInheritedFds();
+  if (closed.length > 0) log.line(`closed descriptors inherited from LXC: ${closed.join(" ")}`);
 
   const launched: { iface: string; family: 4 | 6; program: string; pid: number; exited: boolean }[] = [];
   for (const [family, list] of [[4, options.v4], [6, options.v6]] as const) {
@@ -392,7 +473,7 @@ export async function startDhcp(options: DhcpStartOptions): Promise<DhcpStartRes
   // Until sh and nsenter have exec'd the client, its command line does not name
   // the event script, and a stop would not find it: wait for that (bounded).
   const execDeadline = Date.now() + 2000;
-  const execPending = () => launched.filter((c) => !c.exited && !findDhcpClients(paths).includes(c.pid));
+  const execPending = () => launched.filter((c) => !c.exited && !isClientOf(c.pid, paths));
   while (execPending().length > 0 && Date.now() < execDeadline) await sleep(10);
 
   const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -410,10 +491,17 @@ export async function startDhcp(options: DhcpStartOptions): Promise<DhcpStartRes
   for (const c of launched) {
     if (c.exited) fail(`${c.program} for IPv${c.family} on ${c.iface} exited at once; see ${paths.log}`);
     else if (leaseAddress(paths, c.iface, c.family) === undefined) {
-      log.line(`no IPv${c.family} lease on ${c.iface} within ${timeout} ms; starting the container anyway (the client keeps trying)`, true);
+      log.line(
+        `no IPv${c.family} lease on ${c.iface} within ${timeout} ms; starting the container anyway (the client keeps trying)`,
+        true,
+      );
     }
   }
-  log.line(`start done: ${clients.map((c) => `${c.iface}/v${c.family} ${c.address ?? "no lease yet"}`).join(", ") || "no clients"}`);
+  log.line(
+    `start done: ${
+      clients.map((c) => `${c.iface}/v${c.family} ${c.address ?? "no lease yet"}`).join(", ") || "no clients"
+    }`,
+  );
   return { clients, errors, log: paths.log };
 }
 

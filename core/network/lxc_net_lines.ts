@@ -147,7 +147,12 @@ export function dhcpHookArgs(
  */
 export function lxcNetLines(specs: readonly NetSpec[], options: LxcNetLinesOptions): LxcLine[] {
   if (!options.dest.startsWith("/")) {
-    throw new Oci2LxcError("usage", `Cannot write network hooks for ${JSON.stringify(options.dest)}: the container directory must be an absolute path`);
+    throw new Oci2LxcError(
+      "usage",
+      `Cannot write network hooks for ${
+        JSON.stringify(options.dest)
+      }: the container directory must be an absolute path`,
+    );
   }
   const randomBytes = options.randomBytes ?? defaultRandomBytes;
   const lines: LxcLine[] = [];
@@ -176,7 +181,10 @@ export function lxcNetLines(specs: readonly NetSpec[], options: LxcNetLinesOptio
   lines.push(
     ["lxc.hook.start-host", command("start")],
     ["lxc.hook.stop", command("stop")],
-    ["lxc.mount.entry", mountEntry(networkPaths(options.dest).resolvConf, "/etc/resolv.conf", "none", "bind,create=file")],
+    [
+      "lxc.mount.entry",
+      mountEntry(networkPaths(options.dest).resolvConf, "/etc/resolv.conf", "none", "bind,create=file"),
+    ],
   );
   return lines;
 }

@@ -26,14 +26,7 @@
  * @module
  */
 import { Oci2LxcError } from "../errors.ts";
-import {
-  ipv4HostProblem,
-  ipv4SubnetEdge,
-  ipv6HostProblem,
-  parseIpv4,
-  parseIpv6,
-  parsePrefix,
-} from "./ip_address.ts";
+import { ipv4HostProblem, ipv4SubnetEdge, ipv6HostProblem, parseIpv4, parseIpv6, parsePrefix } from "./ip_address.ts";
 
 /** How one address family of an interface is configured. */
 export type Ipv4Config =
@@ -100,7 +93,8 @@ const MIN_MTU_IPV6 = 1280;
 export function parseNetSpec(text: string, options: ParseNetSpecOptions = {}): NetSpec {
   const fail = (why: string): never => {
     throw new Oci2LxcError("usage", `Cannot parse --net ${JSON.stringify(text)}: ${why}`, {
-      hint: "Write --net none, or --net name=eth0,link=BRIDGE,ip=CIDR|dhcp|none,gw=IP,ip6=CIDR|dhcp|auto|none,gw6=IP,hwaddr=MAC,mtu=N,type=veth|macvlan",
+      hint:
+        "Write --net none, or --net name=eth0,link=BRIDGE,ip=CIDR|dhcp|none,gw=IP,ip6=CIDR|dhcp|auto|none,gw6=IP,hwaddr=MAC,mtu=N,type=veth|macvlan",
     });
   };
   if (text.trim() === "none") return { type: "none" };
@@ -170,7 +164,9 @@ function parseIpv4Config(ip: string | undefined, gw: string | undefined, fail: (
   const mode = ip ?? "dhcp";
   if (mode === "dhcp" || mode === "none") {
     if (gw !== undefined) {
-      fail(`gw= needs a static ip=CIDR (${mode === "dhcp" ? "DHCP brings its own gateway" : "ip=none has no address"})`);
+      fail(
+        `gw= needs a static ip=CIDR (${mode === "dhcp" ? "DHCP brings its own gateway" : "ip=none has no address"})`,
+      );
     }
     return { mode };
   }
@@ -233,9 +229,13 @@ function parseIpv6Config(ip: string | undefined, gw: string | undefined, fail: (
 export function parseNetSpecs(texts: readonly string[]): NetSpec[] {
   const specs = texts.map((text, index) => parseNetSpec(text, { index }));
   if (specs.length > 1 && specs.some((s) => s.type === "none")) {
-    throw new Oci2LxcError("usage", "Cannot parse --net none: it means loopback only, so it cannot be combined with other --net options", {
-      hint: "Give either --net none or one --net per interface",
-    });
+    throw new Oci2LxcError(
+      "usage",
+      "Cannot parse --net none: it means loopback only, so it cannot be combined with other --net options",
+      {
+        hint: "Give either --net none or one --net per interface",
+      },
+    );
   }
   const seen = new Set<string>();
   for (const spec of specs) {

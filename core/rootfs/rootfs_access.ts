@@ -142,6 +142,18 @@ export class RootfsAccess {
     return `/${dir ? `${dir}/` : ""}${name}`;
   }
 
+  /** What `path` itself is, without following a final symlink ("symlink" for a link). */
+  lkind(path: string): PathKind | "symlink" {
+    const parts = components(path);
+    if (parts.length === 0) return "directory";
+    const parent = this.#root.resolveDir(encoder.encode(parts.slice(0, -1).join("/")), false);
+    if (!parent) return undefined;
+    const st = statx(parent.fd, encoder.encode(parts[parts.length - 1]!), AT_SYMLINK_NOFOLLOW);
+    if (typeof st === "number") return undefined;
+    const type = st.mode & S_IFMT;
+    return type === S_IFLNK ? "symlink" : type === S_IFREG ? "file" : type === S_IFDIR ? "directory" : "other";
+  }
+
   /** Whether the directory is empty; undefined when it is missing or not a directory. */
   isDirEmpty(path: string): boolean | undefined {
     const fd = this.#open(path, O_RDONLY | O_DIRECTORY);

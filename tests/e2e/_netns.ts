@@ -50,7 +50,10 @@ export function netnsMissing(): string | undefined {
 }
 
 /** Run argv (bounded); never throws for a non-zero exit. */
-export async function run(argv: readonly string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<RunOutput> {
+export async function run(
+  argv: readonly string[],
+  options: { timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<RunOutput> {
   const [cmd, ...args] = argv;
   const out = await new Deno.Command(cmd!, {
     args,
@@ -64,7 +67,10 @@ export async function run(argv: readonly string[], options: { timeoutMs?: number
 }
 
 /** Run argv and throw with its stderr unless it succeeds. */
-export async function must(argv: readonly string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<string> {
+export async function must(
+  argv: readonly string[],
+  options: { timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<string> {
   const out = await run(argv, options);
   if (out.code !== 0) throw new Error(`${argv.join(" ")} failed (${out.code}): ${out.stderr.trim()}`);
   return out.stdout;
@@ -106,7 +112,11 @@ export function isGone(pid: number): boolean {
 }
 
 /** Poll `check` every 50 ms until it returns a value other than `undefined`/`false`, or throw after `ms`. */
-export async function waitFor<T>(what: string, ms: number, check: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  ms: number,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await check();
@@ -177,7 +187,7 @@ export class TestNetwork implements AsyncDisposable {
     const third = parseInt(tag.slice(0, 2), 16);
     this.subnet = `10.213.${third}`;
     this.bridgeIp = `${this.subnet}.1`;
-    this.bridgeIp6 = `fd00:${tag.slice(0, 4)}::1`;
+    this.bridgeIp6 = `fd00:${(parseInt(tag.slice(0, 4), 16) | 0x1000).toString(16)}::1`; // four digits, no leading zero: as ip prints it
     this.dir = Deno.makeTempDirSync({ prefix: "oci2lxc-netns-" });
     this.dnsmasqLogPath = `${this.dir}/dnsmasq.log`;
     this.leaseFile = `${this.dir}/dnsmasq.leases`;
@@ -255,7 +265,10 @@ export class TestNetwork implements AsyncDisposable {
   }
 
   /** Run argv inside the namespace (bounded). */
-  runInNetns(argv: readonly string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<RunOutput> {
+  runInNetns(
+    argv: readonly string[],
+    options: { timeoutMs?: number; env?: Record<string, string> } = {},
+  ): Promise<RunOutput> {
     return run(["ip", "netns", "exec", this.ns, ...argv], options);
   }
 
@@ -323,9 +336,12 @@ export class TestNetwork implements AsyncDisposable {
   async startContainerInNetns(name: string, lxcpath: string, logFile?: string): Promise<RunOutput> {
     this.#containers.push({ name, lxcpath });
     const log = logFile ? ["-l", "DEBUG", "-o", logFile] : [];
-    return await this.runInNetns(["sh", "-c", CGROUP_DANCE, "sh", "lxc-start", "-d", "-n", name, "-P", lxcpath, ...log], {
-      timeoutMs: 60_000,
-    });
+    return await this.runInNetns(
+      ["sh", "-c", CGROUP_DANCE, "sh", "lxc-start", "-d", "-n", name, "-P", lxcpath, ...log],
+      {
+        timeoutMs: 60_000,
+      },
+    );
   }
 
   /** Run an LXC tool (lxc-info, lxc-stop, lxc-attach) where the container's command socket is. */

@@ -9,7 +9,7 @@ for (const entry of ENTRIES) {
     const r = await cli(entry, ["inspect", `oci-archive:${FIX}busybox.oci.tar`, "--json", "--platform", "linux/amd64"]);
     assertEquals(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout);
-    assertEquals(report.config.digest, "sha256:cfd8ce01b418c208d364f1db01eb8b992c9d900da90e59ca9b6bf2dec69bd047");
+    assertEquals(report.config.digest, "sha256:3413ea0cd15531b72d0fc837fdcc972795603e6d06366bbefe65cb9358b706e9");
     assertEquals(report.layers.length, 1);
   });
 
@@ -23,11 +23,11 @@ for (const entry of ENTRIES) {
       for (const e of Deno.readDirSync(`${FIX}busybox.oci-dir/blobs/sha256`)) {
         await Deno.copyFile(`${FIX}busybox.oci-dir/blobs/sha256/${e.name}`, `${dir}/img/blobs/sha256/${e.name}`);
       }
-      const layer = "3fb0869cd12d6198fa2d778bb0ba59087d724860ab8e48f156439d56c7736a7e";
+      const layer = "1e1101c055c7e933c198d9ef792d219c800dc59657fdb082e3fdd929a1e531f9";
       await flipByte(`${dir}/img/blobs/sha256/${layer}`, 4096);
       const r = await cli(entry, ["verify", `oci:${dir}/img`, "--platform", "linux/amd64"]);
       assertEquals(r.code, 1);
-      assert(r.stderr.includes(`error: Cannot verify layer 1/1 (sha256:3fb0869cd12d)`), r.stderr);
+      assert(r.stderr.includes(`error: Cannot verify layer 1/1 (sha256:1e1101c055c7)`), r.stderr);
       assert(!r.stderr.includes("Stack backtrace"), r.stderr);
     });
   });

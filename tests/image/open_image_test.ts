@@ -6,7 +6,7 @@ import { FIXTURES, PROXMOX_FIXTURES } from "../_helpers/oci_builder.ts";
 
 // One image saved in every form the tools write; skopeo reports the same config digest for each
 // (fixtures/images/checks.txt), so we must too.
-const BUSYBOX_CONFIG = "sha256:cfd8ce01b418c208d364f1db01eb8b992c9d900da90e59ca9b6bf2dec69bd047";
+const BUSYBOX_CONFIG = "sha256:3413ea0cd15531b72d0fc837fdcc972795603e6d06366bbefe65cb9358b706e9";
 const BUSYBOX_FORMS = [
   `oci-archive:${FIXTURES}busybox.oci.tar`,
   `docker-archive:${FIXTURES}busybox.docker.tar`,
@@ -34,7 +34,7 @@ for (const reference of BUSYBOX_FORMS) {
     const report = await verify(reference, { platform: "linux/amd64" });
     assertEquals(report.problems, []);
     assert(report.ok);
-    assertEquals(report.layers[0]!.diffId, "sha256:5a0e0459713cb3b5ad1231756c6806bbebc7404c63b08c2125fd82ee9ed0190a");
+    assertEquals(report.layers[0]!.diffId, "sha256:7cbd901a52cc3a2d66edd389003de2e61751a70e33be65dad720d46b39b28275");
   });
 }
 
@@ -46,8 +46,8 @@ Deno.test("open() selects the arm64/v8 manifest of a multi-platform index and sk
       "linux/arm64/v8",
     ]);
     assertEquals(image.platform.architecture, "arm64");
-    assertEquals(image.config.digest, "sha256:bbc5eede71dd8b69bd53de0067f9be7d19053b808f10a9a7c2c0af117641e0f8");
-    assertEquals(image.index?.digest, "sha256:241e9ca411815ec9b8c5f0c17ca3413a9fafca4cb2964addd4ba295e5d37bf64");
+    assertEquals(image.config.digest, "sha256:c3046799953d5076462755a29dbfc2b531e7997106d25dab026028c21d2f5b14");
+    assertEquals(image.index?.digest, "sha256:c90d0526ff5923acec2c1cde964dba5fff5e9793b0715d838ced65eaf9699f14");
   } finally {
     image.close();
   }

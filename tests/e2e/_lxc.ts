@@ -1,0 +1,57 @@
+/**
+ * Starting converted containers with the real LXC, bounded and cleaned up.
+ */
+
+/** Run a command; returns code and output, never throws on a non-zero exit. */
+export async function sh(cmd: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
+  const r = await new Deno.Command(cmd[0]!, { args: cmd.slice(1), stdout: "piped", stderr: "piped", env }).output();
+  const d = new TextDecoder();
+  return { code: r.code, out: d.decode(r.stdout) + d.decode(r.stderr) };
+}
+
+/** Wait until `check` returns a value (bounded), polling every 100 ms. */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | Promise<T | undefined>,
+  ms = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+/** Stop (kill) a container whatever state it is in; for finally blocks. */
+export async function forceStop(name: string, parent: string): Promise<void> {
+  await sh(["lxc-stop", "-n", name, "-P", parent, "-k", "-t", "5"]);
+}
+
+/** The pids of every process in the container's pid namespace (from the host's /proc). */
+export function containerPids(initPid: number): number[] {
+  let ns: string;
+  try {
+    ns = Deno.readLinkSync(`/proc/${initPid}/ns/pid`);
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      if (Deno.readLinkSync(`/proc/${e.name}/ns/pid`) === ns) out.push(Number(e.name));
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+/** A process's state letter (R, S, Z, …) from /proc. */
+export function processState(pid: number): string | undefined {
+  try {
+    return /^State:\s+(\S)/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`))?.[1];
+  } catch {
+    return undefined;
+  }
+}

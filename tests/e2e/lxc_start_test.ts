@@ -1,0 +1,110 @@
+/**
+ * The product's promise, checked with the real thing: convert the busybox
+ * app fixture with the CLI (from main.ts and from the bundle), start it with
+ * `lxc-start`, and look from the host at what the app saw and how it stops.
+ */
+import { assert, assertEquals } from "../_helpers/assert.ts";
+import { withTempDir } from "../_helpers/oci_builder.ts";
+import { containerPids, forceStop, processState, sh, waitFor } from "./_lxc.ts";
+import { cli, ENTRIES } from "./_cli.ts";
+
+function parseReport(text: string) {
+  const fields = new Map<string, string>();
+  const argv: string[] = [];
+  const env = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const a = /^argv\[\d+\]=(.*)$/.exec(line);
+    if (a) argv.push(a[1]!);
+    else if (line.startsWith("env:")) {
+      const kv = line.slice(4);
+      const eq = kv.indexOf("=");
+      env.set(kv.slice(0, eq), kv.slice(eq + 1));
+    } else if (line.includes("=")) fields.set(line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1));
+  }
+  // The shell that runs the script sets these itself; they say nothing about the conversion.
+  for (const k of ["SHLVL", "PWD", "OLDPWD", "_"]) env.delete(k);
+  return { fields, argv, env };
+}
+
+for (const entry of ENTRIES) {
+  Deno.test(`[${entry}] the converted busybox app runs with the image's argv, user, groups, env and cwd, and stops by its signal`, async () => {
+    await withTempDir(async (parent) => {
+      const name = `o2l-e2e-${entry === "bundle" ? "b" : "m"}-${crypto.randomUUID().slice(0, 6)}`;
+      const dest = `${parent}/${name}`;
+      const converted = await cli(entry, ["convert", "oci-archive:fixtures/images/busybox.oci.tar", dest, "--quiet"]);
+      assertEquals(converted.code, 0, converted.stderr);
+      try {
+        // A variable of the caller must not reach the app.
+        const started = await sh([
+          "lxc-start",
+          "-n",
+          name,
+          "-P",
+          parent,
+          "-d",
+          "-l",
+          "DEBUG",
+          "-o",
+          `${parent}/lxc.log`,
+        ], {
+          OCI2LXC_CALLER_SECRET: "leak",
+        });
+        assertEquals(started.code, 0, started.out);
+        const report = await waitFor("the app's report", () => {
+          try {
+            const text = Deno.readTextFileSync(`${dest}/rootfs/data/report`);
+            return text.includes("env:") ? text : undefined;
+          } catch {
+            return undefined;
+          }
+        });
+        const r = parseReport(report);
+        assertEquals(r.argv, [
+          "two words",
+          "quote'single",
+          'dq"double',
+          "$HOME",
+          "a=b",
+          "cmd one",
+          "--opt=v w",
+          "back\\slash",
+        ]);
+        assertEquals(r.fields.get("uid"), "1000");
+        assertEquals(r.fields.get("gid"), "1000");
+        assertEquals(r.fields.get("groups"), "1000 2000");
+        assertEquals(r.fields.get("pwd"), "/work");
+        assertEquals(Object.fromEntries(r.env), {
+          EQUATION: "a=b=c",
+          GREETING: "hello world",
+          HOME: "/home/app",
+          HOSTNAME: name,
+          PATH: "/bin",
+          QUOTES: `it's "quoted"`,
+          container: "lxc",
+        });
+
+        const info = await sh(["lxc-info", "-n", name, "-P", parent, "-p", "-H"]);
+        const initPid = Number(info.out.trim());
+        assert(initPid > 1, info.out);
+        // Orphans the app leaves behind are reaped by PID 1: give them time to exit, then look for zombies.
+        await new Promise((r) => setTimeout(r, 1500));
+        const zombies = containerPids(initPid).filter((p) => processState(p) === "Z");
+        assertEquals(zombies, [], "zombie processes in the container");
+
+        const t0 = performance.now();
+        const stopped = await sh(["lxc-stop", "-n", name, "-P", parent, "-t", "20"]);
+        const seconds = (performance.now() - t0) / 1000;
+        assertEquals(stopped.code, 0, stopped.out);
+        assert(seconds < 10, `lxc-stop took ${seconds.toFixed(1)} s: the stop signal did not end the app`);
+        assert(
+          Deno.readTextFileSync(`${dest}/rootfs/data/report`).includes("signal=QUIT"),
+          "the app did not see SIGQUIT",
+        );
+        const state = await sh(["lxc-info", "-n", name, "-P", parent, "-s", "-H"]);
+        assertEquals(state.out.trim(), "STOPPED");
+      } finally {
+        await forceStop(name, parent);
+      }
+    });
+  });
+}
