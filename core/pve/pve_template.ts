@@ -1,0 +1,496 @@
+/**
+ * A Proxmox VE container template (`NAME.tar.zst`) from a converted rootfs.
+ *
+ * `pct create VMID STORAGE:vztmpl/NAME.tar.zst` extracts a template with
+ * GNU tar (`tar xpf - --zstd --numeric-owner --xattrs
+ * --xattrs-include=user.* --xattrs-include=security.capability --acls
+ * --anchored --exclude ./dev/* …`), inside the container's user namespace
+ * for unprivileged containers, which shifts the owners itself. So:
+ *
+ * - members are named `./…` (the `./dev/*` exclude only matches that form),
+ *   with `./` first, parents before children, names sorted bytewise;
+ * - owners are the container's ids: for a rootfs written with an id map
+ *   they are shifted back (as are the root uid of v3 file capabilities and
+ *   the ids in POSIX ACLs); an owner outside the map is an error;
+ * - modes, mtimes (nanoseconds as pax fractions), symlinks, hardlinks,
+ *   devices, FIFOs and xattrs are kept; names are read as bytes through
+ *   libc, never decoded; sockets cannot be archived and are skipped;
+ * - xattrs follow the rootfs writer's policy (`trusted.*`,
+ *   `security.selinux`, `system.nfs4_acl` stay out).
+ *
+ * The archive is written to `OUT.partial-PID` and renamed into place, so an
+ * interrupted run never leaves a truncated template under the real name.
+ *
+ * @module
+ */
+
+import { describeError, Oci2LxcError } from "../errors.ts";
+import { ZstdCompressor } from "../layer/zstd_compressor.ts";
+import {
+  AT_EMPTY_PATH,
+  AT_FDCWD,
+  AT_SYMLINK_NOFOLLOW,
+  close,
+  Errno,
+  errnoName,
+  getxattrFd,
+  LibcError,
+  listxattrFd,
+  O_DIRECTORY,
+  O_NOFOLLOW,
+  O_PATH,
+  O_RDONLY,
+  openat,
+  read,
+  readDir,
+  readlinkat,
+  S_IFBLK,
+  S_IFCHR,
+  S_IFDIR,
+  S_IFIFO,
+  S_IFLNK,
+  S_IFMT,
+  S_IFREG,
+  S_IFSOCK,
+  type Stat,
+  statx,
+  strerror,
+} from "../native/libc.ts";
+import type { IdMap, IdRange } from "../rootfs/id_map.ts";
+import { xattrSkipReason } from "../rootfs/xattr_policy.ts";
+import type { TarEntryType } from "../tar/tar_entry.ts";
+import { TarWriter } from "../tar/tar_writer.ts";
+
+/** Options for {@linkcode writePveTemplate} and {@linkcode tarRootfs}. */
+export interface PveTemplateOptions {
+  /** The id map the rootfs was written with; owners are shifted back to container ids. */
+  idmap?: IdMap | undefined;
+  /** Receives findings worth telling the user (skipped sockets, devices pct cannot make). */
+  onWarning?: ((message: string) => void) | undefined;
+  /** zstd level; 3 by default. */
+  level?: number | undefined;
+  /** zstd worker threads; see `ZstdCompressorOptions.workers`. */
+  workers?: number | undefined;
+}
+
+/** What {@linkcode tarRootfs} wrote. */
+export interface RootfsTarResult {
+  /** Tar members written (pax headers not counted). */
+  members: number;
+  /** Uncompressed archive bytes. */
+  tarBytes: number;
+  /** Sockets left out. */
+  skipped: number;
+}
+
+/** What {@linkcode writePveTemplate} wrote. */
+export interface PveTemplateResult extends RootfsTarResult {
+  /** Size of the `.tar.zst` file. */
+  bytes: number;
+}
+
+const SLASH = 0x2f;
+const DOT_SLASH = new Uint8Array([0x2e, SLASH]);
+const EMPTY = new Uint8Array(0);
+const VFS_CAP_REVISION_MASK = 0xff000000;
+const VFS_CAP_REVISION_2 = 0x02000000;
+const VFS_CAP_REVISION_3 = 0x03000000;
+const ACL_USER = 0x02;
+const ACL_GROUP = 0x08;
+/** The default unprivileged map of Proxmox and LXC covers container ids below this. */
+const UNPRIVILEGED_IDS = 65536;
+
+const TYPES = new Map<number, TarEntryType>([
+  [S_IFDIR, "directory"],
+  [S_IFREG, "file"],
+  [S_IFLNK, "symlink"],
+  [S_IFCHR, "char"],
+  [S_IFBLK, "block"],
+  [S_IFIFO, "fifo"],
+]);
+
+/**
+ * Write the rootfs at `rootfsDir` as a zstd-compressed pax tar at `outFile`.
+ *
+ * @throws {Oci2LxcError} `rootfs` when the tree cannot be read or an owner is
+ *   outside the id map; `destination` when the file cannot be written
+ *
+ * @example
+ * ```ts ignore
+ * import { writePveTemplate } from "./pve_template.ts";
+ * const { members, bytes } = writePveTemplate("/var/lib/lxc/web/rootfs", "/tmp/web.tar.zst");
+ * ```
+ */
+export function writePveTemplate(
+  rootfsDir: string,
+  outFile: string,
+  options: PveTemplateOptions = {},
+): PveTemplateResult {
+  const partial = `${outFile}.partial-${Deno.pid}`;
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(partial, { write: true, createNew: true, mode: 0o644 });
+  } catch (err) {
+    throw new Oci2LxcError("destination", `Cannot write ${outFile}: ${describeError(err)}`, { cause: err });
+  }
+  let done = false;
+  let zstd: ZstdCompressor | undefined;
+  try {
+    const name = outFile.slice(outFile.lastIndexOf("/") + 1);
+    zstd = new ZstdCompressor((chunk) => writeAllSync(file, chunk, outFile), name, {
+      ...(options.level !== undefined ? { level: options.level } : {}),
+      ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    });
+    const compressor = zstd;
+    const result = tarRootfs(rootfsDir, (chunk) => compressor.push(chunk), options);
+    compressor.finish();
+    const bytes = compressor.bytesOut;
+    file.close();
+    Deno.renameSync(partial, outFile);
+    done = true;
+    return { ...result, bytes };
+  } finally {
+    if (!done) {
+      zstd?.close();
+      try {
+        file.close();
+      } catch {
+        // already closed
+      }
+      try {
+        Deno.removeSync(partial);
+      } catch {
+        // nothing to clean up
+      }
+    }
+  }
+}
+
+function writeAllSync(file: Deno.FsFile, chunk: Uint8Array, what: string): void {
+  let at = 0;
+  try {
+    while (at < chunk.length) at += file.writeSync(at === 0 ? chunk : chunk.subarray(at));
+  } catch (err) {
+    throw new Oci2LxcError("destination", `Cannot write ${what}: ${describeError(err)}`, { cause: err });
+  }
+}
+
+/**
+ * Write the rootfs at `rootfsDir` as an uncompressed pax tar to `sink`, in
+ * the form `pct create` wants (see the module notes).
+ *
+ * @throws {Oci2LxcError} `rootfs` when the tree cannot be read or an owner is outside the id map
+ */
+export function tarRootfs(
+  rootfsDir: string,
+  sink: (chunk: Uint8Array) => void,
+  options: PveTemplateOptions = {},
+): RootfsTarResult {
+  const walker = new RootfsWalker(rootfsDir, new TarWriter(sink), options);
+  return walker.run();
+}
+
+/** Counts of findings reported once at the end, with an example each. */
+interface Finding {
+  count: number;
+  example: string;
+}
+
+class RootfsWalker {
+  readonly #root: string;
+  readonly #tar: TarWriter;
+  readonly #idmap: IdMap | undefined;
+  readonly #warn: (message: string) => void;
+  readonly #buffer = new Uint8Array(1 << 20);
+  /** Inodes with more than one link: the first member's name and the links still to come. */
+  readonly #links = new Map<string, { path: Uint8Array; left: number }>();
+  #skipped = 0;
+  readonly #findings = new Map<string, Finding>();
+
+  constructor(root: string, tar: TarWriter, options: PveTemplateOptions) {
+    this.#root = root;
+    this.#tar = tar;
+    this.#idmap = options.idmap;
+    this.#warn = options.onWarning ?? (() => {});
+  }
+
+  run(): RootfsTarResult {
+    const rootFd = openat(AT_FDCWD, new TextEncoder().encode(this.#root), O_RDONLY | O_DIRECTORY);
+    if (rootFd < 0) this.#fail(this.#root, "open", -rootFd);
+    try {
+      const st = statx(rootFd, EMPTY, AT_EMPTY_PATH);
+      if (typeof st === "number") this.#fail(this.#root, "stat", -st);
+      this.#add(DOT_SLASH, st, rootFd, EMPTY);
+      this.#walk(rootFd, DOT_SLASH);
+      this.#tar.finish();
+    } finally {
+      close(rootFd);
+    }
+    this.#report();
+    return { members: this.#tar.members, tarBytes: this.#tar.bytes, skipped: this.#skipped };
+  }
+
+  /** Archive the children of the directory open as `dirFd`, whose member name is `prefix` (ends with `/`). */
+  #walk(dirFd: number, prefix: Uint8Array): void {
+    const entries = readDir(dirFd);
+    if (typeof entries === "number") this.#fail(prefix, "read the directory", -entries);
+    entries.sort((a, b) => compareBytes(a.name, b.name));
+    for (const { name } of entries) {
+      const path = new Uint8Array(prefix.length + name.length);
+      path.set(prefix);
+      path.set(name, prefix.length);
+      const st = statx(dirFd, name, AT_SYMLINK_NOFOLLOW);
+      if (typeof st === "number") this.#fail(path, "stat", -st);
+      const type = st.mode & S_IFMT;
+      if (type === S_IFSOCK) {
+        this.#skipped++;
+        this.#note("socket", path);
+        continue;
+      }
+      if (type === S_IFDIR) {
+        const fd = openat(dirFd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+        if (fd < 0) this.#fail(path, "open", -fd);
+        try {
+          this.#add(path, st, fd, EMPTY);
+          const child = new Uint8Array(path.length + 1);
+          child.set(path);
+          child[path.length] = SLASH;
+          this.#walk(fd, child);
+        } finally {
+          close(fd);
+        }
+        continue;
+      }
+      if (st.nlink > 1 && this.#hardlink(path, st)) continue;
+      if (type === S_IFREG) {
+        const fd = openat(dirFd, name, O_RDONLY | O_NOFOLLOW);
+        if (fd < 0) this.#fail(path, "open", -fd);
+        try {
+          this.#add(path, st, fd, EMPTY);
+          this.#copyData(fd, path, st.size);
+        } finally {
+          close(fd);
+        }
+        continue;
+      }
+      let target: Uint8Array = EMPTY;
+      if (type === S_IFLNK) {
+        const t = readlinkat(dirFd, name);
+        if (typeof t === "number") this.#fail(path, "read the link", -t);
+        target = t;
+      }
+      const fd = openat(dirFd, name, O_PATH | O_NOFOLLOW);
+      if (fd < 0) this.#fail(path, "open", -fd);
+      try {
+        this.#add(path, st, fd, target);
+      } finally {
+        close(fd);
+      }
+      if ((type === S_IFCHR || type === S_IFBLK) && !startsWith(path, "./dev/")) this.#note("device", path);
+    }
+  }
+
+  /** Write a hardlink member if this inode was archived before; remember it otherwise. */
+  #hardlink(path: Uint8Array, st: Stat): boolean {
+    const key = `${st.dev}:${st.ino}`;
+    const first = this.#links.get(key);
+    if (first === undefined) {
+      this.#links.set(key, { path, left: st.nlink - 1 });
+      return false;
+    }
+    this.#tar.add({
+      path,
+      type: "hardlink",
+      linkPath: first.path,
+      mode: st.mode & 0o7777,
+      uid: this.#owner(path, "uid", st.uid),
+      gid: this.#owner(path, "gid", st.gid),
+      mtime: st.mtime.sec,
+      mtimeNsec: st.mtime.nsec,
+    });
+    // Links outside the rootfs never come; those inside free the entry at the last one.
+    if (--first.left <= 0) this.#links.delete(key);
+    return true;
+  }
+
+  #add(path: Uint8Array, st: Stat, fd: number, target: Uint8Array): void {
+    const type = TYPES.get(st.mode & S_IFMT)!;
+    const uid = this.#owner(path, "uid", st.uid);
+    const gid = this.#owner(path, "gid", st.gid);
+    if (this.#idmap === undefined && (uid >= UNPRIVILEGED_IDS || gid >= UNPRIVILEGED_IDS)) {
+      this.#note("high-id", path, `${uid}:${gid}`);
+    }
+    this.#tar.add({
+      path,
+      type,
+      mode: st.mode & 0o7777,
+      uid,
+      gid,
+      ...(type === "file" ? { size: st.size } : {}),
+      mtime: st.mtime.sec,
+      mtimeNsec: st.mtime.nsec,
+      ...(target.length > 0 ? { linkPath: target } : {}),
+      ...(type === "char" || type === "block" ? { devMajor: st.rdevMajor, devMinor: st.rdevMinor } : {}),
+      xattrs: this.#xattrs(fd, path),
+    });
+  }
+
+  #copyData(fd: number, path: Uint8Array, size: number): void {
+    const buffer = this.#buffer;
+    let left = size;
+    while (left > 0) {
+      const n = read(fd, left < buffer.length ? buffer.subarray(0, left) : buffer);
+      if (n < 0) {
+        if (n === -Errno.EINTR) continue;
+        this.#fail(path, "read", -n);
+      }
+      if (n === 0) {
+        throw new Oci2LxcError("rootfs", `Cannot archive ${show(path)}: the file shrank while it was read`, {
+          hint: "Nothing may change the rootfs while the template is written; run again",
+        });
+      }
+      this.#tar.write(buffer.subarray(0, n));
+      left -= n;
+    }
+  }
+
+  #xattrs(fd: number, path: Uint8Array): [string, Uint8Array][] {
+    const names = listxattrFd(fd);
+    if (typeof names === "number") {
+      if (names === -Errno.EOPNOTSUPP || names === -Errno.ENODATA) return [];
+      this.#fail(path, "list the xattrs of", -names);
+    }
+    if (names.length === 0) return [];
+    const out: [string, Uint8Array][] = [];
+    for (const name of names.sort()) {
+      if (xattrSkipReason(name) !== undefined) continue;
+      const value = getxattrFd(fd, name);
+      if (typeof value === "number") {
+        if (value === -Errno.ENODATA) continue;
+        this.#fail(path, `read the xattr ${name} of`, -value);
+      }
+      out.push([name, this.#unshiftXattr(path, name, value)]);
+    }
+    return out;
+  }
+
+  /** Container id for a host id on disk. */
+  #owner(path: Uint8Array, kind: "uid" | "gid", id: number): number {
+    if (this.#idmap === undefined) return id;
+    const container = unmapId(kind === "uid" ? this.#idmap.uid : this.#idmap.gid, id);
+    if (container === undefined) {
+      throw new Oci2LxcError(
+        "rootfs",
+        `Cannot archive ${show(path)}: it is owned by host ${kind} ${id}, which the id map does not cover`,
+        { hint: "Pass the id map the rootfs was written with (--idmap), or none for a privileged rootfs" },
+      );
+    }
+    return container;
+  }
+
+  /** Shift ids inside v3 capabilities and POSIX ACLs back to container ids. */
+  #unshiftXattr(path: Uint8Array, name: string, value: Uint8Array): Uint8Array {
+    const idmap = this.#idmap;
+    if (idmap === undefined) return value;
+    if (name === "security.capability") {
+      if (value.length < 24) return value;
+      const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+      const magic = view.getUint32(0, true);
+      if ((magic & VFS_CAP_REVISION_MASK) !== VFS_CAP_REVISION_3) return value;
+      const root = this.#owner(path, "uid", view.getUint32(20, true));
+      if (root === 0) {
+        // A v3 capability for the container's root is a plain v2 one; pct's tar
+        // writes it inside the user namespace, and the kernel adds the root id.
+        const out = value.slice(0, 20);
+        new DataView(out.buffer).setUint32(0, (magic & ~VFS_CAP_REVISION_MASK) | VFS_CAP_REVISION_2, true);
+        return out;
+      }
+      const out = value.slice();
+      new DataView(out.buffer).setUint32(20, root, true);
+      return out;
+    }
+    if (name === "system.posix_acl_access" || name === "system.posix_acl_default") {
+      if (value.length < 4 || (value.length - 4) % 8 !== 0) return value;
+      const out = value.slice();
+      const view = new DataView(out.buffer);
+      for (let off = 4; off < out.length; off += 8) {
+        const tag = view.getUint16(off, true);
+        if (tag !== ACL_USER && tag !== ACL_GROUP) continue;
+        view.setUint32(
+          off + 4,
+          this.#owner(path, tag === ACL_USER ? "uid" : "gid", view.getUint32(off + 4, true)),
+          true,
+        );
+      }
+      return out;
+    }
+    return value;
+  }
+
+  #note(kind: string, path: Uint8Array, detail?: string): void {
+    const f = this.#findings.get(kind);
+    if (f) f.count++;
+    else this.#findings.set(kind, { count: 1, example: detail ? `${show(path)} (${detail})` : show(path) });
+  }
+
+  #report(): void {
+    const say = (kind: string, text: (f: Finding, s: string) => string) => {
+      const f = this.#findings.get(kind);
+      if (f) this.#warn(text(f, f.count === 1 ? "" : "s"));
+    };
+    say(
+      "socket",
+      (f, s) => `${f.count} socket${s} left out of the template (tar cannot hold sockets), e.g. ${f.example}`,
+    );
+    say(
+      "device",
+      (f, s) =>
+        `${f.count} device node${s} outside /dev, e.g. ${f.example}: pct create fails on ${
+          f.count === 1 ? "it" : "them"
+        } for an unprivileged container (only ./dev/* is excluded)`,
+    );
+    say(
+      "high-id",
+      (f, s) =>
+        `${f.count} member${s} owned by ids of ${UNPRIVILEGED_IDS} or more, e.g. ${f.example}: an unprivileged container with the default id map cannot own ${
+          f.count === 1 ? "it" : "them"
+        }`,
+    );
+  }
+
+  #fail(path: Uint8Array | string, action: string, errno: number): never {
+    const shown = typeof path === "string" ? path : show(path);
+    throw new Oci2LxcError("rootfs", `Cannot ${action} ${shown}: ${errnoName(errno)} (${strerror(errno)})`, {
+      cause: new LibcError(action, errno, shown),
+    });
+  }
+}
+
+/** The container id that maps to host id `id`, or `undefined`. */
+function unmapId(ranges: readonly IdRange[], id: number): number | undefined {
+  for (const r of ranges) {
+    if (id >= r.host && id - r.host < r.size) return r.container + (id - r.host);
+  }
+  return undefined;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+function startsWith(bytes: Uint8Array, prefix: string): boolean {
+  if (bytes.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix.charCodeAt(i)) return false;
+  return true;
+}
+
+const lossy = new TextDecoder("utf-8", { fatal: false });
+
+/** A member name for messages: `/etc/passwd`, control characters escaped. */
+function show(path: Uint8Array): string {
+  const text = lossy.decode(path.subarray(path[0] === 0x2e && path[1] === SLASH ? 1 : 0));
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`) || "/";
+}
