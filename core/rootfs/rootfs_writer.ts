@@ -303,7 +303,7 @@ export class RootfsWriter implements TarHandler {
     if (this.#closed) throw new Error("RootfsWriter is closed");
     if (this.#layer !== undefined) {
       throw new Error(
-        `Cannot begin layer ${name}: layer ${this.#layer} is not ended`,
+        `Cannot begin ${name}: ${this.#layer} is not ended`,
       );
     }
     this.#layer = name;
@@ -356,7 +356,7 @@ export class RootfsWriter implements TarHandler {
         const path = rec.meta ? displayName(rec.meta.entry.path) : displayName(keyBytes(rec.canon)) || "/";
         throw new Oci2LxcError(
           "rootfs",
-          `Cannot apply metadata of directory ${path} from layer ${this.#layer}: ${describeError(err)}`,
+          `Cannot apply metadata of directory ${path} from ${this.#layer}: ${describeError(err)}`,
           { cause: err },
         );
       }
@@ -378,7 +378,7 @@ export class RootfsWriter implements TarHandler {
   finish(): void {
     if (this.#layer !== undefined) {
       throw new Error(
-        `Cannot finish the rootfs: layer ${this.#layer} is not ended`,
+        `Cannot finish the rootfs: ${this.#layer} is not ended`,
       );
     }
     const pending = [...this.#finalModes].sort((a, b) => keyDepth(b[0]) - keyDepth(a[0]));
@@ -1019,9 +1019,7 @@ export class RootfsWriter implements TarHandler {
   #unmapped(entry: TarEntry, what: string, ranges: string): Oci2LxcError {
     return new Oci2LxcError(
       "rootfs",
-      `Cannot map owner of ${
-        displayName(entry.path)
-      } in layer ${this.#layer}: ${what} is outside the idmap (${ranges})`,
+      `Cannot map owner of ${displayName(entry.path)} in ${this.#layer}: ${what} is outside the idmap (${ranges})`,
       { hint: "use a wider --idmap" },
     );
   }
@@ -1093,7 +1091,7 @@ export class RootfsWriter implements TarHandler {
     if (err instanceof Oci2LxcError) return err;
     return new Oci2LxcError(
       "rootfs",
-      `Cannot apply ${displayName(entry.path)} from layer ${this.#layer}: ${describeError(err)}`,
+      `Cannot apply ${displayName(entry.path)} from ${this.#layer}: ${describeError(err)}`,
       { cause: err },
     );
   }

@@ -124,7 +124,7 @@ export function feed(
   firstIndex = 1,
 ): void {
   layers.forEach((layer, i) => {
-    writer.beginLayer(String(firstIndex + i));
+    writer.beginLayer(`layer ${firstIndex + i}`);
     for (const item of layer) {
       writer.entry(item.entry);
       if (item.data !== undefined) {

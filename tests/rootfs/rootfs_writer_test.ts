@@ -736,7 +736,7 @@ Deno.test("RootfsWriter close releases a file left open by a failed layer", () =
   const sb = sandboxFor();
   try {
     const w = new RootfsWriter(sb);
-    w.beginLayer("1");
+    w.beginLayer("layer 1");
     w.entry(file("f", "data").entry);
     w.data(b("da"));
     w.close();

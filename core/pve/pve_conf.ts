@@ -1,0 +1,403 @@
+/**
+ * {@linkcode ContainerPlan} → lines for `/etc/pve/lxc/VMID.conf`, the
+ * Proxmox VE container config, to add after `pct create` made the
+ * container from our template.
+ *
+ * How PVE reads that file (pve-container `PVE/LXC/Config.pm`): `key: value`
+ * lines, values trimmed at both ends; `#` lines become the container's
+ * description (percent escapes are decoded); raw `lxc.*` lines are kept
+ * only for whitelisted keys (others are dropped with "unable to parse
+ * config") and passed to LXC as `key = value` at every start.
+ *
+ * What is written, by version:
+ *
+ * | what | 7, 8, 9.0 | 9.1 |
+ * | --- | --- | --- |
+ * | command | raw `lxc.init.cmd` | `entrypoint` |
+ * | environment | raw `lxc.environment` | `lxc.environment.runtime` (PVE's `env` on disk) |
+ * | user, groups | `lxc.init.uid/gid/groups` in an include file | raw `lxc.init.uid/gid/groups` (pve-container 6.1.0+) |
+ * | working dir | `lxc.init.cwd` in an include file | raw `lxc.init.cwd` |
+ * | stop signal | raw `lxc.signal.halt` | raw `lxc.signal.halt` |
+ * | /dev/shm (apps) | raw `lxc.mount.entry` | PVE mounts it (6.1.10+) |
+ * | static IPs (apps) | raw `lxc.net.N.ipv4/ipv6.*`, `flags = up` | `host-managed=1` on `netN` |
+ *
+ * Before 9.1 the whitelist lacks `lxc.init.uid`, `gid`, `groups` and `cwd`,
+ * but has `lxc.include`, so those go into a small LXC config file
+ * ({@linkcode PveConfig.include}) that the container includes from a host
+ * path. `rootfs`, `memory`, `swap`, `cores` and `unprivileged` are never
+ * written: `pct create` sets them.
+ *
+ * Every value is checked: no control characters or line breaks reach the
+ * file, raw values are quoted for LXC's reader (`encodeConfigValue`), and
+ * comments are escaped.
+ *
+ * @module
+ */
+import { Oci2LxcError } from "../errors.ts";
+import { checkConfigValue, encodeConfigValue, sanitiseComment } from "../lxc/config_value.ts";
+import { checkEnvForHostHooks } from "../lxc/host_hook_env.ts";
+import { LxcConfigWriter } from "../lxc/lxc_config_writer.ts";
+import { mountEntry } from "../lxc/mount_entry.ts";
+import { type NetInterface, parseNetSpecs } from "../network/net_spec.ts";
+import type { ContainerPlan } from "../plan/container_plan.ts";
+import { pveInitCommand, type PveVersion } from "./pve_init_cmd.ts";
+
+export type { PveVersion } from "./pve_init_cmd.ts";
+
+/** Options for {@linkcode renderPveConfig}. */
+export interface PveConfOptions {
+  /** The container id (100 to 999999999). */
+  vmid: number;
+  /** The Proxmox VE version the config is for. */
+  pveVersion: PveVersion;
+  /** The template file name (`busybox.tar.zst`), for the description. */
+  templateName: string;
+  /** `--net` specs (`name=eth0,link=vmbr0,ip=dhcp`); none: no network interface. */
+  net?: readonly string[] | undefined;
+  /** Host path of the include file (PVE before 9.1); default {@linkcode defaultIncludePath}. */
+  includePath?: string | undefined;
+  /** Description lines (image reference, digest); they show as the container's notes. */
+  header?: readonly string[] | undefined;
+  /** Receives findings worth telling the user. */
+  onWarning?: ((message: string) => void) | undefined;
+}
+
+/** The rendered files. */
+export interface PveConfig {
+  /** Lines for `/etc/pve/lxc/VMID.conf`. */
+  readonly conf: string;
+  /** An LXC config file to put at `includePath` (PVE before 9.1, when needed), else `undefined`. */
+  readonly include: string | undefined;
+  /** Where the conf's `lxc.include` expects `include`. */
+  readonly includePath: string | undefined;
+}
+
+/** PVE's `arch` enum. */
+const PVE_ARCHES = new Set(["amd64", "i386", "arm64", "armhf", "riscv32", "riscv64"]);
+/** PVE's `dns-name` format. */
+const DNS_NAME = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?\.)*[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
+/** Names PVE's `env` pattern accepts (`\w+`, ASCII here). */
+const ENV_NAME = /^[A-Za-z0-9_]+$/;
+const DEFAULT_BRIDGE = "vmbr0";
+
+/** Where the include file goes by default: beside PVE's generated LXC config, removed with the container. */
+export function defaultIncludePath(vmid: number): string {
+  return `/var/lib/lxc/${vmid}/oci2lxc.conf`;
+}
+
+/**
+ * The Proxmox VE version for a version text: `7`, `7.4`, `8.2`, `9`, `9.0`,
+ * `9.1`, `9.2`… (later versions behave as 9.1).
+ *
+ * @throws {Oci2LxcError} `usage` for anything else, or a version before 7
+ *
+ * @example
+ * ```ts
+ * import { parsePveVersion } from "./pve_conf.ts";
+ * console.assert(parsePveVersion("8.2") === "8");
+ * console.assert(parsePveVersion("9") === "9.0");
+ * console.assert(parsePveVersion("9.3") === "9.1");
+ * ```
+ */
+export function parsePveVersion(text: string): PveVersion {
+  const m = /^\s*(\d+)(?:\.(\d+))?(?:\.\d+)?\s*$/.exec(text);
+  const major = m ? Number(m[1]) : NaN;
+  const minor = m?.[2] === undefined ? 0 : Number(m[2]);
+  if (major === 7) return "7";
+  if (major === 8) return "8";
+  if (major === 9) return minor === 0 ? "9.0" : "9.1";
+  if (major > 9) return "9.1";
+  throw new Oci2LxcError("usage", `Cannot use Proxmox VE version ${JSON.stringify(text)}: give 7, 8, 9.0 or 9.1`, {
+    hint: "pveversion prints it, e.g. pve-manager/8.4.1 → --pve-version 8",
+  });
+}
+
+/** Collects `key: value` lines in the order PVE writes them: properties sorted, then raw lxc lines. */
+class PveConfWriter {
+  readonly #comments: string[] = [];
+  readonly #options = new Map<string, string>();
+  readonly #raw: string[] = [];
+
+  /** A `#` line: part of the container's description in PVE. */
+  comment(text: string): void {
+    // PVE decodes %XX in descriptions, so a literal % is written as %25.
+    this.#comments.push(`#${sanitiseComment(text).replaceAll("%", "%25")}`);
+  }
+
+  /** A PVE property; PVE refuses control characters in them. */
+  option(key: string, value: string, what = key): void {
+    checkConfigValue(value, what, "config", false);
+    if (value.trim() !== value || value === "") {
+      throw new Oci2LxcError("config", `Cannot use ${what}: Proxmox VE trims blanks at the ends of ${key}`);
+    }
+    this.#options.set(key, value);
+  }
+
+  /** A raw `lxc.*` line, encoded so that LXC reads back exactly `value`. */
+  raw(key: string, value: string | number, what = key): void {
+    if (!/^lxc(\.[a-z0-9_-]+)+$/.test(key)) throw new TypeError(`Cannot write raw key ${sanitiseComment(key)}`);
+    const text = String(value);
+    checkConfigValue(text, what);
+    const encoded = encodeConfigValue(text);
+    this.#raw.push(encoded === "" ? `${key}:` : `${key}: ${encoded}`);
+  }
+
+  /** A raw line whose value PVE itself parses further (no quoting possible). */
+  rawVerbatim(key: string, value: string): void {
+    this.#raw.push(`${key}: ${value}`);
+  }
+
+  toString(): string {
+    const options = [...this.#options].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}: ${v}`);
+    return [...this.#comments, ...options, ...this.#raw].join("\n") + "\n";
+  }
+}
+
+/**
+ * Render the Proxmox VE config lines for `plan` (and the include file PVE
+ * before 9.1 needs for the user and working directory).
+ *
+ * @throws {Oci2LxcError} `usage` for a bad vmid or `--net`; `config` when a
+ *   plan value cannot be represented for that Proxmox VE version
+ *
+ * @example
+ * ```ts
+ * import { renderPveConfig } from "./pve_conf.ts";
+ * import { makePlan } from "../plan/make_plan.ts";
+ * import { directoryRootfsReader } from "../plan/rootfs_reader.ts";
+ * const root = Deno.makeTempDirSync();
+ * const plan = makePlan({ config: { Cmd: ["/bin/httpd", "-f"], StopSignal: "SIGQUIT" } },
+ *   { os: "linux", architecture: "amd64" }, directoryRootfsReader(root), { name: "web" });
+ * const { conf } = renderPveConfig(plan, { vmid: 120, pveVersion: "8", templateName: "web.tar.zst" });
+ * console.assert(conf.includes("lxc.init.cmd: /bin/httpd -f\n"));
+ * console.assert(conf.includes("ostype: unmanaged\n") && !conf.includes("rootfs:"));
+ * Deno.removeSync(root, { recursive: true });
+ * ```
+ */
+export function renderPveConfig(plan: ContainerPlan, options: PveConfOptions): PveConfig {
+  const { vmid, pveVersion: version } = options;
+  if (!Number.isInteger(vmid) || vmid < 100 || vmid > 999_999_999) {
+    throw new Oci2LxcError("usage", `Cannot use VMID ${vmid}: Proxmox VE container ids run from 100 to 999999999`);
+  }
+  const warn = options.onWarning ?? (() => {});
+  const native = version === "9.1";
+  const isApp = plan.kind === "app";
+  const w = new PveConfWriter();
+  const include = new LxcConfigWriter();
+  const includePath = options.includePath ?? defaultIncludePath(vmid);
+  if (!includePath.startsWith("/")) {
+    throw new Oci2LxcError("usage", `Cannot use include path ${JSON.stringify(includePath)}: it must be absolute`);
+  }
+
+  for (const line of options.header ?? []) w.comment(line);
+  w.comment(`Template ${options.templateName}, config for Proxmox VE ${version}, written by oci2lxc`);
+
+  // Properties.
+  if (plan.arch === undefined) {
+    warn("the image's architecture has no Proxmox VE name; arch is left out (Proxmox VE then assumes amd64)");
+  } else if (!PVE_ARCHES.has(plan.arch)) {
+    throw new Oci2LxcError(
+      "config",
+      `Cannot write arch ${plan.arch}: Proxmox VE runs amd64, i386, arm64, armhf, riscv32 and riscv64 containers`,
+    );
+  } else {
+    w.option("arch", plan.arch);
+  }
+  w.option("ostype", "unmanaged");
+  const hostname = pveHostname(plan.hostname);
+  if (hostname === undefined) {
+    warn(
+      `the hostname ${
+        JSON.stringify(plan.hostname)
+      } is not a DNS name; hostname is left out (Proxmox VE uses CT${vmid})`,
+    );
+  } else {
+    if (hostname !== plan.hostname) {
+      warn(`the hostname ${plan.hostname} is written as ${hostname}, a DNS name as Proxmox VE requires`);
+    }
+    w.option("hostname", hostname);
+  }
+  if (isApp) w.option("cmode", "console");
+
+  // The command.
+  const init = pveInitCommand(plan, version);
+  if (init !== undefined) {
+    for (const note of init.notes) w.comment(note);
+    if (init.notes.length > 0) warn(init.notes[0]!.replace(/:$/, ""));
+    if (init.key === "entrypoint") w.option("entrypoint", encodeConfigValue(init.value), "the command");
+    else w.raw("lxc.init.cmd", init.value, "the command");
+  }
+
+  // Network.
+  const specs = parseNetSpecs(options.net ?? []);
+  let index = 0;
+  for (const spec of specs) {
+    if (spec.type === "none") continue;
+    netLines(w, spec, index++, { native, isApp, warn });
+  }
+
+  // User and working directory.
+  const { uid, gid, groups } = plan.user;
+  const needsUser = uid !== 0 || gid !== 0 || groups.length > 0;
+  if (native) {
+    if (needsUser) {
+      w.raw("lxc.init.uid", uid);
+      w.raw("lxc.init.gid", gid);
+      if (groups.length > 0) w.raw("lxc.init.groups", groups.join(","));
+      warn(
+        `the command runs as ${uid}:${gid} through lxc.init.uid/gid, which Proxmox VE accepts from pve-container 6.1.0 on; an older 9.1 drops those lines and runs it as root`,
+      );
+    }
+    if (plan.cwd !== "/") w.raw("lxc.init.cwd", plan.cwd, "the working directory");
+  } else {
+    if (needsUser) {
+      include.entry("lxc.init.uid", uid);
+      include.entry("lxc.init.gid", gid);
+      if (groups.length > 0) include.entry("lxc.init.groups", groups.join(","));
+    }
+    if (plan.cwd !== "/") include.entry("lxc.init.cwd", plan.cwd, "the working directory");
+  }
+
+  // Environment.
+  const hookGuard = {
+    rootfsPath: `/var/lib/lxc/${vmid}/rootfs`,
+    mountSources: plan.mounts.map((m) => m.source),
+  };
+  const hookEnv: (readonly [string, string])[] = [];
+  for (const [name, value] of plan.env) {
+    const entry = `${name}=${value}`;
+    checkConfigValue(entry, `the environment variable ${name}`);
+    // PVE 9.1 folds lxc.environment.runtime lines into its env property, whose
+    // pattern wants \w+ names, and trims each line: those go in unquoted.
+    if (native && ENV_NAME.test(name) && entry.trimEnd() === entry) {
+      w.rawVerbatim("lxc.environment.runtime", entry);
+    } else {
+      hookEnv.push([name, value]);
+    }
+  }
+  if (hookEnv.length > 0) {
+    checkEnvForHostHooks(hookEnv, hookGuard);
+    if (native) {
+      warn(
+        `${hookEnv.map(([n]) => n).join(", ")} cannot be in Proxmox VE's env property (name or trailing blank), so ${
+          hookEnv.length === 1 ? "it goes" : "they go"
+        } into lxc.environment, which host hooks see too`,
+      );
+    }
+    const path = hookEnv.find(([k]) => k === "PATH")?.[1];
+    if (path !== undefined && !path.split(":").some((d) => d === "/bin" || d === "/usr/bin")) {
+      warn(
+        `PATH (${path}) has neither /bin nor /usr/bin; LXC also gives lxc.environment to host hooks (such as lxcfs's), which may then fail`,
+      );
+    }
+    for (const [name, value] of hookEnv) {
+      w.raw("lxc.environment", `${name}=${value}`, `the environment variable ${name}`);
+    }
+  }
+
+  w.raw("lxc.signal.halt", plan.stopSignal, "the stop signal");
+
+  // Mounts.
+  if (isApp && !native) {
+    w.raw("lxc.mount.entry", mountEntry("tmpfs", "/dev/shm", "tmpfs", "rw,nosuid,nodev,noexec,mode=1777,create=dir"));
+  }
+  if (isApp && plan.runTmpfs) {
+    w.raw("lxc.mount.entry", mountEntry("tmpfs", "/run", "tmpfs", "rw,nosuid,nodev,mode=755,create=dir"));
+  }
+  for (const m of plan.mounts) {
+    w.raw(
+      "lxc.mount.entry",
+      mountEntry(m.source, m.target, "none", `bind,create=dir${m.readOnly ? ",ro" : ""}`),
+      `the volume ${m.source}:${m.target}`,
+    );
+  }
+  for (const v of plan.volumes) {
+    if (!v.bound) {
+      w.comment(
+        `Volume ${v.path}: add a mount point for its data, e.g. pct set ${vmid} --mp0 local-lvm:8,mp=${v.path}`,
+      );
+    }
+  }
+
+  let includeText: string | undefined;
+  if (include.lines.length > 0) {
+    w.raw("lxc.include", includePath, "the include path");
+    const head = new LxcConfigWriter();
+    head.comment(
+      `Included by /etc/pve/lxc/${vmid}.conf (lxc.include): settings Proxmox VE ${version} does not take itself`,
+    );
+    head.comment("Written by oci2lxc; copy it to every node the container may run on");
+    includeText = head.toString() + include.toString();
+  }
+  return { conf: w.toString(), include: includeText, includePath: includeText === undefined ? undefined : includePath };
+}
+
+/**
+ * Only the `/etc/pve/lxc/VMID.conf` lines; see {@linkcode renderPveConfig}
+ * for the include file that PVE before 9.1 may also need.
+ */
+export function renderPveConf(plan: ContainerPlan, options: PveConfOptions): string {
+  return renderPveConfig(plan, options).conf;
+}
+
+/** The hostname as a DNS name PVE accepts, or `undefined`. */
+function pveHostname(name: string): string | undefined {
+  if (DNS_NAME.test(name) && name.length <= 255) return name;
+  const fixed = name.replace(/[^A-Za-z0-9.-]+/g, "-").replace(/\.{2,}/g, ".").replace(/(^|\.)-+|-+(\.|$)/g, "$1$2")
+    .replace(/^\.+|\.+$/g, "");
+  return DNS_NAME.test(fixed) && fixed.length <= 255 ? fixed : undefined;
+}
+
+interface NetContext {
+  native: boolean;
+  isApp: boolean;
+  warn: (message: string) => void;
+}
+
+/** `netN: …` and, for apps before 9.1, the raw lines that make LXC set the addresses. */
+function netLines(w: PveConfWriter, spec: NetInterface, n: number, ctx: NetContext): void {
+  const fail = (why: string): never => {
+    throw new Oci2LxcError("usage", `Cannot write net${n} for Proxmox VE: ${why}`);
+  };
+  if (spec.type !== "veth") fail(`type=${spec.type}: Proxmox VE containers have veth interfaces on a bridge only`);
+  const parts = [`name=${spec.name}`, `bridge=${spec.link ?? DEFAULT_BRIDGE}`];
+  if (spec.hwaddr !== undefined) {
+    if (spec.hwaddr.includes("x")) fail(`hwaddr=${spec.hwaddr}: Proxmox VE wants a full MAC address (no x)`);
+    parts.push(`hwaddr=${spec.hwaddr.toUpperCase()}`);
+  }
+  const v4 = spec.ipv4;
+  if (v4.mode === "dhcp") parts.push("ip=dhcp");
+  else if (v4.mode === "static") {
+    parts.push(`ip=${v4.cidr}`);
+    if (v4.gateway === "auto") fail("gw=auto: give the gateway's address");
+    if (v4.gateway !== undefined) parts.push(`gw=${v4.gateway}`);
+  }
+  const v6 = spec.ipv6;
+  if (v6.mode === "dhcp") parts.push("ip6=dhcp");
+  else if (v6.mode === "static") {
+    parts.push(`ip6=${v6.cidr}`);
+    if (v6.gateway === "auto") fail("gw6=auto: give the gateway's address");
+    if (v6.gateway !== undefined) parts.push(`gw6=${v6.gateway}`);
+  }
+  if (spec.mtu !== undefined) parts.push(`mtu=${spec.mtu}`);
+  if (ctx.isApp && ctx.native) parts.push("host-managed=1");
+  w.option(`net${n}`, parts.join(","));
+
+  if (!ctx.isApp || ctx.native) return;
+  // Before 9.1 PVE configures addresses only through the distro's files, which an
+  // unmanaged container does not get; LXC sets these before the command starts.
+  if (v4.mode === "static") {
+    w.raw(`lxc.net.${n}.ipv4.address`, v4.cidr);
+    if (v4.gateway !== undefined) w.raw(`lxc.net.${n}.ipv4.gateway`, v4.gateway);
+  }
+  if (v6.mode === "static") {
+    w.raw(`lxc.net.${n}.ipv6.address`, v6.cidr);
+    if (v6.gateway !== undefined) w.raw(`lxc.net.${n}.ipv6.gateway`, v6.gateway);
+  }
+  w.raw(`lxc.net.${n}.flags`, "up");
+  if (v4.mode === "dhcp" || v6.mode === "dhcp") {
+    ctx.warn(
+      `net${n} asks for DHCP, but no DHCP client runs in an application container on Proxmox VE before 9.1; give a static ip= (and gw=), or target 9.1`,
+    );
+  }
+}

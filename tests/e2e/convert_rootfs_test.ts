@@ -1,0 +1,135 @@
+/**
+ * Conversion failures and options that shape the rootfs, through the real
+ * CLI: idmap shifting, owners outside the map, a damaged last layer, DEST
+ * protection. Whatever fails leaves neither DEST nor a staging directory.
+ */
+import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
+import { assert, assertEquals } from "../_helpers/assert.ts";
+import { flipByte, withTempDir } from "../_helpers/oci_builder.ts";
+import { cli } from "./_cli.ts";
+
+function leftovers(parent: string): string[] {
+  return [...Deno.readDirSync(parent)].map((e) => e.name).filter((n) => n.includes("oci2lxc-staging") || n === "ct");
+}
+
+async function copyDir(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for (const e of Deno.readDirSync(from)) {
+    if (e.isDirectory) await copyDir(`${from}/${e.name}`, `${to}/${e.name}`);
+    else await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
+  }
+}
+
+Deno.test("--idmap shifts every owner by the map and changes nothing else", async () => {
+  await withTempDir(async (dir) => {
+    const plain = await cli("main.ts", ["convert", "fixtures/images/busybox.oci.tar", `${dir}/plain`, "--quiet"]);
+    assertEquals(plain.code, 0, plain.stderr);
+    const shifted = await cli("main.ts", [
+      "convert",
+      "fixtures/images/busybox.oci.tar",
+      `${dir}/shifted`,
+      "--quiet",
+      "--idmap",
+      "u:0:200000:65536,g:0:300000:65536",
+    ]);
+    assertEquals(shifted.code, 0, shifted.stderr);
+    const expected = fsManifest(`${dir}/plain/rootfs`).split("\n").map((line) =>
+      // path type mode uid gid …: names are escaped, so the first three fields hold no spaces.
+      line.replace(
+        /^(\S+ \S+ \S+) (\d+) (\d+)/,
+        (_, head, u, g) => `${head} ${Number(u) + 200000} ${Number(g) + 300000}`,
+      )
+    );
+    assertEquals(fsManifest(`${dir}/shifted/rootfs`).split("\n"), expected);
+    const config = Deno.readTextFileSync(`${dir}/shifted/config`);
+    assert(config.includes("lxc.idmap = u 0 200000 65536"), config);
+    assert(config.includes("lxc.idmap = g 0 300000 65536"), config);
+  });
+});
+
+Deno.test("an owner outside the idmap fails, naming the entry and a wider map, and leaves nothing", async () => {
+  await withTempDir(async (dir) => {
+    // hardcases has files owned by uid 100000, outside the default unprivileged range 0-65535.
+    const r = await cli("main.ts", ["convert", "fixtures/images/hardcases.oci.tar", `${dir}/ct`, "--unprivileged"]);
+    assertEquals(r.code, 1, r.stderr);
+    assert(/^error: Cannot map owner of \S*hc\S* in layer \d\/\d/m.test(r.stderr), r.stderr);
+    assert(r.stderr.includes("uid 100000 is outside the idmap"), r.stderr);
+    assert(r.stderr.includes("hint: use a wider --idmap"), r.stderr);
+    assertEquals(leftovers(dir), []);
+  });
+});
+
+Deno.test("a damaged last layer leaves no DEST and no staging directory", async () => {
+  await withTempDir(async (dir) => {
+    await copyDir("fixtures/images/hardcases.oci-dir", `${dir}/img`);
+    const manifest = JSON.parse(
+      Deno.readTextFileSync(
+        `${dir}/img/blobs/sha256/${
+          JSON.parse(Deno.readTextFileSync(`${dir}/img/index.json`)).manifests[0].digest.slice(7)
+        }`,
+      ),
+    );
+    const last = manifest.layers.at(-1).digest.slice(7);
+    await flipByte(`${dir}/img/blobs/sha256/${last}`, -20);
+    const r = await cli("main.ts", ["convert", `oci:${dir}/img`, `${dir}/ct`]);
+    assertEquals(r.code, 1);
+    assert(r.stderr.includes(`Cannot verify layer ${manifest.layers.length}/${manifest.layers.length}`), r.stderr);
+    assertEquals(leftovers(dir), []);
+  });
+});
+
+Deno.test("an existing DEST is refused without --force and replaced, complete, with it", async () => {
+  await withTempDir(async (dir) => {
+    Deno.mkdirSync(`${dir}/ct`);
+    Deno.writeTextFileSync(`${dir}/ct/keep`, "old");
+    const refused = await cli("main.ts", ["convert", "fixtures/images/busybox.oci.tar", `${dir}/ct`, "--quiet"]);
+    assertEquals(refused.code, 1);
+    assert(refused.stderr.startsWith(`error: Cannot write ${dir}/ct: it already exists`), refused.stderr);
+    assertEquals(Deno.readTextFileSync(`${dir}/ct/keep`), "old");
+    const forced = await cli("main.ts", [
+      "convert",
+      "fixtures/images/busybox.oci.tar",
+      `${dir}/ct`,
+      "--quiet",
+      "--force",
+    ]);
+    assertEquals(forced.code, 0, forced.stderr);
+    assert(Deno.statSync(`${dir}/ct/rootfs/bin/busybox`).isFile);
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["ct"]);
+  });
+});
+
+Deno.test("the Proxmox fixtures convert with the outcomes Proxmox's own tests expect", async () => {
+  await withTempDir(async (dir) => {
+    const convert = async (name: string) => {
+      const dest = `${dir}/${name}`;
+      const r = await cli("main.ts", [
+        "convert",
+        `fixtures/proxmox-oci/oci_test_${name}.tar`,
+        dest,
+        "--quiet",
+        "--cmd",
+        "/x",
+      ]);
+      assertEquals(r.code, 0, `${name}: ${r.stderr}`);
+      return `${dest}/rootfs`;
+    };
+    const exists = (p: string) => {
+      try {
+        Deno.lstatSync(p);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    assert(exists(await convert("whiteout_root_breakout")));
+    assert(exists(await convert("whiteout_root_parent_breakout")));
+    assert(!exists(`${await convert("whiteout_current_directory")}/etc`));
+    const symlink = await convert("whiteout_symlink");
+    assert(exists(`${symlink}/etc/passwd`) && !exists(`${symlink}/localetc`));
+    assert(exists(`${await convert("whiteout_dead_symlink_parent")}/etc/passwd`));
+    assertEquals(Deno.readTextFileSync(`${await convert("replace_file")}/etc/a`), "2");
+    assert(Deno.lstatSync(`${await convert("replace_file_with_dir")}/etc/a`).isDirectory);
+    assert(Deno.lstatSync(`${await convert("replace_dir_with_file")}/etc/a`).isFile);
+  });
+});
