@@ -1,0 +1,37 @@
+/**
+ * oci2lxc as a library: the same functions the CLI calls.
+ *
+ * @example Converting an image from a script
+ * ```ts ignore
+ * import { convert } from "./mod.ts";
+ * const report = await convert("oci-archive:nginx.tar", "/var/lib/lxc/web", { net: ["link=lxcbr0,ip=dhcp"] });
+ * console.log(report.container.argv);
+ * ```
+ *
+ * @module
+ */
+export { convert, inspect, open, verify } from "./core/api.ts";
+export type { ImageOptions } from "./core/api.ts";
+export type {
+  ConfigAdditions,
+  ConversionContext,
+  ConversionProgress,
+  ConversionReport,
+  ConvertOptions,
+  DistroInfo,
+} from "./core/conversion.ts";
+export { DigestMismatchError, EXIT_CODES, Oci2LxcError } from "./core/errors.ts";
+export type { ErrorCode } from "./core/errors.ts";
+export type { Image, ImageConfig, ImageLayer } from "./core/image/image.ts";
+export type { Platform } from "./core/image/platform.ts";
+export type { InspectReport } from "./core/inspect.ts";
+export type { ContainerPlan, PlanField } from "./core/plan/container_plan.ts";
+export { definePlugin, HOOK_KINDS, PluginRunner } from "./core/plugin.ts";
+export type { HookName, Plugin, PluginOrder } from "./core/plugin.ts";
+export type { IdMap, IdRange } from "./core/rootfs/id_map.ts";
+export { DEFAULT_UNPRIVILEGED_MAP, parseIdMap } from "./core/rootfs/parse_id_map.ts";
+export type { RootfsAccess } from "./core/rootfs/rootfs_access.ts";
+export type { VerifyProblem, VerifyReport } from "./core/verify.ts";
+export { VERSION } from "./core/version.ts";
+export { BUILTIN_FACTORIES, builtinPlugins } from "./plugins/mod.ts";
+export { runCli } from "./cli/run_cli.ts";
