@@ -35,3 +35,4 @@ export type { VerifyProblem, VerifyReport } from "./core/verify.ts";
 export { VERSION } from "./core/version.ts";
 export { BUILTIN_FACTORIES, builtinPlugins } from "./plugins/mod.ts";
 export { runCli } from "./cli/run_cli.ts";
+export type { RunCliOptions } from "./cli/run_cli.ts";

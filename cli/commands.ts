@@ -5,7 +5,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import type { ConversionContext } from "../core/conversion.ts";
 import { Oci2LxcError } from "../core/errors.ts";
+import type { Plugin } from "../core/plugin.ts";
 
 /** Option spec in node:util parseArgs form, plus a help line. */
 export interface OptionSpec {
@@ -28,7 +30,13 @@ export interface Command {
   options: Record<string, OptionSpec>;
   /** How many positionals: [min, max]. */
   positionals: [number, number];
-  run(args: ParsedArgs): Promise<number> | number;
+  run(args: ParsedArgs, cli: CliContext): Promise<number> | number;
+}
+
+/** What runCli hands every command besides its arguments. */
+export interface CliContext {
+  /** Plugins built into this program by its main (runCli's `plugins`); they run after the built-ins. */
+  plugins: readonly Plugin<ConversionContext>[];
 }
 
 /** What a command's runner gets. */

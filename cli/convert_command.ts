@@ -68,7 +68,7 @@ export const convertCommand: Command = {
     plugin: { type: "string", multiple: true, value: "FILE", help: "Also run this plugin module (deno run only)" },
   },
   positionals: [2, 2],
-  async run(args) {
+  async run(args, cli) {
     const quiet = args.values.quiet === true;
     const progress = progressLine(quiet);
     const controller = new AbortController();
@@ -76,7 +76,7 @@ export const convertCommand: Command = {
     Deno.addSignalListener("SIGINT", onSignal);
     Deno.addSignalListener("SIGTERM", onSignal);
     try {
-      const extra = await loadPlugins((args.values.plugin as string[] | undefined) ?? []);
+      const extra = [...cli.plugins, ...await loadPlugins((args.values.plugin as string[] | undefined) ?? [])];
       const report = await convert(args.positionals[0]!, args.positionals[1]!, {
         ...convertOptions(args),
         ...(extra.length ? { plugins: [...builtinPlugins(), ...extra] } : {}),

@@ -22,10 +22,11 @@ export const pluginsCommand: Command = {
     json: { type: "boolean", help: "Print the list as JSON" },
   },
   positionals: [0, 0],
-  async run(args) {
+  async run(args, cli) {
     const extra = await loadPlugins((args.values.plugin as string[] | undefined) ?? []);
     const list = [
       ...builtinPlugins().map((p) => ({ p, origin: "built-in" })),
+      ...cli.plugins.map((p) => ({ p, origin: "custom" })),
       ...extra.map((p) => ({ p, origin: "--plugin" })),
     ]
       .map(({ p, origin }) => ({

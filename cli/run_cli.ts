@@ -4,7 +4,9 @@
  *
  * @module
  */
+import type { ConversionContext } from "../core/conversion.ts";
 import { Oci2LxcError } from "../core/errors.ts";
+import { type Plugin, validatePlugin } from "../core/plugin.ts";
 import { versionLine } from "./version_command.ts";
 import { type Command, commandHelp, parseCommandArgs, shortUsage } from "./commands.ts";
 import { convertCommand } from "./convert_command.ts";
@@ -45,8 +47,23 @@ function mainHelp(): string {
   ].join("\n");
 }
 
-/** Run the CLI with `argv` (without the program name); resolves to the exit code. */
-export async function runCli(argv: string[]): Promise<number> {
+/** Options of {@linkcode runCli}: what a custom main builds into its program. */
+export interface RunCliOptions {
+  /** Plugins built in beside the built-ins: every conversion runs them after the built-ins, and `plugins` lists them. */
+  plugins?: readonly Plugin<ConversionContext>[];
+}
+
+/**
+ * Run the CLI with `argv` (without the program name); resolves to the exit code.
+ *
+ * @example A custom main with one more plugin built in
+ * ```ts ignore
+ * import { runCli } from "../mod.ts";
+ * import { motd } from "../examples/motd_plugin/motd_plugin.ts";
+ * if (import.meta.main) Deno.exit(await runCli(Deno.args, { plugins: [motd()] }));
+ * ```
+ */
+export async function runCli(argv: string[], options: RunCliOptions = {}): Promise<number> {
   const debug = argv.includes("--debug");
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
@@ -69,7 +86,8 @@ export async function runCli(argv: string[]): Promise<number> {
       printOut(commandHelp(command));
       return 0;
     }
-    return await command.run(args);
+    for (const plugin of options.plugins ?? []) validatePlugin(plugin as Plugin<unknown>);
+    return await command.run(args, { plugins: options.plugins ?? [] });
   } catch (err) {
     const code = reportError(err, debug);
     if (err instanceof Oci2LxcError && err.code === "usage") printErr(shortUsage(command));

@@ -112,9 +112,13 @@ export class PluginRunner<C> {
     this.plugins = [...plugins].sort((a, b) => rank(a) - rank(b));
   }
 
-  /** The plugins that take part for `context`. */
-  active(context: C): Plugin<C>[] {
-    return this.plugins.filter((p) => {
+  /**
+   * The plugins that take part for `context`. With `hook`, only those that
+   * have it are asked, so `apply` runs only where its answer matters (and
+   * never before the stage whose data it reads).
+   */
+  active(context: C, hook?: HookName): Plugin<C>[] {
+    return this.plugins.filter((p) => hook === undefined || typeof p[hook] === "function").filter((p) => {
       if (!p.apply) return true;
       try {
         return p.apply(context);
@@ -126,9 +130,8 @@ export class PluginRunner<C> {
 
   /** Run a `first` hook: the first defined answer wins. */
   async first<T>(hook: "detectDistro", context: C): Promise<{ plugin: string; value: T } | undefined> {
-    for (const p of this.active(context)) {
-      const fn = p[hook];
-      if (!fn) continue;
+    for (const p of this.active(context, hook)) {
+      const fn = p[hook]!;
       try {
         const value = await fn(context);
         if (value !== undefined && value !== null) return { plugin: p.name, value: value as T };
@@ -142,9 +145,8 @@ export class PluginRunner<C> {
   /** Run a `sequential` hook over every active plugin, in order. */
   async sequential(hook: "plan" | "rootfs" | "config", context: C): Promise<string[]> {
     const ran: string[] = [];
-    for (const p of this.active(context)) {
-      const fn = p[hook];
-      if (!fn) continue;
+    for (const p of this.active(context, hook)) {
+      const fn = p[hook]!;
       try {
         await fn(context);
       } catch (cause) {
@@ -157,7 +159,7 @@ export class PluginRunner<C> {
 
   /** Run a `parallel` hook: every active plugin at once; the first failure is reported. */
   async parallel(hook: "report", context: C): Promise<void> {
-    const active = this.active(context).filter((p) => p[hook]);
+    const active = this.active(context, hook);
     const results = await Promise.allSettled(active.map((p) => Promise.resolve().then(() => p[hook]!(context))));
     results.forEach((r, i) => {
       if (r.status === "rejected") throw wrap(active[i]!, hook, r.reason);

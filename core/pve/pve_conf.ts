@@ -124,9 +124,9 @@ class PveConfWriter {
     this.#comments.push(`#${sanitiseComment(text).replaceAll("%", "%25")}`);
   }
 
-  /** A PVE property; PVE refuses control characters in them. */
-  option(key: string, value: string, what = key): void {
-    checkConfigValue(value, what, "config", false);
+  /** A PVE property; PVE refuses line breaks in all and control characters in most (`entrypoint` takes tabs). */
+  option(key: string, value: string, what = key, allowTab = false): void {
+    checkConfigValue(value, what, "config", allowTab);
     if (value.trim() !== value || value === "") {
       throw new Oci2LxcError("config", `Cannot use ${what}: Proxmox VE trims blanks at the ends of ${key}`);
     }
@@ -224,7 +224,7 @@ export function renderPveConfig(plan: ContainerPlan, options: PveConfOptions): P
   if (init !== undefined) {
     for (const note of init.notes) w.comment(note);
     if (init.notes.length > 0) warn(init.notes[0]!.replace(/:$/, ""));
-    if (init.key === "entrypoint") w.option("entrypoint", encodeConfigValue(init.value), "the command");
+    if (init.key === "entrypoint") w.option("entrypoint", encodeConfigValue(init.value), "the command", true);
     else w.raw("lxc.init.cmd", init.value, "the command");
   }
 

@@ -146,7 +146,8 @@ function paxTime(sec: number, nsec: number): string {
  * tar.add({ path: new TextEncoder().encode("./hello.txt"), type: "file", mode: 0o644, uid: 0, gid: 0, size: data.length, mtime: 0 });
  * tar.write(data);
  * tar.finish();
- * console.assert(parts.reduce((n, p) => n + p.length, 0) === 3 * 512);
+ * // One header block, one data block, two zero blocks at the end.
+ * console.assert(parts.reduce((n, p) => n + p.length, 0) === 4 * 512);
  * ```
  */
 export class TarWriter {

@@ -20,12 +20,15 @@ export async function run(cmd: string[], stdin?: Uint8Array, cwd?: string): Prom
     stderr: "piped",
     ...(cwd ? { cwd } : {}),
   }).spawn();
-  if (stdin) {
-    const w = child.stdin.getWriter();
-    await w.write(stdin);
-    await w.close();
-  }
-  const out = await child.output();
+  // Write stdin while output() drains stdout: a tool whose output fills the pipe would otherwise deadlock.
+  const writing = stdin
+    ? (async () => {
+      const w = child.stdin.getWriter();
+      await w.write(stdin);
+      await w.close();
+    })()
+    : Promise.resolve();
+  const [out] = await Promise.all([child.output(), writing]);
   if (!out.success) {
     throw new Error(`${cmd.join(" ")} failed (${out.code}): ${new TextDecoder().decode(out.stderr)}`);
   }

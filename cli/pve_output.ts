@@ -1,0 +1,157 @@
+/**
+ * `convert --format pve`: write a converted container as Proxmox VE files
+ * instead of an LXC directory: `OUTDIR/NAME.tar.zst` (a template for
+ * `pct create`), `OUTDIR/VMID.conf` (lines for `/etc/pve/lxc/VMID.conf`)
+ * and, for Proxmox VE before 9.1 when the image sets a user or working
+ * directory, `OUTDIR/VMID.oci2lxc.conf` (an LXC file the config includes).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { describeError, Oci2LxcError } from "../core/errors.ts";
+import type { ContainerPlan } from "../core/plan/container_plan.ts";
+import { parsePveVersion, type PveVersion, renderPveConfig } from "../core/pve/pve_conf.ts";
+import { writePveTemplate } from "../core/pve/pve_template.ts";
+import type { IdMap } from "../core/rootfs/id_map.ts";
+
+/** Options for {@linkcode writePveOutput}. */
+export interface PveOutputOptions {
+  /** The converted rootfs (the staging rootfs of a conversion). */
+  rootfsDir: string;
+  /** The converted container. */
+  plan: ContainerPlan;
+  /** Where the files go; created if missing. */
+  outDir: string;
+  /** The Proxmox VE container id the config is for. */
+  vmid: number;
+  /** `7`, `8`, `9.0`, `9.1`, or a version text such as `8.4` ({@linkcode parsePveVersion}). */
+  pveVersion: PveVersion | string;
+  /** The template's base name: `NAME.tar.zst`. */
+  name: string;
+  /** The id map the rootfs was written with, if any; the template holds container ids. */
+  idmap?: IdMap | undefined;
+  /** `--net` specs; none: no network interface. */
+  net?: readonly string[] | undefined;
+  /** Description lines for the config (image reference, digest). */
+  header?: readonly string[] | undefined;
+  /** Host path for the include file; default `/var/lib/lxc/VMID/oci2lxc.conf`. */
+  includePath?: string | undefined;
+  /** zstd level (default 3) and worker threads (default: CPUs, at most 8). */
+  level?: number | undefined;
+  workers?: number | undefined;
+  onWarning?: ((message: string) => void) | undefined;
+}
+
+/** What {@linkcode writePveOutput} wrote. */
+export interface PveOutput {
+  /** Path of `NAME.tar.zst`. */
+  template: string;
+  /** Path of `VMID.conf`. */
+  conf: string;
+  /** Path of `VMID.oci2lxc.conf`, when one was needed. */
+  include: string | undefined;
+  /** Where the include file must go on the Proxmox VE host. */
+  includeTarget: string | undefined;
+  /** Tar members in the template. */
+  members: number;
+  /** Size of the template file. */
+  bytes: number;
+  /** Shell commands to run on the Proxmox VE host, for the CLI to print. */
+  steps: string[];
+}
+
+/**
+ * Write the Proxmox VE template and config for a converted container. The
+ * config is rendered first, so a value Proxmox VE cannot take fails before
+ * the (long) template write. Every file appears complete or not at all.
+ *
+ * @throws {Oci2LxcError} `usage` (bad name, vmid, version, `--net`),
+ *   `config` (a value PVE cannot take), `rootfs`, `destination`
+ */
+export function writePveOutput(options: PveOutputOptions): PveOutput {
+  const { name, vmid, outDir } = options;
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(name)) {
+    throw new Oci2LxcError(
+      "usage",
+      `Cannot use template name ${JSON.stringify(name)}: use letters, digits, "_", "." and "-"`,
+      {
+        hint: "Proxmox VE renames other characters to _ on upload; pass --name",
+      },
+    );
+  }
+  const version = parsePveVersion(options.pveVersion);
+  const templateName = `${name}.tar.zst`;
+  const rendered = renderPveConfig(options.plan, {
+    vmid,
+    pveVersion: version,
+    templateName,
+    net: options.net,
+    header: options.header,
+    includePath: options.includePath,
+    onWarning: options.onWarning,
+  });
+  try {
+    Deno.mkdirSync(outDir, { recursive: true });
+  } catch (err) {
+    throw new Oci2LxcError("destination", `Cannot create ${outDir}: ${describeError(err)}`, { cause: err });
+  }
+  const template = join(outDir, templateName);
+  const result = writePveTemplate(options.rootfsDir, template, {
+    idmap: options.idmap,
+    onWarning: options.onWarning,
+    level: options.level,
+    workers: options.workers,
+  });
+  const conf = join(outDir, `${vmid}.conf`);
+  writeTextAtomic(conf, rendered.conf);
+  let include: string | undefined;
+  if (rendered.include !== undefined) {
+    include = join(outDir, `${vmid}.oci2lxc.conf`);
+    writeTextAtomic(include, rendered.include);
+  }
+  return {
+    template,
+    conf,
+    include,
+    includeTarget: rendered.includePath,
+    members: result.members,
+    bytes: result.bytes,
+    steps: pveSteps(options.plan, vmid, templateName, rendered.includePath),
+  };
+}
+
+/** The commands that make and start the container on the Proxmox VE host. */
+function pveSteps(
+  plan: ContainerPlan,
+  vmid: number,
+  templateName: string,
+  includeTarget: string | undefined,
+): string[] {
+  const arch = plan.arch === undefined ? "" : ` --arch ${plan.arch}`;
+  const steps = [
+    `cp ${templateName} /var/lib/vz/template/cache/`,
+    `pct create ${vmid} local:vztmpl/${templateName} --ostype unmanaged${arch} --unprivileged 1`,
+    `cat ${vmid}.conf >> /etc/pve/lxc/${vmid}.conf`,
+  ];
+  if (includeTarget !== undefined) {
+    const dir = includeTarget.slice(0, includeTarget.lastIndexOf("/")) || "/";
+    steps.push(`mkdir -p ${dir} && cp ${vmid}.oci2lxc.conf ${includeTarget}`);
+  }
+  steps.push(`pct start ${vmid}`);
+  return steps;
+}
+
+function writeTextAtomic(path: string, text: string): void {
+  const partial = `${path}.partial-${Deno.pid}`;
+  try {
+    Deno.writeTextFileSync(partial, text, { mode: 0o644 });
+    Deno.renameSync(partial, path);
+  } catch (err) {
+    try {
+      Deno.removeSync(partial);
+    } catch {
+      // nothing to clean up
+    }
+    throw new Oci2LxcError("destination", `Cannot write ${path}: ${describeError(err)}`, { cause: err });
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * A system container: an image whose command is an init. Built at test time
+ * from the host's static busybox (its `init` applet, an inittab), converted
+ * by the CLI, booted by `lxc-start`, stopped by `lxc-stop` through the halt
+ * signal LXC sends to an init.
+ */
+import { assert, assertEquals } from "../_helpers/assert.ts";
+import { tarOf, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
+import { forceStop, sh, waitFor } from "./_lxc.ts";
+import { cli } from "./_cli.ts";
+
+const INITTAB = [
+  "::sysinit:/bin/sh -c 'echo booted:$PPID > /var/marker/booted'",
+  "::respawn:/bin/sleep 100000",
+  "::shutdown:/bin/sh -c 'echo clean > /var/marker/shutdown'",
+  "",
+].join("\n");
+
+async function systemImage(dir: string): Promise<string> {
+  const root = `${dir}/tree`;
+  for (const d of ["bin", "sbin", "etc", "var/marker", "dev", "proc", "sys", "tmp"]) {
+    Deno.mkdirSync(`${root}/${d}`, { recursive: true });
+  }
+  Deno.copyFileSync("/bin/busybox", `${root}/bin/busybox`);
+  for (const applet of ["sh", "sleep", "echo"]) Deno.symlinkSync("busybox", `${root}/bin/${applet}`);
+  Deno.symlinkSync("/bin/busybox", `${root}/sbin/init`);
+  Deno.writeTextFileSync(`${root}/etc/inittab`, INITTAB);
+  Deno.writeTextFileSync(`${root}/etc/os-release`, "ID=busybox\n");
+  const image = await writeOciDir(`${dir}/image`, [{ tar: await tarOf(root), compression: "gzip" }], {
+    Cmd: ["/sbin/init"],
+  });
+  return image.dir;
+}
+
+Deno.test("a system container boots its init and stops cleanly by lxc-stop", async () => {
+  await withTempDir(async (dir) => {
+    const image = await systemImage(dir);
+    const name = `o2l-sys-${crypto.randomUUID().slice(0, 6)}`;
+    const dest = `${dir}/${name}`;
+    const r = await cli("main.ts", ["convert", `oci:${image}`, dest, "--json", "--quiet"]);
+    assertEquals(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assertEquals(report.container.kind, "system");
+    assertEquals(report.container.argv, ["/sbin/init"]);
+    const config = Deno.readTextFileSync(`${dest}/config`);
+    assert(config.includes("lxc.init.cmd = /sbin/init"), config);
+    assert(!config.includes(".lxcinit"), "a system container runs its own init, not LXC's");
+    try {
+      const started = await sh(["lxc-start", "-n", name, "-P", dir, "-d", "-l", "DEBUG", "-o", `${dir}/lxc.log`]);
+      assertEquals(started.code, 0, started.out);
+      const booted = await waitFor("the init's sysinit line", () => {
+        try {
+          return Deno.readTextFileSync(`${dest}/rootfs/var/marker/booted`);
+        } catch {
+          return undefined;
+        }
+      });
+      assertEquals(booted, "booted:1\n", "sysinit was started by PID 1 (the image's init)");
+      const t0 = performance.now();
+      const stopped = await sh(["lxc-stop", "-n", name, "-P", dir, "-t", "20"]);
+      const seconds = (performance.now() - t0) / 1000;
+      assertEquals(stopped.code, 0, stopped.out);
+      assert(seconds < 10, `lxc-stop took ${seconds.toFixed(1)} s: the init did not halt on LXC's signal`);
+      assertEquals(Deno.readTextFileSync(`${dest}/rootfs/var/marker/shutdown`), "clean\n");
+    } finally {
+      await forceStop(name, dir);
+    }
+  });
+});

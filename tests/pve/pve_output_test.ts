@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { writePveOutput } from "../../cli/pve_output.ts";
+import { Oci2LxcError } from "../../core/errors.ts";
+import type { ContainerPlan } from "../../core/plan/container_plan.ts";
+import { makePlan } from "../../core/plan/make_plan.ts";
+import { directoryRootfsReader } from "../../core/plan/rootfs_reader.ts";
+import { apply, dir, file } from "../rootfs/_layers.ts";
+import { latin1, readTar, unzstd } from "./_helpers.ts";
+
+function setup(): { base: string; rootfs: string; plan: ContainerPlan; done(): void } {
+  const base = Deno.makeTempDirSync({ prefix: "oci2lxc-pveout-" });
+  const rootfs = `${base}/rootfs`;
+  Deno.mkdirSync(rootfs);
+  apply(rootfs, [[dir("bin"), file("bin/app", "#!/bin/sh\n", { mode: 0o755 }), dir("srv", { uid: 1000, gid: 1000 })]]);
+  const plan = makePlan(
+    { config: { Cmd: ["/bin/app", "--port", "80"], User: "1000:1000", WorkingDir: "/srv" } },
+    { os: "linux", architecture: "amd64" },
+    directoryRootfsReader(rootfs),
+    { name: "app" },
+  );
+  return { base, rootfs, plan, done: () => Deno.removeSync(base, { recursive: true }) };
+}
+
+Deno.test("writePveOutput writes NAME.tar.zst, VMID.conf and, before 9.1, the include file, with nothing left half-written", () => {
+  const s = setup();
+  try {
+    const outDir = `${s.base}/out/pve`;
+    const out = writePveOutput({
+      rootfsDir: s.rootfs,
+      plan: s.plan,
+      outDir,
+      vmid: 130,
+      pveVersion: "8.4",
+      name: "app",
+    });
+    assert.equal(out.template, `${outDir}/app.tar.zst`);
+    assert.equal(out.conf, `${outDir}/130.conf`);
+    assert.equal(out.include, `${outDir}/130.oci2lxc.conf`);
+    assert.equal(out.includeTarget, "/var/lib/lxc/130/oci2lxc.conf");
+    assert.deepEqual([...Deno.readDirSync(outDir)].map((e) => e.name).sort(), [
+      "130.conf",
+      "130.oci2lxc.conf",
+      "app.tar.zst",
+    ]);
+    const conf = Deno.readTextFileSync(out.conf);
+    assert.match(conf, /^lxc\.init\.cmd: \/bin\/app --port 80$/m);
+    assert.match(conf, /^lxc\.include: \/var\/lib\/lxc\/130\/oci2lxc\.conf$/m);
+    assert.match(Deno.readTextFileSync(out.include!), /^lxc\.init\.uid = 1000$/m);
+    const names = readTar(unzstd(out.template)).members.map((m) => latin1(m.entry.path));
+    assert.deepEqual(names, [".", "./bin", "./bin/app", "./srv"]);
+    assert.equal(out.members, 4);
+    assert.deepEqual(out.steps, [
+      "cp app.tar.zst /var/lib/vz/template/cache/",
+      "pct create 130 local:vztmpl/app.tar.zst --ostype unmanaged --arch amd64 --unprivileged 1",
+      "cat 130.conf >> /etc/pve/lxc/130.conf",
+      "mkdir -p /var/lib/lxc/130 && cp 130.oci2lxc.conf /var/lib/lxc/130/oci2lxc.conf",
+      "pct start 130",
+    ]);
+
+    const native = writePveOutput({
+      rootfsDir: s.rootfs,
+      plan: s.plan,
+      outDir,
+      vmid: 131,
+      pveVersion: "9.1",
+      name: "app",
+    });
+    assert.equal(native.include, undefined);
+    assert.match(Deno.readTextFileSync(native.conf), /^entrypoint: \/bin\/app --port 80$/m);
+  } finally {
+    s.done();
+  }
+});
+
+Deno.test("writePveOutput checks name, version and config before it writes anything", () => {
+  const s = setup();
+  try {
+    const outDir = `${s.base}/out`;
+    const base = { rootfsDir: s.rootfs, plan: s.plan, outDir, vmid: 130, pveVersion: "8", name: "app" };
+    const fails: [Partial<typeof base> & { plan?: ContainerPlan }, RegExp][] = [
+      [{ name: "my app" }, /Cannot use template name/],
+      [{ name: "../app" }, /Cannot use template name/],
+      [{ pveVersion: "6" }, /Cannot use Proxmox VE version/],
+      [{ vmid: 7 }, /Cannot use VMID 7/],
+      [{ plan: { ...s.plan, arch: "s390x" } }, /Cannot write arch s390x/],
+    ];
+    for (const [change, message] of fails) {
+      assert.throws(
+        () => writePveOutput({ ...base, ...change }),
+        (err: unknown) => err instanceof Oci2LxcError && message.test(err.message),
+      );
+      assert.throws(() => Deno.statSync(outDir), Deno.errors.NotFound, "nothing was written");
+    }
+  } finally {
+    s.done();
+  }
+});
