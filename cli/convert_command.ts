@@ -66,6 +66,9 @@ export const convertCommand: Command = {
     "allow-approximate": { type: "boolean", help: "As a normal user: skip owners and devices instead of refusing" },
     "lxc-version": { type: "string", value: "X.Y.Z", help: "LXC version the config is for (default: this host's)" },
     plugin: { type: "string", multiple: true, value: "FILE", help: "Also run this plugin module (deno run only)" },
+    format: { type: "string", value: "lxc|pve", help: "lxc: DEST/config + DEST/rootfs (default); pve: Proxmox VE template in DEST" },
+    vmid: { type: "string", value: "N", help: "With --format pve: the container id for pct create" },
+    "pve-version": { type: "string", value: "7|8|9.0|9.1", help: "With --format pve: the Proxmox VE version (default 8)" },
   },
   positionals: [2, 2],
   async run(args, cli) {
@@ -138,7 +141,15 @@ function convertOptions(args: ParsedArgs) {
     idmap: v.unprivileged ? DEFAULT_UNPRIVILEGED_MAP : v.idmap ? parseIdMap(v.idmap as string) : undefined,
     allowApproximate: v["allow-approximate"] === true,
     lxcVersion: v["lxc-version"] as string | undefined,
+    format: formatOption(v.format as string | undefined),
+    vmid: v.vmid === undefined ? undefined : Number(v.vmid),
+    pveVersion: v["pve-version"] as string | undefined,
   };
+}
+
+function formatOption(text: string | undefined): "lxc" | "pve" | undefined {
+  if (text === undefined || text === "lxc" || text === "pve") return text;
+  throw new Oci2LxcError("usage", `Cannot use --format ${text}: choose lxc or pve`);
 }
 
 /** The human form of a conversion report. */
@@ -158,7 +169,10 @@ export function formatReport(r: ConversionReport): string {
   ];
   const dropped = r.fields.filter((f) => f.status === "dropped");
   for (const f of dropped) lines.push(`  dropped    ${f.field}: ${f.reason ?? ""}`);
-  if (!r.dryRun) {
+  if (r.pve) {
+    lines.push("", `Proxmox VE template ${r.pve.template} and ${r.pve.conf}. On the Proxmox VE host:`);
+    for (const step of r.pve.steps) lines.push(`  ${step}`);
+  } else if (!r.dryRun) {
     lines.push("", `Start it with: lxc-start -n ${r.name} -P ${r.paths.dest.replace(/\/[^/]+$/, "") || "/"}`);
   }
   return lines.join("\n");

@@ -49,6 +49,12 @@ export interface ConvertOptions {
   net?: string[] | undefined;
   /** The LXC version the config is for (decides quoting and keys); the host's `lxc-start --version` by default. */
   lxcVersion?: string | undefined;
+  /** `lxc` (DEST/config + DEST/rootfs) or `pve` (a Proxmox VE template and VMID.conf in the directory DEST). */
+  format?: "lxc" | "pve" | undefined;
+  /** Proxmox VE container id, for `format: "pve"`. */
+  vmid?: number | undefined;
+  /** Proxmox VE version the conf is for (`7`, `8`, `9.0`, `9.1`, or e.g. `8.4`); default 8. */
+  pveVersion?: string | undefined;
   /** Plugins, in registration order; the built-ins by default. */
   plugins?: readonly Plugin<ConversionContext>[] | undefined;
   /** How to run this program from an LXC hook (argv); set by the CLI. */
@@ -149,6 +155,8 @@ export interface ConversionReport {
   };
   /** Final paths; for a dry run, where they would be. */
   paths: { dest: string; config: string; rootfs: string };
+  /** For `format: "pve"`: the files written and the commands to run on the Proxmox VE host. */
+  pve?: { template: string; conf: string; include: string | null; includeTarget: string | null; steps: string[] };
   /** Milliseconds per stage. */
   timings: Record<string, number>;
   /** Compressed bytes read from the image and bytes written to files. */

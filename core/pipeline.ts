@@ -28,6 +28,7 @@ import { PluginRunner } from "./plugin.ts";
 import { RootfsAccess } from "./rootfs/rootfs_access.ts";
 import { createStaging, type Staging } from "./rootfs/staging.ts";
 import { geteuid } from "./native/libc.ts";
+import { writePveOutput } from "./pve/pve_output.ts";
 
 const UNMANAGED: DistroInfo = { id: "unmanaged", like: [], version: undefined, families: [] };
 
@@ -56,7 +57,13 @@ export async function convertImage(
       hint: "Pass --name, or choose a DEST whose last component is a valid name",
     });
   }
-  if (!options.dryRun && !options.force && exists(absDest)) {
+  const pve = options.format === "pve";
+  if (pve && (options.vmid === undefined || !Number.isInteger(options.vmid) || options.vmid < 100)) {
+    throw new Oci2LxcError("usage", "Cannot write Proxmox VE output without a container id", {
+      hint: "Pass --vmid N (100 or more), the id you will give pct create",
+    });
+  }
+  if (!pve && !options.dryRun && !options.force && exists(absDest)) {
     throw new Oci2LxcError("destination", `Cannot write ${absDest}: it already exists`, {
       hint: "Use --force to replace it (only once the new container is complete)",
     });
@@ -169,6 +176,41 @@ export async function convertImage(
     options.onProgress?.({ stage: "setup" });
     lap("setup");
     checkAbort();
+
+    if (pve) {
+      // Proxmox VE output: a template and a conf in the directory DEST instead of an LXC container directory.
+      rootfs.close();
+      rootfs = undefined;
+      const out = options.dryRun ? undefined : writePveOutput({
+        rootfsDir: join(stagingDir, "rootfs"),
+        plan: context.plan,
+        outDir: absDest,
+        vmid: options.vmid!,
+        pveVersion: options.pveVersion ?? "8",
+        name,
+        idmap: options.idmap,
+        net: options.net,
+        header: [`Made by oci2lxc from ${reference}`, `config ${image.config.digest}`],
+        onWarning: warn,
+      });
+      staging!.abort();
+      lap("configure");
+      fillReport(report, context, [...ran].map(([plugin, hooks]) => ({ name: plugin, hooks })));
+      if (out) {
+        report.paths = { dest: absDest, config: out.conf, rootfs: out.template };
+        report.pve = {
+          template: out.template,
+          conf: out.conf,
+          include: out.include ?? null,
+          includeTarget: out.includeTarget ?? null,
+          steps: out.steps,
+        };
+      }
+      timings.total = Math.round(performance.now() - started);
+      report.timings = timings;
+      await runner.parallel("report", context);
+      return report;
+    }
 
     // 6. configure.
     const lxcVersion = options.lxcVersion ?? detectLxcVersion();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { writePveOutput } from "../../cli/pve_output.ts";
+import { writePveOutput } from "../../core/pve/pve_output.ts";
 import { Oci2LxcError } from "../../core/errors.ts";
 import type { ContainerPlan } from "../../core/plan/container_plan.ts";
 import { makePlan } from "../../core/plan/make_plan.ts";

@@ -8,11 +8,11 @@
  * @module
  */
 import { join } from "node:path";
-import { describeError, Oci2LxcError } from "../core/errors.ts";
-import type { ContainerPlan } from "../core/plan/container_plan.ts";
-import { parsePveVersion, type PveVersion, renderPveConfig } from "../core/pve/pve_conf.ts";
-import { writePveTemplate } from "../core/pve/pve_template.ts";
-import type { IdMap } from "../core/rootfs/id_map.ts";
+import { describeError, Oci2LxcError } from "../errors.ts";
+import type { ContainerPlan } from "../plan/container_plan.ts";
+import { parsePveVersion, type PveVersion, renderPveConfig } from "./pve_conf.ts";
+import { writePveTemplate } from "./pve_template.ts";
+import type { IdMap } from "../rootfs/id_map.ts";
 
 /** Options for {@linkcode writePveOutput}. */
 export interface PveOutputOptions {

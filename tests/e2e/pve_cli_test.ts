@@ -1,0 +1,52 @@
+import { assert, assertEquals } from "../_helpers/assert.ts";
+import { run, withTempDir } from "../_helpers/oci_builder.ts";
+import { cli, ENTRIES } from "./_cli.ts";
+
+for (const entry of ENTRIES) {
+  Deno.test(`[${entry}] convert --format pve writes a template pct can unpack and a VMID.conf, and prints the steps`, async () => {
+    await withTempDir(async (dir) => {
+      const r = await cli(entry, [
+        "convert",
+        "docker-archive:fixtures/images/busybox.docker.tar.gz",
+        `${dir}/out`,
+        "--format",
+        "pve",
+        "--vmid",
+        "120",
+        "--pve-version",
+        "9.0",
+        "--name",
+        "busybox",
+        "--json",
+        "--quiet",
+      ]);
+      assertEquals(r.code, 0, r.stderr);
+      const report = JSON.parse(r.stdout);
+      assertEquals(report.pve.template, `${dir}/out/busybox.tar.zst`);
+      assert(report.pve.steps.some((s: string) => s.startsWith("pct create 120 local:vztmpl/busybox.tar.zst")));
+      // The way pct unpacks a template: zstd-compressed tar, numeric owners, members under ./
+      const listing = new TextDecoder().decode(
+        await run(["tar", "--zstd", "--numeric-owner", "-tvf", `${dir}/out/busybox.tar.zst`]),
+      );
+      assert(/^-rwxr-xr-x 0\/0 .* \.\/bin\/busybox$/m.test(listing), listing.slice(0, 500));
+      assert(/^drwxr-xr-x 1000\/1000 .* \.\/work\/?$/m.test(listing), "the app's workdir keeps its owner");
+      const conf = Deno.readTextFileSync(`${dir}/out/120.conf`);
+      for (const key of ["arch: amd64", "ostype: unmanaged", "cmode: console", "lxc.signal.halt: SIGQUIT"]) {
+        assert(conf.includes(`${key}\n`), `${key} missing:\n${conf}`);
+      }
+      assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["out"], "no staging directory left");
+    });
+  });
+}
+
+Deno.test("convert --format pve without --vmid is a usage error", async () => {
+  const r = await cli("main.ts", [
+    "convert",
+    "fixtures/images/busybox.oci.tar",
+    "/tmp/never-written",
+    "--format",
+    "pve",
+  ]);
+  assertEquals(r.code, 2);
+  assert(r.stderr.startsWith("error: Cannot write Proxmox VE output without a container id"), r.stderr);
+});
