@@ -45,14 +45,13 @@ export interface AssembleResult {
 }
 
 /**
- * Apply `image`'s layers into the directory `rootfs` (which must exist and be
+ * Apply `layers` into the directory `rootfs` (which must exist and be
  * empty). When the first diff_id mismatch shows that the archive lists its
  * layers in a different order than `config.rootfs.diff_ids` (Proxmox's own
  * test images do), the layers are re-paired by content and the caller must
  * start again on a fresh directory: `reorderLayers` then returns the order.
  */
 export async function assembleRootfs(
-  image: Image,
   layers: readonly ImageLayer[],
   rootfs: string,
   options: AssembleOptions = {},
@@ -86,7 +85,6 @@ export async function assembleRootfs(
   } finally {
     writer.close();
   }
-  void image;
   return result;
 }
 

@@ -100,7 +100,7 @@ export async function convertImage(
     let assembled: AssembleResult;
     const assemble = () => {
       staging = createStaging(absDest);
-      return assembleRootfs(image, layers, join(staging.path, "rootfs"), {
+      return assembleRootfs(layers, join(staging.path, "rootfs"), {
         idmap: options.idmap,
         approximate,
         onWarning: warn,
@@ -128,7 +128,7 @@ export async function convertImage(
       add: (key, value) => extra.entry(key, value, `a line from a plugin (${key})`),
       comment: (text) => extra.comment(text),
     };
-    const report = emptyReport(reference, absDest, name, options, image, assembled, layers, warnings);
+    const report = emptyReport(reference, absDest, name, options, image, assembled, warnings);
     const context: ConversionContext = {
       image,
       options,
@@ -284,10 +284,8 @@ function emptyReport(
   options: ConvertOptions,
   image: ReturnType<typeof open>,
   assembled: AssembleResult,
-  layers: readonly ImageLayer[],
   warnings: string[],
 ): ConversionReport {
-  void layers;
   return {
     schemaVersion: 1,
     reference,

@@ -15,6 +15,8 @@ const decoder = new TextDecoder();
 export class TarIndex implements MemberTable {
   readonly description: string;
   readonly #members = new Map<string, Member>();
+  /** Symlink and hardlink members: name → the member they stand for (podman writes `<id>/layer.tar -> ../<hex>.tar`). */
+  readonly #links = new Map<string, string>();
 
   private constructor(file: string) {
     this.description = `archive ${file}`;
@@ -41,7 +43,15 @@ export class TarIndex implements MemberTable {
   }
 
   get(name: string): Member | undefined {
-    return this.#members.get(normaliseMemberName(name));
+    let n = normaliseMemberName(name);
+    for (let hops = 0; hops < 8; hops++) {
+      const member = this.#members.get(n);
+      if (member) return member;
+      const target = this.#links.get(n);
+      if (target === undefined) return undefined;
+      n = target;
+    }
+    return undefined; // a link loop
   }
 
   names(): string[] {
@@ -55,6 +65,8 @@ export class TarIndex implements MemberTable {
     let longName: string | undefined;
     let paxPath: string | undefined;
     let paxSize: number | undefined;
+    let longLink: string | undefined;
+    let paxLinkPath: string | undefined;
     let members = 0;
     while (offset + BLOCK <= fileSize) {
       handle.seekSync(offset, Deno.SeekMode.Start);
@@ -81,14 +93,16 @@ export class TarIndex implements MemberTable {
           { hint: "Save or download the image again" },
         );
       }
-      if (type === "x" || type === "g" || type === "L") {
+      if (type === "x" || type === "g" || type === "L" || type === "K") {
         const data = new Uint8Array(size);
         handle.seekSync(dataStart, Deno.SeekMode.Start);
         readFully(handle, data, file, dataStart);
         if (type === "L") longName = decoder.decode(data).replace(/\0+$/, "");
+        if (type === "K") longLink = decoder.decode(data).replace(/\0+$/, "");
         if (type === "x") {
           const records = parsePax(data);
           paxPath = records.get("path") ?? paxPath;
+          paxLinkPath = records.get("linkpath") ?? paxLinkPath;
           const s = records.get("size");
           if (s !== undefined) paxSize = Number(s);
         }
@@ -101,7 +115,13 @@ export class TarIndex implements MemberTable {
       if (type === "0" || type === "\0" || type === "7") {
         name = normaliseMemberName(name);
         this.#members.set(name, { name, file, offset: dataStart, size });
+      } else if (type === "1" || type === "2") {
+        const target = paxLinkPath ?? longLink ?? cString(header, 157, 100);
+        name = normaliseMemberName(name);
+        // Hardlink targets are archive paths; symlink targets are relative to the link's folder.
+        this.#links.set(name, type === "1" ? normaliseMemberName(target) : resolveLink(name, target));
       }
+      longLink = paxLinkPath = undefined;
       members++;
       offset = next;
     }
@@ -174,4 +194,15 @@ function parsePax(data: Uint8Array): Map<string, string> {
     at += length;
   }
   return records;
+}
+
+/** The archive path a symlink member points at (`a/b -> ../c` is `c`); never above the archive root. */
+function resolveLink(name: string, target: string): string {
+  const parts = target.startsWith("/") ? [] : name.split("/").slice(0, -1);
+  for (const part of target.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") parts.pop();
+    else parts.push(part);
+  }
+  return parts.join("/");
 }
