@@ -22,6 +22,7 @@ import type { ImageLayer } from "./image/image.ts";
 import { formatPlatform } from "./image/platform.ts";
 import { detectLxcVersion } from "./lxc/host_lxc.ts";
 import { renderLxcConfig } from "./lxc/lxc_config.ts";
+import { environmentKeyFor, parseLxcVersion } from "./lxc/lxc_version.ts";
 import { LxcConfigWriter } from "./lxc/lxc_config_writer.ts";
 import { makePlan } from "./plan/make_plan.ts";
 import { PluginRunner } from "./plugin.ts";
@@ -218,6 +219,7 @@ export async function convertImage(
       rootfsPath: join(absDest, "rootfs"),
       name,
       ...(lxcVersion ? { lxcVersion } : {}),
+      environmentKey: environmentKeyFor(lxcVersion ? parseLxcVersion(lxcVersion) : undefined),
       onWarning: warn,
       header: [
         `Made by oci2lxc from ${reference}`,

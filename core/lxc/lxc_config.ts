@@ -107,14 +107,14 @@ function buildInitCommand(
     };
   } catch (err) {
     if (
-      !(err instanceof Oci2LxcError) || splitter !== "space" || !shellFallback
+      !(err instanceof Oci2LxcError) || splitter === "quoted" || !shellFallback
     ) throw err;
     const script = plan.shell ? shellLauncherScript(plan.argv) : undefined;
     if (plan.shell === undefined || script === undefined) {
       throw new Oci2LxcError(err.code, err.message, {
         cause: err,
         hint: plan.shell === undefined
-          ? "LXC 5 splits lxc.init.cmd at spaces and the image has no /bin/sh to run it through; give a command without spaces (--entrypoint/--cmd)"
+          ? "LXC cannot take this argv in lxc.init.cmd and the image has no /bin/sh to run it through; give a command without spaces or quotes (--entrypoint/--cmd)"
           : err.hint ?? "",
       });
     }
@@ -124,7 +124,9 @@ function buildInitCommand(
     return {
       value,
       notes: [
-        `LXC 5 splits lxc.init.cmd at spaces, so ${plan.shell} execs the command with exactly this argv:`,
+        `${
+          splitter === "space" ? "LXC 5 splits lxc.init.cmd at spaces" : "LXC versions split lxc.init.cmd differently"
+        }, so ${plan.shell} execs the command with exactly this argv:`,
         JSON.stringify(plan.argv),
       ],
     };

@@ -41,3 +41,15 @@ export function initCmdSplitterFor(
   if (version && version.major < 6) return "space";
   return "portable";
 }
+
+/**
+ * The key that gives the container's first process its environment: LXC
+ * 6.0.5 split `lxc.environment` (which also reaches host-side hooks) into
+ * `lxc.environment.runtime` (init only) and `lxc.environment.hooks`; use the
+ * former where the version has it.
+ */
+export function environmentKeyFor(version: LxcVersion | undefined): "lxc.environment" | "lxc.environment.runtime" {
+  if (!version) return "lxc.environment";
+  const atLeast605 = version.major > 6 || (version.major === 6 && (version.minor > 0 || version.patch >= 5));
+  return atLeast605 ? "lxc.environment.runtime" : "lxc.environment";
+}

@@ -1,11 +1,13 @@
 /**
- * Running an argv through the image's POSIX shell when LXC 5 cannot put it
- * in `lxc.init.cmd` (an argument has a space, or is empty). LXC 5.0.2 splits
- * that key at spaces only, so the script must hold no space: its words are
- * separated by tabs (literal for LXC, blanks for the shell), each argument
- * is single-quoted, and a space inside an argument is spliced in from a
- * variable set with `printf '\040'`. The shell `exec`s the command, so the
- * process that runs is exactly `argv` (checked with LXC 5.0.2, busybox sh).
+ * Running an argv through the image's POSIX shell when LXC cannot take it in
+ * `lxc.init.cmd` as it is (an argument with a blank, a quote, or empty).
+ * LXC 5 splits that key at spaces; LXC 6 (reportedly) with its quoting
+ * splitter; both read a word with no blank, and no quote at its start, as
+ * one word. So the script holds no blank at all: `${IFS}` separates the
+ * words of `exec` (field splitting), a space or tab inside an argument comes
+ * from `${IFS%??}` or `${IFS#?}` (the shell's default IFS is space, tab,
+ * newline), and every argument is single-quoted. `exec` keeps the command's
+ * argv exactly (checked on LXC 5.0.2 with busybox sh, and with dash and bash).
  *
  * @module
  */
@@ -19,17 +21,17 @@
  * ```ts
  * import { shellLauncherScript } from "./shell_launcher.ts";
  * const script = shellLauncherScript(["nginx", "-g", "daemon off;"])!;
- * console.assert(!script.includes(" "));
- * console.assert(script === "s=$(printf\t'\\040');exec\t'nginx'\t'-g'\t'daemon'\"$s\"'off;'");
+ * console.assert(!/[ \t]/.test(script));
+ * console.assert(script === "s=${IFS%??};exec${IFS}'nginx'${IFS}'-g'${IFS}'daemon'\"$s\"'off;'");
  * ```
  */
-export function shellLauncherScript(
-  argv: readonly string[],
-): string | undefined {
+export function shellLauncherScript(argv: readonly string[]): string | undefined {
   const first = argv[0];
   if (first === undefined || first.startsWith("-")) return undefined;
-  const needsSpace = argv.some((a) => a.includes(" "));
-  const words = argv.map((a) => "'" + a.replaceAll("'", "'\\''").replaceAll(" ", `'"$s"'`) + "'");
-  return (needsSpace ? "s=$(printf\t'\\040');" : "") + "exec\t" +
-    words.join("\t");
+  const space = argv.some((a) => a.includes(" "));
+  const tab = argv.some((a) => a.includes("\t"));
+  const words = argv.map((a) =>
+    "'" + a.replaceAll("'", "'\\''").replaceAll(" ", `'"$s"'`).replaceAll("\t", `'"$t"'`) + "'"
+  );
+  return (space ? "s=${IFS%??};" : "") + (tab ? "t=${IFS#?};t=${t%?};" : "") + "exec${IFS}" + words.join("${IFS}");
 }

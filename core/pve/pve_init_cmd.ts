@@ -20,6 +20,7 @@ import { Oci2LxcError } from "../errors.ts";
 import { checkConfigValue } from "../lxc/config_value.ts";
 import { type InitCmdSplitter, quoteInitCmd } from "../lxc/quote_init_cmd.ts";
 import type { ContainerPlan } from "../plan/container_plan.ts";
+import { shellLauncherScript } from "../lxc/shell_launcher.ts";
 
 /** The Proxmox VE versions the output is written for. */
 export type PveVersion = "7" | "8" | "9.0" | "9.1";
@@ -39,29 +40,6 @@ export function pveSplitter(version: PveVersion): InitCmdSplitter {
   if (version === "9.1") return "quoted";
   if (version === "7") return "space";
   return "portable";
-}
-
-/**
- * The script for `SHELL -c SCRIPT` that execs `argv`, holding no blank
- * (see the module notes), or `undefined` when `argv[0]` starts with `-`
- * (some shells' `exec` reads it as an option).
- *
- * @example
- * ```ts
- * import { ifsLauncherScript } from "./pve_init_cmd.ts";
- * const script = ifsLauncherScript(["nginx", "-g", "daemon off;"])!;
- * console.assert(script === "s=${IFS%??};exec${IFS}'nginx'${IFS}'-g'${IFS}'daemon'\"$s\"'off;'");
- * ```
- */
-export function ifsLauncherScript(argv: readonly string[]): string | undefined {
-  const first = argv[0];
-  if (first === undefined || first.startsWith("-")) return undefined;
-  const space = argv.some((a) => a.includes(" "));
-  const tab = argv.some((a) => a.includes("\t"));
-  const words = argv.map((a) =>
-    "'" + a.replaceAll("'", "'\\''").replaceAll(" ", `'"$s"'`).replaceAll("\t", `'"$t"'`) + "'"
-  );
-  return (space ? "s=${IFS%??};" : "") + (tab ? "t=${IFS#?};t=${t%?};" : "") + "exec${IFS}" + words.join("${IFS}");
 }
 
 /**
@@ -86,7 +64,7 @@ export function pveInitCommand(plan: ContainerPlan, version: PveVersion): PveIni
     return { key, value: quoteInitCmd(argv, { splitter, names: plan.argvSources }), notes: [] };
   } catch (err) {
     if (!(err instanceof Oci2LxcError) || splitter === "quoted") throw err;
-    const script = plan.shell === undefined ? undefined : ifsLauncherScript(argv);
+    const script = plan.shell === undefined ? undefined : shellLauncherScript(argv);
     if (plan.shell === undefined || script === undefined) {
       throw new Oci2LxcError(err.code, err.message, {
         cause: err,

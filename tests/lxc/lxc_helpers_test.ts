@@ -55,12 +55,22 @@ Deno.test("mountEntry escapes blanks and backslashes and makes the target relati
   assert.throws(() => mountEntry("/x", "/", "none", "bind"), TypeError);
 });
 
-Deno.test("shellLauncherScript has no spaces and quotes every argument for sh", () => {
+Deno.test("shellLauncherScript has no blanks and quotes every argument for sh", () => {
   assert.equal(
     shellLauncherScript(["/app", "it's", ""]),
-    "exec\t'/app'\t'it'\\''s'\t''",
+    "exec${IFS}'/app'${IFS}'it'\\''s'${IFS}''",
   );
   assert.equal(shellLauncherScript(["-x"]), undefined);
   assert.equal(shellLauncherScript([]), undefined);
-  assert.ok(!shellLauncherScript(["a b", "c  d"])!.includes(" "));
+  assert.ok(!/[ \t]/.test(shellLauncherScript(["a b", "c  d", "tab\there"])!));
+});
+
+Deno.test("environmentKeyFor() picks lxc.environment.runtime from LXC 6.0.5 on, lxc.environment before", async () => {
+  const { environmentKeyFor, parseLxcVersion } = await import("../../core/lxc/lxc_version.ts");
+  const key = (v: string) => environmentKeyFor(parseLxcVersion(v));
+  if (key("5.0.2") !== "lxc.environment") throw new Error("5.0.2");
+  if (key("6.0.4") !== "lxc.environment") throw new Error("6.0.4");
+  if (key("6.0.5") !== "lxc.environment.runtime") throw new Error("6.0.5");
+  if (key("6.1.0") !== "lxc.environment.runtime") throw new Error("6.1.0");
+  if (environmentKeyFor(undefined) !== "lxc.environment") throw new Error("unknown");
 });
