@@ -66,9 +66,17 @@ export const convertCommand: Command = {
     "allow-approximate": { type: "boolean", help: "As a normal user: skip owners and devices instead of refusing" },
     "lxc-version": { type: "string", value: "X.Y.Z", help: "LXC version the config is for (default: this host's)" },
     plugin: { type: "string", multiple: true, value: "FILE", help: "Also run this plugin module (deno run only)" },
-    format: { type: "string", value: "lxc|pve", help: "lxc: DEST/config + DEST/rootfs (default); pve: Proxmox VE template in DEST" },
+    format: {
+      type: "string",
+      value: "lxc|pve",
+      help: "lxc: DEST/config + DEST/rootfs (default); pve: Proxmox VE template in DEST",
+    },
     vmid: { type: "string", value: "N", help: "With --format pve: the container id for pct create" },
-    "pve-version": { type: "string", value: "7|8|9.0|9.1", help: "With --format pve: the Proxmox VE version (default 8)" },
+    "pve-version": {
+      type: "string",
+      value: "7|8|9.0|9.1",
+      help: "With --format pve: the Proxmox VE version (default 8)",
+    },
   },
   positionals: [2, 2],
   async run(args, cli) {
