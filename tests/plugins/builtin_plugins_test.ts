@@ -97,6 +97,51 @@ Deno.test("debian-network writes /etc/network/interfaces for a system container 
   }
 });
 
+const DEBIAN_INITTAB = [
+  "id:2:initdefault:",
+  "si::sysinit:/etc/init.d/rcS",
+  "pf::powerwait:/etc/init.d/powerfail start",
+  "pn::powerfailnow:/etc/init.d/powerfail now",
+  "po::powerokwait:/etc/init.d/powerfail stop",
+  "1:2345:respawn:/sbin/getty 38400 tty1",
+  "",
+].join("\n");
+
+Deno.test("debian-network makes a sysvinit system container halt on SIGPWR, once, and only when asked", async () => {
+  const files = { "/etc/os-release": DEBIAN_OS_RELEASE, "/sbin/init": "", "/etc/inittab": DEBIAN_INITTAB };
+  const h = pluginHarness(files, { config: { Cmd: ["/sbin/init"] } });
+  try {
+    assertEquals(h.context.plan.stopSignal, "SIGPWR");
+    await debianNetwork().rootfs!(h.context);
+    const once = Deno.readTextFileSync(`${h.dir}/rootfs/etc/inittab`);
+    assertEquals(
+      once,
+      DEBIAN_INITTAB
+        .replace("pf::", "#pf::").replace("pn::", "#pn::").replace("po::", "#po::") +
+        "# oci2lxc: LXC stops the container with SIGPWR; halt on it\np0::powerfail:/sbin/init 0\n",
+    );
+    await debianNetwork().rootfs!(h.context);
+    assertEquals(Deno.readTextFileSync(`${h.dir}/rootfs/etc/inittab`), once, "a second run changes nothing");
+  } finally {
+    h.cleanup();
+  }
+  const off = pluginHarness(files, { config: { Cmd: ["/sbin/init"] } });
+  try {
+    await debianNetwork({ haltOnPowerfail: false }).rootfs!(off.context);
+    assertEquals(Deno.readTextFileSync(`${off.dir}/rootfs/etc/inittab`), DEBIAN_INITTAB);
+  } finally {
+    off.cleanup();
+  }
+  const app = pluginHarness(files, { config: { Cmd: ["/bin/sh"] } });
+  try {
+    assertEquals(app.context.plan.kind, "app");
+    await debianNetwork().rootfs!(app.context);
+    assertEquals(Deno.readTextFileSync(`${app.dir}/rootfs/etc/inittab`), DEBIAN_INITTAB);
+  } finally {
+    app.cleanup();
+  }
+});
+
 Deno.test("systemd-network writes .network files, a preset and the enable link for a system container", async () => {
   const h = pluginHarness(
     {
