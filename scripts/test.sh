@@ -6,13 +6,18 @@ cd "$(dirname "$0")/.."
 . scripts/ensure_deno.sh
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   need=()
-  for p in lxc dnsmasq-base busybox-static zstd gzip tar python3 iproute2 umoci skopeo libcap2-bin; do
+  for p in lxc dnsmasq-base busybox-static zstd gzip tar python3 iproute2 umoci skopeo libcap2-bin debootstrap; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
   if [ ${#need[@]} -gt 0 ]; then
     echo "Installing Debian packages: ${need[*]}" >&2
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}") >&2
   fi
+fi
+# Set-up that needs the network, done here and not in the tests: a Debian
+# root filesystem from the host's apt mirror, cached in /var/cache/oci2lxc-tests.
+if [ "$(id -u)" = 0 ]; then
+  deno run -A tests/_helpers/debian_rootfs.ts >&2 || echo "warning: no Debian rootfs cache: its tests will fail" >&2
 fi
 deno task bundle >&2 || exit 1
 exec deno test -A --no-check=remote --permit-no-files tests/ "$@"

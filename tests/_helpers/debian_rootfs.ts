@@ -14,6 +14,11 @@
  * Needs root (debootstrap, chroot); installs `debootstrap` with apt-get
  * when it is missing.
  *
+ * Tests never build it: a test's traffic stays on loopback and in its own
+ * namespaces, so the download is a set-up step like `apt-get install`
+ * (`scripts/test.sh` runs `deno run -A tests/_helpers/debian_rootfs.ts`),
+ * and a test without the cache fails saying so.
+ *
  * @module
  */
 import { createHash } from "node:crypto";
@@ -47,6 +52,8 @@ export interface DebianRootfsOptions {
   cacheDir?: string;
   /** Mirror URL (default: the host's, see {@linkcode aptMirror}). */
   mirror?: string;
+  /** Run debootstrap when the cache has no tar (default false: throw). */
+  build?: boolean;
 }
 
 /** Run argv with a bounded time; throws with its output unless it succeeds. */
@@ -177,7 +184,7 @@ function trimTree(root: string): void {
 
 /**
  * The path of a cached tar of a Debian `minbase` root filesystem with
- * `include`, built by debootstrap first if the cache has none.
+ * `include`; with `build`, made by debootstrap first if the cache has none.
  *
  * @example Use in a test
  * ```ts ignore
@@ -191,6 +198,11 @@ export async function debianRootfsTar(options: DebianRootfsOptions = {}): Promis
   const cacheDir = options.cacheDir ?? DEFAULT_CACHE_DIR;
   const path = `${cacheDir}/${cacheName(suite, include)}`;
   if (exists(path)) return path;
+  if (!options.build) {
+    throw new Error(
+      `Cannot find the cached Debian rootfs ${path}: build it first with \`deno run -A tests/_helpers/debian_rootfs.ts\` (scripts/test.sh does)`,
+    );
+  }
 
   Deno.mkdirSync(cacheDir, { recursive: true, mode: 0o755 });
   await removeAbandoned(cacheDir);
@@ -241,4 +253,8 @@ export async function debianSystemImage(dir: string, options: DebianRootfsOption
   const tar = await Deno.readFile(tarPath);
   await writeOciDir(dir, [{ tar, compression: "gzip" }], { Cmd: ["/sbin/init"], Env: [`PATH=${SYSTEM_PATH}`] });
   return { dir, tarPath };
+}
+
+if (import.meta.main) {
+  console.log(await debianRootfsTar({ build: true }));
 }

@@ -1,7 +1,7 @@
 /**
  * A Debian system container end to end: a real Debian bookworm made by
- * debootstrap (sysvinit, ifupdown, ISC dhclient; cached between runs by
- * tests/_helpers/debian_rootfs.ts), converted by the CLI with `--net`,
+ * debootstrap (sysvinit, ifupdown, ISC dhclient; built before the tests by
+ * scripts/test.sh and cached by tests/_helpers/debian_rootfs.ts), converted by the CLI with `--net`,
  * booted by `lxc-start` inside a network namespace the test made (bridge +
  * dnsmasq there, never on the host's network). Its own init runs
  * /etc/init.d/networking, so the address must come from the
