@@ -30,6 +30,12 @@ export interface Command {
   options: Record<string, OptionSpec>;
   /** How many positionals: [min, max]. */
   positionals: [number, number];
+  /**
+   * Names of the positionals as the usage line spells them (`IMAGE`, `DEST`),
+   * so a usage error says which one is missing. Optional: without it the
+   * error gives the count.
+   */
+  positionalNames?: readonly string[];
   run(args: ParsedArgs, cli: CliContext): Promise<number> | number;
 }
 
@@ -72,7 +78,7 @@ export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
   if (values.help) return { positionals: parsed.positionals, values };
   const [min, max] = command.positionals;
   if (parsed.positionals.length < min) {
-    throw new Oci2LxcError("usage", `Cannot run ${command.name}: missing arguments`);
+    throw new Oci2LxcError("usage", `Cannot run ${command.name}: ${missing(command, parsed.positionals.length)}`);
   }
   if (parsed.positionals.length > max) {
     throw new Oci2LxcError(
@@ -81,6 +87,18 @@ export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
     );
   }
   return { positionals: parsed.positionals, values };
+}
+
+/** "IMAGE is missing", "IMAGE and DEST are missing", or a count when the names are not known. */
+function missing(command: Command, given: number): string {
+  const [min] = command.positionals;
+  const names = command.positionalNames?.slice(given, min) ?? [];
+  if (names.length === min - given) {
+    return names.length === 1
+      ? `${names[0]} is missing`
+      : `${names.slice(0, -1).join(", ")} and ${names.at(-1)} are missing`;
+  }
+  return `expected at least ${min} argument${min === 1 ? "" : "s"}, got ${given}`;
 }
 
 /** The `--help` text of a command. */

@@ -4,10 +4,11 @@
  * @module
  */
 import { convert } from "../core/api.ts";
-import type { ConversionReport } from "../core/conversion.ts";
 import { Oci2LxcError } from "../core/errors.ts";
 import { DEFAULT_UNPRIVILEGED_MAP, parseIdMap } from "../core/rootfs/parse_id_map.ts";
 import type { Command, ParsedArgs } from "./commands.ts";
+import { formatReport } from "./format_report.ts";
+import { withInterrupt } from "./interrupt.ts";
 import { printErr, printOut } from "./output.ts";
 import { progressLine } from "./progress.ts";
 import { selfCommand } from "./self_command.ts";
@@ -30,11 +31,23 @@ export const convertCommand: Command = {
     '--entrypoint and --cmd take a JSON array (\'["/bin/sh","-c","x"]\') or one',
     "string that becomes a single argument. --env NAME=value sets, NAME= sets empty,",
     "NAME removes; the image's other variables stay.",
+    "",
+    "--dry-run does every stage but the commit (the layers are applied in the staging",
+    "directory, then removed) and prints the plan: platform and digests, what became",
+    "of every image config field (mapped, overridden, defaulted or dropped, and why),",
+    "the network, the plugins that take part and the warnings. --json prints the same",
+    "report as JSON (docs/report.schema.json); a real conversion adds timings, bytes",
+    "read and written, and the final paths. On a terminal a progress line shows on",
+    "stderr; Ctrl-C stops, removes the staging directory and exits with 130.",
   ].join("\n"),
   examples: [
-    "oci2lxc convert oci-archive:nginx.tar /var/lib/lxc/web",
-    "oci2lxc convert docker-archive:app.tar.gz /var/lib/lxc/app --env LOG_LEVEL=debug --force",
-    "oci2lxc convert oci:./layout:latest /var/lib/lxc/ct --unprivileged --dry-run --json",
+    "oci2lxc convert nginx.tar /var/lib/lxc/web --dry-run",
+    "oci2lxc convert oci-archive:nginx.tar /var/lib/lxc/web --net name=eth0,link=lxcbr0,ip=dhcp",
+    "oci2lxc convert nginx.tar /var/lib/lxc/web --net link=lxcbr0,ip=10.0.3.50/24,gw=10.0.3.1 --force",
+    "oci2lxc convert docker-archive:app.tar.gz /var/lib/lxc/app --env LOG_LEVEL=debug --volume /srv/app:/data",
+    "oci2lxc convert oci:./layout:latest /var/lib/lxc/ct --unprivileged --json",
+    "oci2lxc convert oci-archive:multiarch.tar /var/lib/lxc/arm --platform linux/arm64 --dry-run --json",
+    "oci2lxc convert nginx.tar /var/tmp/web --format pve --vmid 120 --pve-version 9.1",
   ],
   options: {
     platform: { type: "string", value: "OS/ARCH[/VARIANT]", help: "Platform to select (default: this host's)" },
@@ -79,34 +92,34 @@ export const convertCommand: Command = {
     },
   },
   positionals: [2, 2],
+  positionalNames: ["IMAGE", "DEST"],
   async run(args, cli) {
     const quiet = args.values.quiet === true;
+    // The plan of a human --dry-run lists the warnings itself; saying them twice is noise.
+    const liveWarnings = !quiet && !(args.values["dry-run"] === true && args.values.json !== true);
     const progress = progressLine(quiet);
-    const controller = new AbortController();
-    const onSignal = () => controller.abort();
-    Deno.addSignalListener("SIGINT", onSignal);
-    Deno.addSignalListener("SIGTERM", onSignal);
     try {
       const extra = [...cli.plugins, ...await loadPlugins((args.values.plugin as string[] | undefined) ?? [])];
-      const report = await convert(args.positionals[0]!, args.positionals[1]!, {
-        ...convertOptions(args),
-        ...(extra.length ? { plugins: [...builtinPlugins(), ...extra] } : {}),
-        signal: controller.signal,
-        selfCommand: selfCommand(),
-        onProgress: (p) => progress.update(p),
-        onWarning: (w) => {
-          if (quiet) return;
-          progress.done();
-          printErr(`warning: ${w}`);
-        },
-      });
+      const options = convertOptions(args);
+      const report = await withInterrupt((signal) =>
+        convert(args.positionals[0]!, args.positionals[1]!, {
+          ...options,
+          ...(extra.length ? { plugins: [...builtinPlugins(), ...extra] } : {}),
+          signal,
+          selfCommand: selfCommand(),
+          onProgress: (p) => progress.update(p),
+          onWarning: (w) => {
+            if (!liveWarnings) return;
+            progress.done();
+            printErr(`warning: ${w}`);
+          },
+        })
+      );
       progress.done();
       printOut(args.values.json ? JSON.stringify(report, null, 2) : formatReport(report));
       return 0;
     } finally {
       progress.done();
-      Deno.removeSignalListener("SIGINT", onSignal);
-      Deno.removeSignalListener("SIGTERM", onSignal);
     }
   },
 };
@@ -158,30 +171,4 @@ function convertOptions(args: ParsedArgs) {
 function formatOption(text: string | undefined): "lxc" | "pve" | undefined {
   if (text === undefined || text === "lxc" || text === "pve") return text;
   throw new Oci2LxcError("usage", `Cannot use --format ${text}: choose lxc or pve`);
-}
-
-/** The human form of a conversion report. */
-export function formatReport(r: ConversionReport): string {
-  const c = r.container;
-  const lines = [
-    `${r.dryRun ? "Would convert" : "Converted"} ${r.reference} (${r.image.platform}) into ${r.paths.dest}`,
-    `  container  ${r.name}: ${c.kind} container, distro ${r.distro.id}`,
-    `  command    ${JSON.stringify(c.argv)}`,
-    `  user       uid ${c.user.uid}, gid ${c.user.gid}${
-      c.user.groups.length ? `, groups ${c.user.groups.join(",")}` : ""
-    }${c.user.name ? ` (${c.user.name})` : ""}`,
-    `  workdir    ${c.cwd}`,
-    `  stop       ${c.stopSignal}`,
-    `  network    ${c.network.map((n) => n.type).join(", ") || "none"}`,
-    `  rootfs     ${r.rootfs.entries} entries, ${r.image.layers.length} layer(s), config ${r.image.configDigest}`,
-  ];
-  const dropped = r.fields.filter((f) => f.status === "dropped");
-  for (const f of dropped) lines.push(`  dropped    ${f.field}: ${f.reason ?? ""}`);
-  if (r.pve) {
-    lines.push("", `Proxmox VE template ${r.pve.template} and ${r.pve.conf}. On the Proxmox VE host:`);
-    for (const step of r.pve.steps) lines.push(`  ${step}`);
-  } else if (!r.dryRun) {
-    lines.push("", `Start it with: lxc-start -n ${r.name} -P ${r.paths.dest.replace(/\/[^/]+$/, "") || "/"}`);
-  }
-  return lines.join("\n");
 }

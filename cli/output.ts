@@ -13,9 +13,36 @@ export function printOut(text: string): void {
   writeAll(Deno.stdout, text.endsWith("\n") ? text : `${text}\n`);
 }
 
-/** Write a line to stderr (the human channel). */
+/** Write a line to stderr (the human channel); `error:`, `warning:` and `hint:` are coloured on a terminal. */
 export function printErr(text: string): void {
-  writeAll(Deno.stderr, text.endsWith("\n") ? text : `${text}\n`);
+  const line = text.endsWith("\n") ? text : `${text}\n`;
+  writeAll(Deno.stderr, useColour() ? paintPrefix(line) : line);
+}
+
+/** ANSI colours of the line prefixes people look for. */
+const PREFIX_COLOURS: Readonly<Record<string, string>> = {
+  "error:": "\x1b[1;31m",
+  "warning:": "\x1b[33m",
+  "hint:": "\x1b[36m",
+  "caused by:": "\x1b[2m",
+};
+
+function paintPrefix(line: string): string {
+  const colon = line.indexOf(":");
+  const prefix = line.startsWith("caused by:") ? "caused by:" : line.slice(0, colon + 1);
+  const colour = PREFIX_COLOURS[prefix];
+  return colour ? `${colour}${prefix}\x1b[0m${line.slice(prefix.length)}` : line;
+}
+
+let colour: boolean | undefined;
+
+/**
+ * Whether stderr gets colour: only on a terminal, and never when `NO_COLOR`
+ * is set (https://no-color.org; `Deno.noColor` reads it without needing the
+ * env permission).
+ */
+export function useColour(): boolean {
+  return colour ??= !Deno.noColor && Deno.stderr.isTerminal();
 }
 
 function writeAll(w: { writeSync(p: Uint8Array): number }, text: string): void {

@@ -1,9 +1,14 @@
 /**
- * One live progress line on stderr, only when stderr is a terminal.
+ * One live progress line on stderr, only when stderr is a terminal: the
+ * stage, and while layers are applied, the layer, the compressed bytes read
+ * of all layers, the rate and the time left. The line is rewritten in place
+ * (at most ten times a second) and cleared at the end, so the terminal keeps
+ * only the report and the warnings.
  *
  * @module
  */
 import type { ConversionProgress } from "../core/conversion.ts";
+import { formatBytes } from "./format_bytes.ts";
 
 const encoder = new TextEncoder();
 
@@ -13,31 +18,82 @@ export interface ProgressLine {
   done(): void;
 }
 
+/** What each stage event means on the line (the pipeline reports a stage as it begins or ends). */
+const STAGE_TEXT: Readonly<Record<ConversionProgress["stage"], string>> = {
+  open: "opening the image",
+  assemble: "applying layers",
+  plan: "planned the container",
+  setup: "set up the rootfs",
+  configure: "wrote the LXC config",
+  commit: "committing",
+};
+
+/** The text of the line for one event; `elapsed` and `rate` in seconds and bytes per second. */
+export function progressText(p: ConversionProgress, elapsed: number, rate: number | undefined): string {
+  const time = `${elapsed.toFixed(1)}s`;
+  if (p.stage !== "assemble" || p.layer === undefined) return `oci2lxc: ${STAGE_TEXT[p.stage]}… ${time}`;
+  const done = p.allBytes ?? p.bytes ?? 0;
+  const total = p.allTotal ?? p.total ?? 0;
+  const parts = [`oci2lxc: layer ${p.layer}/${p.layers}`, `${formatBytes(done)} of ${formatBytes(total)}`];
+  if (rate !== undefined && rate > 0) {
+    parts.push(`${formatBytes(rate)}/s`);
+    if (total > done) parts.push(`ETA ${formatDuration((total - done) / rate)}`);
+  }
+  parts.push(time);
+  return parts.join("  ");
+}
+
+/** `0:07`, `1:02:03`. */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.ceil(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
+}
+
 /** A live line on a terminal, nothing otherwise (or with `quiet`). */
-export function progressLine(quiet: boolean): ProgressLine {
-  if (quiet || !Deno.stderr.isTerminal()) return { update() {}, done() {} };
+export function progressLine(quiet: boolean, isTerminal = Deno.stderr.isTerminal()): ProgressLine {
+  if (quiet || !isTerminal) return { update() {}, done() {} };
   const started = performance.now();
-  let last = 0;
+  let assembleStart: { at: number; bytes: number } | undefined;
+  let last = -Infinity;
+  let lastStage = "";
   let shown = false;
   const write = (text: string) => {
-    Deno.stderr.writeSync(encoder.encode(`\r\x1b[2K${text}`));
+    const columns = terminalColumns();
+    // A line longer than the terminal wraps, and `\r` then rewrites only its last row.
+    const fitted = text.length >= columns ? text.slice(0, columns - 1) : text;
+    Deno.stderr.writeSync(encoder.encode(`\r\x1b[2K${fitted}`));
     shown = true;
   };
   return {
     update(p) {
       const now = performance.now();
-      if (now - last < 100 && p.stage === "assemble") return;
+      // Throttle within a stage; a new stage always shows at once.
+      if (p.stage === lastStage && now - last < 100) return;
       last = now;
-      const seconds = ((now - started) / 1000).toFixed(1);
-      if (p.stage === "assemble" && p.layer !== undefined) {
-        const mb = ((p.bytes ?? 0) / 1e6).toFixed(1);
-        write(`assembling layer ${p.layer}/${p.layers} (${mb} MB) ${seconds}s`);
-      } else {
-        write(`${p.stage}… ${seconds}s`);
+      lastStage = p.stage;
+      let rate: number | undefined;
+      if (p.stage === "assemble") {
+        const bytes = p.allBytes ?? p.bytes ?? 0;
+        if (!assembleStart) assembleStart = { at: now, bytes };
+        const seconds = (now - assembleStart.at) / 1000;
+        if (seconds >= 0.5) rate = (bytes - assembleStart.bytes) / seconds;
       }
+      write(progressText(p, (now - started) / 1000, rate));
     },
     done() {
       if (shown) Deno.stderr.writeSync(encoder.encode("\r\x1b[2K"));
+      shown = false;
     },
   };
+}
+
+function terminalColumns(): number {
+  try {
+    return Deno.consoleSize().columns || 80;
+  } catch {
+    return 80;
+  }
 }

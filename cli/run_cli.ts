@@ -14,6 +14,7 @@ import { hookCommand } from "./hook_command.ts";
 import { inspectCommand } from "./inspect_command.ts";
 import { pluginsCommand } from "./plugins_command.ts";
 import { versionCommand } from "./version_command.ts";
+import { abortActiveWork } from "./interrupt.ts";
 import { printErr, printOut, reportError } from "./output.ts";
 import { verifyCommand } from "./verify_command.ts";
 
@@ -32,18 +33,47 @@ export function addCommand(command: Command): void {
   COMMANDS.push(command);
 }
 
+/** A usage error before any command was found: the error, the short usage, exit code 2. */
+function noCommand(message: string): number {
+  printErr(`error: ${message}`);
+  printErr(`usage: oci2lxc COMMAND [OPTIONS] [ARGS]; commands: ${visible().map((c) => c.name).join(", ")}`);
+  printErr("Run 'oci2lxc --help' for more.");
+  return 2;
+}
+
+/** The commands people use (not the hook LXC runs). */
+function visible(): Command[] {
+  return COMMANDS.filter((c) => c.name !== "hook");
+}
+
 function mainHelp(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const width = Math.max(...visible().map((c) => c.name.length));
   return [
     "oci2lxc: turn an OCI container image into an LXC container that starts",
     "",
     "Usage: oci2lxc COMMAND [OPTIONS] [ARGS]",
     "",
     "Commands:",
-    ...COMMANDS.filter((c) => c.name !== "hook").map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...visible().map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
-    "Options: --help, --version. Run 'oci2lxc COMMAND --help' for a command's options.",
-    "Exit codes: 0 success, 1 conversion or verification failure, 2 usage error, 130 interrupted.",
+    "Options:",
+    "  -h, --help     Show this help; 'oci2lxc COMMAND --help' shows a command's",
+    "  -V, --version  Print the program version and the Deno version",
+    "",
+    "Reports go to stdout (--json for scripts); progress, warnings and errors to stderr.",
+    "Errors are one line 'error: Cannot …: …', often with a 'hint:' line; --debug adds",
+    "the chain of causes.",
+    "",
+    "Exit codes:",
+    "  0    success",
+    "  1    conversion or verification failure",
+    "  2    usage error (the command's usage follows the error line)",
+    "  130  interrupted by Ctrl-C or SIGTERM (the staging directory is removed)",
+    "",
+    "Examples:",
+    "  oci2lxc inspect nginx.tar",
+    "  oci2lxc convert nginx.tar /var/lib/lxc/web --dry-run",
+    "  oci2lxc convert nginx.tar /var/lib/lxc/web",
   ].join("\n");
 }
 
@@ -65,21 +95,48 @@ export interface RunCliOptions {
  */
 export async function runCli(argv: string[], options: RunCliOptions = {}): Promise<number> {
   const debug = argv.includes("--debug");
+  // An error that escapes every await (a stray promise, a throwing timer)
+  // would end the process with Deno's "Uncaught" trace and leave a staging
+  // directory behind: keep it, stop the work (which cleans up), report it.
+  let stray: { error: unknown } | undefined;
+  const onStray = (event: Event) => {
+    event.preventDefault();
+    stray ??= { error: event instanceof PromiseRejectionEvent ? event.reason : (event as ErrorEvent).error };
+    abortActiveWork();
+  };
+  globalThis.addEventListener("unhandledrejection", onStray);
+  globalThis.addEventListener("error", onStray);
+  try {
+    const code = await dispatch(argv, options, debug, () => stray !== undefined);
+    // Deno dispatches "unhandledrejection" after the microtasks: one macrotask lets a late one arrive.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    return stray ? reportError(stray.error, debug) : code;
+  } catch (err) {
+    return reportError(stray ? stray.error : err, debug);
+  } finally {
+    globalThis.removeEventListener("unhandledrejection", onStray);
+    globalThis.removeEventListener("error", onStray);
+  }
+}
+
+async function dispatch(
+  argv: string[],
+  options: RunCliOptions,
+  debug: boolean,
+  strayError: () => boolean,
+): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+  if (name === undefined) return noCommand("Cannot run oci2lxc: COMMAND is missing");
+  if (name === "--help" || name === "-h" || name === "help") {
     printOut(mainHelp());
-    return name === undefined ? 2 : 0;
+    return 0;
   }
   if (name === "--version" || name === "-V") {
     printOut(versionLine());
     return 0;
   }
   const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
-    printErr(`error: Cannot run "${name}": no such command`);
-    printErr(`usage: oci2lxc COMMAND [OPTIONS] [ARGS]; commands: ${COMMANDS.map((c) => c.name).join(", ")}`);
-    return 2;
-  }
+  if (!command) return noCommand(`Cannot run "${name}": no such command`);
   try {
     const args = parseCommandArgs(command, rest);
     if (args.values.help) {
@@ -89,6 +146,8 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
     for (const plugin of options.plugins ?? []) validatePlugin(plugin as Plugin<unknown>);
     return await command.run(args, { plugins: options.plugins ?? [] });
   } catch (err) {
+    // The work failed because a stray error stopped it: runCli reports that one instead.
+    if (strayError()) throw err;
     const code = reportError(err, debug);
     if (err instanceof Oci2LxcError && err.code === "usage") printErr(shortUsage(command));
     return code;

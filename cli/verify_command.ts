@@ -17,12 +17,17 @@ export const verifyCommand: Command = {
     "decompression, diff_ids and tar structure. Exit code 0 when all match, 1 when",
     "anything does not (every mismatch is listed), 2 on a usage error.",
   ].join("\n"),
-  examples: ["oci2lxc verify oci-archive:nginx.tar", "oci2lxc verify docker-archive:saved.tar.gz --json"],
+  examples: [
+    "oci2lxc verify oci-archive:nginx.tar",
+    "oci2lxc verify docker-archive:saved.tar.gz --json",
+    "oci2lxc verify multiarch.tar --platform linux/arm64",
+  ],
   options: {
     platform: { type: "string", value: "OS/ARCH[/VARIANT]", help: "Platform to select (default: this host's)" },
     json: { type: "boolean", help: "Print the report as JSON" },
   },
   positionals: [1, 1],
+  positionalNames: ["IMAGE"],
   async run(args) {
     const report = await verify(args.positionals[0]!, { platform: args.values.platform as string | undefined });
     if (args.values.json) {
@@ -31,6 +36,7 @@ export const verifyCommand: Command = {
       for (const l of report.layers) printOut(`layer ${l.index + 1}: ${l.digest} ok, diff_id ${l.diffId}`);
       if (report.reordered) printOut("note: the manifest lists layers in another order than the config's diff_ids");
       for (const p of report.problems) printErr(`error: ${p.message}`);
+      if (!report.ok) printErr("hint: The archive is damaged or was modified; fetch or save the image again");
       printOut(report.ok ? "verified: all digests and sizes match" : `${report.problems.length} problem(s) found`);
     }
     return report.ok ? 0 : 1;

@@ -18,7 +18,7 @@ export const versionCommand: Command = {
   summary: "print the program version and the Deno version",
   usage: "oci2lxc version [--json]",
   description: "",
-  examples: ["oci2lxc version"],
+  examples: ["oci2lxc version", "oci2lxc version --json", "oci2lxc --version"],
   options: { json: { type: "boolean", help: "Print as JSON" } },
   positionals: [0, 0],
   run(args) {

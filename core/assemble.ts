@@ -20,7 +20,14 @@ export interface AssembleProgress {
   bytes: number;
   /** Compressed size of this layer. */
   total: number;
+  /** Compressed bytes of all layers read so far. */
+  allBytes: number;
+  /** Compressed size of all layers. */
+  allTotal: number;
 }
+
+/** Report progress at most this often, in milliseconds (and at each layer's end). */
+const PROGRESS_MS = 100;
 
 /** Options for {@linkcode assembleRootfs}. */
 export interface AssembleOptions {
@@ -62,21 +69,38 @@ export async function assembleRootfs(
     onWarning: (w: RootfsWarning) => options.onWarning?.(w.message),
   });
   const result: AssembleResult = { layers: [], reordered: false, stats: writer.stats, bytesWritten: 0 };
+  const allTotal = layers.reduce((n, l) => n + l.member.size, 0);
+  let before = 0;
   try {
     for (const layer of layers) {
       const name = layerName(layer, layers.length);
       writer.beginLayer(name);
       const parser = new TarParser(writer, { name, onWarning: (m) => options.onWarning?.(`${name}: ${m}`) });
       let bytes = 0;
+      let reported = performance.now();
       const total = layer.member.size;
+      const progress = options.onProgress;
+      const report = () =>
+        progress?.({ layer: layer.index + 1, layers: layers.length, bytes, total, allBytes: before + bytes, allTotal });
+      report();
       const measured = await readLayer(layer, layers.length, (chunk) => {
         if (options.signal?.aborted) throw new Oci2LxcError("interrupted", "Cannot finish the conversion: interrupted");
         parser.push(chunk);
+      }, {
+        onRead: progress && ((n) => {
+          bytes += n;
+          const now = performance.now();
+          if (now - reported >= PROGRESS_MS) {
+            reported = now;
+            report();
+          }
+        }),
       });
       parser.finish();
       writer.endLayer();
       bytes = total;
-      options.onProgress?.({ layer: layer.index + 1, layers: layers.length, bytes, total });
+      before += total;
+      progress?.({ layer: layer.index + 1, layers: layers.length, bytes, total, allBytes: before, allTotal });
       result.layers.push({ index: layer.index, ...measured });
     }
     writer.finish();

@@ -65,13 +65,24 @@ export interface ConvertOptions {
   signal?: AbortSignal | undefined;
 }
 
-/** Progress events for the CLI's live line. */
+/**
+ * Progress events for the CLI's live line. `open` comes before the image is
+ * opened, `assemble` while layers are applied (every megabyte or so, and at
+ * each layer's end), the others as their stage ends.
+ */
 export interface ConversionProgress {
   stage: "open" | "assemble" | "plan" | "setup" | "configure" | "commit";
+  /** The layer being applied, from 1. */
   layer?: number;
   layers?: number;
+  /** Compressed bytes of this layer read so far. */
   bytes?: number;
+  /** Compressed size of this layer. */
   total?: number;
+  /** Compressed bytes of all layers read so far. */
+  allBytes?: number;
+  /** Compressed size of all layers. */
+  allTotal?: number;
 }
 
 /** Extra config lines plugins add; rendered after the plan's lines, each validated. */
@@ -108,58 +119,97 @@ export interface ConversionContext {
   warn(message: string): void;
 }
 
-/** The JSON report of a conversion (and of `--dry-run`); documented in README, kept stable. */
+/**
+ * The JSON report of a conversion (and of `--dry-run`, where nothing is
+ * written but every stage up to the commit runs). Documented in README and
+ * in docs/report.schema.json; kept stable: fields are only ever added, with
+ * `schemaVersion` raised when a field changes meaning.
+ */
 export interface ConversionReport {
-  /** Report format version. */
+  /** Report format version; 1 for this shape. */
   schemaVersion: 1;
+  /** The image reference as given (`oci-archive:x.tar`, a bare path, …). */
   reference: string;
+  /** Absolute path of the container directory (for `inspect --plan`: the container name). */
   dest: string;
+  /** The container name (`lxc-start -n`), DEST's base name unless `--name` said otherwise. */
   name: string;
+  /** True for `--dry-run` and `inspect --plan`: DEST was not touched. */
   dryRun: boolean;
+  /** The image that was converted: platform and every digest. */
   image: {
+    /** How the image was read: `oci-archive`, `docker-archive`, `oci` (layout directory). */
     transport: string;
+    /** The reference name inside the archive (a tag or `repo:tag`), or null when it has none. */
     refName: string | null;
+    /** The selected platform, `os/arch[/variant]`. */
     platform: string;
+    /** Digest of the manifest (for a legacy docker-archive, the digest we computed of its config). */
     manifestDigest: string;
+    /** Digest of the image config; the image ID. */
     configDigest: string;
+    /** The layers in the order applied: blob digest and compressed size, diff_id and tar size. */
     layers: Array<{ index: number; digest: string; diffId: string; size: number; uncompressedSize: number }>;
     /** The archive listed layers in another order than the config's diff_ids. */
     reordered: boolean;
   };
+  /** The container as it will start: the plan after plugins amended it. */
   container: {
+    /** `app`: LXC's init runs the image's command; `system`: the image's own init is PID 1. */
     kind: "app" | "system";
+    /** The command (Entrypoint then Cmd, or the overrides). */
     argv: string[];
+    /** The environment, in order, each name once. */
     env: Array<[string, string]>;
+    /** Who the command runs as (uid/gid inside the container). */
     user: { uid: number; gid: number; groups: number[]; name: string | null; home: string };
+    /** Working directory. */
     cwd: string;
+    /** The signal `lxc-stop` sends (`lxc.signal.halt`). */
     stopSignal: string;
+    /** Network interfaces: `lxc.net.N.type` and the further `lxc.net.N.*` keys. */
     network: Array<{ type: string; keys: Array<[string, string]> }>;
+    /** Host directories bind-mounted (`--volume`). */
     mounts: Array<{ source: string; target: string; readOnly: boolean }>;
+    /** The image's Volumes (container paths). */
     volumes: string[];
+    /** The id map of an unprivileged container, or null for a privileged one. */
     idmap: IdMap | null;
   };
   /** Every field of the image config: mapped, overridden, defaulted or dropped, with the reason. */
   fields: PlanField[];
+  /** What the distro plugins found in the rootfs. */
   distro: DistroInfo;
   /** Plugins that took part, with the hooks they ran. */
   plugins: Array<{ name: string; hooks: string[] }>;
+  /** Everything the user was warned about, in order. */
   warnings: string[];
+  /** What the layers put in the rootfs. */
   rootfs: {
+    /** Tar entries applied, of every kind. */
     entries: number;
     files: number;
+    /** Bytes of regular file content written. */
+    bytes: number;
     directories: number;
     symlinks: number;
     hardlinks: number;
     devices: number;
+    /** Whiteout entries (deletions of lower-layer content). */
     whiteouts: number;
   };
   /** Final paths; for a dry run, where they would be. */
   paths: { dest: string; config: string; rootfs: string };
-  /** For `format: "pve"`: the files written and the commands to run on the Proxmox VE host. */
+  /**
+   * Only for `format: "pve"` (Proxmox VE): the template and `.conf` files
+   * written, the LXC include file and where it goes, and the commands to run
+   * on the Proxmox VE host.
+   */
   pve?: { template: string; conf: string; include: string | null; includeTarget: string | null; steps: string[] };
-  /** Milliseconds per stage. */
+  /** Milliseconds per stage: open, assemble, plan, setup, configure, commit, and total. */
   timings: Record<string, number>;
-  /** Compressed bytes read from the image and bytes written to files. */
+  /** Compressed bytes read from the image's layers. */
   bytesRead: number;
+  /** Bytes of file content written into the rootfs. */
   bytesWritten: number;
 }

@@ -16,6 +16,8 @@ import { LayerStream, type LayerStreamResult } from "./layer_stream.ts";
 export interface ReadLayerOptions {
   /** Check the content against `layer.diffId` (false when we only want to learn the diff_id). */
   checkDiffId?: boolean;
+  /** Called after each slice of the blob is processed, with its compressed size: progress. Keep it cheap. */
+  onRead?: ((bytes: number) => void) | undefined;
 }
 
 /** "layer 2/5 (sha256:ab12cd34ef56)" for messages. */
@@ -70,7 +72,16 @@ export async function readLayer(
     sink: guardedSink,
   });
   try {
-    await readMemberAsync(layer.member, (chunk) => stream.push(chunk));
+    const onRead = options.onRead;
+    await readMemberAsync(
+      layer.member,
+      onRead
+        ? (chunk) => {
+          stream.push(chunk);
+          onRead(chunk.length);
+        }
+        : (chunk) => stream.push(chunk),
+    );
   } catch (err) {
     stream.close();
     throw err;

@@ -51,6 +51,25 @@ export async function cli(entry: Entry, args: string[], env: Record<string, stri
   return { code: result.code, stdout: decoder.decode(result.stdout), stderr: decoder.decode(result.stderr) };
 }
 
+/**
+ * Start `oci2lxc ARGS` through `entry` without waiting, for tests that act on
+ * the running process (signals). Same environment as {@linkcode cli}.
+ */
+export async function spawnCli(
+  entry: Entry,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Deno.ChildProcess> {
+  const script = entry === "bundle" ? await bundle() : `${ROOT}main.ts`;
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", script, ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", RUST_BACKTRACE: "1", ...env },
+  }).spawn();
+}
+
 /** Compare `actual` with a committed golden file; UPDATE_GOLDEN=1 rewrites it. */
 export async function assertGolden(name: string, actual: string): Promise<void> {
   const path = `${ROOT}tests/e2e/golden/${name}`;

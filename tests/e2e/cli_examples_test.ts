@@ -1,0 +1,83 @@
+/**
+ * Every example in every --help (the main one and each command's) runs and
+ * exits 0: the placeholders people read (nginx.tar, /var/lib/lxc/web) are
+ * swapped for fixture files and temp directories by the table below, and a
+ * conversion gets --dry-run so that no example writes outside its temp dir.
+ */
+import { assert, assertEquals } from "../_helpers/assert.ts";
+import { withTempDir } from "../_helpers/oci_builder.ts";
+import { cli } from "./_cli.ts";
+
+const FIX = "fixtures/images/";
+
+/**
+ * Placeholder → what stands in for it. Matched at the start of a word or
+ * after a transport prefix, first match wins (so saved.tar.gz comes before
+ * saved.tar). `$DIR` is the test's temp dir.
+ */
+const PLACEHOLDERS: ReadonlyArray<readonly [string, string]> = [
+  ["saved.tar.gz", `${FIX}busybox.docker.tar.gz`],
+  ["saved.tar", `${FIX}busybox.docker.tar`],
+  ["app.tar.gz", `${FIX}busybox.docker.tar.gz`],
+  ["multiarch.tar", `${FIX}busybox.multiarch.oci.tar`],
+  ["nginx.tar", `${FIX}busybox.oci.tar`],
+  ["./layout", `${FIX}busybox.oci-dir`],
+  ["./my_plugin.ts", "examples/motd_plugin/motd_plugin.ts"],
+  ["/var/lib/lxc/", "$DIR/lxc/"],
+  ["/var/tmp/", "$DIR/tmp/"],
+  ["/srv/app", "$DIR/srv-app"],
+];
+
+/** The example lines of one --help text. */
+function examplesOf(help: string): string[] {
+  const at = help.indexOf("\nExamples:\n");
+  if (at < 0) return [];
+  return help.slice(at + "\nExamples:\n".length).split("\n").filter((l) => l.startsWith("  oci2lxc "))
+    .map((l) => l.trim());
+}
+
+/** The words of an example with placeholders swapped, and which placeholders were used. */
+function substitute(example: string, dir: string, used: Set<string>): string[] {
+  assert(!/["'\\$`]/.test(example), `example needs a shell to read: ${example}`);
+  return example.split(/ +/).slice(1).map((word) => {
+    for (const [placeholder, real] of PLACEHOLDERS) {
+      const at = word.indexOf(placeholder);
+      if (at < 0) continue;
+      const before = word.slice(0, at);
+      // Only at a word's start, after a transport (oci-archive:) or as a --volume's host side.
+      if (before !== "" && !/^(oci-archive|docker-archive|oci):$/.test(before)) continue;
+      used.add(placeholder);
+      return before + real.replace("$DIR", dir) + word.slice(at + placeholder.length);
+    }
+    return word;
+  });
+}
+
+Deno.test("every --help example runs with fixture images and exits 0", async () => {
+  const used = new Set<string>();
+  const help = await cli("main.ts", ["--help"]);
+  const commands = ["", ...[...help.stdout.matchAll(/^ {2}([a-z]+) {2}/gm)].map((m) => m[1]!)];
+  assertEquals(commands, ["", "convert", "inspect", "verify", "plugins", "version"]);
+  let ran = 0;
+  for (const command of commands) {
+    const text = command === "" ? help.stdout : (await cli("main.ts", [command, "--help"])).stdout;
+    const examples = examplesOf(text);
+    assert(examples.length > 0, `${command || "main"} --help has no examples`);
+    for (const example of examples) {
+      await withTempDir(async (dir) => {
+        await Deno.mkdir(`${dir}/srv-app`);
+        const args = substitute(example, dir, used);
+        if (args[0] === "convert" && !args.includes("--dry-run")) args.push("--dry-run");
+        const r = await cli("main.ts", args);
+        assertEquals(r.code, 0, `${example}\n  ran as: ${args.join(" ")}\n${r.stderr}`);
+        assert(r.stdout.length > 0, `${example} printed nothing`);
+        if (args.includes("--json")) JSON.parse(r.stdout);
+        assert(!r.stderr.includes("error:"), `${example}: ${r.stderr}`);
+        ran++;
+      });
+    }
+  }
+  assert(ran >= 15, `only ${ran} examples`);
+  const unused = PLACEHOLDERS.map(([p]) => p).filter((p) => !used.has(p));
+  assertEquals(unused, [], "placeholders no example uses any more: drop them from the table");
+});

@@ -1,0 +1,96 @@
+/**
+ * `deno task compile` (scripts/compile.ts) where denort cannot be had: one
+ * `error: Cannot compile: …` line and a hint naming DENORT_BIN, exit 1, and
+ * no binary left. Where Deno already holds denort in its cache the build
+ * succeeds instead, and then the binary must run.
+ */
+import { assert, assertEquals } from "../_helpers/assert.ts";
+import { withTempDir } from "../_helpers/oci_builder.ts";
+import { PROJECT_ROOT } from "./_cli.ts";
+
+interface Run {
+  code: number;
+  stderr: string;
+  /** True when the run was killed for taking longer than the bound. */
+  killed: boolean;
+}
+
+/** Run scripts/compile.ts with `env` (and without DENORT_BIN unless given), killed after `ms`. */
+async function compile(output: string, env: Record<string, string>, ms: number): Promise<Run> {
+  const childEnv: Record<string, string> = { ...Deno.env.toObject(), NO_COLOR: "1", ...env };
+  if (!("DENORT_BIN" in env)) delete childEnv.DENORT_BIN;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", `${PROJECT_ROOT}scripts/compile.ts`, "--output", output],
+    stdout: "null",
+    stderr: "piped",
+    clearEnv: true,
+    env: childEnv,
+  }).spawn();
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    // The whole group would be best; the child is deno, which ends its own deno compile on SIGTERM.
+    child.kill("SIGTERM");
+  }, ms);
+  const r = await child.output();
+  clearTimeout(timer);
+  return { code: r.code, stderr: new TextDecoder().decode(r.stderr), killed };
+}
+
+const HINT =
+  /^hint: set DENORT_BIN=\/path\/to\/denort \(Deno [0-9.]+'s denort, unzipped from https:\/\/dl\.deno\.land\//m;
+
+Deno.test("compile with a DENORT_BIN that does not exist says so in one error line and a hint, exit 1", async () => {
+  await withTempDir(async (dir) => {
+    const r = await compile(`${dir}/oci2lxc`, { DENORT_BIN: `${dir}/no/denort` }, 30_000);
+    assertEquals(r.code, 1, r.stderr);
+    const lines = r.stderr.trimEnd().split("\n");
+    assertEquals(lines.length, 2, r.stderr);
+    assert(
+      lines[0]!.startsWith(`error: Cannot compile: DENORT_BIN=${dir}/no/denort: No such file or directory`),
+      r.stderr,
+    );
+    assert(HINT.test(lines[1]!), r.stderr);
+    assertEquals([...Deno.readDirSync(dir)], []);
+  });
+});
+
+Deno.test("compile with a DENORT_BIN that is not denort refuses the binary it made", async () => {
+  await withTempDir(async (dir) => {
+    const r = await compile(`${dir}/oci2lxc`, { DENORT_BIN: "/bin/true" }, 60_000);
+    assert(!r.killed, "deno compile took more than 60 s");
+    assertEquals(r.code, 1, r.stderr);
+    assert(
+      /^error: Cannot compile: the compiled .*\/oci2lxc does not run oci2lxc \(its --version said "true/m.test(
+        r.stderr,
+      ),
+      r.stderr,
+    );
+    assert(/^hint: DENORT_BIN=\/bin\/true is not a denort: set DENORT_BIN=/m.test(r.stderr), r.stderr);
+    assertEquals([...Deno.readDirSync(dir)], [], "the broken binary is removed");
+  });
+});
+
+Deno.test("compile without DENORT_BIN and no way to download denort fails with the DENORT_BIN hint", async () => {
+  await withTempDir(async (dir) => {
+    // A proxy on a closed port: no download, wherever the test runs.
+    const proxy = "http://127.0.0.1:9";
+    const r = await compile(`${dir}/oci2lxc`, { HTTPS_PROXY: proxy, https_proxy: proxy, NO_PROXY: "" }, 60_000);
+    assert(
+      r.stderr.startsWith("compile: ") && r.stderr.includes("DENORT_BIN is not set, so deno fetches denort"),
+      r.stderr,
+    );
+    if (r.killed) return; // deno compile hung on the download: what we print before it is all there is to check
+    if (r.code === 0) {
+      // Deno's cache already held denort: the binary was built, and runs.
+      const v = await new Deno.Command(`${dir}/oci2lxc`, { args: ["--version"], stdout: "piped" }).output();
+      assert(new TextDecoder().decode(v.stdout).startsWith("oci2lxc "));
+      return;
+    }
+    assertEquals(r.code, 1, r.stderr);
+    assert(/^error: Cannot compile: denort could not be downloaded from dl\.deno\.land: .+$/m.test(r.stderr), r.stderr);
+    assert(HINT.test(r.stderr), r.stderr);
+    assert(!/Stack backtrace/.test(r.stderr), r.stderr);
+    assert(!Deno.readDirSync(dir).some((e) => e.name === "oci2lxc"), "no binary left");
+  });
+});

@@ -1,0 +1,119 @@
+/**
+ * Ctrl-C in the middle of a conversion: exit code 130, one error line, and
+ * neither the staging directory nor DEST left behind. The image is built at
+ * test time, large enough that applying it takes seconds: one gzip layer of
+ * 60,000 empty files in 30 directories and two 32 MB files.
+ *
+ * The layer tar is written here (ustar headers, as GNU tar writes them for
+ * empty files) rather than by GNU tar from a directory: making 60,000 files
+ * on disk first would cost the test as much time as the conversion it
+ * interrupts.
+ */
+import { assert, assertEquals } from "../_helpers/assert.ts";
+import { run, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
+import { ENTRIES, spawnCli } from "./_cli.ts";
+
+const DIRS = 30;
+const FILES_PER_DIR = 2000;
+const BIG_FILES = 2;
+const BIG_SIZE = 32 << 20;
+
+/** One ustar header block. */
+function header(name: string, type: "0" | "5", size: number): Uint8Array {
+  const block = new Uint8Array(512);
+  const put = (at: number, text: string) => block.set(new TextEncoder().encode(text), at);
+  const octal = (at: number, width: number, value: number) => put(at, value.toString(8).padStart(width - 1, "0"));
+  put(0, name);
+  octal(100, 8, type === "5" ? 0o755 : 0o644);
+  octal(108, 8, 0);
+  octal(116, 8, 0);
+  octal(124, 12, size);
+  octal(136, 12, 1_700_000_000);
+  put(148, "        ");
+  put(156, type);
+  put(257, "ustar\x0000");
+  const sum = block.reduce((n, b) => n + b, 0);
+  put(148, `${sum.toString(8).padStart(6, "0")}\x00 `);
+  return block;
+}
+
+/** The layer tar: big files first, then the directories of empty files. */
+function layerTar(): Uint8Array {
+  const entries = DIRS * (FILES_PER_DIR + 1) + BIG_FILES;
+  const tar = new Uint8Array(entries * 512 + BIG_FILES * BIG_SIZE + 1024);
+  let at = 0;
+  for (let i = 0; i < BIG_FILES; i++) {
+    tar.set(header(`big${i}`, "0", BIG_SIZE), at);
+    at += 512 + BIG_SIZE; // zeros
+  }
+  for (let d = 0; d < DIRS; d++) {
+    tar.set(header(`d${d}/`, "5", 0), at);
+    at += 512;
+    for (let f = 0; f < FILES_PER_DIR; f++) {
+      tar.set(header(`d${d}/f${f}`, "0", 0), at);
+      at += 512;
+    }
+  }
+  return tar;
+}
+
+/** Poll `check` every 20 ms for up to `ms`; true once it holds. */
+async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return check();
+}
+
+function stagingIn(dir: string): string | undefined {
+  return [...Deno.readDirSync(dir)].find((e) => e.name.startsWith(".ct.oci2lxc-staging-"))?.name;
+}
+
+function hasEntries(dir: string): boolean {
+  try {
+    return !Deno.readDirSync(dir)[Symbol.iterator]().next().done;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("convert stops on SIGINT in the middle of a layer: exit 130, one error line, no staging dir, no DEST", async (t) => {
+  await withTempDir(async (dir) => {
+    const tar = layerTar();
+    await Deno.writeFile(`${dir}/layer.tar`, tar);
+    const blob = await run(["gzip", "-1", "-n", "-c", `${dir}/layer.tar`]);
+    await Deno.remove(`${dir}/layer.tar`);
+    await writeOciDir(`${dir}/image`, [{ tar, compression: "gzip", blob }], { Cmd: ["/bin/sh"] });
+
+    for (const entry of ENTRIES) {
+      await t.step(`[${entry}]`, async () => {
+        const out = `${dir}/out-${entry}`;
+        await Deno.mkdir(out);
+        const child = await spawnCli(entry, ["convert", `oci:${dir}/image`, `${out}/ct`]);
+        const output = child.output();
+        // Interrupt once the writer has begun: the staging rootfs has its first entry.
+        const started = await waitFor(() => {
+          const staging = stagingIn(out);
+          return staging !== undefined && hasEntries(`${out}/${staging}/rootfs`);
+        }, 30_000);
+        if (!started) child.kill("SIGKILL");
+        assert(started, "the staging directory did not appear within 30 s");
+        const sent = performance.now();
+        child.kill("SIGINT");
+        const stop = setTimeout(() => child.kill("SIGKILL"), 20_000);
+        const r = await output;
+        clearTimeout(stop);
+        const seconds = (performance.now() - sent) / 1000;
+        const stderr = new TextDecoder().decode(r.stderr);
+        assertEquals(r.code, 130, `exit ${r.code} ${r.signal ?? ""} after ${seconds.toFixed(1)} s:\n${stderr}`);
+        assert(stderr.includes("error: Cannot finish the conversion: interrupted\n"), stderr);
+        assert(!/Stack backtrace|Uncaught/.test(stderr), stderr);
+        assertEquals(new TextDecoder().decode(r.stdout), "", "nothing on stdout");
+        assertEquals([...Deno.readDirSync(out)].map((e) => e.name), [], "no staging directory and no DEST");
+        assert(seconds < 15, `it took ${seconds.toFixed(1)} s to stop`);
+      });
+    }
+  });
+});
