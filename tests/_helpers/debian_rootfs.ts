@@ -22,6 +22,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { aptMirror } from "./apt_mirror.ts";
 import { run as runTool, tarOf, writeOciDir } from "./oci_builder.ts";
 
 /** Where cached root filesystems live (outside the repository). */
@@ -50,7 +51,7 @@ export interface DebianRootfsOptions {
   include?: readonly string[];
   /** Cache directory (default {@linkcode DEFAULT_CACHE_DIR}). */
   cacheDir?: string;
-  /** Mirror URL (default: the host's, see {@linkcode aptMirror}). */
+  /** Mirror URL (default: the host's apt mirror). */
   mirror?: string;
   /** Run debootstrap when the cache has no tar (default false: throw). */
   build?: boolean;
@@ -81,37 +82,6 @@ function exists(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * The URL of the host's apt mirror for Debian `suite` (component main),
- * from /etc/apt/sources.list.d/*.sources (deb822) or sources.list; the
- * official redirector when none names the suite.
- */
-export function aptMirror(suite = "bookworm"): string {
-  const found: string[] = [];
-  let files: string[] = [];
-  try {
-    files = [...Deno.readDirSync("/etc/apt/sources.list.d")].filter((e) => e.name.endsWith(".sources"))
-      .map((e) => `/etc/apt/sources.list.d/${e.name}`).sort();
-  } catch { /* no such dir */ }
-  for (const file of files) {
-    for (const stanza of Deno.readTextFileSync(file).split(/\n\s*\n/)) {
-      const field = (name: string) =>
-        new RegExp(`^${name}:\\s*(.*)$`, "mi").exec(stanza.replace(/^#.*$/gm, ""))?.[1]?.trim().split(/\s+/) ?? [];
-      if (/^enabled:\s*no/mi.test(stanza)) continue;
-      if (!field("Types").includes("deb") || !field("Suites").includes(suite)) continue;
-      if (!field("Components").includes("main")) continue;
-      found.push(...field("URIs"));
-    }
-  }
-  try {
-    for (const line of Deno.readTextFileSync("/etc/apt/sources.list").split("\n")) {
-      const m = /^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)\s+(.*)$/.exec(line);
-      if (m && m[2] === suite && m[3]!.split(/\s+/).includes("main")) found.push(m[1]!);
-    }
-  } catch { /* no sources.list */ }
-  return found[0] ?? FALLBACK_MIRROR;
 }
 
 /** The cache file name for a package list: `debian-<suite>-<hash>.tar`. */
@@ -206,7 +176,7 @@ export async function debianRootfsTar(options: DebianRootfsOptions = {}): Promis
 
   Deno.mkdirSync(cacheDir, { recursive: true, mode: 0o755 });
   await removeAbandoned(cacheDir);
-  const mirror = options.mirror ?? aptMirror(suite);
+  const mirror = options.mirror ?? aptMirror(suite) ?? FALLBACK_MIRROR;
   console.error(`debian_rootfs: building the cache ${path} with debootstrap from ${mirror} (once; a few minutes)`);
   await ensureDebootstrap();
   const tmp = `${cacheDir}/.tmp-${crypto.randomUUID()}`;
