@@ -8,6 +8,7 @@
 import { Oci2LxcError } from "../errors.ts";
 import type { Compression, Decompressor, OutputSink } from "./decompressor.ts";
 import { GzipDecompressor } from "./gzip_decompressor.ts";
+import { zlibNgAvailable, ZlibNgGzipDecompressor } from "./zlib_ng_gzip_decompressor.ts";
 import { ZstdDecompressor } from "./zstd_decompressor.ts";
 
 /** Layer media types oci2lxc reads, and the compression each one names. */
@@ -73,7 +74,8 @@ export function sniffCompression(firstBytes: Uint8Array): Compression {
 
 /**
  * A decompressor for `compression` that writes to `sink`; "none" passes the
- * input through unchanged.
+ * input through unchanged. gzip goes through Deno's own zlib-ng when this
+ * Deno lets us drive it synchronously (twice as fast), else the system libz.
  *
  * @param name names the blob in error messages ("layer 2 (sha256:ab12cd34ef56)")
  */
@@ -84,7 +86,7 @@ export function createDecompressor(
 ): Decompressor {
   switch (compression) {
     case "gzip":
-      return new GzipDecompressor(sink, name);
+      return zlibNgAvailable() ? new ZlibNgGzipDecompressor(sink, name) : new GzipDecompressor(sink, name);
     case "zstd":
       return new ZstdDecompressor(sink, name);
     case "none":
