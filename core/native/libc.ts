@@ -217,8 +217,32 @@ function errno(): number {
   return errnoView.getInt32();
 }
 
-function ret(result: number): number {
-  return result < 0 ? -errno() : result;
+/** How often a failed call that reported EINTR or EAGAIN is made again. */
+const TRIES = 4;
+
+/**
+ * Whether a call that failed with `code` on try `attempt` (from 0) should be
+ * made again: EINTR by the book, and EAGAIN because errno is read back in
+ * JavaScript after the call returned, and the runtime's own work on this
+ * thread in between can overwrite it (a contended futex in a lock of V8 or
+ * of Deno's Rust side sets EAGAIN): a `statx` of a missing name once
+ * reported EAGAIN in about twenty conversions of a 47k-entry image. A
+ * failed call changed nothing, so making it again is safe; a call that
+ * really returns EAGAIN (openat2 under RESOLVE_IN_ROOT) still gets it back
+ * after the last try.
+ */
+function transient(code: number, attempt: number): boolean {
+  return (code === Errno.EINTR || code === Errno.EAGAIN) && attempt < TRIES - 1;
+}
+
+/** Make a libc call returning -1 and errno on failure: the result, or -errno (see {@linkcode transient}). */
+function ret(call: () => number): number {
+  for (let attempt = 0;; attempt++) {
+    const result = call();
+    if (result >= 0) return result;
+    const code = errno();
+    if (!transient(code, attempt)) return -code;
+  }
 }
 
 /** The symbolic name of an errno value (`ENOENT`), or `errno N`. */
@@ -322,7 +346,7 @@ export function openat(
   flags: number,
   mode = 0,
 ): number {
-  return ret(S().openat(dirfd, cstr(path, 0), flags | O_CLOEXEC, mode));
+  return ret(() => S().openat(dirfd, cstr(path, 0), flags | O_CLOEXEC, mode));
 }
 
 const howBuf = new BigUint64Array(3);
@@ -339,43 +363,41 @@ export function openat2(
   howBuf[0] = BigInt(flags | O_CLOEXEC);
   howBuf[1] = BigInt(mode);
   howBuf[2] = BigInt(resolve);
-  return ret(
+  return ret(() =>
     S().syscall(
       BigInt(SYS_openat2),
       BigInt(dirfd),
       cstr(path, 0),
       howBytes,
       24n,
-    ),
+    )
   );
 }
 
 /** `close(2)`. */
 export function close(fd: number): number {
-  return ret(S().close(fd));
+  // Never again on EINTR: Linux has closed the fd already.
+  const r = S().close(fd);
+  return r < 0 ? -errno() : r;
 }
 
 /** `read(2)`: bytes read or -errno. */
 export function read(fd: number, buf: Uint8Array): number {
-  return ret(S().read(fd, buf, BigInt(buf.length)));
+  return ret(() => S().read(fd, buf, BigInt(buf.length)));
 }
 
 /** `write(2)` once: bytes written or -errno. */
 export function write(fd: number, buf: Uint8Array): number {
-  return ret(S().write(fd, buf, BigInt(buf.length)));
+  return ret(() => S().write(fd, buf, BigInt(buf.length)));
 }
 
-/** Write all of `buf`, retrying short writes and EINTR; 0 or -errno. */
+/** Write all of `buf`, retrying short writes (and EINTR, see {@linkcode transient}); 0 or -errno. */
 export function writeAll(fd: number, buf: Uint8Array): number {
   let off = 0;
   while (off < buf.length) {
     const view = off === 0 ? buf : buf.subarray(off);
-    const n = S().write(fd, view, BigInt(view.length));
-    if (n < 0) {
-      const e = errno();
-      if (e === Errno.EINTR) continue;
-      return -e;
-    }
+    const n = ret(() => S().write(fd, view, BigInt(view.length)));
+    if (n < 0) return n;
     off += n;
   }
   return 0;
@@ -383,7 +405,7 @@ export function writeAll(fd: number, buf: Uint8Array): number {
 
 /** `mkdirat(2)`. */
 export function mkdirat(dirfd: number, path: Uint8Array, mode: number): number {
-  return ret(S().mkdirat(dirfd, cstr(path, 0), mode));
+  return ret(() => S().mkdirat(dirfd, cstr(path, 0), mode));
 }
 
 /** `symlinkat(2)`: create `dirfd/path` holding `target` verbatim. */
@@ -392,7 +414,7 @@ export function symlinkat(
   dirfd: number,
   path: Uint8Array,
 ): number {
-  return ret(S().symlinkat(cstr(target, 1), dirfd, cstr(path, 0)));
+  return ret(() => S().symlinkat(cstr(target, 1), dirfd, cstr(path, 0)));
 }
 
 /** `linkat(2)`. */
@@ -403,9 +425,7 @@ export function linkat(
   newPath: Uint8Array,
   flags: number,
 ): number {
-  return ret(
-    S().linkat(oldDirfd, cstr(oldPath, 1), newDirfd, cstr(newPath, 0), flags),
-  );
+  return ret(() => S().linkat(oldDirfd, cstr(oldPath, 1), newDirfd, cstr(newPath, 0), flags));
 }
 
 /** `makedev(3)` for the 32-bit encoding the kernel accepts (major < 4096, minor < 2^20). */
@@ -423,7 +443,7 @@ export function mknodat(
   mode: number,
   dev: bigint,
 ): number {
-  return ret(S().mknodat(dirfd, cstr(path, 0), mode, dev));
+  return ret(() => S().mknodat(dirfd, cstr(path, 0), mode, dev));
 }
 
 /** `unlinkat(2)`. */
@@ -432,7 +452,7 @@ export function unlinkat(
   path: Uint8Array,
   flags: number,
 ): number {
-  return ret(S().unlinkat(dirfd, cstr(path, 0), flags));
+  return ret(() => S().unlinkat(dirfd, cstr(path, 0), flags));
 }
 
 /** `renameat2(2)`. */
@@ -443,14 +463,14 @@ export function renameat2(
   newPath: Uint8Array,
   flags: number,
 ): number {
-  return ret(
+  return ret(() =>
     S().renameat2(
       oldDirfd,
       cstr(oldPath, 1),
       newDirfd,
       cstr(newPath, 0),
       flags,
-    ),
+    )
   );
 }
 
@@ -462,17 +482,17 @@ export function fchownat(
   gid: number,
   flags: number,
 ): number {
-  return ret(S().fchownat(dirfd, cstr(path, 0), uid, gid, flags));
+  return ret(() => S().fchownat(dirfd, cstr(path, 0), uid, gid, flags));
 }
 
 /** `fchown(2)`. */
 export function fchown(fd: number, uid: number, gid: number): number {
-  return ret(S().fchown(fd, uid, gid));
+  return ret(() => S().fchown(fd, uid, gid));
 }
 
 /** `fchmod(2)`; not on O_PATH fds (use {@linkcode chmodFd}). */
 export function fchmod(fd: number, mode: number): number {
-  return ret(S().fchmod(fd, mode));
+  return ret(() => S().fchmod(fd, mode));
 }
 
 /** `fchmodat(2)` (follows symlinks: flags other than 0 are not supported by the kernel). */
@@ -482,7 +502,7 @@ export function fchmodat(
   mode: number,
   flags: number,
 ): number {
-  return ret(S().fchmodat(dirfd, cstr(path, 0), mode, flags));
+  return ret(() => S().fchmodat(dirfd, cstr(path, 0), mode, flags));
 }
 
 const procBuf = new Uint8Array(64);
@@ -509,7 +529,7 @@ export function procFdPath(fd: number): Uint8Array {
  * `/proc/self/fd` magic link (which names the inode, never a symlink's target).
  */
 export function chmodFd(fd: number, mode: number): number {
-  return ret(S().fchmodat(AT_FDCWD, procPath(fd), mode, 0));
+  return ret(() => S().fchmodat(AT_FDCWD, procPath(fd), mode, 0));
 }
 
 const timesBuf = new DataView(new ArrayBuffer(32));
@@ -538,14 +558,14 @@ export function utimensat(
 ): number {
   setTimespec(0, atime.sec, atime.nsec);
   setTimespec(16, mtime.sec, mtime.nsec);
-  return ret(S().utimensat(dirfd, cstr(path, 0), timesBytes, flags));
+  return ret(() => S().utimensat(dirfd, cstr(path, 0), timesBytes, flags));
 }
 
 /** `futimens(3)` with explicit access and modification times. */
 export function futimens(fd: number, atime: Timespec, mtime: Timespec): number {
   setTimespec(0, atime.sec, atime.nsec);
   setTimespec(16, mtime.sec, mtime.nsec);
-  return ret(S().futimens(fd, timesBytes));
+  return ret(() => S().futimens(fd, timesBytes));
 }
 
 /** The fields of `struct statx` this program reads. */
@@ -587,14 +607,8 @@ export function statx(
   path: Uint8Array,
   flags: number,
 ): Stat | number {
-  const r = S().statx(
-    dirfd,
-    cstr(path, 0),
-    flags,
-    STATX_BASIC_STATS,
-    statxBytes,
-  );
-  if (r < 0) return -errno();
+  const r = ret(() => S().statx(dirfd, cstr(path, 0), flags, STATX_BASIC_STATS, statxBytes));
+  if (r < 0) return r;
   return {
     nlink: statxView.getUint32(16, true),
     uid: statxView.getUint32(20, true),
@@ -613,14 +627,10 @@ export function statx(
 
 /** Only the file type and permission bits of `dirfd/path` (no symlink following), or -errno. */
 export function lstatMode(dirfd: number, path: Uint8Array): number {
-  const r = S().statx(
-    dirfd,
-    cstr(path, 0),
-    AT_SYMLINK_NOFOLLOW,
-    1 /* STATX_TYPE */ | 2, /* STATX_MODE */
-    statxBytes,
+  const r = ret(() =>
+    S().statx(dirfd, cstr(path, 0), AT_SYMLINK_NOFOLLOW, 1 /* STATX_TYPE */ | 2, /* MODE */ statxBytes)
   );
-  if (r < 0) return -errno();
+  if (r < 0) return r;
   return statxView.getUint16(28, true);
 }
 
@@ -638,8 +648,8 @@ export function readlinkat(
 ): Uint8Array | number {
   const p = cstr(path, 0);
   for (;;) {
-    const n = S().readlinkat(dirfd, p, linkBuf, BigInt(linkBuf.length));
-    if (n < 0) return -errno();
+    const n = ret(() => S().readlinkat(dirfd, p, linkBuf, BigInt(linkBuf.length)));
+    if (n < 0) return n;
     if (n < linkBuf.length) return linkBuf.slice(0, n);
     linkBuf = new Uint8Array(linkBuf.length * 2);
   }
@@ -662,8 +672,8 @@ const direntView = new DataView(direntBuf.buffer);
 export function readDir(fd: number): Dirent[] | number {
   const out: Dirent[] = [];
   for (;;) {
-    const n = S().getdents64(fd, direntBuf, BigInt(direntBuf.length));
-    if (n < 0) return -errno();
+    const n = ret(() => S().getdents64(fd, direntBuf, BigInt(direntBuf.length)));
+    if (n < 0) return n;
     if (n === 0) return out;
     let off = 0;
     while (off < n) {
@@ -693,14 +703,14 @@ export function fsetxattr(
   value: Uint8Array,
   flags = 0,
 ): number {
-  return ret(
+  return ret(() =>
     S().fsetxattr(
       fd,
       cname(name),
       value.length === 0 ? EMPTY : value,
       BigInt(value.length),
       flags,
-    ),
+    )
   );
 }
 
@@ -714,14 +724,12 @@ export function setxattrFd(
   value: Uint8Array,
   flags = 0,
 ): number {
-  return ret(
-    S().setxattr(procPath(fd), cname(name), value, BigInt(value.length), flags),
-  );
+  return ret(() => S().setxattr(procPath(fd), cname(name), value, BigInt(value.length), flags));
 }
 
 /** removexattr on the inode behind any fd through `/proc/self/fd/N`. */
 export function removexattrFd(fd: number, name: string): number {
-  return ret(S().removexattr(procPath(fd), cname(name)));
+  return ret(() => S().removexattr(procPath(fd), cname(name)));
 }
 
 let xattrBuf = new Uint8Array(65536);
@@ -730,9 +738,9 @@ const utf8 = new TextDecoder("utf-8");
 /** The xattr names of the inode behind any fd (via `/proc/self/fd/N`), or -errno. */
 export function listxattrFd(fd: number): string[] | number {
   for (;;) {
-    const n = S().listxattr(procPath(fd), xattrBuf, BigInt(xattrBuf.length));
+    const n = ret(() => S().listxattr(procPath(fd), xattrBuf, BigInt(xattrBuf.length)));
     if (n < 0) {
-      const e = errno();
+      const e = -n;
       if (e === Errno.ERANGE) {
         xattrBuf = new Uint8Array(xattrBuf.length * 2);
         continue;
@@ -754,14 +762,9 @@ export function listxattrFd(fd: number): string[] | number {
 /** The value of one xattr of the inode behind any fd, or -errno. */
 export function getxattrFd(fd: number, name: string): Uint8Array | number {
   for (;;) {
-    const n = S().getxattr(
-      procPath(fd),
-      cname(name),
-      xattrBuf,
-      BigInt(xattrBuf.length),
-    );
+    const n = ret(() => S().getxattr(procPath(fd), cname(name), xattrBuf, BigInt(xattrBuf.length)));
     if (n < 0) {
-      const e = errno();
+      const e = -n;
       if (e === Errno.ERANGE) {
         xattrBuf = new Uint8Array(xattrBuf.length * 2);
         continue;
