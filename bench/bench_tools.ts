@@ -6,6 +6,7 @@
  */
 
 import type { ImageFiles } from "./bench_images.ts";
+import { V8_FLAGS } from "../scripts/compile.ts";
 import { q } from "./shell.ts";
 
 /** One way of unpacking an image. */
@@ -39,6 +40,7 @@ export function benchTools(main: string, bundle: string, extra: readonly ExtraEn
     "deno",
     "run",
     "-A",
+    ...V8_FLAGS,
     entry,
     "convert",
     `oci-archive:${image.archive}`,

@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/ensure_deno.sh
 dest=${1:-/tmp/oci2lxc-demo/busybox}
-deno run -A main.ts convert oci-archive:fixtures/images/busybox.oci.tar "$dest" --force
+deno task -q oci2lxc convert oci-archive:fixtures/images/busybox.oci.tar "$dest" --force
 echo
 echo "Converted. Start it with:  lxc-start -n $(basename "$dest") -P $(dirname "$dest")"
