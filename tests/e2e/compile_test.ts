@@ -2,11 +2,12 @@
  * `deno task compile` (scripts/compile.ts) where denort cannot be had: one
  * `error: Cannot compile: …` line and a hint naming DENORT_BIN, exit 1, and
  * no binary left. Where Deno already holds denort in its cache the build
- * succeeds instead, and then the binary must run.
+ * succeeds instead, and then the binary must run. And the permissions
+ * README names for the binary are enough for every command but the hook.
  */
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
-import { PROJECT_ROOT } from "./_cli.ts";
+import { bundle, PROJECT_ROOT } from "./_cli.ts";
 
 interface Run {
   code: number;
@@ -92,5 +93,31 @@ Deno.test("compile without DENORT_BIN and no way to download denort fails with t
     assert(HINT.test(r.stderr), r.stderr);
     assert(!/Stack backtrace/.test(r.stderr), r.stderr);
     assert(!Deno.readDirSync(dir).some((e) => e.name === "oci2lxc"), "no binary left");
+  });
+});
+
+Deno.test("the bundle runs convert, verify, inspect --plan, plugins and version with only the permissions README names", async () => {
+  const { NEEDED, V8_FLAGS } = await import("../../scripts/compile.ts");
+  const script = await bundle();
+  await withTempDir(async (dir) => {
+    const image = `${PROJECT_ROOT}fixtures/images/busybox.oci.tar`;
+    const commands = [
+      ["convert", image, `${dir}/ct`, "--quiet"],
+      ["verify", image],
+      ["inspect", image, "--plan"],
+      ["plugins"],
+      ["--version"],
+    ];
+    for (const args of commands) {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: ["run", ...NEEDED, ...V8_FLAGS, "--no-prompt", "--quiet", script, ...args],
+        cwd: dir,
+        stdout: "null",
+        stderr: "piped",
+        env: { NO_COLOR: "1" },
+      }).output();
+      assertEquals(r.code, 0, `${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
+    }
+    assert(Deno.statSync(`${dir}/ct/rootfs/bin/busybox`).isFile);
   });
 });
