@@ -1,13 +1,16 @@
 /**
  * Stage 4: apply each layer, in order, into the staging rootfs. One read and
  * one decompression per layer; the blob digest and diff_id are checked in the
- * same pass that writes the files.
+ * same pass that writes the files. For images worth it, a worker reads,
+ * hashes and decompresses (on the second core) while this thread parses and
+ * writes.
  *
  * @module
  */
 import { DigestMismatchError, Oci2LxcError } from "./errors.ts";
 import type { Image, ImageLayer } from "./image/image.ts";
-import { layerName, readLayer } from "./layer/read_layer.ts";
+import { layerJob, layerName, readLayer } from "./layer/read_layer.ts";
+import { LayerWorker } from "./layer/layer_worker_client.ts";
 import type { IdMap } from "./rootfs/id_map.ts";
 import { type RootfsWarning, RootfsWriter, type RootfsWriterStats } from "./rootfs/rootfs_writer.ts";
 import { TarParser } from "./tar/tar_parser.ts";
@@ -28,6 +31,12 @@ export interface AssembleProgress {
 
 /** Report progress at most this often, in milliseconds (and at each layer's end). */
 const PROGRESS_MS = 100;
+/**
+ * Below this much compressed layer data, a worker's start (a second isolate
+ * loading the decompressors, some tens of milliseconds) costs more than the
+ * overlap gains.
+ */
+export const WORKER_MIN_BYTES = 8 << 20;
 
 /** Options for {@linkcode assembleRootfs}. */
 export interface AssembleOptions {
@@ -38,6 +47,12 @@ export interface AssembleOptions {
   onProgress?: (progress: AssembleProgress) => void;
   /** Checked between chunks: an interrupt stops the work at the next chunk. */
   signal?: AbortSignal | undefined;
+  /**
+   * Read and decompress in a worker: `auto` (default) from
+   * {@linkcode WORKER_MIN_BYTES} of layers on, `always`, or `never`. Where no
+   * worker can start, layers are read on this thread either way.
+   */
+  worker?: "auto" | "always" | "never";
 }
 
 /** What the assembly measured. */
@@ -49,6 +64,8 @@ export interface AssembleResult {
   stats: RootfsWriterStats;
   /** Bytes of file content written. */
   bytesWritten: number;
+  /** True when a worker read and decompressed the layers (see {@linkcode AssembleOptions.worker}). */
+  readInWorker: boolean;
 }
 
 /**
@@ -68,10 +85,24 @@ export async function assembleRootfs(
     approximate: options.approximate ?? false,
     onWarning: (w: RootfsWarning) => options.onWarning?.(w.message),
   });
-  const result: AssembleResult = { layers: [], reordered: false, stats: writer.stats, bytesWritten: 0 };
+  const result: AssembleResult = {
+    layers: [],
+    reordered: false,
+    stats: writer.stats,
+    bytesWritten: 0,
+    readInWorker: false,
+  };
   const allTotal = layers.reduce((n, l) => n + l.member.size, 0);
   let before = 0;
+  const mode = options.worker ?? "auto";
+  const useWorker = layers.length > 0 && (mode === "always" || (mode === "auto" && allTotal >= WORKER_MIN_BYTES));
+  let worker: LayerWorker | undefined;
+  const interrupted = () => {
+    if (options.signal?.aborted) throw new Oci2LxcError("interrupted", "Cannot finish the conversion: interrupted");
+  };
   try {
+    if (useWorker) worker = await LayerWorker.start(layers.map((l) => layerJob(l, layers.length, true)));
+    result.readInWorker = worker !== undefined;
     for (const layer of layers) {
       const name = layerName(layer, layers.length);
       writer.beginLayer(name);
@@ -83,19 +114,21 @@ export async function assembleRootfs(
       const report = () =>
         progress?.({ layer: layer.index + 1, layers: layers.length, bytes, total, allBytes: before + bytes, allTotal });
       report();
-      const measured = await readLayer(layer, layers.length, (chunk) => {
-        if (options.signal?.aborted) throw new Oci2LxcError("interrupted", "Cannot finish the conversion: interrupted");
+      const sink = (chunk: Uint8Array) => {
+        interrupted();
         parser.push(chunk);
-      }, {
-        onRead: progress && ((n) => {
-          bytes += n;
-          const now = performance.now();
-          if (now - reported >= PROGRESS_MS) {
-            reported = now;
-            report();
-          }
-        }),
+      };
+      const onRead = progress && ((n: number) => {
+        bytes += n;
+        const now = performance.now();
+        if (now - reported >= PROGRESS_MS) {
+          reported = now;
+          report();
+        }
       });
+      const measured = worker
+        ? await worker.read(sink, { onRead, check: interrupted })
+        : await readLayer(layer, layers.length, sink, { onRead });
       parser.finish();
       writer.endLayer();
       bytes = total;
@@ -107,6 +140,7 @@ export async function assembleRootfs(
     result.stats = { ...writer.stats };
     result.bytesWritten = writer.stats.bytes;
   } finally {
+    worker?.close();
     writer.close();
   }
   return result;

@@ -10,6 +10,7 @@ import type { ImageLayer } from "../image/image.ts";
 import { readMember, readMemberAsync } from "../image/range_reader.ts";
 import { sniffCompression } from "./decompress.ts";
 import type { Compression, OutputSink } from "./decompressor.ts";
+import type { LayerJob } from "./layer_job.ts";
 import { LayerStream, type LayerStreamResult } from "./layer_stream.ts";
 
 /** How to check a layer while reading it. */
@@ -34,6 +35,31 @@ export function layerCompression(layer: ImageLayer): Compression {
 }
 
 /**
+ * What reading `layer` takes, as plain data (for this thread or the layer
+ * worker): its name, where its bytes are, its compression, and the digest,
+ * size and diff_id it must have.
+ *
+ * @throws {Oci2LxcError} when a compressed layer has no digest to check
+ */
+export function layerJob(layer: ImageLayer, count: number, checkDiffId: boolean): LayerJob {
+  const name = layerName(layer, count);
+  const compression = layerCompression(layer);
+  // A legacy docker-archive names layers by path; an uncompressed blob's digest is its diff_id.
+  const expectedDigest = layer.digest ?? (compression === "none" ? layer.diffId : undefined);
+  if (expectedDigest === undefined) {
+    throw new Oci2LxcError("image", `Cannot verify ${name}: the archive gives no digest for a compressed layer`);
+  }
+  return {
+    name,
+    member: layer.member,
+    compression,
+    expectedDigest,
+    expectedSize: layer.size,
+    expectedDiffId: checkDiffId ? layer.diffId : undefined,
+  };
+}
+
+/**
  * Read, verify and decompress `layer`, handing the tar stream to `sink`.
  * Throws `DigestMismatchError` on a digest, size or diff_id mismatch.
  */
@@ -43,13 +69,7 @@ export async function readLayer(
   sink: OutputSink,
   options: ReadLayerOptions = {},
 ): Promise<LayerStreamResult> {
-  const name = layerName(layer, count);
-  const compression = layerCompression(layer);
-  // A legacy docker-archive names layers by path; an uncompressed blob's digest is its diff_id.
-  const expectedDigest = layer.digest ?? (compression === "none" ? layer.diffId : undefined);
-  if (expectedDigest === undefined) {
-    throw new Oci2LxcError("image", `Cannot verify ${name}: the archive gives no digest for a compressed layer`);
-  }
+  const job = layerJob(layer, count, options.checkDiffId ?? true);
   // A damaged blob usually first shows as a tar or write error; the digest
   // mismatch is what the user can act on, so after a sink error the rest of
   // the blob is still hashed (not written) and a mismatch wins.
@@ -63,14 +83,7 @@ export async function readLayer(
       sinkError = err;
     }
   };
-  const stream = new LayerStream({
-    compression,
-    expectedDigest,
-    expectedSize: layer.size,
-    expectedDiffId: options.checkDiffId === false ? undefined : layer.diffId,
-    name,
-    sink: guardedSink,
-  });
+  const stream = new LayerStream({ ...job, sink: guardedSink });
   try {
     const onRead = options.onRead;
     await readMemberAsync(

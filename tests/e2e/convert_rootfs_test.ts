@@ -5,7 +5,10 @@
  */
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
 import { assert, assertEquals } from "../_helpers/assert.ts";
-import { flipByte, withTempDir } from "../_helpers/oci_builder.ts";
+import { WORKER_MIN_BYTES } from "../../core/assemble.ts";
+import { flipByte, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
+import { file } from "../rootfs/_layers.ts";
+import { layerTar } from "../rootfs/_oci_image.ts";
 import { cli } from "./_cli.ts";
 
 function leftovers(parent: string): string[] {
@@ -131,5 +134,23 @@ Deno.test("the Proxmox fixtures convert with the outcomes Proxmox's own tests ex
     assertEquals(Deno.readTextFileSync(`${await convert("replace_file")}/etc/a`), "2");
     assert(Deno.lstatSync(`${await convert("replace_file_with_dir")}/etc/a`).isDirectory);
     assert(Deno.lstatSync(`${await convert("replace_dir_with_file")}/etc/a`).isFile);
+  });
+});
+
+Deno.test("an image above the worker threshold converts the same from main.ts (layer worker) and the bundle (no worker), silently", async () => {
+  await withTempDir(async (dir) => {
+    // Incompressible content, so the layers' compressed size passes WORKER_MIN_BYTES.
+    const random = new Uint8Array(WORKER_MIN_BYTES + (1 << 20));
+    for (let at = 0; at < random.length; at += 65536) crypto.getRandomValues(random.subarray(at, at + 65536));
+    await writeOciDir(`${dir}/img`, [
+      { tar: layerTar([file("data/random.bin", random), file("etc/hostname", "x\n")]), compression: "gzip" },
+      { tar: layerTar([file("data/more.bin", random.subarray(0, 1 << 20))]), compression: "zstd" },
+    ], { Cmd: ["/bin/true"] });
+    const worker = await cli("main.ts", ["convert", `oci:${dir}/img`, `${dir}/a`, "--quiet"]);
+    assertEquals([worker.code, worker.stderr.replace(/^warning: .*\n/gm, "")], [0, ""]);
+    const bundled = await cli("bundle", ["convert", `oci:${dir}/img`, `${dir}/b`, "--quiet"]);
+    assertEquals([bundled.code, bundled.stderr.replace(/^warning: .*\n/gm, "")], [0, ""]);
+    assertEquals(fsManifest(`${dir}/a/rootfs`), fsManifest(`${dir}/b/rootfs`));
+    assertEquals(Deno.readFileSync(`${dir}/a/rootfs/data/random.bin`), random);
   });
 });

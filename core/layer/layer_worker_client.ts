@@ -1,0 +1,164 @@
+/**
+ * The main thread's side of the layer worker (layer_worker.ts): start it,
+ * take each layer's tar bytes from the shared ring, and turn its reports
+ * back into results and errors, with the same rules as `readLayer` (a
+ * digest mismatch wins over a write error; an interruption stops at once).
+ *
+ * A worker that cannot start (in a one-file bundle, which cannot hold the
+ * worker's module; a runtime without workers) is not an error: {@linkcode LayerWorker.start} returns
+ * undefined and the caller reads the layers on its own thread.
+ *
+ * @module
+ */
+import { EventLoopPause } from "../event_loop_pause.ts";
+import { ChunkRing, KIND_DATA, KIND_END } from "./chunk_ring.ts";
+import type { OutputSink } from "./decompressor.ts";
+import { errorFromRecord, type ErrorRecord, type LayerJob } from "./layer_job.ts";
+import type { LayerStreamResult } from "./layer_stream.ts";
+import { Oci2LxcError } from "../errors.ts";
+
+/**
+ * Whether this module runs from its own file (source or `deno compile`,
+ * whose binary holds layer_worker.ts too). In a one-file bundle it does
+ * not, and there is no layer_worker.ts to load beside the bundle.
+ */
+const OWN_FILE = import.meta.url.endsWith("/layer/layer_worker_client.ts");
+/** How long a starting worker may take to load before we read on this thread. */
+const READY_MS = 10_000;
+/** Let the event loop run at least this often while taking records. */
+const YIELD_MS = 20;
+const decoder = new TextDecoder();
+
+/** Options of {@linkcode LayerWorker.read}. */
+export interface LayerWorkerReadOptions {
+  /** Called with compressed bytes read since the last call: progress. */
+  onRead?: ((bytes: number) => void) | undefined;
+  /** Called between waits and records; throw from it to stop (an interruption). */
+  check?: (() => void) | undefined;
+}
+
+/** A running layer worker; read its layers in order, then {@linkcode close} it. */
+export class LayerWorker {
+  readonly #worker: Worker;
+  readonly #ring: ChunkRing;
+  #failure: Error | undefined;
+  #next = 0;
+
+  private constructor(worker: Worker, ring: ChunkRing) {
+    this.#worker = worker;
+    this.#ring = ring;
+  }
+
+  /**
+   * Start a worker that reads `jobs` in order, or undefined when no worker
+   * can be started here (then read on this thread).
+   */
+  static async start(jobs: readonly LayerJob[]): Promise<LayerWorker | undefined> {
+    if (!OWN_FILE) return undefined;
+    let worker: Worker;
+    try {
+      worker = new Worker(new URL("./layer_worker.ts", import.meta.url).href, {
+        type: "module",
+        name: "oci2lxc-layers",
+      });
+    } catch {
+      return undefined;
+    }
+    const ready = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), READY_MS);
+      worker.onmessage = (event) => {
+        clearTimeout(timer);
+        resolve(event.data?.type === "ready");
+      };
+      worker.onerror = (event) => {
+        // Handled here: unhandled, a worker's error would end the whole program.
+        event.preventDefault();
+        clearTimeout(timer);
+        resolve(false);
+      };
+    });
+    if (!ready) {
+      worker.terminate();
+      return undefined;
+    }
+    const shared = ChunkRing.create(jobs.length);
+    const client = new LayerWorker(worker, new ChunkRing(shared, jobs.length));
+    worker.onmessage = null;
+    worker.onerror = (event) => {
+      event.preventDefault();
+      client.#failure = new Error(`Cannot read the layers: the layer worker failed: ${event.message}`);
+    };
+    worker.postMessage({ shared, jobs });
+    return client;
+  }
+
+  /**
+   * Hand the next layer's tar bytes to `sink` and return what the worker
+   * measured. Layers come in the order of the jobs given to `start`.
+   *
+   * @throws {DigestMismatchError} on a digest, size or diff_id mismatch (even after a sink error)
+   * @throws the sink's error, or the worker's read or decompression error
+   */
+  async read(sink: OutputSink, options: LayerWorkerReadOptions = {}): Promise<LayerStreamResult> {
+    const index = this.#next++;
+    const ring = this.#ring;
+    const { onRead, check } = options;
+    const alive = () => {
+      check?.();
+      if (this.#failure) throw this.#failure;
+    };
+    const pause = new EventLoopPause();
+    let last = performance.now();
+    let reported = 0;
+    let sinkError: unknown;
+    try {
+      for (;;) {
+        const taken = ring.take(alive);
+        const { kind, view } = taken instanceof Promise ? await taken : taken;
+        if (kind === KIND_DATA) {
+          if (sinkError === undefined) {
+            try {
+              sink(view);
+            } catch (err) {
+              if (err instanceof Oci2LxcError && err.code === "interrupted") throw err;
+              sinkError = err;
+            }
+          }
+          ring.release();
+          if (onRead) {
+            const read = ring.progress[index]!;
+            if (read > reported) onRead(read - reported);
+            reported = read;
+          }
+          if (performance.now() - last >= YIELD_MS) {
+            alive();
+            await pause.run();
+            last = performance.now();
+          }
+          continue;
+        }
+        const payload: unknown = JSON.parse(decoder.decode(view));
+        ring.release();
+        if (kind === KIND_END) {
+          if (sinkError !== undefined) throw sinkError;
+          const result = payload as LayerStreamResult;
+          if (onRead && result.size > reported) onRead(result.size - reported);
+          return result;
+        }
+        const record = payload as ErrorRecord;
+        // As in readLayer: a write error wins over what the end-of-layer
+        // checks found, unless that is a digest mismatch.
+        if (sinkError !== undefined && record.atFinish && record.kind !== "digest") throw sinkError;
+        throw errorFromRecord(record);
+      }
+    } finally {
+      pause.close();
+    }
+  }
+
+  /** Stop the worker; safe to call more than once. */
+  close(): void {
+    this.#ring.cancel();
+    this.#worker.terminate();
+  }
+}

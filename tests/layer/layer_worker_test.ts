@@ -1,0 +1,125 @@
+/**
+ * The layer worker (core/layer/layer_worker*.ts, chunk_ring.ts) against
+ * reading on the main thread: for every fixture image and for damaged ones,
+ * `assembleRootfs` with `worker: "always"` must give the same rootfs, the
+ * same measurements and the same errors as with `worker: "never"`; and an
+ * interruption must stop it.
+ */
+import { type AssembleResult, assembleRootfs, isReorderMismatch, reorderLayers } from "../../core/assemble.ts";
+import { Oci2LxcError } from "../../core/errors.ts";
+import type { Image } from "../../core/image/image.ts";
+import { open } from "../../core/open.ts";
+import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
+import { assert, assertEquals } from "../_helpers/assert.ts";
+import { FIXTURES, flipByte, PROXMOX_FIXTURES, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
+import { file } from "../rootfs/_layers.ts";
+import { layerTar } from "../rootfs/_oci_image.ts";
+
+type Mode = "always" | "never";
+
+/** Assemble `image` as the pipeline does (re-pairing reordered layers); the result, or the error's text. */
+async function assemble(image: Image, rootfs: string, mode: Mode): Promise<AssembleResult | string> {
+  const attempt = async (layers = image.layers) => {
+    await Deno.remove(rootfs, { recursive: true }).catch(() => {});
+    await Deno.mkdir(rootfs);
+    return await assembleRootfs(layers, rootfs, { worker: mode });
+  };
+  try {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!isReorderMismatch(err, image)) throw err;
+      return { ...(await attempt(await reorderLayers(image))), reordered: true };
+    }
+  } catch (err) {
+    assert(err instanceof Oci2LxcError, `not an Oci2LxcError: ${err}`);
+    return `${err.name} ${err.code}: ${err.message} | hint: ${err.hint}`;
+  }
+}
+
+/** Both modes on `reference`: equal outcomes; returns the worker's. */
+async function compareModes(reference: string): Promise<AssembleResult | string> {
+  return await withTempDir(async (dir) => {
+    const image = open(reference);
+    try {
+      const thread = await assemble(image, `${dir}/thread`, "never");
+      const worker = await assemble(image, `${dir}/worker`, "always");
+      if (typeof thread === "string" || typeof worker === "string") {
+        assertEquals(worker, thread, `${reference}: the same error on both paths`);
+        return worker;
+      }
+      assertEquals(thread.readInWorker, false);
+      assertEquals(worker.readInWorker, true, "the worker really read the layers");
+      assertEquals({ ...worker, readInWorker: false }, thread);
+      assertEquals(fsManifest(`${dir}/worker`), fsManifest(`${dir}/thread`));
+      return worker;
+    } finally {
+      image.close();
+    }
+  });
+}
+
+Deno.test("layer worker: every fixture image assembles to the same rootfs and digests as on the main thread", async (t) => {
+  const references = [
+    ...[...Deno.readDirSync(FIXTURES)]
+      .filter((e) => /\.(tar|tar\.gz|oci-dir)$/.test(e.name))
+      .map((e) => `${FIXTURES}${e.name}`),
+    ...[...Deno.readDirSync(PROXMOX_FIXTURES)].filter((e) => e.name.endsWith(".tar")).map((e) =>
+      `${PROXMOX_FIXTURES}${e.name}`
+    ),
+  ].sort();
+  assert(references.length >= 15, `found only ${references.length} fixture images`);
+  for (const reference of references) {
+    await t.step(reference.replace(/.*\/fixtures\//, ""), async () => {
+      const outcome = await compareModes(reference);
+      assert(typeof outcome !== "string", `fixture failed: ${outcome}`);
+    });
+  }
+});
+
+/** An OCI dir of two layers (gzip, zstd) with enough files to fill the ring many times over. */
+async function twoLayerImage(dir: string): Promise<string[]> {
+  const files = (prefix: string, n: number) =>
+    Array.from({ length: n }, (_, i) => file(`${prefix}/f${i}`, `${prefix} ${i} `.repeat(1 + (i * 37) % 3000)));
+  const built = await writeOciDir(dir, [
+    { tar: layerTar(files("a", 800)), compression: "gzip" },
+    { tar: layerTar(files("b", 800)), compression: "zstd" },
+  ]);
+  return built.layerPaths;
+}
+
+Deno.test("layer worker: a flipped byte in either layer fails with the same error as on the main thread", async () => {
+  await withTempDir(async (dir) => {
+    const [first, second] = await twoLayerImage(`${dir}/img`);
+    const clean = await compareModes(`oci:${dir}/img`);
+    assert(typeof clean !== "string" && clean.layers.length === 2, `clean image: ${JSON.stringify(clean)}`);
+    await flipByte(second!, 2000);
+    const late = await compareModes(`oci:${dir}/img`);
+    assert(typeof late === "string" && late.includes("layer 2/2"), late as string);
+    await flipByte(first!, 100);
+    const early = await compareModes(`oci:${dir}/img`);
+    assert(typeof early === "string" && early.includes("layer 1/2"), early as string);
+  });
+});
+
+Deno.test("layer worker: an abort signal stops the assembly with an interrupted error", async () => {
+  await withTempDir(async (dir) => {
+    await twoLayerImage(`${dir}/img`);
+    const image = open(`oci:${dir}/img`);
+    try {
+      await Deno.mkdir(`${dir}/rootfs`);
+      const controller = new AbortController();
+      let chunks = 0;
+      const err = await assembleRootfs(image.layers, `${dir}/rootfs`, {
+        worker: "always",
+        signal: controller.signal,
+        onProgress: () => {
+          if (++chunks === 2) controller.abort();
+        },
+      }).then(() => undefined, (e) => e);
+      assert(err instanceof Oci2LxcError && err.code === "interrupted", `expected an interruption, got ${err}`);
+    } finally {
+      image.close();
+    }
+  });
+});
