@@ -104,7 +104,8 @@ export function formatReport(r: ConversionReport): string {
 
   if (!r.dryRun) {
     out.push("", "Work");
-    row("read", `${formatBytes(r.bytesRead)} of layers`);
+    const where = r.layerReader === "worker" ? "in a worker, beside the writes" : "on the main thread";
+    row("read", `${formatBytes(r.bytesRead)} of layers, decompressed ${where}`);
     row("wrote", `${formatBytes(r.bytesWritten)} of files`);
     const stages = Object.entries(r.timings).filter(([k]) => k !== "total").map(([k, v]) => `${k} ${v} ms`);
     prose("time", `${((r.timings.total ?? 0) / 1000).toFixed(2)} s (${stages.join(", ")})`);

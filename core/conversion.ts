@@ -212,4 +212,10 @@ export interface ConversionReport {
   bytesRead: number;
   /** Bytes of file content written into the rootfs. */
   bytesWritten: number;
+  /**
+   * Where the layers were read, hashed and decompressed: in a worker on a
+   * second core while this thread wrote the files, or on this thread alone
+   * (images under 8 MiB of layers, or a bundle that does not allow it).
+   */
+  layerReader: "worker" | "thread";
 }

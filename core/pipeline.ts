@@ -3,8 +3,9 @@
  *
  * 1. resolve the reference and open the image (manifest for the platform);
  * 2. verify the index, manifest and config (done while opening);
- * 3. assemble the layers into a staging directory beside DEST, each layer
- *    verified (digest and diff_id) in the same pass that writes it;
+ * 3. assemble the layers into a staging directory beside DEST (for a dry
+ *    run, in the system's temp dir), each layer verified (digest and
+ *    diff_id) in the same pass that writes it;
  * 4. detect the distribution and plan the container (plugins: detectDistro, plan);
  * 5. set up the rootfs (plan directories; plugins: rootfs);
  * 6. configure: render the LXC config (plugins: config) and write it;
@@ -88,19 +89,22 @@ export async function convertImage(
   };
 
   options.onProgress?.({ stage: "open" });
-  const image = open(reference, { platform: options.platform, tempDir: dirname(absDest) });
+  // A dry run writes nothing near DEST: it stages (and unpacks a compressed archive) in the system's temp dir.
+  const image = open(reference, { platform: options.platform, tempDir: options.dryRun ? undefined : dirname(absDest) });
   for (const w of image.warnings) warn(w);
   lap("open");
   const runner = new PluginRunner<ConversionContext>(options.plugins ?? []);
   let staging: Staging | undefined;
   let rootfs: RootfsAccess | undefined;
+  let dryRunDir: string | undefined;
   try {
+    if (options.dryRun) dryRunDir = Deno.makeTempDirSync({ prefix: "oci2lxc-dry-run-" });
     checkAbort();
     // 3. assemble, re-pairing layers by content if the archive lists them out of order.
     let layers: readonly ImageLayer[] = image.layers;
     let assembled: AssembleResult;
     const assemble = () => {
-      staging = createStaging(absDest);
+      staging = createStaging(dryRunDir === undefined ? absDest : join(dryRunDir, name));
       return assembleRootfs(layers, join(staging.path, "rootfs"), {
         idmap: options.idmap,
         approximate,
@@ -253,6 +257,8 @@ export async function convertImage(
     throw err;
   } finally {
     image.close();
+    // Empty by now (the staging directory was aborted); recursive only as a safety net.
+    if (dryRunDir !== undefined) Deno.removeSync(dryRunDir, { recursive: true });
   }
 }
 
@@ -313,6 +319,7 @@ function emptyReport(
     timings: {},
     bytesRead: assembled.layers.reduce((n, l) => n + l.size, 0),
     bytesWritten: assembled.bytesWritten,
+    layerReader: assembled.readInWorker ? "worker" : "thread",
   };
 }
 

@@ -97,9 +97,6 @@ async function main(args: string[]): Promise<void> {
       ...PERMISSIONS,
       ...V8_FLAGS,
       ...(target ? ["--target", target] : []),
-      // The layer worker is loaded by URL, not imported: include it by name.
-      "--include",
-      `${ROOT}core/layer/layer_worker.ts`,
       "--output",
       output,
       `${ROOT}main.ts`,

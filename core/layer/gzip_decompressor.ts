@@ -40,6 +40,28 @@ const DAMAGED = {
 
 const MAX_PUSH = 1 << 30;
 
+/**
+ * The error for what follows the last gzip member, if it is not all zero
+ * bytes (`gzip -d` ignores zero padding; anything else is not a gzip file).
+ *
+ * @param from where the data after the last member starts in `input`
+ * @param start position of `input` in the whole blob, for the message
+ */
+export function paddingError(input: Uint8Array, from: number, start: number, name: string): Oci2LxcError | undefined {
+  for (let i = from; i < input.length; i++) {
+    if (input[i] !== 0) {
+      return new Oci2LxcError(
+        "image",
+        `Cannot decompress ${name}: unexpected data after the last gzip member and its zero padding, at compressed byte ${
+          start + i
+        }`,
+        DAMAGED,
+      );
+    }
+  }
+  return undefined;
+}
+
 /** Default size of the one output buffer handed to the sink. */
 export const DEFAULT_OUTPUT_SIZE = 1 << 20;
 
@@ -261,18 +283,10 @@ export class GzipDecompressor implements Decompressor {
   }
 
   #expectPadding(input: Uint8Array, from: number, start: number): void {
-    for (let i = from; i < input.length; i++) {
-      if (input[i] !== 0) {
-        this.#state = "failed";
-        throw new Oci2LxcError(
-          "image",
-          `Cannot decompress ${this.#name}: unexpected data after the last gzip member and its zero padding, at compressed byte ${
-            start + i
-          }`,
-          DAMAGED,
-        );
-      }
-    }
+    const error = paddingError(input, from, start, this.#name);
+    if (error === undefined) return;
+    this.#state = "failed";
+    throw error;
   }
 
   #failure(rc: number, position: number): Oci2LxcError {

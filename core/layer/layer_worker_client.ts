@@ -4,8 +4,8 @@
  * back into results and errors, with the same rules as `readLayer` (a
  * digest mismatch wins over a write error; an interruption stops at once).
  *
- * A worker that cannot start (in a one-file bundle, which cannot hold the
- * worker's module; a runtime without workers) is not an error: {@linkcode LayerWorker.start} returns
+ * A worker that cannot start (a bundle whose entry point does not allow
+ * it, a runtime without workers) is not an error: {@linkcode LayerWorker.start} returns
  * undefined and the caller reads the layers on its own thread.
  *
  * @module
@@ -15,6 +15,7 @@ import { ChunkRing, KIND_DATA, KIND_END } from "./chunk_ring.ts";
 import type { OutputSink } from "./decompressor.ts";
 import { errorFromRecord, type ErrorRecord, type LayerJob } from "./layer_job.ts";
 import type { LayerStreamResult } from "./layer_stream.ts";
+import { LAYER_WORKER_NAME } from "./layer_worker.ts";
 import { Oci2LxcError } from "../errors.ts";
 
 /**
@@ -23,6 +24,18 @@ import { Oci2LxcError } from "../errors.ts";
  * not, and there is no layer_worker.ts to load beside the bundle.
  */
 const OWN_FILE = import.meta.url.endsWith("/layer/layer_worker_client.ts");
+/** Set by {@linkcode allowBundleAsLayerWorker}. */
+let bundleIsWorker = false;
+
+/**
+ * Declare that this program's one-file bundle may be loaded as the layer
+ * worker's script: its entry point imports layer_worker.ts and does nothing
+ * else when layer_worker.ts's `isLayerWorker()` is true. main.ts does; a custom main
+ * that does not call this reads layers on its own thread when bundled.
+ */
+export function allowBundleAsLayerWorker(): void {
+  bundleIsWorker = true;
+}
 /** How long a starting worker may take to load before we read on this thread. */
 const READY_MS = 10_000;
 /** Let the event loop run at least this often while taking records. */
@@ -54,13 +67,16 @@ export class LayerWorker {
    * can be started here (then read on this thread).
    */
   static async start(jobs: readonly LayerJob[]): Promise<LayerWorker | undefined> {
-    if (!OWN_FILE) return undefined;
+    // From source or the binary, the worker's own module; in a bundle, the bundle itself.
+    const script = OWN_FILE
+      ? new URL("./layer_worker.ts", import.meta.url).href
+      : bundleIsWorker
+      ? import.meta.url
+      : "";
+    if (script === "") return undefined;
     let worker: Worker;
     try {
-      worker = new Worker(new URL("./layer_worker.ts", import.meta.url).href, {
-        type: "module",
-        name: "oci2lxc-layers",
-      });
+      worker = new Worker(script, { type: "module", name: LAYER_WORKER_NAME });
     } catch {
       return undefined;
     }

@@ -17,7 +17,7 @@
 import zlib from "node:zlib";
 import { Oci2LxcError } from "../errors.ts";
 import type { Decompressor, OutputSink } from "./decompressor.ts";
-import { DEFAULT_OUTPUT_SIZE, type GzipDecompressorOptions } from "./gzip_decompressor.ts";
+import { DEFAULT_OUTPUT_SIZE, type GzipDecompressorOptions, paddingError } from "./gzip_decompressor.ts";
 
 const Z_NO_FLUSH = 0;
 const Z_FINISH = 4;
@@ -268,18 +268,10 @@ export class ZlibNgGzipDecompressor implements Decompressor {
   }
 
   #expectPadding(input: Uint8Array, from: number, start: number): void {
-    for (let i = from; i < input.length; i++) {
-      if (input[i] !== 0) {
-        this.#phase = "failed";
-        throw new Oci2LxcError(
-          "image",
-          `Cannot decompress ${this.#name}: unexpected data after the last gzip member and its zero padding, at compressed byte ${
-            start + i
-          }`,
-          DAMAGED,
-        );
-      }
-    }
+    const error = paddingError(input, from, start, this.#name);
+    if (error === undefined) return;
+    this.#phase = "failed";
+    throw error;
   }
 
   #failure(position: number): Oci2LxcError {

@@ -9,7 +9,7 @@ import { WORKER_MIN_BYTES } from "../../core/assemble.ts";
 import { flipByte, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
 import { file } from "../rootfs/_layers.ts";
 import { layerTar } from "../rootfs/_oci_image.ts";
-import { cli } from "./_cli.ts";
+import { cli, ENTRIES } from "./_cli.ts";
 
 function leftovers(parent: string): string[] {
   return [...Deno.readDirSync(parent)].map((e) => e.name).filter((n) => n.includes("oci2lxc-staging") || n === "ct");
@@ -137,7 +137,7 @@ Deno.test("the Proxmox fixtures convert with the outcomes Proxmox's own tests ex
   });
 });
 
-Deno.test("an image above the worker threshold converts the same from main.ts (layer worker) and the bundle (no worker), silently", async () => {
+Deno.test("an image above the worker threshold is read in the layer worker from main.ts and from the bundle, silently", async () => {
   await withTempDir(async (dir) => {
     // Incompressible content, so the layers' compressed size passes WORKER_MIN_BYTES.
     const random = new Uint8Array(WORKER_MIN_BYTES + (1 << 20));
@@ -146,11 +146,28 @@ Deno.test("an image above the worker threshold converts the same from main.ts (l
       { tar: layerTar([file("data/random.bin", random), file("etc/hostname", "x\n")]), compression: "gzip" },
       { tar: layerTar([file("data/more.bin", random.subarray(0, 1 << 20))]), compression: "zstd" },
     ], { Cmd: ["/bin/true"] });
-    const worker = await cli("main.ts", ["convert", `oci:${dir}/img`, `${dir}/a`, "--quiet"]);
-    assertEquals([worker.code, worker.stderr.replace(/^warning: .*\n/gm, "")], [0, ""]);
-    const bundled = await cli("bundle", ["convert", `oci:${dir}/img`, `${dir}/b`, "--quiet"]);
-    assertEquals([bundled.code, bundled.stderr.replace(/^warning: .*\n/gm, "")], [0, ""]);
-    assertEquals(fsManifest(`${dir}/a/rootfs`), fsManifest(`${dir}/b/rootfs`));
-    assertEquals(Deno.readFileSync(`${dir}/a/rootfs/data/random.bin`), random);
+    const manifests: string[] = [];
+    for (const entry of ENTRIES) {
+      const r = await cli(entry, ["convert", `oci:${dir}/img`, `${dir}/${entry}`, "--quiet", "--json"]);
+      assertEquals([r.code, r.stderr.replace(/^warning: .*\n/gm, "")], [0, ""], entry);
+      assertEquals(JSON.parse(r.stdout).layerReader, "worker", entry);
+      manifests.push(fsManifest(`${dir}/${entry}/rootfs`));
+    }
+    assertEquals(manifests[0], manifests[1]);
+    assertEquals(Deno.readFileSync(`${dir}/main.ts/rootfs/data/random.bin`), random);
+    const small = await cli("main.ts", ["convert", "fixtures/images/busybox.oci.tar", `${dir}/small`, "--json"]);
+    assertEquals(JSON.parse(small.stdout).layerReader, "thread", "a small image is read on the main thread");
+  });
+});
+
+Deno.test("--dry-run writes nothing near DEST: a missing parent stays missing", async () => {
+  await withTempDir(async (dir) => {
+    const dest = `${dir}/not/yet/ct`;
+    const r = await cli("main.ts", ["convert", "fixtures/images/busybox.oci.tar", dest, "--dry-run", "--json"]);
+    assertEquals(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assertEquals([report.dryRun, report.paths.rootfs], [true, `${dest}/rootfs`]);
+    assert(report.rootfs.files > 0, "the plan was made from an assembled rootfs");
+    assertEquals([...Deno.readDirSync(dir)], []);
   });
 });

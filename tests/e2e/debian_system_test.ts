@@ -165,7 +165,15 @@ Deno.test({
       const routes = await routesOf(pid);
       assert(routes.includes(`default via ${net.bridgeIp} dev eth0`), routes);
       assertEquals(readInside(pid, "/run/network/ifstate.eth0"), "eth0\n", "ifup recorded eth0 as up");
-      const resolv = readInside(pid, "/etc/resolv.conf") ?? "";
+      // dhclient-script writes resolv.conf after it set the address: wait for it too.
+      const resolv = await waitFor(
+        "dhclient-script to write resolv.conf",
+        BOOT_MS,
+        () => {
+          const text = readInside(pid, "/etc/resolv.conf") ?? "";
+          return text.includes(`nameserver ${net.bridgeIp}`) ? text : undefined;
+        },
+      ).catch((err) => `${err}: ${readInside(pid, "/etc/resolv.conf")}`);
       assert(resolv.includes(`nameserver ${net.bridgeIp}`), `dhclient-script did not write resolv.conf:\n${resolv}`);
       const ping = await net.runInNetns(["busybox", "ping", "-c", "1", "-W", "2", address]);
       assertEquals(ping.code, 0, ping.stdout + ping.stderr);

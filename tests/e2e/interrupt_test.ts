@@ -9,6 +9,7 @@
  * on disk first would cost the test as much time as the conversion it
  * interrupts.
  */
+import { WORKER_MIN_BYTES } from "../../core/assemble.ts";
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { run, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
 import { ENTRIES, spawnCli } from "./_cli.ts";
@@ -37,11 +38,18 @@ function header(name: string, type: "0" | "5", size: number): Uint8Array {
   return block;
 }
 
-/** The layer tar: big files first, then the directories of empty files. */
-function layerTar(): Uint8Array {
-  const entries = DIRS * (FILES_PER_DIR + 1) + BIG_FILES;
-  const tar = new Uint8Array(entries * 512 + BIG_FILES * BIG_SIZE + 1024);
-  let at = 0;
+/**
+ * The layer tar: big files first, then the directories of empty files. With
+ * `random` bytes, a file of them comes first: incompressible, it takes the
+ * layer over WORKER_MIN_BYTES, so the layer worker reads it.
+ */
+function layerTar(random = new Uint8Array(0)): Uint8Array {
+  const entries = DIRS * (FILES_PER_DIR + 1) + BIG_FILES + 1;
+  const padded = Math.ceil(random.length / 512) * 512;
+  const tar = new Uint8Array(entries * 512 + padded + BIG_FILES * BIG_SIZE + 1024);
+  tar.set(header("random", "0", random.length), 0);
+  tar.set(random, 512);
+  let at = 512 + padded;
   for (let i = 0; i < BIG_FILES; i++) {
     tar.set(header(`big${i}`, "0", BIG_SIZE), at);
     at += 512 + BIG_SIZE; // zeros
@@ -79,41 +87,45 @@ function hasEntries(dir: string): boolean {
   }
 }
 
-Deno.test("convert stops on SIGINT in the middle of a layer: exit 130, one error line, no staging dir, no DEST", async (t) => {
-  await withTempDir(async (dir) => {
-    const tar = layerTar();
-    await Deno.writeFile(`${dir}/layer.tar`, tar);
-    const blob = await run(["gzip", "-1", "-n", "-c", `${dir}/layer.tar`]);
-    await Deno.remove(`${dir}/layer.tar`);
-    await writeOciDir(`${dir}/image`, [{ tar, compression: "gzip", blob }], { Cmd: ["/bin/sh"] });
+for (const reader of ["thread", "worker"]) {
+  Deno.test(`convert stops on SIGINT in the middle of a layer (read on the ${reader}): exit 130, one error line, no staging dir, no DEST`, async (t) => {
+    await withTempDir(async (dir) => {
+      const random = new Uint8Array(reader === "worker" ? WORKER_MIN_BYTES + (1 << 20) : 0);
+      for (let at = 0; at < random.length; at += 65536) crypto.getRandomValues(random.subarray(at, at + 65536));
+      const tar = layerTar(random);
+      await Deno.writeFile(`${dir}/layer.tar`, tar);
+      const blob = await run(["gzip", "-1", "-n", "-c", `${dir}/layer.tar`]);
+      await Deno.remove(`${dir}/layer.tar`);
+      await writeOciDir(`${dir}/image`, [{ tar, compression: "gzip", blob }], { Cmd: ["/bin/sh"] });
 
-    for (const entry of ENTRIES) {
-      await t.step(`[${entry}]`, async () => {
-        const out = `${dir}/out-${entry}`;
-        await Deno.mkdir(out);
-        const child = await spawnCli(entry, ["convert", `oci:${dir}/image`, `${out}/ct`]);
-        const output = child.output();
-        // Interrupt once the writer has begun: the staging rootfs has its first entry.
-        const started = await waitFor(() => {
-          const staging = stagingIn(out);
-          return staging !== undefined && hasEntries(`${out}/${staging}/rootfs`);
-        }, 30_000);
-        if (!started) child.kill("SIGKILL");
-        assert(started, "the staging directory did not appear within 30 s");
-        const sent = performance.now();
-        child.kill("SIGINT");
-        const stop = setTimeout(() => child.kill("SIGKILL"), 20_000);
-        const r = await output;
-        clearTimeout(stop);
-        const seconds = (performance.now() - sent) / 1000;
-        const stderr = new TextDecoder().decode(r.stderr);
-        assertEquals(r.code, 130, `exit ${r.code} ${r.signal ?? ""} after ${seconds.toFixed(1)} s:\n${stderr}`);
-        assert(stderr.includes("error: Cannot finish the conversion: interrupted\n"), stderr);
-        assert(!/Stack backtrace|Uncaught/.test(stderr), stderr);
-        assertEquals(new TextDecoder().decode(r.stdout), "", "nothing on stdout");
-        assertEquals([...Deno.readDirSync(out)].map((e) => e.name), [], "no staging directory and no DEST");
-        assert(seconds < 15, `it took ${seconds.toFixed(1)} s to stop`);
-      });
-    }
+      for (const entry of ENTRIES) {
+        await t.step(`[${entry}]`, async () => {
+          const out = `${dir}/out-${entry}`;
+          await Deno.mkdir(out);
+          const child = await spawnCli(entry, ["convert", `oci:${dir}/image`, `${out}/ct`]);
+          const output = child.output();
+          // Interrupt once the writer has begun: the staging rootfs has its first entry.
+          const started = await waitFor(() => {
+            const staging = stagingIn(out);
+            return staging !== undefined && hasEntries(`${out}/${staging}/rootfs`);
+          }, 30_000);
+          if (!started) child.kill("SIGKILL");
+          assert(started, "the staging directory did not appear within 30 s");
+          const sent = performance.now();
+          child.kill("SIGINT");
+          const stop = setTimeout(() => child.kill("SIGKILL"), 20_000);
+          const r = await output;
+          clearTimeout(stop);
+          const seconds = (performance.now() - sent) / 1000;
+          const stderr = new TextDecoder().decode(r.stderr);
+          assertEquals(r.code, 130, `exit ${r.code} ${r.signal ?? ""} after ${seconds.toFixed(1)} s:\n${stderr}`);
+          assert(stderr.includes("error: Cannot finish the conversion: interrupted\n"), stderr);
+          assert(!/Stack backtrace|Uncaught/.test(stderr), stderr);
+          assertEquals(new TextDecoder().decode(r.stdout), "", "nothing on stdout");
+          assertEquals([...Deno.readDirSync(out)].map((e) => e.name), [], "no staging directory and no DEST");
+          assert(seconds < 15, `it took ${seconds.toFixed(1)} s to stop`);
+        });
+      }
+    });
   });
-});
+}

@@ -123,6 +123,7 @@ Deno.test("the report schema rejects an unknown field, a missing field and an un
     timings: { open: 0, assemble: 0, plan: 0, setup: 0, configure: 0, commit: 0, total: 0 },
     bytesRead: 0,
     bytesWritten: 0,
+    layerReader: "thread",
   };
   assertEquals(validateJson(schema, report), []);
   const broken = structuredClone(report) as Record<string, unknown> & typeof report;
