@@ -19,7 +19,9 @@ export const KIND_END = 1;
 /** A failure: a JSON payload describing the error; nothing follows. */
 export const KIND_ERROR = 2;
 
-const SLOTS = 8;
+// 8 MiB: enough to carry the writer over a run of large files while the worker catches up
+// (8 slots: 1x zstd 665 ms of assembly; 32: ~610 ms; 64 gains little more for +6 MiB RSS).
+const SLOTS = 32;
 const SLOT_SIZE = 256 << 10;
 /** Per slot: full flag, length, kind. Index 0 of the control array is the cancel flag. */
 const FIELDS = 3;
