@@ -11,6 +11,7 @@ import { DigestMismatchError, Oci2LxcError } from "./errors.ts";
 import type { Image, ImageLayer } from "./image/image.ts";
 import { layerJob, layerName, readLayer } from "./layer/read_layer.ts";
 import { LayerWorker } from "./layer/layer_worker_client.ts";
+import type { LayerJob } from "./layer/layer_job.ts";
 import type { IdMap } from "./rootfs/id_map.ts";
 import { type RootfsWarning, RootfsWriter, type RootfsWriterStats } from "./rootfs/rootfs_writer.ts";
 import { TarParser } from "./tar/tar_parser.ts";
@@ -101,7 +102,15 @@ export async function assembleRootfs(
     if (options.signal?.aborted) throw new Oci2LxcError("interrupted", "Cannot finish the conversion: interrupted");
   };
   try {
-    if (useWorker) worker = await LayerWorker.start(layers.map((l) => layerJob(l, layers.length, true)));
+    // A layer that cannot even be described (no digest, unreadable) must fail in its turn, after the
+    // layers before it, as on this thread: then read them all here.
+    let jobs: LayerJob[] | undefined;
+    try {
+      jobs = useWorker ? layers.map((l) => layerJob(l, layers.length, true)) : undefined;
+    } catch {
+      jobs = undefined;
+    }
+    if (jobs) worker = await LayerWorker.start(jobs);
     result.readInWorker = worker !== undefined;
     for (const layer of layers) {
       const name = layerName(layer, layers.length);

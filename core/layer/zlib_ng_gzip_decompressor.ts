@@ -197,9 +197,10 @@ export class ZlibNgGzipDecompressor implements Decompressor {
     for (;;) {
       this.#handle.writeSync(Z_NO_FLUSH, input, offset, input.length - offset, output, 0, output.length);
       const left = state[1]!;
-      if (this.#error) throw this.#failure(start + input.length - left);
+      // What zlib produced before an error still goes to the sink first, as the FFI decompressor does.
       const produced = output.length - state[0]!;
       if (produced > 0) this.#emit(output.subarray(0, produced));
+      if (this.#error) throw this.#failure(start + input.length - left);
       offset = input.length - left;
       // A full output buffer: zlib may have more for us from the same input.
       if (state[0] === 0) continue;
