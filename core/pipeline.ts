@@ -19,6 +19,7 @@ import { open } from "./open.ts";
 import { type AssembleResult, assembleRootfs, isReorderMismatch, reorderLayers } from "./assemble.ts";
 import type { ConfigAdditions, ConversionContext, ConversionReport, ConvertOptions, DistroInfo } from "./conversion.ts";
 import { Oci2LxcError } from "./errors.ts";
+import { letEventLoopRun } from "./event_loop_pause.ts";
 import type { ImageLayer } from "./image/image.ts";
 import { formatPlatform } from "./image/platform.ts";
 import { detectLxcVersion } from "./lxc/host_lxc.ts";
@@ -84,7 +85,9 @@ export async function convertImage(
     options.onWarning?.(message);
   };
   if (approximate) warn("running as a normal user: file owners are not applied and device nodes are skipped");
-  const checkAbort = () => {
+  // Between stages the listeners get their turn, so Ctrl-C at any time before the commit cancels.
+  const checkAbort = async () => {
+    if (options.signal) await letEventLoopRun();
     if (options.signal?.aborted) throw new Oci2LxcError("interrupted", "Cannot finish the conversion: interrupted");
   };
 
@@ -99,7 +102,7 @@ export async function convertImage(
   let dryRunDir: string | undefined;
   try {
     if (options.dryRun) dryRunDir = Deno.makeTempDirSync({ prefix: "oci2lxc-dry-run-" });
-    checkAbort();
+    await checkAbort();
     // 3. assemble, re-pairing layers by content if the archive lists them out of order.
     let layers: readonly ImageLayer[] = image.layers;
     let assembled: AssembleResult;
@@ -123,7 +126,7 @@ export async function convertImage(
       assembled = { ...(await assemble()), reordered: true };
     }
     lap("assemble");
-    checkAbort();
+    await checkAbort();
 
     // 4. distro and plan.
     const stagingDir = staging!.path;
@@ -170,7 +173,7 @@ export async function convertImage(
     for (const w of context.plan.warnings) warn(w);
     options.onProgress?.({ stage: "plan" });
     lap("plan");
-    checkAbort();
+    await checkAbort();
 
     // 5. set up the rootfs.
     for (const d of context.plan.directories) {
@@ -180,7 +183,7 @@ export async function convertImage(
     for (const [relative, file] of context.files) writeBeside(stagingDir, relative, file.data, file.mode);
     options.onProgress?.({ stage: "setup" });
     lap("setup");
-    checkAbort();
+    await checkAbort();
 
     if (pve) {
       // Proxmox VE output: a template and a conf in the directory DEST instead of an LXC container directory.
@@ -235,7 +238,7 @@ export async function convertImage(
     Deno.writeTextFileSync(join(stagingDir, "config"), text, { mode: 0o644 });
     options.onProgress?.({ stage: "configure" });
     lap("configure");
-    checkAbort();
+    await checkAbort();
 
     // 7. commit.
     rootfs.close();

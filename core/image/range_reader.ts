@@ -6,7 +6,7 @@
  * @module
  */
 import { Oci2LxcError } from "../errors.ts";
-import { EventLoopPause } from "../event_loop_pause.ts";
+import { letEventLoopRun } from "../event_loop_pause.ts";
 import type { Member } from "./member.ts";
 
 const CHUNK = 1 << 20;
@@ -72,28 +72,23 @@ export function readMember(member: Member, onChunk: (chunk: Uint8Array) => void)
  * compressed layer of small files can take seconds to apply.
  */
 export async function readMemberAsync(member: Member, onChunk: (chunk: Uint8Array) => void): Promise<void> {
-  const pause = new EventLoopPause();
   let last = performance.now();
   let slice = MIN_SLICE * 4;
-  try {
-    for (const chunk of memberChunks(member)) {
-      for (let at = 0; at < chunk.length;) {
-        const end = Math.min(at + slice, chunk.length);
-        const started = performance.now();
-        onChunk(at === 0 && end === chunk.length ? chunk : chunk.subarray(at, end));
-        at = end;
-        const now = performance.now();
-        // Keep one slice's work near a few milliseconds.
-        if (now - started < 2) slice = Math.min(slice * 2, MAX_SLICE);
-        else if (now - started > 10) slice = Math.max(slice / 2, MIN_SLICE);
-        if (now - last >= YIELD_MS) {
-          await pause.run();
-          last = performance.now();
-        }
+  for (const chunk of memberChunks(member)) {
+    for (let at = 0; at < chunk.length;) {
+      const end = Math.min(at + slice, chunk.length);
+      const started = performance.now();
+      onChunk(at === 0 && end === chunk.length ? chunk : chunk.subarray(at, end));
+      at = end;
+      const now = performance.now();
+      // Keep one slice's work near a few milliseconds.
+      if (now - started < 2) slice = Math.min(slice * 2, MAX_SLICE);
+      else if (now - started > 10) slice = Math.max(slice / 2, MIN_SLICE);
+      if (now - last >= YIELD_MS) {
+        await letEventLoopRun();
+        last = performance.now();
       }
     }
-  } finally {
-    pause.close();
   }
 }
 

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { EventLoopPause } from "../event_loop_pause.ts";
+import { letEventLoopRun } from "../event_loop_pause.ts";
 import { ChunkRing, KIND_DATA, KIND_END } from "./chunk_ring.ts";
 import type { OutputSink } from "./decompressor.ts";
 import { errorFromRecord, type ErrorRecord, type LayerJob } from "./layer_job.ts";
@@ -123,52 +123,47 @@ export class LayerWorker {
       check?.();
       if (this.#failure) throw this.#failure;
     };
-    const pause = new EventLoopPause();
     let last = performance.now();
     let reported = 0;
     let sinkError: unknown;
-    try {
-      for (;;) {
-        const taken = ring.take(alive);
-        const { kind, view } = taken instanceof Promise ? await taken : taken;
-        if (kind === KIND_DATA) {
-          if (sinkError === undefined) {
-            try {
-              sink(view);
-            } catch (err) {
-              if (err instanceof Oci2LxcError && err.code === "interrupted") throw err;
-              sinkError = err;
-            }
+    for (;;) {
+      const taken = ring.take(alive);
+      const { kind, view } = taken instanceof Promise ? await taken : taken;
+      if (kind === KIND_DATA) {
+        if (sinkError === undefined) {
+          try {
+            sink(view);
+          } catch (err) {
+            if (err instanceof Oci2LxcError && err.code === "interrupted") throw err;
+            sinkError = err;
           }
-          ring.release();
-          if (onRead) {
-            const read = ring.progress[index]!;
-            if (read > reported) onRead(read - reported);
-            reported = read;
-          }
-          if (performance.now() - last >= YIELD_MS) {
-            alive();
-            await pause.run();
-            last = performance.now();
-          }
-          continue;
         }
-        const payload: unknown = JSON.parse(decoder.decode(view));
         ring.release();
-        if (kind === KIND_END) {
-          if (sinkError !== undefined) throw sinkError;
-          const result = payload as LayerStreamResult;
-          if (onRead && result.size > reported) onRead(result.size - reported);
-          return result;
+        if (onRead) {
+          const read = ring.progress[index]!;
+          if (read > reported) onRead(read - reported);
+          reported = read;
         }
-        const record = payload as ErrorRecord;
-        // As in readLayer: a write error wins over what the end-of-layer
-        // checks found, unless that is a digest mismatch.
-        if (sinkError !== undefined && record.atFinish && record.kind !== "digest") throw sinkError;
-        throw errorFromRecord(record);
+        if (performance.now() - last >= YIELD_MS) {
+          alive();
+          await letEventLoopRun();
+          last = performance.now();
+        }
+        continue;
       }
-    } finally {
-      pause.close();
+      const payload: unknown = JSON.parse(decoder.decode(view));
+      ring.release();
+      if (kind === KIND_END) {
+        if (sinkError !== undefined) throw sinkError;
+        const result = payload as LayerStreamResult;
+        if (onRead && result.size > reported) onRead(result.size - reported);
+        return result;
+      }
+      const record = payload as ErrorRecord;
+      // As in readLayer: a write error wins over what the end-of-layer
+      // checks found, unless that is a digest mismatch.
+      if (sinkError !== undefined && record.atFinish && record.kind !== "digest") throw sinkError;
+      throw errorFromRecord(record);
     }
   }
 
