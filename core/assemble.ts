@@ -110,7 +110,7 @@ export async function assembleRootfs(
     } catch {
       jobs = undefined;
     }
-    if (jobs) worker = await LayerWorker.start(jobs);
+    if (jobs) worker = await LayerWorker.start(jobs, options.signal);
     result.readInWorker = worker !== undefined;
     for (const layer of layers) {
       const name = layerName(layer, layers.length);
@@ -149,7 +149,7 @@ export async function assembleRootfs(
     result.stats = { ...writer.stats };
     result.bytesWritten = writer.stats.bytes;
   } finally {
-    worker?.close();
+    await worker?.close();
     writer.close();
   }
   return result;

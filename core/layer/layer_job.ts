@@ -51,6 +51,25 @@ export function errorRecord(err: unknown, atFinish: boolean): ErrorRecord {
   return { ...base, kind: "error" };
 }
 
+/** The longest message or cause a record carries: a record must fit in one slot of the ring. */
+export const RECORD_TEXT_MAX = 16 << 10;
+
+function capped(text: string): string {
+  return text.length <= RECORD_TEXT_MAX
+    ? text
+    : `${text.slice(0, RECORD_TEXT_MAX)} … (${text.length - RECORD_TEXT_MAX} more characters)`;
+}
+
+/** `record` as the bytes of one ring record: JSON, its texts cut to {@linkcode RECORD_TEXT_MAX}. */
+export function encodeErrorRecord(record: ErrorRecord): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify({
+    ...record,
+    message: capped(record.message),
+    ...(record.cause !== undefined ? { cause: capped(record.cause) } : {}),
+    ...(record.hint !== undefined ? { hint: capped(record.hint) } : {}),
+  }));
+}
+
 /** The error a record describes. */
 export function errorFromRecord(record: ErrorRecord): Error {
   if (record.kind === "digest") {

@@ -13,13 +13,14 @@
  * Protocol: the worker posts `{ type: "ready" }` when loaded; the main
  * thread posts `{ shared, jobs }`; every layer then ends in the ring with a
  * KIND_END record (its measured digests, as JSON) or a KIND_ERROR record
- * (an {@linkcode ErrorRecord}), after which the worker stops.
+ * (an {@linkcode ErrorRecord}), after which the worker stops. When it stops
+ * (all read, failed, or cancelled through the ring) it posts `{ type: "ended" }`.
  *
  * @module
  */
 import { readMember } from "../image/range_reader.ts";
 import { ChunkRing, KIND_DATA, KIND_END, KIND_ERROR, RingCancelled } from "./chunk_ring.ts";
-import { errorRecord, type LayerJob } from "./layer_job.ts";
+import { encodeErrorRecord, errorRecord, type LayerJob } from "./layer_job.ts";
 import { LayerStream } from "./layer_stream.ts";
 
 /** The name the layer worker is started with. */
@@ -61,7 +62,7 @@ function run(ring: ChunkRing, jobs: readonly LayerJob[]): void {
     } catch (err) {
       if (err instanceof RingCancelled) return;
       try {
-        ring.put(KIND_ERROR, encoder.encode(JSON.stringify(errorRecord(err, atFinish))));
+        ring.put(KIND_ERROR, encodeErrorRecord(errorRecord(err, atFinish)));
       } catch {
         // cancelled while reporting: nobody is listening any more
       }
@@ -75,6 +76,8 @@ if (isLayerWorker()) {
   scope.onmessage = (event) => {
     const { shared, jobs } = event.data;
     run(new ChunkRing(shared, jobs.length), jobs);
+    // Every decompressor is closed by now: the main thread may terminate us without leaking one.
+    scope.postMessage({ type: "ended" });
     scope.close();
   };
   scope.postMessage({ type: "ready" });

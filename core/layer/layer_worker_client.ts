@@ -38,6 +38,8 @@ export function allowBundleAsLayerWorker(): void {
 }
 /** How long a starting worker may take to load before we read on this thread. */
 const READY_MS = 10_000;
+/** How long a cancelled worker may take to close its decompressor before it is terminated. */
+const END_MS = 1_000;
 /** Let the event loop run at least this often while taking records. */
 const YIELD_MS = 20;
 const decoder = new TextDecoder();
@@ -50,12 +52,14 @@ export interface LayerWorkerReadOptions {
   check?: (() => void) | undefined;
 }
 
-/** A running layer worker; read its layers in order, then {@linkcode close} it. */
+/** A running layer worker; read its layers in order, then {@linkcode close} it (await it). */
 export class LayerWorker {
   readonly #worker: Worker;
   readonly #ring: ChunkRing;
   #failure: Error | undefined;
   #next = 0;
+  /** Resolved when the worker says it ended, or failed. */
+  readonly #ended = Promise.withResolvers<void>();
 
   private constructor(worker: Worker, ring: ChunkRing) {
     this.#worker = worker;
@@ -64,47 +68,60 @@ export class LayerWorker {
 
   /**
    * Start a worker that reads `jobs` in order, or undefined when no worker
-   * can be started here (then read on this thread).
+   * can be started here (then read on this thread) or `signal` aborts while
+   * it loads.
    */
-  static async start(jobs: readonly LayerJob[]): Promise<LayerWorker | undefined> {
+  static async start(jobs: readonly LayerJob[], signal?: AbortSignal): Promise<LayerWorker | undefined> {
     // From source or the binary, the worker's own module; in a bundle, the bundle itself.
     const script = OWN_FILE
       ? new URL("./layer_worker.ts", import.meta.url).href
       : bundleIsWorker
       ? import.meta.url
       : "";
-    if (script === "") return undefined;
+    if (script === "" || signal?.aborted) return undefined;
     let worker: Worker;
     try {
       worker = new Worker(script, { type: "module", name: LAYER_WORKER_NAME });
     } catch {
       return undefined;
     }
+    let onAbort: (() => void) | undefined;
     const ready = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), READY_MS);
-      worker.onmessage = (event) => {
+      const settle = (ok: boolean) => {
         clearTimeout(timer);
-        resolve(event.data?.type === "ready");
+        resolve(ok);
       };
+      onAbort = () => settle(false);
+      signal?.addEventListener("abort", onAbort);
+      worker.onmessage = (event) => settle(event.data?.type === "ready");
       worker.onerror = (event) => {
         // Handled here: unhandled, a worker's error would end the whole program.
         event.preventDefault();
-        clearTimeout(timer);
-        resolve(false);
+        settle(false);
       };
     });
+    if (onAbort) signal?.removeEventListener("abort", onAbort);
     if (!ready) {
       worker.terminate();
       return undefined;
     }
     const shared = ChunkRing.create(jobs.length);
     const client = new LayerWorker(worker, new ChunkRing(shared, jobs.length));
-    worker.onmessage = null;
+    worker.onmessage = (event) => {
+      if (event.data?.type === "ended") client.#ended.resolve();
+    };
     worker.onerror = (event) => {
       event.preventDefault();
       client.#failure = new Error(`Cannot read the layers: the layer worker failed: ${event.message}`);
+      client.#ended.resolve();
     };
-    worker.postMessage({ shared, jobs });
+    try {
+      worker.postMessage({ shared, jobs });
+    } catch {
+      worker.terminate();
+      return undefined;
+    }
     return client;
   }
 
@@ -167,9 +184,22 @@ export class LayerWorker {
     }
   }
 
-  /** Stop the worker; safe to call more than once. */
-  close(): void {
+  /**
+   * Stop the worker; safe to call more than once. The worker is asked to
+   * stop first and given {@linkcode END_MS} to close its decompressor
+   * (native memory, which terminating it mid-layer would leak).
+   *
+   * @returns "ended" when the worker stopped by itself, "terminated" when it had to be killed
+   */
+  async close(): Promise<"ended" | "terminated"> {
     this.#ring.cancel();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const outcome = await Promise.race([
+      this.#ended.promise.then(() => "ended" as const),
+      new Promise<"terminated">((resolve) => timer = setTimeout(() => resolve("terminated"), END_MS)),
+    ]);
+    clearTimeout(timer);
     this.#worker.terminate();
+    return outcome;
   }
 }

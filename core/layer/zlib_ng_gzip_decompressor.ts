@@ -107,9 +107,10 @@ export function zlibNgAvailable(): boolean {
     const gunzip = new ZlibNgGzipDecompressor((chunk) => text += new TextDecoder().decode(chunk), "probe", {
       outputSize: 64,
     });
-    gunzip.push(sample);
+    // Two members and zero padding: the behaviours layers rely on, not only one plain member.
+    gunzip.push(new Uint8Array([...sample, ...sample, 0, 0, 0, 0]));
     gunzip.finish();
-    available = text === "oci2lxc\n";
+    available = text === "oci2lxc\noci2lxc\n";
   } catch {
     available = false;
   }

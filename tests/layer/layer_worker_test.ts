@@ -8,6 +8,9 @@
 import { type AssembleResult, assembleRootfs, isReorderMismatch, reorderLayers } from "../../core/assemble.ts";
 import { Oci2LxcError } from "../../core/errors.ts";
 import type { Image } from "../../core/image/image.ts";
+import { encodeErrorRecord, errorFromRecord, errorRecord, RECORD_TEXT_MAX } from "../../core/layer/layer_job.ts";
+import { LayerWorker } from "../../core/layer/layer_worker_client.ts";
+import { layerJob } from "../../core/layer/read_layer.ts";
 import { open } from "../../core/open.ts";
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
 import { assert, assertEquals } from "../_helpers/assert.ts";
@@ -122,4 +125,63 @@ Deno.test("layer worker: an abort signal stops the assembly with an interrupted 
       image.close();
     }
   });
+});
+
+Deno.test("layer worker: cancelled in the middle of a layer, the worker ends by itself (decompressor closed), not killed", async () => {
+  await withTempDir(async (dir) => {
+    await twoLayerImage(`${dir}/img`);
+    const image = open(`oci:${dir}/img`);
+    try {
+      const jobs = image.layers.map((l) => layerJob(l, image.layers.length, true));
+      const worker = await LayerWorker.start(jobs);
+      assert(worker, "the worker started");
+      let chunks = 0;
+      const err = await worker.read(() => {
+        if (++chunks === 2) throw new Oci2LxcError("interrupted", "Cannot finish the conversion: interrupted");
+      }).then(() => undefined, (e) => e);
+      assert(err instanceof Oci2LxcError && err.code === "interrupted", `expected an interruption, got ${err}`);
+      assertEquals(chunks, 2, "the sink was not called after it threw");
+      assertEquals(await worker.close(), "ended");
+      assertEquals(await worker.close(), "ended", "close is safe twice");
+    } finally {
+      image.close();
+    }
+  });
+});
+
+Deno.test("layer worker: after the last layer the worker has ended; an aborted signal starts none", async () => {
+  await withTempDir(async (dir) => {
+    await twoLayerImage(`${dir}/img`);
+    const image = open(`oci:${dir}/img`);
+    try {
+      const jobs = image.layers.map((l) => layerJob(l, image.layers.length, true));
+      const worker = await LayerWorker.start(jobs);
+      assert(worker, "the worker started");
+      let bytes = 0;
+      for (const layer of image.layers) {
+        const result = await worker.read((chunk) => bytes += chunk.length);
+        assertEquals(result.diffId, layer.diffId);
+      }
+      assert(bytes > 0);
+      assertEquals(await worker.close(), "ended");
+      const controller = new AbortController();
+      controller.abort();
+      assertEquals(await LayerWorker.start(jobs, controller.signal), undefined);
+    } finally {
+      image.close();
+    }
+  });
+});
+
+Deno.test("layer worker: an error record with a huge message still fits one ring slot and keeps its head", () => {
+  const huge = `Cannot write usr/x: ${"y".repeat(1 << 20)}`;
+  const bytes = encodeErrorRecord(
+    errorRecord(new Oci2LxcError("rootfs", huge, { cause: new Error("z".repeat(1 << 20)) }), false),
+  );
+  assert(bytes.length < 64 << 10, `${bytes.length} bytes`);
+  const back = errorFromRecord(JSON.parse(new TextDecoder().decode(bytes)));
+  assert(back instanceof Oci2LxcError && back.code === "rootfs");
+  assert(back.message.startsWith("Cannot write usr/x: yyy"), back.message.slice(0, 40));
+  assert(back.message.endsWith(`(${huge.length - RECORD_TEXT_MAX} more characters)`), back.message.slice(-60));
+  assert(back.cause instanceof Error && back.cause.message.length < 20_000);
 });
