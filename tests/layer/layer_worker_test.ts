@@ -15,7 +15,7 @@ import { open } from "../../core/open.ts";
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { FIXTURES, flipByte, PROXMOX_FIXTURES, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
-import { file } from "../rootfs/_layers.ts";
+import { file, hardlink } from "../rootfs/_layers.ts";
 import { layerTar } from "../rootfs/_oci_image.ts";
 
 type Mode = "always" | "never";
@@ -184,4 +184,17 @@ Deno.test("layer worker: an error record with a huge message still fits one ring
   assert(back.message.startsWith("Cannot write usr/x: yyy"), back.message.slice(0, 40));
   assert(back.message.endsWith(`(${huge.length - RECORD_TEXT_MAX} more characters)`), back.message.slice(-60));
   assert(back.cause instanceof Error && back.cause.message.length < 20_000);
+});
+
+Deno.test("layer worker: a layer that verifies but cannot be applied fails with the same error as on the main thread", async () => {
+  await withTempDir(async (dir) => {
+    const many = Array.from({ length: 400 }, (_, i) => file(`a/f${i}`, `${i} `.repeat(500)));
+    // Digests are right; the hardlink names a target no layer has, found after many chunks have gone through.
+    await writeOciDir(`${dir}/img`, [
+      { tar: layerTar([...many, hardlink("a/link", "missing/target")]), compression: "gzip" },
+      { tar: layerTar(many), compression: "zstd" },
+    ]);
+    const outcome = await compareModes(`oci:${dir}/img`);
+    assert(typeof outcome === "string" && outcome.includes("layer 1/2") && outcome.includes("a/link"), `${outcome}`);
+  });
 });
