@@ -186,17 +186,17 @@ export class LayerWorker {
 
   /**
    * Stop the worker; safe to call more than once. The worker is asked to
-   * stop first and given {@linkcode END_MS} to close its decompressor
-   * (native memory, which terminating it mid-layer would leak).
+   * stop first and given `graceMs` to close its decompressor (native
+   * memory, which terminating it mid-layer would leak).
    *
    * @returns "ended" when the worker stopped by itself, "terminated" when it had to be killed
    */
-  async close(): Promise<"ended" | "terminated"> {
+  async close(graceMs = END_MS): Promise<"ended" | "terminated"> {
     this.#ring.cancel();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const outcome = await Promise.race([
       this.#ended.promise.then(() => "ended" as const),
-      new Promise<"terminated">((resolve) => timer = setTimeout(() => resolve("terminated"), END_MS)),
+      new Promise<"terminated">((resolve) => timer = setTimeout(() => resolve("terminated"), graceMs)),
     ]);
     clearTimeout(timer);
     this.#worker.terminate();

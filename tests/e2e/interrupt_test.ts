@@ -75,14 +75,25 @@ function layerTar(random = new Uint8Array(0)): Uint8Array {
   return tar;
 }
 
-/** Poll `check` every 20 ms for up to `ms`; true once it holds. */
-async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
+/** Poll `check` every `everyMs` for up to `ms`; true once it holds. */
+async function waitFor(check: () => boolean, ms: number, everyMs = 20): Promise<boolean> {
   const end = performance.now() + ms;
   while (performance.now() < end) {
     if (check()) return true;
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
   return check();
+}
+
+/** The state letter of process `pid` in /proc (R, S, D, T, ...). */
+function processState(pid: number): string | undefined {
+  try {
+    // "pid (comm) S ...": comm may hold spaces and parentheses; the state follows the last ")".
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+  } catch {
+    return undefined;
+  }
 }
 
 function stagingIn(dir: string): string | undefined {
@@ -109,11 +120,20 @@ async function interruptConversion(entry: Entry, image: string, out: string): Pr
   // file system has no journal, creating and removing 60,000 files can be slow.
   const stop = setTimeout(() => child.kill("SIGKILL"), 180_000);
   try {
-    const started = await waitFor(() => {
-      const staging = stagingIn(out);
-      return staging !== undefined && hasEntries(`${out}/${staging}/rootfs`);
-    }, 30_000);
-    if (started) child.kill("SIGSTOP");
+    // Polled often: the Debian image leaves a few hundred milliseconds of work on a fast machine.
+    const started = await waitFor(
+      () => {
+        const staging = stagingIn(out);
+        return staging !== undefined && hasEntries(`${out}/${staging}/rootfs`);
+      },
+      30_000,
+      2,
+    );
+    if (started) {
+      child.kill("SIGSTOP");
+      // kill() returns before a process running on the other core has stopped.
+      await waitFor(() => processState(child.pid) === "T", 10_000, 1);
+    }
     const midway = started && stagingIn(out) !== undefined && !exists(`${out}/ct`);
     if (!midway) {
       child.kill("SIGKILL");
