@@ -7,6 +7,9 @@ if ! command -v deno >/dev/null 2>&1 || ! deno --version 2>/dev/null | grep -q "
   else
     npm install --prefix "$HOME/.local" -g "deno@$DENO_VERSION" >&2
     export PATH="$HOME/.local/bin:$PATH"
-  fi
+  fi || {
+    echo "error: Cannot install deno@$DENO_VERSION with npm: install Node.js and npm (apt-get install npm), then run this again" >&2
+    exit 1
+  }
 fi
 export RUST_BACKTRACE=0

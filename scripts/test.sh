@@ -6,12 +6,16 @@ cd "$(dirname "$0")/.."
 . scripts/ensure_deno.sh
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   need=()
-  for p in lxc dnsmasq-base busybox-static zstd gzip tar python3 iproute2 umoci skopeo libcap2-bin debootstrap; do
+  for p in lxc dnsmasq-base busybox-static zstd gzip tar python3 iproute2 umoci skopeo libcap2-bin debootstrap isc-dhcp-client; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
   if [ ${#need[@]} -gt 0 ]; then
     echo "Installing Debian packages: ${need[*]}" >&2
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}") >&2
+    (apt-get update -qq -o Acquire::Retries=3 &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Acquire::Retries=3 --no-install-recommends "${need[@]}") >&2 || {
+      echo "error: Cannot install the Debian packages the tests need (${need[*]}): apt-get failed; check the apt sources and the network, then run this again" >&2
+      exit 1
+    }
   fi
 fi
 # Set-up that needs the network, done here and not in the tests: a Debian

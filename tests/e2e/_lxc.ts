@@ -2,9 +2,18 @@
  * Starting converted containers with the real LXC, bounded and cleaned up.
  */
 
-/** Run a command; returns code and output, never throws on a non-zero exit. */
+/** How long one LXC command may run: a bound against a hang, far above any normal run. */
+const COMMAND_MS = 120_000;
+
+/** Run a command; returns code and output, never throws on a non-zero exit (a hang is killed after {@linkcode COMMAND_MS}). */
 export async function sh(cmd: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
-  const r = await new Deno.Command(cmd[0]!, { args: cmd.slice(1), stdout: "piped", stderr: "piped", env }).output();
+  const r = await new Deno.Command(cmd[0]!, {
+    args: cmd.slice(1),
+    stdout: "piped",
+    stderr: "piped",
+    env,
+    signal: AbortSignal.timeout(COMMAND_MS),
+  }).output();
   const d = new TextDecoder();
   return { code: r.code, out: d.decode(r.stdout) + d.decode(r.stderr) };
 }
@@ -15,8 +24,8 @@ export async function waitFor<T>(
   check: () => T | undefined | Promise<T | undefined>,
   ms = 15_000,
 ): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
+  const deadline = performance.now() + ms;
+  while (performance.now() < deadline) {
     const value = await check();
     if (value !== undefined) return value;
     await new Promise((r) => setTimeout(r, 100));
@@ -53,5 +62,24 @@ export function processState(pid: number): string | undefined {
     return /^State:\s+(\S)/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`))?.[1];
   } catch {
     return undefined;
+  }
+}
+
+/** A process's command line, arguments joined by spaces ("" once it is gone). */
+export function commandLine(pid: number): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).replace(/\0$/, "").replaceAll("\0", " ");
+  } catch {
+    return "";
+  }
+}
+
+/** Whether a process has a handler for signal number `signal` (SigCgt in /proc). */
+export function catchesSignal(pid: number, signal: number): boolean {
+  try {
+    const mask = /^SigCgt:\s+([0-9a-f]+)/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`))?.[1];
+    return mask !== undefined && (BigInt(`0x${mask}`) >> BigInt(signal - 1) & 1n) === 1n;
+  } catch {
+    return false;
   }
 }

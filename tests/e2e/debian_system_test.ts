@@ -15,9 +15,8 @@ import { createTestNetwork, netnsMissing, run, type TestNetwork, waitFor } from 
 import { cli } from "./_cli.ts";
 
 const BOOT_MS = 60_000;
-// sysvinit's rc 0 (sendsigs waits up to 10 s for stragglers) stays well below this; a kill comes only after it.
-const STOP_TIMEOUT_S = 30;
-const CLEAN_STOP_S = 20;
+// sysvinit's rc 0 (sendsigs waits up to 10 s for stragglers) stays well below this; no kill follows it.
+const STOP_TIMEOUT_S = 60;
 
 function requireAll(): void {
   const why = lxcMissing() ?? netnsMissing();
@@ -81,23 +80,26 @@ function readInside(pid: number, path: string): string | undefined {
   }
 }
 
-/** `lxc-stop` through the halt signal, timed; then the container must be STOPPED. */
+/**
+ * `lxc-stop --nokill`: only the halt signal, never a kill, so success means
+ * init really shut down; then the container must be STOPPED.
+ */
 async function stopAndCheck(net: TestNetwork, c: Booted): Promise<void> {
-  const t0 = performance.now();
   const stopped = await net.lxc(
     "lxc-stop",
-    ["-n", c.name, "-P", c.parent, "-t", String(STOP_TIMEOUT_S)],
+    ["-n", c.name, "-P", c.parent, "--nokill", "-t", String(STOP_TIMEOUT_S)],
     (STOP_TIMEOUT_S + 20) * 1000,
   );
-  const seconds = (performance.now() - t0) / 1000;
-  assertEquals(stopped.code, 0, stopped.stderr + lxcLog(c));
+  if (stopped.code !== 0) {
+    await net.lxc("lxc-stop", ["-n", c.name, "-P", c.parent, "-k"]);
+    assert(
+      false,
+      `sysvinit did not halt on ${c.report.container.stopSignal} within ${STOP_TIMEOUT_S} s ` +
+        `(no inittab powerfail entry running /sbin/init 0?): ${stopped.stderr}${lxcLog(c)}`,
+    );
+  }
   const state = await net.lxc("lxc-info", ["-n", c.name, "-P", c.parent, "-s", "-H"]);
   assertEquals(state.stdout.trim(), "STOPPED", state.stderr);
-  assert(
-    seconds < CLEAN_STOP_S,
-    `lxc-stop took ${seconds.toFixed(1)} s: sysvinit did not halt on ${c.report.container.stopSignal} ` +
-      `(no inittab powerfail entry running /sbin/init 0?), LXC killed it after ${STOP_TIMEOUT_S} s`,
-  );
 }
 
 Deno.test({
@@ -130,7 +132,7 @@ Deno.test({
       });
       assert(routes.includes(`${net.subnet}.0/24 dev eth0`), routes);
       assertEquals(readInside(pid, "/run/network/ifstate.eth0"), "eth0\n", "ifup recorded eth0 as up");
-      const ping = await net.runInNetns(["busybox", "ping", "-c", "1", "-W", "2", address]);
+      const ping = await net.runInNetns(["busybox", "ping", "-c", "1", "-W", "5", address]);
       assertEquals(ping.code, 0, ping.stdout + ping.stderr);
 
       await stopAndCheck(net, c);
@@ -161,10 +163,23 @@ Deno.test({
       const cidr = await waitFor("dhclient to get a lease", BOOT_MS, () => addressOf(pid));
       const address = cidr.split("/")[0]!;
       assert(net.inRange(address) && cidr.endsWith("/24"), `${cidr} is not from the DHCP range`);
-      assert(net.dnsmasqLog().includes(`DHCPACK(br0) ${address}`), net.dnsmasqLog());
-      const routes = await routesOf(pid);
-      assert(routes.includes(`default via ${net.bridgeIp} dev eth0`), routes);
-      assertEquals(readInside(pid, "/run/network/ifstate.eth0"), "eth0\n", "ifup recorded eth0 as up");
+      await waitFor(
+        "dnsmasq to log the lease",
+        5_000,
+        () => net.dnsmasqLog().includes(`DHCPACK(br0) ${address}`) || undefined,
+      )
+        .catch((err) => assert(false, `${err}:\n${net.dnsmasqLog()}`));
+      // dhclient-script sets the address and the route with two commands; ifup records the state after both.
+      await waitFor("the default route", 10_000, async () => {
+        const r = await routesOf(pid);
+        return r.includes(`default via ${net.bridgeIp} dev eth0`) ? r : undefined;
+      }).catch(async (err) => assert(false, `${err}:\n${await routesOf(pid)}`));
+      await waitFor(
+        "ifup to record eth0 as up",
+        10_000,
+        () => readInside(pid, "/run/network/ifstate.eth0") === "eth0\n" || undefined,
+      )
+        .catch((err) => assert(false, `${err}: ${readInside(pid, "/run/network/ifstate.eth0")}`));
       // dhclient-script writes resolv.conf after it set the address: wait for it too.
       const resolv = await waitFor(
         "dhclient-script to write resolv.conf",
@@ -175,12 +190,17 @@ Deno.test({
         },
       ).catch((err) => `${err}: ${readInside(pid, "/etc/resolv.conf")}`);
       assert(resolv.includes(`nameserver ${net.bridgeIp}`), `dhclient-script did not write resolv.conf:\n${resolv}`);
-      const ping = await net.runInNetns(["busybox", "ping", "-c", "1", "-W", "2", address]);
+      const ping = await net.runInNetns(["busybox", "ping", "-c", "1", "-W", "5", address]);
       assertEquals(ping.code, 0, ping.stdout + ping.stderr);
 
       await stopAndCheck(net, c);
       // rc 0 ran `ifdown -a`, whose `dhclient -r` gave the lease back: the halt was a real shutdown.
-      assert(net.dnsmasqLog().includes(`DHCPRELEASE(br0) ${address}`), net.dnsmasqLog());
+      await waitFor(
+        "dnsmasq to log the release",
+        5_000,
+        () => net.dnsmasqLog().includes(`DHCPRELEASE(br0) ${address}`) || undefined,
+      )
+        .catch((err) => assert(false, `${err}:\n${net.dnsmasqLog()}`));
     } finally {
       await net.cleanup();
       Deno.removeSync(parent, { recursive: true });

@@ -110,7 +110,7 @@ Deno.test({
       assert(seen.includes(`inet ${address}/24`), seen);
       assert(seen.includes(`default via ${net.bridgeIp} dev eth0`), seen);
       // The bridge side reaches the app's address: traffic stays inside our namespace.
-      const ping = await net.runInNetns(["busybox", "ping", "-c", "1", "-W", "2", address]);
+      const ping = await net.runInNetns(["busybox", "ping", "-c", "1", "-W", "5", address]);
       assertEquals(ping.code, 0, ping.stdout + ping.stderr);
       const stopped = await net.lxc("lxc-stop", ["-n", name, "-P", parent, "-t", "10"]);
       assertEquals(stopped.code, 0, stopped.stderr);

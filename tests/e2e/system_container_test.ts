@@ -50,17 +50,17 @@ Deno.test("a system container boots its init and stops cleanly by lxc-stop", asy
       assertEquals(started.code, 0, started.out);
       const booted = await waitFor("the init's sysinit line", () => {
         try {
-          return Deno.readTextFileSync(`${dest}/rootfs/var/marker/booted`);
+          // `echo > file` creates the file before it writes: only a whole line counts.
+          const text = Deno.readTextFileSync(`${dest}/rootfs/var/marker/booted`);
+          return text.endsWith("\n") ? text : undefined;
         } catch {
           return undefined;
         }
       });
       assertEquals(booted, "booted:1\n", "sysinit was started by PID 1 (the image's init)");
-      const t0 = performance.now();
-      const stopped = await sh(["lxc-stop", "-n", name, "-P", dir, "-t", "20"]);
-      const seconds = (performance.now() - t0) / 1000;
-      assertEquals(stopped.code, 0, stopped.out);
-      assert(seconds < 10, `lxc-stop took ${seconds.toFixed(1)} s: the init did not halt on LXC's signal`);
+      // --nokill: only LXC's halt signal, never a kill; success means the init halted on it.
+      const stopped = await sh(["lxc-stop", "-n", name, "-P", dir, "--nokill", "-t", "60"]);
+      assertEquals(stopped.code, 0, `the init did not halt on LXC's signal: ${stopped.out}`);
       assertEquals(Deno.readTextFileSync(`${dest}/rootfs/var/marker/shutdown`), "clean\n");
     } finally {
       await forceStop(name, dir);

@@ -13,7 +13,7 @@ import { escapeMountField } from "../../core/lxc/mount_entry.ts";
 
 export const BUSYBOX = "/usr/bin/busybox";
 export const INIT_LXC = "/usr/sbin/init.lxc.static";
-const STEP_TIMEOUT_MS = 20_000;
+const STEP_TIMEOUT_MS = 60_000;
 
 function which(cmd: string): boolean {
   for (
@@ -178,6 +178,10 @@ export class LxcSandbox implements AsyncDisposable {
         clearEnv: true,
         signal: AbortSignal.timeout(STEP_TIMEOUT_MS),
       }).output();
+      // Killed by our bound: no outcome at all, never to be read as "LXC refused it".
+      if (out.signal !== null) {
+        throw new Error(`${tool} ${this.name} did not finish within ${STEP_TIMEOUT_MS} ms (${out.signal})`);
+      }
       code = out.code;
     } finally {
       await this.stop();
