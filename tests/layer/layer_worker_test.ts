@@ -8,7 +8,13 @@
 import { type AssembleResult, assembleRootfs, isReorderMismatch, reorderLayers } from "../../core/assemble.ts";
 import { Oci2LxcError } from "../../core/errors.ts";
 import type { Image } from "../../core/image/image.ts";
-import { encodeErrorRecord, errorFromRecord, errorRecord, RECORD_TEXT_MAX } from "../../core/layer/layer_job.ts";
+import {
+  encodeErrorRecord,
+  errorFromRecord,
+  errorRecord,
+  type LayerJob,
+  RECORD_TEXT_MAX,
+} from "../../core/layer/layer_job.ts";
 import { LayerWorker } from "../../core/layer/layer_worker_client.ts";
 import { layerJob } from "../../core/layer/read_layer.ts";
 import { open } from "../../core/open.ts";
@@ -129,7 +135,10 @@ Deno.test("layer worker: an abort signal stops the assembly with an interrupted 
   });
 });
 
-Deno.test("layer worker: cancelled in the middle of a layer, the worker ends by itself (decompressor closed), not killed", async () => {
+/** The two-layer image opened, its jobs, and a worker started on them, for `use`. */
+async function withWorker(
+  use: (image: Image, jobs: LayerJob[], worker: LayerWorker) => Promise<void>,
+): Promise<void> {
   await withTempDir(async (dir) => {
     await twoLayerImage(`${dir}/img`);
     const image = open(`oci:${dir}/img`);
@@ -137,41 +146,38 @@ Deno.test("layer worker: cancelled in the middle of a layer, the worker ends by 
       const jobs = image.layers.map((l) => layerJob(l, image.layers.length, true));
       const worker = await LayerWorker.start(jobs);
       assert(worker, "the worker started");
-      let chunks = 0;
-      const err = await worker.read(() => {
-        if (++chunks === 2) throw new Oci2LxcError("interrupted", "Cannot finish the conversion: interrupted");
-      }).then(() => undefined, (e) => e);
-      assert(err instanceof Oci2LxcError && err.code === "interrupted", `expected an interruption, got ${err}`);
-      assertEquals(chunks, 2, "the sink was not called after it threw");
-      assertEquals(await worker.close(GRACE_MS), "ended");
-      assertEquals(await worker.close(GRACE_MS), "ended", "close is safe twice");
+      await use(image, jobs, worker);
     } finally {
       image.close();
     }
   });
+}
+
+Deno.test("layer worker: cancelled in the middle of a layer, the worker ends by itself (decompressor closed), not killed", async () => {
+  await withWorker(async (_image, _jobs, worker) => {
+    let chunks = 0;
+    const err = await worker.read(() => {
+      if (++chunks === 2) throw new Oci2LxcError("interrupted", "Cannot finish the conversion: interrupted");
+    }).then(() => undefined, (e) => e);
+    assert(err instanceof Oci2LxcError && err.code === "interrupted", `expected an interruption, got ${err}`);
+    assertEquals(chunks, 2, "the sink was not called after it threw");
+    assertEquals(await worker.close(GRACE_MS), "ended");
+    assertEquals(await worker.close(GRACE_MS), "ended", "close is safe twice");
+  });
 });
 
 Deno.test("layer worker: after the last layer the worker has ended; an aborted signal starts none", async () => {
-  await withTempDir(async (dir) => {
-    await twoLayerImage(`${dir}/img`);
-    const image = open(`oci:${dir}/img`);
-    try {
-      const jobs = image.layers.map((l) => layerJob(l, image.layers.length, true));
-      const worker = await LayerWorker.start(jobs);
-      assert(worker, "the worker started");
-      let bytes = 0;
-      for (const layer of image.layers) {
-        const result = await worker.read((chunk) => bytes += chunk.length);
-        assertEquals(result.diffId, layer.diffId);
-      }
-      assert(bytes > 0);
-      assertEquals(await worker.close(GRACE_MS), "ended");
-      const controller = new AbortController();
-      controller.abort();
-      assertEquals(await LayerWorker.start(jobs, controller.signal), undefined);
-    } finally {
-      image.close();
+  await withWorker(async (image, jobs, worker) => {
+    let bytes = 0;
+    for (const layer of image.layers) {
+      const result = await worker.read((chunk) => bytes += chunk.length);
+      assertEquals(result.diffId, layer.diffId);
     }
+    assert(bytes > 0);
+    assertEquals(await worker.close(GRACE_MS), "ended");
+    const controller = new AbortController();
+    controller.abort();
+    assertEquals(await LayerWorker.start(jobs, controller.signal), undefined);
   });
 });
 
