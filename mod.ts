@@ -10,7 +10,7 @@
  *
  * @module
  */
-export { convert, inspect, open, verify } from "./core/api.ts";
+export { convert, inspect, open, openAsync, verify } from "./core/api.ts";
 export type { ImageOptions } from "./core/api.ts";
 export type {
   ConfigAdditions,

@@ -98,8 +98,11 @@ export async function assembleRootfs(
   const mode = options.worker ?? "auto";
   const useWorker = layers.length > 0 && (mode === "always" || (mode === "auto" && allTotal >= WORKER_MIN_BYTES));
   let worker: LayerWorker | undefined;
+  let current = "";
   const interrupted = () => {
-    if (options.signal?.aborted) throw new Oci2LxcError("interrupted", "Cannot finish the conversion: interrupted");
+    if (options.signal?.aborted) {
+      throw new Oci2LxcError("interrupted", `Cannot finish the conversion: interrupted in ${current}`);
+    }
   };
   try {
     // A layer that cannot even be described (no digest, unreadable) must fail in its turn, after the
@@ -114,6 +117,7 @@ export async function assembleRootfs(
     result.readInWorker = worker !== undefined;
     for (const layer of layers) {
       const name = layerName(layer, layers.length);
+      current = name;
       writer.beginLayer(name);
       const parser = new TarParser(writer, { name, onWarning: (m) => options.onWarning?.(`${name}: ${m}`) });
       let bytes = 0;

@@ -5,7 +5,7 @@
  */
 import type { Image } from "./image/image.ts";
 import { parsePlatform, type Platform } from "./image/platform.ts";
-import { openImage } from "./image/source.ts";
+import { openImage, openImageAsync } from "./image/source.ts";
 import { parseReference } from "./reference.ts";
 
 /** Options shared by the verbs that open an image. */
@@ -20,4 +20,16 @@ export interface ImageOptions {
 export function open(reference: string, options: ImageOptions = {}): Image {
   const platform = typeof options.platform === "string" ? parsePlatform(options.platform) : options.platform;
   return openImage(parseReference(reference), { platform, tempDir: options.tempDir });
+}
+
+/**
+ * Like {@linkcode open}, for long-running callers: a compressed outer
+ * archive is unpacked with breaks for the event loop, and `signal` stops it.
+ */
+export function openAsync(
+  reference: string,
+  options: ImageOptions & { signal?: AbortSignal | undefined } = {},
+): Promise<Image> {
+  const platform = typeof options.platform === "string" ? parsePlatform(options.platform) : options.platform;
+  return openImageAsync(parseReference(reference), { platform, tempDir: options.tempDir, signal: options.signal });
 }

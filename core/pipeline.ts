@@ -15,12 +15,12 @@
  * @module
  */
 import { basename, dirname, join, resolve } from "node:path";
-import { open } from "./open.ts";
+import { openAsync } from "./open.ts";
 import { type AssembleResult, assembleRootfs, isReorderMismatch, reorderLayers } from "./assemble.ts";
 import type { ConfigAdditions, ConversionContext, ConversionReport, ConvertOptions, DistroInfo } from "./conversion.ts";
 import { Oci2LxcError } from "./errors.ts";
 import { letEventLoopRun } from "./event_loop_pause.ts";
-import type { ImageLayer } from "./image/image.ts";
+import type { Image, ImageLayer } from "./image/image.ts";
 import { formatPlatform } from "./image/platform.ts";
 import { detectLxcVersion } from "./lxc/host_lxc.ts";
 import { renderLxcConfig } from "./lxc/lxc_config.ts";
@@ -86,14 +86,20 @@ export async function convertImage(
   };
   if (approximate) warn("running as a normal user: file owners are not applied and device nodes are skipped");
   // Between stages the listeners get their turn, so Ctrl-C at any time before the commit cancels.
-  const checkAbort = async () => {
+  const checkAbort = async (before: string) => {
     if (options.signal) await letEventLoopRun();
-    if (options.signal?.aborted) throw new Oci2LxcError("interrupted", "Cannot finish the conversion: interrupted");
+    if (options.signal?.aborted) {
+      throw new Oci2LxcError("interrupted", `Cannot finish the conversion: interrupted before ${before}`);
+    }
   };
 
   options.onProgress?.({ stage: "open" });
   // A dry run writes nothing near DEST: it stages (and unpacks a compressed archive) in the system's temp dir.
-  const image = open(reference, { platform: options.platform, tempDir: options.dryRun ? undefined : dirname(absDest) });
+  const image = await openAsync(reference, {
+    platform: options.platform,
+    tempDir: options.dryRun ? undefined : dirname(absDest),
+    signal: options.signal,
+  });
   for (const w of image.warnings) warn(w);
   lap("open");
   const runner = new PluginRunner<ConversionContext>(options.plugins ?? []);
@@ -102,7 +108,7 @@ export async function convertImage(
   let dryRunDir: string | undefined;
   try {
     if (options.dryRun) dryRunDir = Deno.makeTempDirSync({ prefix: "oci2lxc-dry-run-" });
-    await checkAbort();
+    await checkAbort("the layers");
     // 3. assemble, re-pairing layers by content if the archive lists them out of order.
     let layers: readonly ImageLayer[] = image.layers;
     let assembled: AssembleResult;
@@ -126,7 +132,7 @@ export async function convertImage(
       assembled = { ...(await assemble()), reordered: true };
     }
     lap("assemble");
-    await checkAbort();
+    await checkAbort("the plan");
 
     // 4. distro and plan.
     const stagingDir = staging!.path;
@@ -173,7 +179,7 @@ export async function convertImage(
     for (const w of context.plan.warnings) warn(w);
     options.onProgress?.({ stage: "plan" });
     lap("plan");
-    await checkAbort();
+    await checkAbort("setting up the rootfs");
 
     // 5. set up the rootfs.
     for (const d of context.plan.directories) {
@@ -183,7 +189,7 @@ export async function convertImage(
     for (const [relative, file] of context.files) writeBeside(stagingDir, relative, file.data, file.mode);
     options.onProgress?.({ stage: "setup" });
     lap("setup");
-    await checkAbort();
+    await checkAbort("writing the config");
 
     if (pve) {
       // Proxmox VE output: a template and a conf in the directory DEST instead of an LXC container directory.
@@ -238,7 +244,7 @@ export async function convertImage(
     Deno.writeTextFileSync(join(stagingDir, "config"), text, { mode: 0o644 });
     options.onProgress?.({ stage: "configure" });
     lap("configure");
-    await checkAbort();
+    await checkAbort("the commit");
 
     // 7. commit.
     rootfs.close();
@@ -293,7 +299,7 @@ function emptyReport(
   dest: string,
   name: string,
   options: ConvertOptions,
-  image: ReturnType<typeof open>,
+  image: Image,
   assembled: AssembleResult,
   warnings: string[],
 ): ConversionReport {

@@ -13,10 +13,10 @@ import type { ImageReference } from "../reference.ts";
 import { DirectoryMembers } from "./directory_members.ts";
 import { isDockerArchive, openDockerArchive } from "./docker_archive.ts";
 import type { Image } from "./image.ts";
-import type { MemberTable } from "./member.ts";
+import type { Member, MemberTable } from "./member.ts";
 import { isOciLayout, openOciLayout } from "./oci_layout.ts";
 import { hostPlatform, type Platform } from "./platform.ts";
-import { readMember } from "./range_reader.ts";
+import { readMember, readMemberAsync } from "./range_reader.ts";
 import { TarIndex } from "./tar_index.ts";
 
 /** Options for {@linkcode openImage}. */
@@ -32,7 +32,36 @@ export interface OpenImageOptions {
 
 /** Open the image `reference` names. Call `close()` on the result when done. */
 export function openImage(reference: ImageReference, options: OpenImageOptions = {}): Image {
-  const platform = options.platform ?? hostPlatform();
+  const found = locate(reference);
+  const temp = found.compression === "none"
+    ? undefined
+    : decompressToTemp(reference.path, found.compression, options.tempDir ?? tempBase());
+  return indexImage(reference, found, temp, options);
+}
+
+/**
+ * Like {@linkcode openImage}, but a compressed outer archive is unpacked
+ * with breaks for the event loop, and `signal` stops it (an "interrupted"
+ * error; the temporary file is removed).
+ */
+export async function openImageAsync(
+  reference: ImageReference,
+  options: OpenImageOptions & { signal?: AbortSignal | undefined } = {},
+): Promise<Image> {
+  const found = locate(reference);
+  const temp = found.compression === "none"
+    ? undefined
+    : await decompressToTempAsync(reference.path, found.compression, options.tempDir ?? tempBase(), options.signal);
+  return indexImage(reference, found, temp, options);
+}
+
+/** What the path of a reference is: a directory, or a file and its outer compression. */
+interface Located {
+  isDirectory: boolean;
+  compression: Compression;
+}
+
+function locate(reference: ImageReference): Located {
   let info: Deno.FileInfo;
   try {
     info = Deno.statSync(reference.path);
@@ -42,35 +71,37 @@ export function openImage(reference: ImageReference, options: OpenImageOptions =
       hint: "Check the path; references look like oci-archive:FILE, docker-archive:FILE, oci:DIR",
     });
   }
-  let members: MemberTable;
-  let temp: string | undefined;
   if (info.isDirectory) {
     if (reference.transport !== "oci" && reference.transport !== "auto") {
       throw new Oci2LxcError("usage", `Cannot read ${reference.path} as ${reference.transport}: it is a directory`, {
         hint: `Use oci:${reference.path}`,
       });
     }
-    members = new DirectoryMembers(reference.path);
-  } else {
-    if (reference.transport === "oci") {
-      throw new Oci2LxcError("usage", `Cannot read ${reference.path} as an OCI layout directory: it is a file`, {
-        hint: `Use oci-archive:${reference.path} or docker-archive:${reference.path}`,
-      });
-    }
-    const compression = sniffFile(reference.path);
-    let archive = reference.path;
-    if (compression !== "none") {
-      temp = decompressToTemp(reference.path, compression, options.tempDir ?? tempBase());
-      archive = temp;
-    }
-    try {
-      members = TarIndex.open(archive);
-    } catch (err) {
-      if (temp) Deno.removeSync(temp);
-      throw err;
-    }
+    return { isDirectory: true, compression: "none" };
   }
+  if (reference.transport === "oci") {
+    throw new Oci2LxcError("usage", `Cannot read ${reference.path} as an OCI layout directory: it is a file`, {
+      hint: `Use oci-archive:${reference.path} or docker-archive:${reference.path}`,
+    });
+  }
+  return { isDirectory: false, compression: sniffFile(reference.path) };
+}
+
+/**
+ * Index the archive (`temp`, when the outer archive was unpacked, is ours
+ * to remove) and select the manifest.
+ */
+function indexImage(
+  reference: ImageReference,
+  found: Located,
+  temp: string | undefined,
+  options: OpenImageOptions,
+): Image {
+  const platform = options.platform ?? hostPlatform();
   try {
+    const members: MemberTable = found.isDirectory
+      ? new DirectoryMembers(reference.path)
+      : TarIndex.open(temp ?? reference.path);
     const transport = reference.transport;
     const useDocker = transport === "docker-archive" || (transport === "auto" && !isOciLayout(members));
     let image: Omit<Image, "close">;
@@ -86,7 +117,7 @@ export function openImage(reference: ImageReference, options: OpenImageOptions =
     } else {
       image = openOciLayout(members, {
         reference: reference.text,
-        transport: transport === "auto" ? (info.isDirectory ? "oci" : "oci-archive") : transport,
+        transport: transport === "auto" ? (found.isDirectory ? "oci" : "oci-archive") : transport,
         refName: reference.ref,
         platform,
       });
@@ -125,32 +156,84 @@ function sniffFile(path: string): Compression {
   }
 }
 
-/** Decompress a whole compressed archive once, to a temporary file we then index. */
-function decompressToTemp(path: string, compression: Compression, dir: string): string {
-  Deno.mkdirSync(dir, { recursive: true });
-  const temp = join(dir, `.oci2lxc-${crypto.randomUUID()}.tar`);
-  const out = Deno.openSync(temp, { write: true, createNew: true, mode: 0o600 });
-  try {
-    const sink = (chunk: Uint8Array) => {
-      let at = 0;
-      while (at < chunk.length) at += out.writeSync(chunk.subarray(at));
-    };
-    const decompressor = createDecompressor(compression, sink, path);
+/** A compressed archive being unpacked to a temporary file in `dir`. */
+class TempArchive {
+  readonly path: string;
+  readonly source: Member;
+  readonly #out: Deno.FsFile;
+  readonly #decompressor: ReturnType<typeof createDecompressor>;
+
+  constructor(source: string, compression: Compression, dir: string) {
+    Deno.mkdirSync(dir, { recursive: true });
+    this.path = join(dir, `.oci2lxc-${crypto.randomUUID()}.tar`);
+    this.source = { name: source, file: source, offset: 0, size: Deno.statSync(source).size };
+    const out = Deno.openSync(this.path, { write: true, createNew: true, mode: 0o600 });
+    this.#out = out;
     try {
-      const size = Deno.statSync(path).size;
-      readMember({ name: path, file: path, offset: 0, size }, (chunk) => decompressor.push(chunk));
-      decompressor.finish();
+      this.#decompressor = createDecompressor(compression, (chunk) => {
+        let at = 0;
+        while (at < chunk.length) at += out.writeSync(chunk.subarray(at));
+      }, source);
     } catch (err) {
-      decompressor.close();
+      out.close();
+      Deno.removeSync(this.path);
       throw err;
     }
-    out.close();
-    return temp;
-  } catch (err) {
+  }
+
+  push(chunk: Uint8Array): void {
+    this.#decompressor.push(chunk);
+  }
+
+  /** The temporary file, complete. */
+  finish(): string {
+    this.#decompressor.finish();
+    this.#out.close();
+    return this.path;
+  }
+
+  /** Remove the partial file. */
+  abort(): void {
+    this.#decompressor.close();
     try {
-      out.close();
+      this.#out.close();
     } catch { /* closed */ }
-    Deno.removeSync(temp);
+    try {
+      Deno.removeSync(this.path);
+    } catch { /* gone */ }
+  }
+}
+
+/** Decompress a whole compressed archive once, to a temporary file we then index. */
+function decompressToTemp(path: string, compression: Compression, dir: string): string {
+  const temp = new TempArchive(path, compression, dir);
+  try {
+    readMember(temp.source, (chunk) => temp.push(chunk));
+    return temp.finish();
+  } catch (err) {
+    temp.abort();
+    throw err;
+  }
+}
+
+/** {@linkcode decompressToTemp} with breaks for the event loop; `signal` stops it. */
+async function decompressToTempAsync(
+  path: string,
+  compression: Compression,
+  dir: string,
+  signal: AbortSignal | undefined,
+): Promise<string> {
+  const temp = new TempArchive(path, compression, dir);
+  try {
+    await readMemberAsync(temp.source, (chunk) => {
+      if (signal?.aborted) {
+        throw new Oci2LxcError("interrupted", `Cannot finish the conversion: interrupted while unpacking ${path}`);
+      }
+      temp.push(chunk);
+    });
+    return temp.finish();
+  } catch (err) {
+    temp.abort();
     throw err;
   }
 }

@@ -51,8 +51,11 @@ export function errorRecord(err: unknown, atFinish: boolean): ErrorRecord {
   return { ...base, kind: "error" };
 }
 
-/** The longest message or cause a record carries: a record must fit in one slot of the ring. */
-export const RECORD_TEXT_MAX = 16 << 10;
+/**
+ * The longest message, cause or hint a record carries: a record must fit in
+ * one 256 KiB slot of the ring, and JSON may spend 6 bytes on a character.
+ */
+export const RECORD_TEXT_MAX = 8 << 10;
 
 function capped(text: string): string {
   return text.length <= RECORD_TEXT_MAX

@@ -58,8 +58,9 @@ export class LayerWorker {
   readonly #ring: ChunkRing;
   #failure: Error | undefined;
   #next = 0;
-  /** Resolved when the worker says it ended, or failed. */
-  readonly #ended = Promise.withResolvers<void>();
+  /** Resolved when the worker says it ended, or fails. */
+  readonly #ended = Promise.withResolvers<"ended" | "failed">();
+  #closing: Promise<"ended" | "failed" | "terminated"> | undefined;
 
   private constructor(worker: Worker, ring: ChunkRing) {
     this.#worker = worker;
@@ -109,12 +110,12 @@ export class LayerWorker {
     const shared = ChunkRing.create(jobs.length);
     const client = new LayerWorker(worker, new ChunkRing(shared, jobs.length));
     worker.onmessage = (event) => {
-      if (event.data?.type === "ended") client.#ended.resolve();
+      if (event.data?.type === "ended") client.#ended.resolve("ended");
     };
     worker.onerror = (event) => {
       event.preventDefault();
       client.#failure = new Error(`Cannot read the layers: the layer worker failed: ${event.message}`);
-      client.#ended.resolve();
+      client.#ended.resolve("failed");
     };
     try {
       worker.postMessage({ shared, jobs });
@@ -185,17 +186,23 @@ export class LayerWorker {
   }
 
   /**
-   * Stop the worker; safe to call more than once. The worker is asked to
-   * stop first and given `graceMs` to close its decompressor (native
-   * memory, which terminating it mid-layer would leak).
+   * Stop the worker; safe to call more than once (later calls give the first
+   * outcome). The worker is asked to stop first and given `graceMs` to close
+   * its decompressor (native memory, which terminating it mid-layer would
+   * leak).
    *
-   * @returns "ended" when the worker stopped by itself, "terminated" when it had to be killed
+   * @returns "ended" when the worker stopped by itself, "failed" when it died of an error, "terminated" when it had to be killed
    */
-  async close(graceMs = END_MS): Promise<"ended" | "terminated"> {
+  close(graceMs = END_MS): Promise<"ended" | "failed" | "terminated"> {
+    this.#closing ??= this.#close(graceMs);
+    return this.#closing;
+  }
+
+  async #close(graceMs: number): Promise<"ended" | "failed" | "terminated"> {
     this.#ring.cancel();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const outcome = await Promise.race([
-      this.#ended.promise.then(() => "ended" as const),
+      this.#ended.promise,
       new Promise<"terminated">((resolve) => timer = setTimeout(() => resolve("terminated"), graceMs)),
     ]);
     clearTimeout(timer);

@@ -112,7 +112,28 @@ function hasEntries(dir: string): boolean {
  * Convert `image` into `out/ct` through `entry`, interrupt it as the module
  * doc says, and check how it ended.
  */
-async function interruptConversion(entry: Entry, image: string, out: string): Promise<void> {
+/** When to freeze the converter, and what must still hold once it is frozen. */
+interface Moment {
+  what: string;
+  /** Where the error must say the work stopped: after "interrupted ". */
+  stoppedAt: RegExp;
+  reached(out: string): boolean;
+  midway(out: string): boolean;
+}
+
+/** The writer has begun: the staging rootfs has its first entry, and DEST is not there yet. */
+const WRITING: Moment = {
+  what: "a staging rootfs with an entry",
+  // "before the plan" would mean the signal was seen only after the last layer.
+  stoppedAt: /^in layer \d+\/\d+ \(sha256:[0-9a-f]{12}\)$/,
+  reached: (out) => {
+    const staging = stagingIn(out);
+    return staging !== undefined && hasEntries(`${out}/${staging}/rootfs`);
+  },
+  midway: (out) => stagingIn(out) !== undefined && !exists(`${out}/ct`),
+};
+
+async function interruptConversion(entry: Entry, image: string, out: string, moment = WRITING): Promise<void> {
   await Deno.mkdir(out);
   const child = await spawnCli(entry, ["convert", image, `${out}/ct`]);
   const output = child.output();
@@ -121,33 +142,29 @@ async function interruptConversion(entry: Entry, image: string, out: string): Pr
   const stop = setTimeout(() => child.kill("SIGKILL"), 180_000);
   try {
     // Polled often: the Debian image leaves a few hundred milliseconds of work on a fast machine.
-    const started = await waitFor(
-      () => {
-        const staging = stagingIn(out);
-        return staging !== undefined && hasEntries(`${out}/${staging}/rootfs`);
-      },
-      30_000,
-      2,
-    );
+    const started = await waitFor(() => moment.reached(out), 30_000, 2);
     if (started) {
       child.kill("SIGSTOP");
       // kill() returns before a process running on the other core has stopped.
-      await waitFor(() => processState(child.pid) === "T", 10_000, 1);
+      const frozen = await waitFor(() => processState(child.pid) === "T", 10_000, 1);
+      assert(frozen, `the converter did not stop on SIGSTOP: state ${processState(child.pid)}`);
     }
-    const midway = started && stagingIn(out) !== undefined && !exists(`${out}/ct`);
-    if (!midway) {
+    if (!started || !moment.midway(out)) {
       child.kill("SIGKILL");
       await output;
-      throw new Error(
-        started ? "the conversion had already finished when it was frozen" : "no staging rootfs within 30 s",
-      );
+      throw new Error(started ? `it had gone past ${moment.what} when it was frozen` : `no ${moment.what} within 30 s`);
     }
     child.kill("SIGINT");
     child.kill("SIGCONT");
     const r = await output;
     const stderr = new TextDecoder().decode(r.stderr);
     assertEquals(r.code, 130, `exit ${r.code} ${r.signal ?? ""}:\n${stderr}`);
-    assert(stderr.includes("error: Cannot finish the conversion: interrupted\n"), stderr);
+    const place = /^error: Cannot finish the conversion: interrupted (.*)$/m.exec(stderr)?.[1];
+    assert(
+      place !== undefined && moment.stoppedAt.test(place),
+      `stopped ${place}, wanted ${moment.stoppedAt}:\n${stderr}`,
+    );
+    assertEquals(stderr.match(/^error: /gm)?.length, 1, `one error line:\n${stderr}`);
     assert(!/Stack backtrace|Uncaught/.test(stderr), stderr);
     assertEquals(new TextDecoder().decode(r.stdout), "", "nothing on stdout");
     assertEquals([...Deno.readDirSync(out)].map((e) => e.name), [], "no staging directory and no DEST");
@@ -190,3 +207,56 @@ Deno.test("convert stops on SIGINT in the middle of the largest image of the sui
     }
   });
 });
+
+/** The temporary file a compressed outer archive is unpacked to, beside DEST. */
+function unpackedIn(dir: string): string | undefined {
+  return [...Deno.readDirSync(dir)].find((e) => /^\.oci2lxc-.*\.tar$/.test(e.name))?.name;
+}
+
+Deno.test("convert stops on SIGINT while it unpacks a compressed outer archive, and removes the partial file", async (t) => {
+  await withTempDir(async (dir) => {
+    // A gzip'd tar holding one file of zeros, 4 GiB with the end blocks, and no image at all:
+    // unpacked to the end it fails as "neither index.json nor manifest.json" (exit 1), so
+    // exit 130 shows the signal stopped the unpacking itself. 4 GiB leaves more work than the
+    // 200 ms a signal may wait for when the converter has one CPU to itself (event_loop_pause.ts);
+    // stopped early, little of it is written. Made of gzip members (valid, as `cat a.gz b.gz`
+    // is): the header, then one member of 16 MiB of zeros 256 times.
+    const filler = 4 * 2 ** 30 - 1024;
+    await Deno.writeFile(`${dir}/header`, header("filler", "0", filler));
+    await run(
+      ["bash", "-c", "gzip -1 -n -c header > outer.tar.gz && head -c 16M /dev/zero | gzip -1 -n > zeros.gz"],
+      undefined,
+      dir,
+    );
+    const zeros = await Deno.readFile(`${dir}/zeros.gz`);
+    const outer = await Deno.open(`${dir}/outer.tar.gz`, { append: true });
+    for (let i = 0; i < 256; i++) await outer.write(zeros);
+    outer.close();
+    const unpacking: Moment = {
+      what: "a partly unpacked outer archive",
+      stoppedAt: /^while unpacking .*outer\.tar\.gz$/,
+      reached: (out) => {
+        const name = unpackedIn(out);
+        return name !== undefined && (fileSize(`${out}/${name}`) ?? 0) > 0;
+      },
+      midway: (out) => {
+        const name = unpackedIn(out);
+        return name !== undefined && (fileSize(`${out}/${name}`) ?? filler) < filler;
+      },
+    };
+    for (const entry of ENTRIES) {
+      await t.step(
+        `[${entry}]`,
+        () => interruptConversion(entry, `docker-archive:${dir}/outer.tar.gz`, `${dir}/out-${entry}`, unpacking),
+      );
+    }
+  });
+});
+
+function fileSize(path: string): number | undefined {
+  try {
+    return Deno.statSync(path).size;
+  } catch {
+    return undefined;
+  }
+}

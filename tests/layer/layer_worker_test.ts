@@ -187,6 +187,17 @@ Deno.test("layer worker: an error record with a huge message still fits one ring
     errorRecord(new Oci2LxcError("rootfs", huge, { cause: new Error("z".repeat(1 << 20)) }), false),
   );
   assert(bytes.length < 64 << 10, `${bytes.length} bytes`);
+  // The worst case: control characters, which JSON writes as six bytes each, in all three texts.
+  const control = "\u0001".repeat(1 << 20);
+  const worst = encodeErrorRecord({
+    kind: "oci2lxc",
+    code: "rootfs",
+    message: control,
+    cause: control,
+    hint: control,
+    atFinish: false,
+  });
+  assert(worst.length <= 256 << 10, `${worst.length} bytes: more than one ring slot`);
   const back = errorFromRecord(JSON.parse(new TextDecoder().decode(bytes)));
   assert(back instanceof Oci2LxcError && back.code === "rootfs");
   assert(back.message.startsWith("Cannot write usr/x: yyy"), back.message.slice(0, 40));
