@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { withInterrupt } from "./interrupt.ts";
 import { verify } from "../core/api.ts";
 import type { Command } from "./commands.ts";
 import { printErr, printOut } from "./output.ts";
@@ -29,7 +30,9 @@ export const verifyCommand: Command = {
   positionals: [1, 1],
   positionalNames: ["IMAGE"],
   async run(args) {
-    const report = await verify(args.positionals[0]!, { platform: args.values.platform as string | undefined });
+    const report = await withInterrupt((signal) =>
+      verify(args.positionals[0]!, { platform: args.values.platform as string | undefined, signal })
+    );
     if (args.values.json) {
       printOut(JSON.stringify(report, null, 2));
     } else {

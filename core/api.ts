@@ -32,11 +32,18 @@ export function inspect(reference: string, options: ImageOptions = {}): InspectR
   }
 }
 
-/** Re-check every digest and size; `ok` is false when anything mismatched. */
-export async function verify(reference: string, options: ImageOptions = {}): Promise<VerifyReport> {
-  const image = open(reference, options);
+/**
+ * Re-check every digest and size; `ok` is false when anything mismatched.
+ * `signal` stops it (an "interrupted" error), also while a compressed outer
+ * archive is unpacked.
+ */
+export async function verify(
+  reference: string,
+  options: ImageOptions & { signal?: AbortSignal | undefined } = {},
+): Promise<VerifyReport> {
+  const image = await openAsync(reference, options);
   try {
-    return await verifyImage(image);
+    return await verifyImage(image, options.signal);
   } finally {
     image.close();
   }

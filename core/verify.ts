@@ -32,9 +32,9 @@ export interface VerifyReport {
 /**
  * Read every layer of `image` completely: digest, size, decompression,
  * diff_id and tar structure. Collects all problems instead of stopping at
- * the first.
+ * the first. `signal` stops it (an "interrupted" error).
  */
-export async function verifyImage(image: Image): Promise<VerifyReport> {
+export async function verifyImage(image: Image, signal?: AbortSignal): Promise<VerifyReport> {
   const problems: VerifyProblem[] = [];
   const layers: VerifyReport["layers"] = [];
   const count = image.layers.length;
@@ -43,7 +43,12 @@ export async function verifyImage(image: Image): Promise<VerifyReport> {
     const name = layerName(layer, count);
     const parser = new TarParser({ entry() {}, data() {}, entryEnd() {} }, { name });
     try {
-      const result = await readLayer(layer, count, (chunk) => parser.push(chunk), { checkDiffId: false });
+      const result = await readLayer(layer, count, (chunk) => {
+        if (signal?.aborted) {
+          throw new Oci2LxcError("interrupted", `Cannot finish the verification: interrupted in ${name}`);
+        }
+        parser.push(chunk);
+      }, { checkDiffId: false });
       actualDiffIds.push(result.diffId);
       layers.push({ index: layer.index, ...result });
       try {
@@ -55,7 +60,7 @@ export async function verifyImage(image: Image): Promise<VerifyReport> {
       actualDiffIds.push(undefined);
       if (err instanceof DigestMismatchError) {
         problems.push({ what: err.what, expected: err.expected, actual: err.actual, message: err.message });
-      } else if (err instanceof Oci2LxcError) {
+      } else if (err instanceof Oci2LxcError && err.code !== "interrupted") {
         problems.push({ what: name, message: err.message });
       } else {
         throw err;

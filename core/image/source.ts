@@ -227,7 +227,7 @@ async function decompressToTempAsync(
   try {
     await readMemberAsync(temp.source, (chunk) => {
       if (signal?.aborted) {
-        throw new Oci2LxcError("interrupted", `Cannot finish the conversion: interrupted while unpacking ${path}`);
+        throw new Oci2LxcError("interrupted", `Cannot open ${path}: interrupted while unpacking it`);
       }
       temp.push(chunk);
     });

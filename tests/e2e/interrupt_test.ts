@@ -108,14 +108,10 @@ function hasEntries(dir: string): boolean {
   }
 }
 
-/**
- * Convert `image` into `out/ct` through `entry`, interrupt it as the module
- * doc says, and check how it ended.
- */
 /** When to freeze the converter, and what must still hold once it is frozen. */
 interface Moment {
   what: string;
-  /** Where the error must say the work stopped: after "interrupted ". */
+  /** The one error line, which says where the work stopped. */
   stoppedAt: RegExp;
   reached(out: string): boolean;
   midway(out: string): boolean;
@@ -125,7 +121,7 @@ interface Moment {
 const WRITING: Moment = {
   what: "a staging rootfs with an entry",
   // "before the plan" would mean the signal was seen only after the last layer.
-  stoppedAt: /^in layer \d+\/\d+ \(sha256:[0-9a-f]{12}\)$/,
+  stoppedAt: /^error: Cannot finish the conversion: interrupted in layer \d+\/\d+ \(sha256:[0-9a-f]{12}\)$/,
   reached: (out) => {
     const staging = stagingIn(out);
     return staging !== undefined && hasEntries(`${out}/${staging}/rootfs`);
@@ -133,9 +129,24 @@ const WRITING: Moment = {
   midway: (out) => stagingIn(out) !== undefined && !exists(`${out}/ct`),
 };
 
-async function interruptConversion(entry: Entry, image: string, out: string, moment = WRITING): Promise<void> {
+/**
+ * Convert `image` into `out/ct` through `entry`, interrupt it as the module
+ * doc says, and check how it ended.
+ */
+function interruptConversion(entry: Entry, image: string, out: string, moment = WRITING): Promise<void> {
+  return interruptCli(entry, ["convert", image, `${out}/ct`], out, moment);
+}
+
+/** Run `oci2lxc ARGS` (whose files go to `out`), interrupt it at `moment`, and check how it ended. */
+async function interruptCli(
+  entry: Entry,
+  args: string[],
+  out: string,
+  moment: Moment,
+  env: Record<string, string> = {},
+): Promise<void> {
   await Deno.mkdir(out);
-  const child = await spawnCli(entry, ["convert", image, `${out}/ct`]);
+  const child = await spawnCli(entry, args, env);
   const output = child.output();
   // A bound against a hang, not a speed test: on a busy machine whose root
   // file system has no journal, creating and removing 60,000 files can be slow.
@@ -159,15 +170,12 @@ async function interruptConversion(entry: Entry, image: string, out: string, mom
     const r = await output;
     const stderr = new TextDecoder().decode(r.stderr);
     assertEquals(r.code, 130, `exit ${r.code} ${r.signal ?? ""}:\n${stderr}`);
-    const place = /^error: Cannot finish the conversion: interrupted (.*)$/m.exec(stderr)?.[1];
-    assert(
-      place !== undefined && moment.stoppedAt.test(place),
-      `stopped ${place}, wanted ${moment.stoppedAt}:\n${stderr}`,
-    );
+    const line = /^error: .*$/m.exec(stderr)?.[0];
+    assert(line !== undefined && moment.stoppedAt.test(line), `${line}: wanted ${moment.stoppedAt}:\n${stderr}`);
     assertEquals(stderr.match(/^error: /gm)?.length, 1, `one error line:\n${stderr}`);
     assert(!/Stack backtrace|Uncaught/.test(stderr), stderr);
     assertEquals(new TextDecoder().decode(r.stdout), "", "nothing on stdout");
-    assertEquals([...Deno.readDirSync(out)].map((e) => e.name), [], "no staging directory and no DEST");
+    assertEquals([...Deno.readDirSync(out)].map((e) => e.name), [], "no staging directory, temporary file or DEST");
   } finally {
     clearTimeout(stop);
   }
@@ -213,7 +221,7 @@ function unpackedIn(dir: string): string | undefined {
   return [...Deno.readDirSync(dir)].find((e) => /^\.oci2lxc-.*\.tar$/.test(e.name))?.name;
 }
 
-Deno.test("convert stops on SIGINT while it unpacks a compressed outer archive, and removes the partial file", async (t) => {
+Deno.test("convert and verify stop on SIGINT while they unpack a compressed outer archive, and remove the partial file", async (t) => {
   await withTempDir(async (dir) => {
     // A gzip'd tar holding one file of zeros, 4 GiB with the end blocks, and no image at all:
     // unpacked to the end it fails as "neither index.json nor manifest.json" (exit 1), so
@@ -234,7 +242,7 @@ Deno.test("convert stops on SIGINT while it unpacks a compressed outer archive, 
     outer.close();
     const unpacking: Moment = {
       what: "a partly unpacked outer archive",
-      stoppedAt: /^while unpacking .*outer\.tar\.gz$/,
+      stoppedAt: /^error: Cannot open \S*\/outer\.tar\.gz: interrupted while unpacking it$/,
       reached: (out) => {
         const name = unpackedIn(out);
         return name !== undefined && (fileSize(`${out}/${name}`) ?? 0) > 0;
@@ -246,8 +254,14 @@ Deno.test("convert stops on SIGINT while it unpacks a compressed outer archive, 
     };
     for (const entry of ENTRIES) {
       await t.step(
-        `[${entry}]`,
+        `[${entry}] convert`,
         () => interruptConversion(entry, `docker-archive:${dir}/outer.tar.gz`, `${dir}/out-${entry}`, unpacking),
+      );
+      // verify unpacks into $TMPDIR: point it at the directory the test watches.
+      const out = `${dir}/verify-${entry}`;
+      await t.step(
+        `[${entry}] verify`,
+        () => interruptCli(entry, ["verify", `docker-archive:${dir}/outer.tar.gz`], out, unpacking, { TMPDIR: out }),
       );
     }
   });
