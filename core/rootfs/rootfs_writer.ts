@@ -215,6 +215,12 @@ export class RootfsWriter implements TarHandler {
   #file: OpenFile | undefined;
   /** Canonical paths this layer wrote, and their parents: whiteouts leave them alone. */
   #upper = new Set<string>();
+  /**
+   * Directories this layer made (not merged into a lower one): all they hold
+   * is this layer's, so their entries need no place in {@linkcode #upper}
+   * (memory flat: a base layer creates every directory).
+   */
+  #created = new Set<string>();
   #dirs = new Map<string, DirRecord>();
   #lastTouched: DirHandle | undefined;
   /** Approximate mode: directory modes that deny their owner, applied by finish(). */
@@ -308,6 +314,7 @@ export class RootfsWriter implements TarHandler {
     }
     this.#layer = name;
     this.#upper.clear();
+    this.#created.clear();
     this.#dirs.clear();
     this.#lastTouched = undefined;
   }
@@ -363,6 +370,7 @@ export class RootfsWriter implements TarHandler {
     }
     this.#dirs.clear();
     this.#upper.clear();
+    this.#created.clear();
     this.#lastTouched = undefined;
     this.#root.invalidate();
     this.#root.release();
@@ -468,7 +476,7 @@ export class RootfsWriter implements TarHandler {
           `unknown entry type ${String((entry as { type: unknown }).type)}`,
         );
     }
-    this.#addUpper(canon);
+    if (!this.#created.has(parent.canon)) this.#addUpper(canon);
   }
 
   #rootEntry(entry: TarEntry): void {
@@ -565,7 +573,10 @@ export class RootfsWriter implements TarHandler {
         made = mkdirat(parent.fd, name, 0o700);
       }
     }
-    if (!merged) check(made, "mkdirat");
+    if (!merged) {
+      check(made, "mkdirat");
+      this.#created.add(canon);
+    }
     const fd = check(
       openat(parent.fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW),
       "openat",
@@ -811,11 +822,12 @@ export class RootfsWriter implements TarHandler {
     if (mode === -Errno.ENOENT) return;
     check(mode, "statx");
     const type = mode & S_IFMT;
-    if (!this.#upper.has(canon)) {
+    if (!this.#upper.has(canon) && !this.#created.has(parent.canon)) {
       this.#removeExisting(parent, name, mode);
       return;
     }
-    if (type !== S_IFDIR) return; // this layer's own entry
+    // This layer's own entry, or a directory it made: nothing below is a lower layer's.
+    if (type !== S_IFDIR || this.#created.has(canon)) return;
     const fd = check(
       openat(parent.fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW),
       "openat",

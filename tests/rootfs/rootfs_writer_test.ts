@@ -279,6 +279,42 @@ Deno.test("RootfsWriter whiteouts spare what the same layer wrote before them", 
   });
 });
 
+Deno.test("RootfsWriter whiteouts spare all that a directory made by the same layer holds, and reach a directory merged into a lower one", () => {
+  eachResolver((sb, opts) => {
+    apply(sb.root, [
+      [
+        dir("merged"),
+        file("merged/lower", "l"),
+        dir("replaced"),
+        file("replaced/lower", "l"),
+      ],
+      [
+        // Made by this layer (nested too): whiteouts and an opaque marker inside spare everything.
+        dir("fresh"),
+        dir("fresh/deep"),
+        file("fresh/deep/x", "x"),
+        file("fresh/y", "y"),
+        whiteout("fresh/.wh.y"),
+        whiteout("fresh/deep/.wh..wh..opq"),
+        whiteout("fresh/.wh.deep"),
+        // Merged into the lower directory: its lower entry goes, this layer's stays.
+        dir("merged"),
+        file("merged/upper", "u"),
+        whiteout("merged/.wh..wh..opq"),
+        // A lower directory replaced by a file, then made again: what it held below is gone.
+        file("replaced", "f"),
+        dir("replaced"),
+        file("replaced/upper", "u"),
+        whiteout("replaced/.wh..wh..opq"),
+      ],
+    ], opts);
+    assertEquals(ls(`${sb.root}/fresh`), ["deep", "y"]);
+    assertEquals(ls(`${sb.root}/fresh/deep`), ["x"]);
+    assertEquals(ls(`${sb.root}/merged`), ["upper"]);
+    assertEquals(ls(`${sb.root}/replaced`), ["upper"]);
+  });
+});
+
 Deno.test("RootfsWriter opaque whiteouts hide lower content only, whatever the order in the layer", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [
