@@ -126,7 +126,7 @@ const WRITING: Moment = {
     const staging = stagingIn(out);
     return staging !== undefined && hasEntries(`${out}/${staging}/rootfs`);
   },
-  midway: (out) => stagingIn(out) !== undefined && !exists(`${out}/ct`),
+  midway: (out) => stagingIn(out) !== undefined && fileSize(`${out}/ct`) === undefined,
 };
 
 /**
@@ -178,15 +178,6 @@ async function interruptCli(
     assertEquals([...Deno.readDirSync(out)].map((e) => e.name), [], "no staging directory, temporary file or DEST");
   } finally {
     clearTimeout(stop);
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -267,6 +258,7 @@ Deno.test("convert and verify stop on SIGINT while they unpack a compressed oute
   });
 });
 
+/** The size of what `path` names, or undefined when nothing is there. */
 function fileSize(path: string): number | undefined {
   try {
     return Deno.statSync(path).size;
