@@ -141,7 +141,7 @@ export async function assembleRootfs(
       });
       const measured = worker
         ? await worker.read(sink, { onRead, check: interrupted })
-        : await readLayer(layer, layers.length, sink, { onRead });
+        : await readLayer(layer, layers.length, sink, { onRead, check: interrupted });
       parser.finish();
       writer.endLayer();
       bytes = total;
@@ -164,11 +164,19 @@ export async function assembleRootfs(
  * layers in `config.rootfs.diff_ids` order. Used only after a mismatch, so
  * the ordinary case decompresses each layer once.
  */
-export async function reorderLayers(image: Image): Promise<ImageLayer[]> {
+export async function reorderLayers(image: Image, signal?: AbortSignal): Promise<ImageLayer[]> {
   const count = image.layers.length;
   const byDiffId = new Map<string, ImageLayer>();
   for (const layer of image.layers) {
-    const { diffId } = await readLayer(layer, count, () => {}, { checkDiffId: false });
+    const check = () => {
+      if (signal?.aborted) {
+        throw new Oci2LxcError(
+          "interrupted",
+          `Cannot finish the conversion: interrupted in ${layerName(layer, count)} (matching layers to diff_ids)`,
+        );
+      }
+    };
+    const { diffId } = await readLayer(layer, count, () => {}, { checkDiffId: false, check });
     byDiffId.set(diffId, layer);
   }
   return image.layers.map((slot, index) => {

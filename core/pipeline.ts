@@ -93,6 +93,8 @@ export async function convertImage(
     }
   };
 
+  // Before the image is opened: a bad plugin list must not leave an unpacked archive behind.
+  const runner = new PluginRunner<ConversionContext>(options.plugins ?? []);
   options.onProgress?.({ stage: "open" });
   // A dry run writes nothing near DEST: it stages (and unpacks a compressed archive) in the system's temp dir.
   const image = await openAsync(reference, {
@@ -100,13 +102,12 @@ export async function convertImage(
     tempDir: options.dryRun ? undefined : dirname(absDest),
     signal: options.signal,
   });
-  for (const w of image.warnings) warn(w);
-  lap("open");
-  const runner = new PluginRunner<ConversionContext>(options.plugins ?? []);
   let staging: Staging | undefined;
   let rootfs: RootfsAccess | undefined;
   let dryRunDir: string | undefined;
   try {
+    for (const w of image.warnings) warn(w);
+    lap("open");
     if (options.dryRun) dryRunDir = Deno.makeTempDirSync({ prefix: "oci2lxc-dry-run-" });
     await checkAbort("the layers");
     // 3. assemble, re-pairing layers by content if the archive lists them out of order.
@@ -128,7 +129,7 @@ export async function convertImage(
       if (!isReorderMismatch(err, image)) throw err;
       staging!.abort();
       warn("the archive lists its layers in another order than the config's diff_ids; applying them in diff_ids order");
-      layers = await reorderLayers(image);
+      layers = await reorderLayers(image, options.signal);
       assembled = { ...(await assemble()), reordered: true };
     }
     lap("assemble");

@@ -41,14 +41,19 @@ export async function verifyImage(image: Image, signal?: AbortSignal): Promise<V
   const actualDiffIds: Array<string | undefined> = [];
   for (const layer of image.layers) {
     const name = layerName(layer, count);
+    // Also while the rest of a damaged blob is only hashed: checked on the compressed side.
+    const interrupted = () => {
+      if (signal?.aborted) {
+        throw new Oci2LxcError("interrupted", `Cannot finish the verification: interrupted in ${name}`);
+      }
+    };
+    interrupted();
     const parser = new TarParser({ entry() {}, data() {}, entryEnd() {} }, { name });
     try {
-      const result = await readLayer(layer, count, (chunk) => {
-        if (signal?.aborted) {
-          throw new Oci2LxcError("interrupted", `Cannot finish the verification: interrupted in ${name}`);
-        }
-        parser.push(chunk);
-      }, { checkDiffId: false });
+      const result = await readLayer(layer, count, (chunk) => parser.push(chunk), {
+        checkDiffId: false,
+        check: interrupted,
+      });
       actualDiffIds.push(result.diffId);
       layers.push({ index: layer.index, ...result });
       try {

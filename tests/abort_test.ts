@@ -2,9 +2,10 @@
  * Scripts stop a conversion or a verification with an AbortSignal: the
  * promise rejects with an "interrupted" Oci2LxcError and nothing is left.
  */
-import { convert, Oci2LxcError, verify } from "../mod.ts";
+import { readLayer } from "../core/layer/read_layer.ts";
+import { convert, Oci2LxcError, open, verify } from "../mod.ts";
 import { assert, assertEquals } from "./_helpers/assert.ts";
-import { FIXTURES, withTempDir } from "./_helpers/oci_builder.ts";
+import { FIXTURES, withTempDir, writeOciDir } from "./_helpers/oci_builder.ts";
 
 Deno.test("convert() with a signal aborted mid-layer rejects as interrupted and leaves neither DEST nor staging", async () => {
   await withTempDir(async (dir) => {
@@ -34,4 +35,28 @@ Deno.test("verify() with an aborted signal rejects as interrupted instead of rep
   );
   assert(err instanceof Oci2LxcError && err.code === "interrupted", `expected an interruption, got ${err}`);
   assert(/^Cannot finish the verification: interrupted in layer 1\/1 /.test(err.message), err.message);
+});
+
+Deno.test("readLayer() stops on its check also while the rest of a damaged blob is only hashed", async () => {
+  await withTempDir(async (dir) => {
+    // A gzip header, then 4 MiB of noise: decompression fails at once, hashing goes on to the end.
+    const blob = new Uint8Array(4 << 20);
+    for (let at = 0; at < blob.length; at += 65536) crypto.getRandomValues(blob.subarray(at, at + 65536));
+    blob.set([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 0x03]);
+    await writeOciDir(`${dir}/img`, [{ tar: new Uint8Array(1024), compression: "gzip", blob }]);
+    const image = open(`oci:${dir}/img`);
+    try {
+      let checks = 0;
+      let sunk = 0;
+      const err = await readLayer(image.layers[0]!, 1, (chunk) => sunk += chunk.length, {
+        check: () => {
+          if (++checks === 4) throw new Oci2LxcError("interrupted", "Cannot finish: interrupted");
+        },
+      }).then(() => undefined, (e) => e);
+      assert(err instanceof Oci2LxcError && err.code === "interrupted", `expected an interruption, got ${err}`);
+      assertEquals(sunk, 0, "nothing was decompressed: the stop came while only hashing");
+    } finally {
+      image.close();
+    }
+  });
 });

@@ -19,6 +19,12 @@ export interface ReadLayerOptions {
   checkDiffId?: boolean;
   /** Called after each slice of the blob is processed, with its compressed size: progress. Keep it cheap. */
   onRead?: ((bytes: number) => void) | undefined;
+  /**
+   * Called before each slice of the blob; throw from it to stop (an
+   * interruption). Unlike a check in the sink, it runs also while the rest
+   * of a damaged blob is only hashed.
+   */
+  check?: (() => void) | undefined;
 }
 
 /** "layer 2/5 (sha256:ab12cd34ef56)" for messages. */
@@ -85,16 +91,12 @@ export async function readLayer(
   };
   const stream = new LayerStream({ ...job, sink: guardedSink });
   try {
-    const onRead = options.onRead;
-    await readMemberAsync(
-      layer.member,
-      onRead
-        ? (chunk) => {
-          stream.push(chunk);
-          onRead(chunk.length);
-        }
-        : (chunk) => stream.push(chunk),
-    );
+    const { onRead, check } = options;
+    await readMemberAsync(layer.member, (chunk) => {
+      check?.();
+      stream.push(chunk);
+      onRead?.(chunk.length);
+    });
   } catch (err) {
     stream.close();
     throw err;
