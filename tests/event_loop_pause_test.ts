@@ -14,13 +14,8 @@ const SLICE_MS = 5;
  * Broken pauses took 129 or never saw it.
  */
 const MOST_PAUSES = 2 * Math.ceil(TIMER_PAUSE_MS / SLICE_MS) + 3;
-/**
- * With a second CPU free, the very next (digest) pause sees it: measured 1
- * or 2. Load on the machine can take the free CPU away in some rounds, so
- * this is asked of one round at least; a digest pause that stopped working
- * fails it in all of them.
- */
-const FAST_PAUSES = 3;
+// With a second CPU free the very next (digest) pause sees it (measured: 1 or 2), but a busy second CPU (one
+// spinning process was enough) makes every round wait for the timer: that bound is what is asserted, everywhere.
 
 /** Work without a break for `ms` milliseconds, as a slice of a layer does. */
 function busy(ms: number): void {
@@ -61,7 +56,6 @@ if (import.meta.main) {
   Deno.test("a signal sent during synchronous work is seen within a bounded number of pauses", async () => {
     const counts = await pausesUntilSeen(8);
     assert(counts.every((n) => n <= MOST_PAUSES), `pauses per round: ${counts} (at most ${MOST_PAUSES})`);
-    assert(counts.some((n) => n <= FAST_PAUSES), `pauses per round: ${counts} (none at most ${FAST_PAUSES})`);
   });
 
   Deno.test("... also when the process is pinned to one CPU", async () => {
