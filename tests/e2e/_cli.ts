@@ -15,6 +15,8 @@ let bundlePath: string | undefined;
 export async function bundle(): Promise<string> {
   if (bundlePath) return bundlePath;
   const dir = await Deno.makeTempDir({ prefix: "oci2lxc-bundle-" });
+  // One bundle per test module: removed when the module's runtime ends, so runs leave nothing in /tmp.
+  globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
   const out = `${dir}/oci2lxc.js`;
   const result = await new Deno.Command(Deno.execPath(), {
     args: ["bundle", "--platform", "deno", "-o", out, `${ROOT}main.ts`],
