@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { DigestMismatchError, Oci2LxcError } from "./errors.ts";
+import { DigestMismatchError, throwIfInterrupted } from "./errors.ts";
 import type { Image, ImageLayer } from "./image/image.ts";
 import { layerJob, layerName, readLayer } from "./layer/read_layer.ts";
 import { LayerWorker } from "./layer/layer_worker_client.ts";
@@ -98,12 +98,6 @@ export async function assembleRootfs(
   const mode = options.worker ?? "auto";
   const useWorker = layers.length > 0 && (mode === "always" || (mode === "auto" && allTotal >= WORKER_MIN_BYTES));
   let worker: LayerWorker | undefined;
-  let current = "";
-  const interrupted = () => {
-    if (options.signal?.aborted) {
-      throw new Oci2LxcError("interrupted", `Cannot finish the conversion: interrupted in ${current}`);
-    }
-  };
   try {
     // A layer that cannot even be described (no digest, unreadable) must fail in its turn, after the
     // layers before it, as on this thread: then read them all here.
@@ -117,7 +111,7 @@ export async function assembleRootfs(
     result.readInWorker = worker !== undefined;
     for (const layer of layers) {
       const name = layerName(layer, layers.length);
-      current = name;
+      const interrupted = () => throwIfInterrupted(options.signal, "finish the conversion", `in ${name}`);
       writer.beginLayer(name);
       const parser = new TarParser(writer, { name, onWarning: (m) => options.onWarning?.(`${name}: ${m}`) });
       let bytes = 0;
@@ -168,14 +162,8 @@ export async function reorderLayers(image: Image, signal?: AbortSignal): Promise
   const count = image.layers.length;
   const byDiffId = new Map<string, ImageLayer>();
   for (const layer of image.layers) {
-    const check = () => {
-      if (signal?.aborted) {
-        throw new Oci2LxcError(
-          "interrupted",
-          `Cannot finish the conversion: interrupted in ${layerName(layer, count)} (matching layers to diff_ids)`,
-        );
-      }
-    };
+    const where = `in ${layerName(layer, count)} (matching layers to diff_ids)`;
+    const check = () => throwIfInterrupted(signal, "finish the conversion", where);
     const { diffId } = await readLayer(layer, count, () => {}, { checkDiffId: false, check });
     byDiffId.set(diffId, layer);
   }

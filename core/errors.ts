@@ -94,3 +94,17 @@ export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/**
+ * Throw the "interrupted" error (exit code 130) once `signal` is aborted:
+ * `Cannot <action>: interrupted <where>`, e.g. `Cannot finish the
+ * conversion: interrupted in layer 2/3 (sha256:…)`.
+ */
+export function throwIfInterrupted(signal: AbortSignal | undefined, action: string, where: string): void {
+  if (signal?.aborted) throw new Oci2LxcError("interrupted", `Cannot ${action}: interrupted ${where}`);
+}
+
+/** Whether `err` is an interruption, which stops work at once instead of being collected as a problem. */
+export function isInterruption(err: unknown): boolean {
+  return err instanceof Oci2LxcError && err.code === "interrupted";
+}

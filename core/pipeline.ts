@@ -18,7 +18,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { openAsync } from "./open.ts";
 import { type AssembleResult, assembleRootfs, isReorderMismatch, reorderLayers } from "./assemble.ts";
 import type { ConfigAdditions, ConversionContext, ConversionReport, ConvertOptions, DistroInfo } from "./conversion.ts";
-import { Oci2LxcError } from "./errors.ts";
+import { Oci2LxcError, throwIfInterrupted } from "./errors.ts";
 import { letEventLoopRun } from "./event_loop_pause.ts";
 import type { Image, ImageLayer } from "./image/image.ts";
 import { formatPlatform } from "./image/platform.ts";
@@ -88,9 +88,7 @@ export async function convertImage(
   // Between stages the listeners get their turn, so Ctrl-C at any time before the commit cancels.
   const checkAbort = async (before: string) => {
     if (options.signal) await letEventLoopRun();
-    if (options.signal?.aborted) {
-      throw new Oci2LxcError("interrupted", `Cannot finish the conversion: interrupted before ${before}`);
-    }
+    throwIfInterrupted(options.signal, "finish the conversion", `before ${before}`);
   };
 
   // Before the image is opened: a bad plugin list must not leave an unpacked archive behind.

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { describeError, DigestMismatchError, Oci2LxcError } from "./errors.ts";
+import { describeError, DigestMismatchError, isInterruption, Oci2LxcError, throwIfInterrupted } from "./errors.ts";
 import type { Image } from "./image/image.ts";
 import { layerName, readLayer } from "./layer/read_layer.ts";
 import { TarParser } from "./tar/tar_parser.ts";
@@ -42,11 +42,7 @@ export async function verifyImage(image: Image, signal?: AbortSignal): Promise<V
   for (const layer of image.layers) {
     const name = layerName(layer, count);
     // Also while the rest of a damaged blob is only hashed: checked on the compressed side.
-    const interrupted = () => {
-      if (signal?.aborted) {
-        throw new Oci2LxcError("interrupted", `Cannot finish the verification: interrupted in ${name}`);
-      }
-    };
+    const interrupted = () => throwIfInterrupted(signal, "finish the verification", `in ${name}`);
     interrupted();
     const parser = new TarParser({ entry() {}, data() {}, entryEnd() {} }, { name });
     try {
@@ -65,7 +61,7 @@ export async function verifyImage(image: Image, signal?: AbortSignal): Promise<V
       actualDiffIds.push(undefined);
       if (err instanceof DigestMismatchError) {
         problems.push({ what: err.what, expected: err.expected, actual: err.actual, message: err.message });
-      } else if (err instanceof Oci2LxcError && err.code !== "interrupted") {
+      } else if (err instanceof Oci2LxcError && !isInterruption(err)) {
         problems.push({ what: name, message: err.message });
       } else {
         throw err;

@@ -6,7 +6,7 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import { Oci2LxcError } from "../errors.ts";
+import { Oci2LxcError, throwIfInterrupted } from "../errors.ts";
 import type { Compression } from "../layer/decompressor.ts";
 import { createDecompressor, sniffCompression } from "../layer/decompress.ts";
 import type { ImageReference } from "../reference.ts";
@@ -226,9 +226,7 @@ async function decompressToTempAsync(
   const temp = new TempArchive(path, compression, dir);
   try {
     await readMemberAsync(temp.source, (chunk) => {
-      if (signal?.aborted) {
-        throw new Oci2LxcError("interrupted", `Cannot open ${path}: interrupted while unpacking it`);
-      }
+      throwIfInterrupted(signal, `open ${path}`, "while unpacking it");
       temp.push(chunk);
     });
     return temp.finish();

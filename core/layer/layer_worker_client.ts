@@ -16,7 +16,7 @@ import type { OutputSink } from "./decompressor.ts";
 import { errorFromRecord, type ErrorRecord, type LayerJob } from "./layer_job.ts";
 import type { LayerStreamResult } from "./layer_stream.ts";
 import { LAYER_WORKER_NAME } from "./layer_worker.ts";
-import { Oci2LxcError } from "../errors.ts";
+import { isInterruption } from "../errors.ts";
 
 /**
  * Whether this module runs from its own file (source or `deno compile`,
@@ -152,7 +152,7 @@ export class LayerWorker {
           try {
             sink(view);
           } catch (err) {
-            if (err instanceof Oci2LxcError && err.code === "interrupted") throw err;
+            if (isInterruption(err)) throw err;
             sinkError = err;
           }
         }
@@ -163,8 +163,9 @@ export class LayerWorker {
           reported = read;
         }
         if (performance.now() - last >= YIELD_MS) {
-          alive();
           await letEventLoopRun();
+          // After the pause: that is when a signal listener can have run.
+          alive();
           last = performance.now();
         }
         continue;

@@ -5,7 +5,7 @@
  * @module
  */
 import { shortDigest } from "../digest.ts";
-import { DigestMismatchError, Oci2LxcError } from "../errors.ts";
+import { DigestMismatchError, isInterruption, Oci2LxcError } from "../errors.ts";
 import type { ImageLayer } from "../image/image.ts";
 import { readMember, readMemberAsync } from "../image/range_reader.ts";
 import { sniffCompression } from "./decompress.ts";
@@ -85,7 +85,7 @@ export async function readLayer(
     try {
       sink(chunk);
     } catch (err) {
-      if (err instanceof Oci2LxcError && err.code === "interrupted") throw err;
+      if (isInterruption(err)) throw err;
       sinkError = err;
     }
   };
