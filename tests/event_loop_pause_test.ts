@@ -11,11 +11,12 @@ const SLICE_MS = 5;
 /**
  * A signal must be seen by the next timer pause, one period of work away;
  * allowed two (once in ~200 pinned rounds the first timer pause missed it).
- * Broken pauses took 129 or never saw it.
+ * Broken pauses took 129 or never saw it. With a second CPU free the very
+ * next (digest) pause sees it (measured: 1 or 2), but a busy second CPU (one
+ * spinning process was enough) makes every round wait for the timer: that
+ * bound is what is asserted, everywhere.
  */
 const MOST_PAUSES = 2 * Math.ceil(TIMER_PAUSE_MS / SLICE_MS) + 3;
-// With a second CPU free the very next (digest) pause sees it (measured: 1 or 2), but a busy second CPU (one
-// spinning process was enough) makes every round wait for the timer: that bound is what is asserted, everywhere.
 
 /** Work without a break for `ms` milliseconds, as a slice of a layer does. */
 function busy(ms: number): void {

@@ -23,6 +23,7 @@ import { assert, assertEquals } from "../_helpers/assert.ts";
 import { debianSystemImage } from "../_helpers/debian_rootfs.ts";
 import { run, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
 import { ENTRIES, type Entry, spawnCli } from "./_cli.ts";
+import { processState } from "./_lxc.ts";
 
 const DIRS = 30;
 const FILES_PER_DIR = 2000;
@@ -83,17 +84,6 @@ async function waitFor(check: () => boolean, ms: number, everyMs = 20): Promise<
     await new Promise((r) => setTimeout(r, everyMs));
   }
   return check();
-}
-
-/** The state letter of process `pid` in /proc (R, S, D, T, ...). */
-function processState(pid: number): string | undefined {
-  try {
-    // "pid (comm) S ...": comm may hold spaces and parentheses; the state follows the last ")".
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
-  } catch {
-    return undefined;
-  }
 }
 
 function stagingIn(dir: string): string | undefined {
