@@ -39,10 +39,11 @@ Deno.test("verify() with an aborted signal rejects as interrupted instead of rep
 
 Deno.test("readLayer() stops on its check also while the rest of a damaged blob is only hashed", async () => {
   await withTempDir(async (dir) => {
-    // A gzip header, then 4 MiB of noise: decompression fails at once, hashing goes on to the end.
+    // A gzip header, a deflate block of the reserved type 3 (0x07: final, type 3), then 4 MiB of
+    // noise: decompression fails at its first byte, with no output; hashing goes on to the end.
     const blob = new Uint8Array(4 << 20);
     for (let at = 0; at < blob.length; at += 65536) crypto.getRandomValues(blob.subarray(at, at + 65536));
-    blob.set([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 0x03]);
+    blob.set([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 0x03, 0x07]);
     await writeOciDir(`${dir}/img`, [{ tar: new Uint8Array(1024), compression: "gzip", blob }]);
     const image = open(`oci:${dir}/img`);
     try {
