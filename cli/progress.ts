@@ -18,14 +18,15 @@ export interface ProgressLine {
   done(): void;
 }
 
-/** What each stage event means on the line (the pipeline reports a stage as it begins or ends). */
+/** What each stage is doing on the line (the pipeline reports each stage as it begins). */
 const STAGE_TEXT: Readonly<Record<ConversionProgress["stage"], string>> = {
   open: "opening the image",
   assemble: "applying layers",
-  plan: "planned the container",
-  setup: "set up the rootfs",
-  configure: "wrote the LXC config",
-  commit: "committing",
+  plan: "planning the container",
+  setup: "setting up the rootfs",
+  configure: "rendering the config",
+  commit: "writing the output",
+  report: "finishing the report",
 };
 
 /** The text of the line for one event; `elapsed` and `rate` in seconds and bytes per second. */

@@ -72,6 +72,8 @@ export function hostsFiles(options: HostsFilesOptions = {}): Plugin<ConversionCo
         }
         return;
       }
+      // Files beside the rootfs, bind-mounted: plain LXC only (a Proxmox VE template has nothing beside its rootfs).
+      if (context.format === "pve") return;
       const mine = ["hostname", "hosts"];
       made.set(context, mine);
       context.files.set(`${NETWORK_DIR}/hostname`, { data: `${hostname}\n`, mode: 0o644 });

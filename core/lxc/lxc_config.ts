@@ -34,6 +34,7 @@
  */
 import { Oci2LxcError } from "../errors.ts";
 import type { ContainerPlan } from "../plan/container_plan.ts";
+import { checkContainerName } from "../plan/container_name.ts";
 import { checkEnvForHostHooks } from "./host_hook_env.ts";
 import { LxcConfigWriter } from "./lxc_config_writer.ts";
 import { initCmdSplitterFor, type LxcVersion, parseLxcVersion } from "./lxc_version.ts";
@@ -164,12 +165,7 @@ export function renderLxcConfig(
   const configDir = options.configDir ?? DEFAULT_CONFIG_DIR;
   const envKey = options.environmentKey ?? "lxc.environment";
   const initPath = options.initPath ?? DEFAULT_INIT_PATH;
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) {
-    throw new Oci2LxcError(
-      "usage",
-      `Cannot use container name ${JSON.stringify(name)}: use letters, digits, "_", "." and "-"`,
-    );
-  }
+  checkContainerName(name);
   if (
     !options.rootfsPath.startsWith("/") ||
     options.rootfsPath.replace(/\/+$/, "") === ""

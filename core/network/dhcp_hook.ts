@@ -30,6 +30,7 @@
  * @module
  */
 import { close, O_CLOEXEC } from "../native/libc.ts";
+import { isHostLabel } from "../plan/hostname.ts";
 import { dhcpEventScript } from "./dhcp_event_script.ts";
 import { type NetworkPaths, networkPaths, prepareNetworkDir, RESOLV_CONF_HEADER } from "./network_dir.ts";
 
@@ -89,7 +90,6 @@ const CLIENT_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" };
 const DEFAULT_TIMEOUT_MS = 10_000;
 const STOP_GRACE_MS = 3_000;
 const LOG_ROTATE_BYTES = 1 << 20;
-const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 function findTool(name: string): string | undefined {
   for (const dir of SYSTEM_DIRS) {
@@ -428,7 +428,7 @@ export async function startDhcp(options: DhcpStartOptions): Promise<DhcpStartRes
     Deno.writeTextFileSync(file, text, { mode: 0o755 });
     Deno.chmodSync(file, 0o755);
   }
-  const hostname = options.name !== undefined && HOSTNAME.test(options.name) ? options.name : undefined;
+  const hostname = options.name !== undefined && isHostLabel(options.name) ? options.name : undefined;
   Deno.writeTextFileSync(paths.dhclientConf, dhclientConf(hostname), { mode: 0o644 });
 
   const closed = closeInheritedFds();

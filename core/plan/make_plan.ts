@@ -52,6 +52,9 @@ import { DEFAULT_PATH, EnvList } from "./plan_env.ts";
 import { type GroupEntry, parseGroup, parsePasswd, type PasswdEntry, resolveUser } from "./resolve_user.ts";
 import type { RootfsReader } from "./rootfs_reader.ts";
 import { normaliseStopSignal } from "./stop_signal.ts";
+import { checkContainerName } from "./container_name.ts";
+import { hostnameFrom, isHostname } from "./hostname.ts";
+import { parseNetSpecs } from "../network/net_spec.ts";
 
 /** What the caller says on top of the image. */
 export interface PlanOptions {
@@ -77,6 +80,8 @@ export interface PlanOptions {
   idmap?: IdMap;
   /** Network interfaces; default one `empty` (loopback only). */
   network?: readonly PlanNetwork[];
+  /** `--net` specs (`name=eth0,link=br0,ip=dhcp`), parsed here once for every plugin and output format. */
+  net?: readonly string[];
 }
 
 /** Inits that make a system container when they are argv[0]. */
@@ -168,19 +173,6 @@ function optional<T>(
 const isString = (v: unknown): v is string => typeof v === "string";
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-const HOST_LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-
-function isHostname(text: string): boolean {
-  return text.length <= 64 && text.split(".").every((l) => HOST_LABEL.test(l));
-}
-
-function hostnameFrom(name: string): string {
-  const dashed = name.replace(/[^A-Za-z0-9-]+/g, "-").replace(/^-+|-+$/g, "");
-  const h = dashed.slice(0, 63).replace(/-+$/, "");
-  return h === "" ? "container" : h;
-}
-
 function decode(bytes: Uint8Array | undefined): string | undefined {
   return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
 }
@@ -234,12 +226,8 @@ export function makePlan(
   const note = (f: PlanField) => fields.set(f.field, f);
 
   // Name and hostname.
-  if (!NAME.test(options.name)) {
-    throw new Oci2LxcError(
-      "usage",
-      `Cannot use container name ${JSON.stringify(options.name)}: use letters, digits, "_", "." and "-", up to 64`,
-    );
-  }
+  checkContainerName(options.name);
+  const net = parseNetSpecs(options.net ?? []);
   let hostname = options.hostname ?? options.name;
   if (options.hostname !== undefined && !isHostname(options.hostname)) {
     throw new Oci2LxcError(
@@ -593,6 +581,7 @@ export function makePlan(
     hostname,
     idmap: options.idmap,
     network: options.network ?? [{ type: "empty", keys: [] }],
+    net,
     runTmpfs,
     shell,
     fields: ordered,

@@ -40,6 +40,7 @@ import { LxcConfigWriter } from "../lxc/lxc_config_writer.ts";
 import { mountEntry } from "../lxc/mount_entry.ts";
 import { type NetInterface, parseNetSpecs } from "../network/net_spec.ts";
 import type { ContainerPlan } from "../plan/container_plan.ts";
+import { isHostname } from "../plan/hostname.ts";
 import { pveInitCommand, type PveVersion } from "./pve_init_cmd.ts";
 
 export type { PveVersion } from "./pve_init_cmd.ts";
@@ -52,7 +53,7 @@ export interface PveConfOptions {
   pveVersion: PveVersion;
   /** The template file name (`busybox.tar.zst`), for the description. */
   templateName: string;
-  /** `--net` specs (`name=eth0,link=vmbr0,ip=dhcp`); none: no network interface. */
+  /** `--net` specs (`name=eth0,link=vmbr0,ip=dhcp`) instead of the plan's; none in either: no network interface. */
   net?: readonly string[] | undefined;
   /** Host path of the include file (PVE before 9.1); default {@linkcode defaultIncludePath}. */
   includePath?: string | undefined;
@@ -60,7 +61,12 @@ export interface PveConfOptions {
   header?: readonly string[] | undefined;
   /** Receives findings worth telling the user. */
   onWarning?: ((message: string) => void) | undefined;
+  /** Lines plugins added, checked by the caller ({@linkcode pveLxcKeyProblem}): raw `lxc.*` lines, after ours. */
+  extra?: readonly PveExtraLine[] | undefined;
 }
+
+/** A line a plugin added: a raw `lxc.*` key and value, or a comment (part of the container's description). */
+export type PveExtraLine = { readonly key: string; readonly value: string } | { readonly comment: string };
 
 /** The rendered files. */
 export interface PveConfig {
@@ -74,8 +80,6 @@ export interface PveConfig {
 
 /** PVE's `arch` enum. */
 const PVE_ARCHES = new Set(["amd64", "i386", "arm64", "armhf", "riscv32", "riscv64"]);
-/** PVE's `dns-name` format. */
-const DNS_NAME = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?\.)*[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
 /** Names PVE's `env` pattern accepts (`\w+`, ASCII here). */
 const ENV_NAME = /^[A-Za-z0-9_]+$/;
 const DEFAULT_BRIDGE = "vmbr0";
@@ -229,7 +233,8 @@ export function renderPveConfig(plan: ContainerPlan, options: PveConfOptions): P
   }
 
   // Network.
-  const specs = parseNetSpecs(options.net ?? []);
+  // The plan's specs, parsed once when it was made; `net` only for callers that render a conf on its own.
+  const specs = options.net === undefined ? plan.net : parseNetSpecs(options.net);
   let index = 0;
   for (const spec of specs) {
     if (spec.type === "none") continue;
@@ -319,6 +324,11 @@ export function renderPveConfig(plan: ContainerPlan, options: PveConfOptions): P
     }
   }
 
+  for (const line of options.extra ?? []) {
+    if ("comment" in line) w.comment(line.comment);
+    else w.raw(line.key, line.value, `a line from a plugin (${line.key})`);
+  }
+
   let includeText: string | undefined;
   if (include.lines.length > 0) {
     w.raw("lxc.include", includePath, "the include path");
@@ -342,10 +352,11 @@ export function renderPveConf(plan: ContainerPlan, options: PveConfOptions): str
 
 /** The hostname as a DNS name PVE accepts, or `undefined`. */
 function pveHostname(name: string): string | undefined {
-  if (DNS_NAME.test(name) && name.length <= 255) return name;
+  // PVE's `dns-name` format is this rule without the lengths; the kernel's UTS name holds 64 anyway.
+  if (isHostname(name)) return name;
   const fixed = name.replace(/[^A-Za-z0-9.-]+/g, "-").replace(/\.{2,}/g, ".").replace(/(^|\.)-+|-+(\.|$)/g, "$1$2")
     .replace(/^\.+|\.+$/g, "");
-  return DNS_NAME.test(fixed) && fixed.length <= 255 ? fixed : undefined;
+  return isHostname(fixed) ? fixed : undefined;
 }
 
 interface NetContext {
