@@ -68,14 +68,14 @@ const ALWAYS = new Set([
   "lxc.sysctl.kernel.shm_rmid_forced",
 ]);
 
-/** Keys added later: the first Proxmox VE version whose pve-container takes them. */
+/** Keys added later: the first Proxmox VE version, and the pve-container release, that takes them. */
 const SINCE: ReadonlyMap<string, { version: PveVersion; container: string }> = new Map([
-  ["lxc.init.cwd", { version: "9.0", container: "6.0" }],
+  ["lxc.init.cwd", { version: "9.0", container: "6.0.1" }],
   ["lxc.init.uid", { version: "9.1", container: "6.1.0" }],
   ["lxc.init.gid", { version: "9.1", container: "6.1.0" }],
   ["lxc.init.groups", { version: "9.1", container: "6.1.0" }],
-  ["lxc.environment.runtime", { version: "9.1", container: "6.1.0" }],
-  ["lxc.environment.hooks", { version: "9.1", container: "6.1.0" }],
+  ["lxc.environment.runtime", { version: "9.1", container: "6.0.15" }],
+  ["lxc.environment.hooks", { version: "9.1", container: "6.0.15" }],
 ]);
 
 /** Keys Proxmox VE refuses with a reason of its own. */
@@ -100,6 +100,9 @@ export function pveLxcKeyProblem(key: string, version: PveVersion): string | und
   const refused = REFUSED.get(key);
   if (refused !== undefined) return refused;
   if (ALWAYS.has(key) || /^lxc\.(cgroup2|prlimit|net)\.[a-z0-9_.-]+$/.test(key)) return undefined;
+  if (key.startsWith("lxc.cgroup.")) {
+    return "pve-container warns that lxc.cgroup.* (cgroup v1) will be an error; use the lxc.cgroup2.* key";
+  }
   const since = SINCE.get(key);
   if (since === undefined) {
     return "Proxmox VE keeps only the lxc.* keys pve-container knows (PVE/LXC/Config.pm) and drops the others";
