@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import { describeError, Oci2LxcError } from "../errors.ts";
 import type { ContainerPlan } from "../plan/container_plan.ts";
-import { parsePveVersion, type PveVersion, renderPveConfig } from "./pve_conf.ts";
+import { parsePveTarget, type PveVersion, renderPveConfig } from "./pve_conf.ts";
 import { writePveTemplate } from "./pve_template.ts";
 import type { IdMap } from "../rootfs/id_map.ts";
 
@@ -24,7 +24,7 @@ export interface PveOutputOptions {
   outDir: string;
   /** The Proxmox VE container id the config is for. */
   vmid: number;
-  /** `7`, `8`, `9.0`, `9.1`, or a version text such as `8.4` ({@linkcode parsePveVersion}). */
+  /** `7`, `8`, `9.0`, `9.1`, or a version text such as `8.4` or `pve-container/6.1.0` ({@linkcode parsePveTarget}). */
   pveVersion: PveVersion | string;
   /** The template's base name: `NAME.tar.zst`. */
   name: string;
@@ -79,11 +79,12 @@ export function writePveOutput(options: PveOutputOptions): PveOutput {
       },
     );
   }
-  const version = parsePveVersion(options.pveVersion);
+  const target = parsePveTarget(options.pveVersion);
   const templateName = `${name}.tar.zst`;
   const rendered = renderPveConfig(options.plan, {
     vmid,
-    pveVersion: version,
+    pveVersion: target.version,
+    pveContainer: target.pveContainer,
     templateName,
     net: options.net,
     header: options.header,

@@ -62,10 +62,11 @@ Deno.test("writePveOutput writes NAME.tar.zst, VMID.conf and, before 9.1, the in
       plan: s.plan,
       outDir,
       vmid: 131,
-      pveVersion: "9.1",
+      pveVersion: "pve-container/6.1.0",
       name: "app",
     });
-    assert.equal(native.include, undefined);
+    assert.equal(native.include, undefined, "pve-container 6.1.0 takes the user keys in the conf");
+    assert.match(Deno.readTextFileSync(native.conf), /^lxc\.init\.uid: /m);
     assert.match(Deno.readTextFileSync(native.conf), /^entrypoint: \/bin\/app --port 80$/m);
   } finally {
     s.done();
