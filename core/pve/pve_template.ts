@@ -16,7 +16,12 @@
  *   devices, FIFOs and xattrs are kept; names are read as bytes through
  *   libc, never decoded; sockets cannot be archived and are skipped;
  * - xattrs follow the rootfs writer's policy (`trusted.*`,
- *   `security.selinux`, `system.nfs4_acl` stay out).
+ *   `security.selinux`, `system.nfs4_acl` stay out);
+ * - POSIX ACLs are written twice: as `SCHILY.xattr.system.posix_acl_*`
+ *   (for readers that restore every xattr) and as GNU tar's
+ *   `SCHILY.acl.access`/`SCHILY.acl.default` text with numeric ids, since
+ *   pct's `--xattrs-include` patterns drop the former and `--acls` restores
+ *   only the latter.
  *
  * The archive is written to `OUT.partial-PID` and renamed into place, so an
  * interrupted run never leaves a truncated template under the real name.
@@ -57,6 +62,7 @@ import {
   strerror,
 } from "../native/libc.ts";
 import type { IdMap, IdRange } from "../rootfs/id_map.ts";
+import { ACL_ACCESS_XATTR, ACL_DEFAULT_XATTR, aclXattrToText } from "../rootfs/posix_acl.ts";
 import { xattrSkipReason } from "../rootfs/xattr_policy.ts";
 import type { TarEntryType } from "../tar/tar_entry.ts";
 import { TarWriter } from "../tar/tar_writer.ts";
@@ -315,6 +321,8 @@ class RootfsWalker {
 
   #add(path: Uint8Array, st: Stat, fd: number, target: Uint8Array): void {
     const type = TYPES.get(st.mode & S_IFMT)!;
+    const xattrs = this.#xattrs(fd, path);
+    const acls = this.#acls(path, xattrs);
     const uid = this.#owner(path, "uid", st.uid);
     const gid = this.#owner(path, "gid", st.gid);
     if (this.#idmap === undefined && (uid >= UNPRIVILEGED_IDS || gid >= UNPRIVILEGED_IDS)) {
@@ -331,8 +339,26 @@ class RootfsWalker {
       mtimeNsec: st.mtime.nsec,
       ...(target.length > 0 ? { linkPath: target } : {}),
       ...(type === "char" || type === "block" ? { devMajor: st.rdevMajor, devMinor: st.rdevMinor } : {}),
-      xattrs: this.#xattrs(fd, path),
+      xattrs,
+      ...(acls === undefined ? {} : { acls }),
     });
+  }
+
+  /** The ACLs among `xattrs` (ids already the container's) as GNU tar's text, or `undefined` when none. */
+  #acls(path: Uint8Array, xattrs: readonly [string, Uint8Array][]): { access?: string; default?: string } | undefined {
+    let acls: { access?: string; default?: string } | undefined;
+    for (const [name, value] of xattrs) {
+      if (name !== ACL_ACCESS_XATTR && name !== ACL_DEFAULT_XATTR) continue;
+      const text = aclXattrToText(value);
+      if (text === undefined) {
+        this.#note("bad-acl", path, name);
+        continue;
+      }
+      acls ??= {};
+      if (name === ACL_ACCESS_XATTR) acls.access = text;
+      else acls.default = text;
+    }
+    return acls;
   }
 
   #copyData(fd: number, path: Uint8Array, size: number): void {
@@ -448,6 +474,13 @@ class RootfsWalker {
         `${f.count} device node${s} outside /dev, e.g. ${f.example}: pct create fails on ${
           f.count === 1 ? "it" : "them"
         } for an unprivileged container (only ./dev/* is excluded)`,
+    );
+    say(
+      "bad-acl",
+      (f, s) =>
+        `${f.count} POSIX ACL${s} the kernel did not give in version 2 form, e.g. ${f.example}: left out of the SCHILY.acl records, so pct create does not restore ${
+          f.count === 1 ? "it" : "them"
+        }`,
     );
     say(
       "high-id",
