@@ -84,6 +84,10 @@ export interface PveConfig {
   readonly include: string | undefined;
   /** Where the conf's `lxc.include` expects `include`. */
   readonly includePath: string | undefined;
+  /** The container's hostname as Proxmox VE sets it (`CTvmid` when the plan's is no DNS name). */
+  readonly hostname: string;
+  /** Whether the conf gives the container a network interface. */
+  readonly hasNetwork: boolean;
 }
 
 /** PVE's `arch` enum. */
@@ -433,7 +437,13 @@ export function renderPveConfig(plan: ContainerPlan, options: PveConfOptions): P
     head.comment("Written by oci2lxc; copy it to every node the container may run on");
     includeText = head.toString() + include.toString();
   }
-  return { conf: w.toString(), include: includeText, includePath: includeText === undefined ? undefined : includePath };
+  return {
+    conf: w.toString(),
+    include: includeText,
+    includePath: includeText === undefined ? undefined : includePath,
+    hostname: hostname ?? `CT${vmid}`,
+    hasNetwork: index > 0,
+  };
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   latin1,
   LONG_PATH,
   ODD_NAME,
+  pctExtract,
   type ReadMember,
   readTar,
   run,
@@ -31,33 +32,6 @@ function workspace(): { base: string; src: string; done(): void } {
 
 function byName(members: readonly ReadMember[]): Map<string, ReadMember> {
   return new Map(members.map((m) => [latin1(m.entry.path), m]));
-}
-
-/** The extraction pct runs for a template (PVE::LXC::Create, COMMON_TAR_FLAGS), as root, not in a user namespace. */
-function pctExtract(template: string, into: string): void {
-  Deno.mkdirSync(into, { recursive: true });
-  run("tar", [
-    "xpf",
-    template,
-    "--zstd",
-    "--totals",
-    "--one-file-system",
-    "-p",
-    "--sparse",
-    "--numeric-owner",
-    "--acls",
-    "--xattrs",
-    "--xattrs-include=user.*",
-    "--xattrs-include=security.capability",
-    "--warning=no-file-ignored",
-    "--warning=no-xattr-write",
-    "-C",
-    into,
-    "--skip-old-files",
-    "--anchored",
-    "--exclude",
-    "./dev/*",
-  ]);
 }
 
 Deno.test("writePveTemplate archives hardlinks, symlinks, devices, setuid, xattrs, big ids and odd names exactly", () => {
