@@ -20,13 +20,13 @@ const HOLDER_SECONDS = 1800;
 const PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
 const decoder = new TextDecoder();
 
-async function exec(argv: readonly string[]): Promise<{ code: number; out: string }> {
+async function exec(argv: readonly string[], env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
   const r = await new Deno.Command(argv[0]!, {
     args: argv.slice(1),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { PATH },
+    env: { PATH, ...env },
     clearEnv: true,
     signal: AbortSignal.timeout(COMMAND_MS),
   }).output();
@@ -97,9 +97,12 @@ export class Lxc6Host implements AsyncDisposable {
     await this.#inside(["mount", "--bind", dir, `${this.root}${dir}`]);
   }
 
-  /** Run a command of the LXC 6 root (e.g. `lxc-start`), bounded; never throws on a non-zero exit. */
-  run(argv: readonly string[]): Promise<{ code: number; out: string }> {
-    return exec(["nsenter", "-t", String(this.#holder.pid), "-m", "chroot", this.root, ...argv]);
+  /**
+   * Run a command of the LXC 6 root (e.g. `lxc-start`) with only PATH and `env` set, bounded; never throws on a
+   * non-zero exit.
+   */
+  run(argv: readonly string[], env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
+    return exec(["nsenter", "-t", String(this.#holder.pid), "-m", "chroot", this.root, ...argv], env);
   }
 
   /** `lxc-start --version` of the root, e.g. `6.0.4`. */

@@ -9,7 +9,7 @@
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { tarOf, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
 import { cli } from "./_cli.ts";
-import { sh } from "./_lxc.ts";
+import { catchesSignal, commandLine, containerPids, sh, waitFor } from "./_lxc.ts";
 import { Lxc6Host } from "./_lxc6.ts";
 
 const BUSYBOX = "/usr/bin/busybox";
@@ -152,4 +152,104 @@ Deno.test("a config for --lxc-version 6.0.5 gives the environment in lxc.environ
   const config = await checkArgv(["x"], { shell: true, lxcVersion: "6.0.5", under: [5, 6] });
   assert(config.includes("\nlxc.environment = PATH=/bin\n"), config);
   assert(!config.includes("lxc.environment.runtime"), config);
+});
+
+/** Reads the busybox fixture's report (tests/e2e/lxc_start_test.ts checks the same under LXC 5 alone). */
+function parseReport(text: string) {
+  const fields = new Map<string, string>();
+  const argv: string[] = [];
+  const env: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const a = /^argv\[\d+\]=(.*)$/.exec(line);
+    if (a) argv.push(a[1]!);
+    else if (line.startsWith("env:")) {
+      const eq = line.indexOf("=");
+      env[line.slice(4, eq)] = line.slice(eq + 1);
+    } else if (line.includes("=")) fields.set(line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1));
+  }
+  return { fields, argv, env };
+}
+
+type Runner = (argv: readonly string[], env?: Record<string, string>) => Promise<{ code: number; out: string }>;
+
+/** Start DEST in the background with `lxc`, check what the app saw, stop it by its signal. */
+async function startAndStop(lxc: Runner, version: string, parent: string, name: string): Promise<void> {
+  const dest = `${parent}/${name}`;
+  // The report of an earlier run must not be read as this one's.
+  try {
+    Deno.removeSync(`${dest}/rootfs/data/report`);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  try {
+    // A variable of the caller must not reach the app.
+    const started = await lxc(["lxc-start", "-d", "-n", name, "-P", parent, "-l", "INFO", "-o", `${parent}/lxc.log`], {
+      OCI2LXC_CALLER_SECRET: "leak",
+    });
+    assertEquals(started.code, 0, `${version}: ${started.out}`);
+    const report = await waitFor(`the app's report under LXC ${version}`, () => {
+      try {
+        const text = Deno.readTextFileSync(`${dest}/rootfs/data/report`);
+        return text.includes("env:") ? text : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    const r = parseReport(report);
+    assertEquals(r.argv, [
+      "two words",
+      "quote'single",
+      'dq"double',
+      "$HOME",
+      "a=b",
+      "cmd one",
+      "--opt=v w",
+      "back\\slash",
+    ], version);
+    assertEquals(
+      [r.fields.get("uid"), r.fields.get("gid"), r.fields.get("groups"), r.fields.get("pwd")],
+      ["1000", "1000", "1000 2000", "/work"],
+      version,
+    );
+    assertEquals(r.env, {
+      EQUATION: "a=b=c",
+      GREETING: "hello world",
+      HOME: "/home/app",
+      HOSTNAME: name,
+      PATH: "/bin",
+      QUOTES: `it's "quoted"`,
+      container: "lxc",
+    }, version);
+    // The app traps SIGQUIT after writing its report: wait for the trap, then stop with the signal only.
+    const info = await lxc(["lxc-info", "-n", name, "-P", parent, "-p", "-H"]);
+    const initPid = Number(info.out.trim());
+    assert(initPid > 1, `${version}: ${info.out}`);
+    await waitFor(
+      `the app's QUIT trap under LXC ${version}`,
+      () =>
+        containerPids(initPid).some((p) => commandLine(p).includes("report") && catchesSignal(p, 3)) ? true : undefined,
+    );
+    const stopped = await lxc(["lxc-stop", "-n", name, "-P", parent, "--nokill", "-t", "60"]);
+    assertEquals(stopped.code, 0, `${version}: the stop signal did not end the app: ${stopped.out}`);
+    assert(Deno.readTextFileSync(`${dest}/rootfs/data/report`).includes("signal=QUIT"), `${version}: no SIGQUIT`);
+    assertEquals((await lxc(["lxc-info", "-n", name, "-P", parent, "-s", "-H"])).out.trim(), "STOPPED", version);
+  } finally {
+    await lxc(["lxc-stop", "-n", name, "-P", parent, "-k", "-t", "5"]);
+  }
+}
+
+Deno.test("the converted busybox app, one DEST, runs under LXC 5 and LXC 6 with the image's argv, user, groups, env and cwd, and stops by its signal", async () => {
+  await withTempDir(async (parent) => {
+    const name = `o2l-lxc6-${crypto.randomUUID().slice(0, 6)}`;
+    const converted = await cli("main.ts", [
+      "convert",
+      "oci-archive:fixtures/images/busybox.oci.tar",
+      `${parent}/${name}`,
+    ]);
+    assertEquals(converted.code, 0, converted.stderr);
+    await startAndStop((argv, env) => sh([...argv], env), "5", parent, name);
+    await using lxc6 = await Lxc6Host.open();
+    await lxc6.bind(parent);
+    await startAndStop((argv, env) => lxc6.run(argv, env), await lxc6.version(), parent, name);
+  });
 });
