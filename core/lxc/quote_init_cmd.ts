@@ -98,7 +98,7 @@ function quoteOne(
       what,
       arg,
       "it needs quotes, and LXC versions split lxc.init.cmd differently",
-      "Pass the LXC version (lxcVersion) of the host that will run the container",
+      'Run the command through the image\'s shell (renderLxcConfig does when the image has /bin/sh), or quote for LXC 6 only (splitter: "quoted")',
     );
   }
   if (!arg.includes("'")) return `'${arg}'`;
