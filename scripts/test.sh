@@ -22,6 +22,7 @@ fi
 # root filesystem from the host's apt mirror, cached in /var/cache/oci2lxc-tests.
 if [ "$(id -u)" = 0 ]; then
   deno run -A tests/_helpers/debian_rootfs.ts >&2 || echo "warning: no Debian rootfs cache: its tests will fail" >&2
+  deno run -A tests/_helpers/lxc6_root.ts >&2 || echo "warning: no LXC 6 root cache (Debian 13): the LXC 6 tests will fail" >&2
 fi
 deno task bundle >&2 || exit 1
 exec deno test -A --no-check=remote --permit-no-files tests/ "$@"
