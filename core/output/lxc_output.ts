@@ -16,7 +16,7 @@ import { BesideFiles } from "./beside_files.ts";
 import type { OutputRequest, OutputResult, OutputWriter, RenderedOutput } from "./output_writer.ts";
 
 /** The writer of an LXC container directory. */
-export function lxcOutput(request: OutputRequest, _options?: unknown): OutputWriter {
+export function lxcOutput(request: OutputRequest): OutputWriter {
   const { dest, reference } = request;
   const extra = new LxcConfigWriter();
   const config: ConfigAdditions = {

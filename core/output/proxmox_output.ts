@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { ConfigAdditions, ConversionContext, ConvertOptions } from "../conversion.ts";
 import { Oci2LxcError } from "../errors.ts";
 import { checkConfigValue } from "../lxc/config_value.ts";
-import { parsePveVersion, type PveExtraLine } from "../pve/pve_conf.ts";
+import { parsePveTarget, type PveExtraLine } from "../pve/pve_conf.ts";
 import { pveLxcKeyProblem } from "../pve/pve_lxc_keys.ts";
 import { renderPveOutput } from "../pve/pve_output.ts";
 import type { Staging } from "../rootfs/staging.ts";
@@ -29,15 +29,18 @@ export function pveOutput(request: OutputRequest, options: ConvertOptions): Outp
       hint: "Pass --vmid N (100 or more), the id you will give pct create",
     });
   }
-  const version = parsePveVersion(options.pveVersion ?? "8");
+  const pveVersion = options.pveVersion ?? "8";
+  const target = parsePveTarget(pveVersion);
   const { dest, name, reference } = request;
   const extra: PveExtraLine[] = [];
   const config: ConfigAdditions = {
     add(key, value) {
-      const problem = /^lxc(\.[a-z0-9_-]+)+$/.test(key) ? pveLxcKeyProblem(key, version) : "not an lxc.* key";
+      const problem = /^lxc(\.[a-z0-9_-]+)+$/.test(key) ? pveLxcKeyProblem(key, target) : "not an lxc.* key";
       if (problem !== undefined) {
         throw new Oci2LxcError("config", `Cannot add ${key} to the Proxmox VE conf: ${problem}`, {
-          hint: `Convert without --format pve (plain LXC takes it), or skip the line when context.format is "pve"`,
+          hint:
+            `Skip the line when context.format is "pve", give --pve-version the host's pve-container (pveversion -v) ` +
+            "if it is newer, or convert without --format pve",
         });
       }
       const text = String(value);
@@ -58,7 +61,7 @@ export function pveOutput(request: OutputRequest, options: ConvertOptions): Outp
         plan: context.plan,
         outDir: dest,
         vmid,
-        pveVersion: version,
+        pveVersion,
         name,
         idmap: options.idmap,
         header: [`Made by oci2lxc from ${reference}`, `config ${context.image.config.digest}`],

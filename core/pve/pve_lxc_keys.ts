@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { PveVersion } from "./pve_init_cmd.ts";
+import type { PveContainerVersion, PveTarget } from "./pve_conf.ts";
 
 /** Keys every supported Proxmox VE (7 on) accepts. */
 const ALWAYS = new Set([
@@ -68,14 +68,14 @@ const ALWAYS = new Set([
   "lxc.sysctl.kernel.shm_rmid_forced",
 ]);
 
-/** Keys added later: the first Proxmox VE version, and the pve-container release, that takes them. */
-const SINCE: ReadonlyMap<string, { version: PveVersion; container: string }> = new Map([
-  ["lxc.init.cwd", { version: "9.0", container: "6.0.1" }],
-  ["lxc.init.uid", { version: "9.1", container: "6.1.0" }],
-  ["lxc.init.gid", { version: "9.1", container: "6.1.0" }],
-  ["lxc.init.groups", { version: "9.1", container: "6.1.0" }],
-  ["lxc.environment.runtime", { version: "9.1", container: "6.0.15" }],
-  ["lxc.environment.hooks", { version: "9.1", container: "6.0.15" }],
+/** Keys added later: the pve-container release that first takes them (its git history). */
+const SINCE: ReadonlyMap<string, PveContainerVersion> = new Map([
+  ["lxc.init.cwd", [6, 0, 1]],
+  ["lxc.init.uid", [6, 1, 0]],
+  ["lxc.init.gid", [6, 1, 0]],
+  ["lxc.init.groups", [6, 1, 0]],
+  ["lxc.environment.runtime", [6, 0, 15]],
+  ["lxc.environment.hooks", [6, 0, 15]],
 ]);
 
 /** Keys Proxmox VE refuses with a reason of its own. */
@@ -84,19 +84,18 @@ const REFUSED: ReadonlyMap<string, string> = new Map([
   ["lxc.rootfs.options", 'Proxmox VE takes mount options in the "rootfs" property'],
 ]);
 
-const ORDER: readonly PveVersion[] = ["7", "8", "9.0", "9.1"];
-
 /**
- * Why Proxmox VE `version` would not take the raw key `key`, or `undefined` when it would.
+ * Why the Proxmox VE of `target` (`parsePveTarget`) would not take the raw key `key`, or `undefined` when it would.
  *
  * @example
  * ```ts
+ * import { parsePveTarget } from "./pve_conf.ts";
  * import { pveLxcKeyProblem } from "./pve_lxc_keys.ts";
- * console.assert(pveLxcKeyProblem("lxc.cgroup2.memory.max", "8") === undefined);
- * console.assert(pveLxcKeyProblem("lxc.hook.start-host", "9.1") !== undefined);
+ * console.assert(pveLxcKeyProblem("lxc.cgroup2.memory.max", parsePveTarget("8")) === undefined);
+ * console.assert(pveLxcKeyProblem("lxc.hook.start-host", parsePveTarget("9.1")) !== undefined);
  * ```
  */
-export function pveLxcKeyProblem(key: string, version: PveVersion): string | undefined {
+export function pveLxcKeyProblem(key: string, target: PveTarget): string | undefined {
   const refused = REFUSED.get(key);
   if (refused !== undefined) return refused;
   if (ALWAYS.has(key) || /^lxc\.(cgroup2|prlimit|net)\.[a-z0-9_.-]+$/.test(key)) return undefined;
@@ -107,6 +106,12 @@ export function pveLxcKeyProblem(key: string, version: PveVersion): string | und
   if (since === undefined) {
     return "Proxmox VE keeps only the lxc.* keys pve-container knows (PVE/LXC/Config.pm) and drops the others";
   }
-  if (ORDER.indexOf(version) >= ORDER.indexOf(since.version)) return undefined;
-  return `Proxmox VE takes it from ${since.version} on (pve-container ${since.container}); this conf is for ${version}`;
+  if (atLeast(target.pveContainer, since)) return undefined;
+  return `pve-container takes it from ${since.join(".")} on; this conf is for ${target.pveContainer.join(".")} ` +
+    `(Proxmox VE ${target.version})`;
+}
+
+function atLeast(have: PveContainerVersion, want: PveContainerVersion): boolean {
+  for (let i = 0; i < 3; i++) if (have[i] !== want[i]) return have[i]! > want[i]!;
+  return true;
 }

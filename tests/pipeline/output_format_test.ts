@@ -56,7 +56,7 @@ Deno.test("with --format pve a key Proxmox VE takes only from 9.1 fails for 8 an
     await assertRejects(
       () => convert(IMAGE, `${dir}/out`, pve([configLine("env-hooks", "lxc.environment.hooks", "A=b")], "8")),
       Oci2LxcError,
-      "Proxmox VE takes it from 9.1 on (pve-container 6.0.15); this conf is for 8",
+      "pve-container takes it from 6.0.15 on; this conf is for 5.0.0 (Proxmox VE 8)",
     );
     await convert(IMAGE, `${dir}/out`, pve([configLine("env-hooks", "lxc.environment.hooks", "A=b")], "9.1"));
     assert(Deno.readTextFileSync(`${dir}/out/120.conf`).includes("\nlxc.environment.hooks: A=b\n"));
