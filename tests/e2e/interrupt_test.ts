@@ -199,7 +199,7 @@ Deno.test("convert stops on SIGINT in the middle of the largest image of the sui
 
 /** The temporary file a compressed outer archive is unpacked to, beside DEST. */
 function unpackedIn(dir: string): string | undefined {
-  return [...Deno.readDirSync(dir)].find((e) => /^\.oci2lxc-.*\.tar$/.test(e.name))?.name;
+  return [...Deno.readDirSync(dir)].find((e) => /^\.(ct\.)?oci2lxc-.*\.tar$/.test(e.name))?.name;
 }
 
 Deno.test("convert and verify stop on SIGINT while they unpack a compressed outer archive, and remove the partial file", async (t) => {
