@@ -10,6 +10,7 @@ import { ownerTag } from "../../core/rootfs/owner_tag.ts";
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { FIXTURES, withTempDir } from "../_helpers/oci_builder.ts";
 import { PROJECT_ROOT } from "./_cli.ts";
+import { forceStop, sh as lxc, waitFor } from "./_lxc.ts";
 
 const IMAGE = `${FIXTURES}busybox.oci.tar`;
 const GZIPPED = `${FIXTURES}busybox.docker.tar.gz`;
@@ -219,6 +220,33 @@ Deno.test("a missing TMPDIR is named and not created; a full disk names the file
       assertEquals(ls(`${dir}/small`), [], "no unpacked file, lock or created directory left");
     } finally {
       await unmountUnder(dir);
+    }
+  });
+});
+
+Deno.test("--force refuses a DEST that LXC runs as a container (lxcpath DEST's parent, name its base name)", async () => {
+  await withTempDir(async (dir) => {
+    const name = `o2l-safety-${crypto.randomUUID().slice(0, 6)}`;
+    const dest = `${dir}/${name}`;
+    const made = await convertIn(dir, [IMAGE, dest, "--quiet", "--entrypoint", '["/bin/sleep","600"]']);
+    assertEquals(made.code, 0, made.stderr);
+    try {
+      const started = await lxc(["lxc-start", "-n", name, "-P", dir, "-d"]);
+      assertEquals(started.code, 0, started.out);
+      await waitFor("RUNNING", async () => {
+        const s = await lxc(["lxc-info", "-n", name, "-P", dir, "-s", "-H"]);
+        return s.out.trim() === "RUNNING" ? true : undefined;
+      });
+      const r = await convertIn(dir, [IMAGE, dest, "--force", "--quiet"]);
+      assertEquals(r.code, 1, r.stderr);
+      assert(
+        new RegExp(`^error: Cannot replace \\S+/${name}: LXC reports the container running$`, "m").test(r.stderr),
+        r.stderr,
+      );
+      assert(new RegExp(`^hint: Stop it first: lxc-stop -P \\S+ -n ${name}$`, "m").test(r.stderr), r.stderr);
+      assertEquals(ls(dir).filter((n) => n.startsWith(".")), [], "no staging directory, lock or unpacked file");
+    } finally {
+      await forceStop(name, dir);
     }
   });
 });
