@@ -285,7 +285,8 @@ export async function convertImage(
     return report;
   } catch (err) {
     rootfs?.close();
-    (staging as Staging | undefined)?.abort();
+    // With pauses: a second Ctrl-C during a long clean-up ends the process at once, as README says.
+    await (staging as Staging | undefined)?.abortAsync();
     image.close(); // the unpacked archive goes before the directories this run created
     claim?.release(true);
     throw err;

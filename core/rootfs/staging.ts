@@ -44,6 +44,11 @@ export interface Staging {
   commit(force: boolean, options?: { signal?: AbortSignal | undefined }): Promise<CommitResult>;
   /** Remove the staging directory and everything in it. Safe to call after commit (does nothing then). */
   abort(): void;
+  /**
+   * {@linkcode Staging.abort} with turns of the event loop, so that a second
+   * Ctrl-C during a long clean-up is seen (and ends the process at once).
+   */
+  abortAsync(): Promise<void>;
 }
 
 /** What {@linkcode Staging.commit} left behind: nothing, or part of the old DEST it could not remove. */
@@ -243,6 +248,28 @@ class StagingDir implements Staging {
       throw new Oci2LxcError(
         "destination",
         `Cannot move the new container into ${this.dest}: ${describeError(err)}`,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+
+  async abortAsync(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    const { dir, base } = split(this.path);
+    try {
+      const fd = check(openat(AT_FDCWD, encoder.encode(dir), O_PATH | O_DIRECTORY), "openat", dir);
+      try {
+        await removeTreeAsync(fd, encoder.encode(base));
+      } finally {
+        close(fd);
+      }
+    } catch (err) {
+      throw new Oci2LxcError(
+        "destination",
+        `Cannot remove staging directory ${this.path}: ${describeError(err)}`,
         {
           cause: err,
         },
