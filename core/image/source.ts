@@ -233,8 +233,13 @@ function unpackError(source: string, path: string, place: TempPlace, err: unknow
   const reason = describeError(err).replace(/: [a-z]+ '.*'$/, "").replace(/ \(os error \d+\)$/, "");
   const where = place.fromTmpdir ? `$TMPDIR (${place.dir})` : `${place.dir}, beside DEST`;
   const missing = err instanceof Deno.errors.NotFound;
+  const full = /ENOSPC|EDQUOT|No space left|quota/i.test(`${(err as { code?: string }).code ?? ""} ${reason}`);
   const hint = missing
     ? (place.fromTmpdir ? `Set TMPDIR to a directory that exists (now ${place.dir})` : `Create ${place.dir} first`)
+    : !full
+    ? (place.fromTmpdir
+      ? `Check that $TMPDIR (${place.dir}) is writable, or set TMPDIR to another directory`
+      : `Check that ${place.dir} is writable`)
     : place.fromTmpdir
     ? `Free space in ${place.dir}, or set TMPDIR to a writable directory with room for the unpacked archive`
     : `Free space in ${place.dir} (the archive is unpacked beside DEST, on its filesystem), or unpack it yourself ` +

@@ -178,7 +178,11 @@ function looksLikeContainer(target: string): boolean {
   const info = lstatOrUndefined(target);
   if (info === undefined || !info.isDirectory) return false;
   if (lstatOrUndefined(`${target}/config`) || lstatOrUndefined(`${target}/rootfs`)) return true;
-  for (const _ of Deno.readDirSync(target)) return false;
+  try {
+    for (const _ of Deno.readDirSync(target)) return false;
+  } catch {
+    return false; // unreadable: nothing says it is ours
+  }
   return true;
 }
 

@@ -218,6 +218,17 @@ Deno.test("a missing TMPDIR is named and not created; a full disk names the file
       assert(/^hint: Free space in \S+\/small\/lxc/m.test(full.stderr), full.stderr);
       assert(!full.stderr.includes("report it"), full.stderr);
       assertEquals(ls(`${dir}/small`), [], "no unpacked file, lock or created directory left");
+      // A read-only TMPDIR for a dry run.
+      await sh(`mount -o remount,ro '${dir}/small'`);
+      const ro = await convertIn(dir, [GZIPPED, `${dir}/ct`, "--dry-run", "--quiet"], { TMPDIR: `${dir}/small` });
+      assertEquals(ro.code, 1, ro.stderr);
+      assert(
+        /^error: Cannot unpack \S+ to \S+\/small\/\.oci2lxc-\S+\.tar in \$TMPDIR \(\S+\): Read-only file system$/m.test(
+          ro.stderr,
+        ),
+        ro.stderr,
+      );
+      assert(/^hint: Check that \$TMPDIR \(\S+\/small\) is writable, or set TMPDIR/m.test(ro.stderr), ro.stderr);
     } finally {
       await unmountUnder(dir);
     }
