@@ -7,12 +7,13 @@
  *
  * @module
  */
-import { basename, resolve } from "node:path";
+import { basename } from "node:path";
 import type { ConversionContext, ConversionReport, ConvertOptions } from "./conversion.ts";
 import { Oci2LxcError } from "./errors.ts";
 import { geteuid } from "./native/libc.ts";
 import { outputWriter } from "./output/output_formats.ts";
 import { checkContainerName } from "./plan/container_name.ts";
+import { guardDestination } from "./rootfs/dest_guard.ts";
 import { PluginRunner } from "./plugin.ts";
 import { assembleStage } from "./pipeline/assemble_stage.ts";
 import { commitStage } from "./pipeline/commit_stage.ts";
@@ -46,7 +47,8 @@ export async function convertImage(
   dest: string,
   options: ConvertOptions = {},
 ): Promise<ConversionReport> {
-  // Before anything: checks of the request that need no image. Nothing is opened, made or taken until they pass.
+  // Before anything: checks of the request that need no image (DEST's guard among them). Nothing is opened, made or
+  // taken until they pass; DEST's lock is taken as the open stage begins.
   const request = checkRequest(reference, dest, options);
   const output = outputWriter(request, options);
   // A bad plugin list must not leave an unpacked archive behind either.
@@ -61,15 +63,15 @@ export async function convertImage(
 
 /** The request as the stages use it; throws for what is wrong whatever the image. */
 function checkRequest(reference: string, dest: string, options: ConvertOptions): ConversionRequest {
-  const absDest = resolve(dest);
+  // DEST first: what --force may replace, and an existing DEST without it (core/rootfs/dest_guard.ts).
+  const { absDest } = guardDestination(dest, {
+    force: options.force,
+    replaceAny: options.replaceAny,
+    format: options.format,
+    dryRun: options.dryRun,
+  });
   const name = options.name ?? basename(absDest);
   checkContainerName(name, "Pass --name, or choose a DEST whose last component is a valid name");
-  // A Proxmox VE output directory may hold earlier templates: it is not replaced, so it may exist.
-  if (options.format !== "pve" && !options.dryRun && !options.force && exists(absDest)) {
-    throw new Oci2LxcError("destination", `Cannot write ${absDest}: it already exists`, {
-      hint: "Use --force to replace it (only once the new container is complete)",
-    });
-  }
   const approximate = geteuid() !== 0;
   if (approximate && !options.allowApproximate) {
     throw new Oci2LxcError(
@@ -79,13 +81,4 @@ function checkRequest(reference: string, dest: string, options: ConvertOptions):
     );
   }
   return { reference, dest: absDest, name, options, approximate };
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -46,14 +46,21 @@ export function lxcOutput(request: OutputRequest): OutputWriter {
       });
       if (extra.lines.length > 0) text += `\n# Added by plugins\n${extra.toString()}`;
       return {
-        write(staging: Staging, dryRun: boolean): OutputResult {
+        async write(staging: Staging, dryRun: boolean): Promise<OutputResult> {
           if (dryRun) {
-            staging.abort();
+            await staging.abortAsync();
             return { paths };
           }
           files.writeInto(staging.path);
           Deno.writeTextFileSync(join(staging.path, "config"), text, { mode: 0o644 });
-          staging.commit(options.force ?? false);
+          const { leftover, problem } = await staging.commit(options.force ?? false, { signal: options.signal });
+          // The new container is in place: a failed clean-up of the old one is a warning, not a failed conversion.
+          if (leftover !== undefined) {
+            context.warn(
+              `the new container is in place in ${dest}, but the old one could not be removed completely (${problem}); ` +
+                `what is left is ${leftover}: the next conversion into ${dest} removes it, or remove it by hand`,
+            );
+          }
           return { paths };
         },
       };

@@ -29,7 +29,7 @@ export interface RenderedOutput {
    * Put the output in place from the staged container (whose rootfs is closed by now): the staging directory is
    * committed or removed. A dry run writes nothing and only removes it.
    */
-  write(staging: Staging, dryRun: boolean): OutputResult;
+  write(staging: Staging, dryRun: boolean): Promise<OutputResult>;
 }
 
 /** One output format, made for one conversion. */

@@ -69,7 +69,7 @@ export function pveOutput(request: OutputRequest, options: ConvertOptions): Outp
         onWarning: context.warn,
       });
       return {
-        write(staging: Staging, dryRun: boolean): OutputResult {
+        async write(staging: Staging, dryRun: boolean): Promise<OutputResult> {
           try {
             if (dryRun) return { paths };
             const out = rendered.write(join(staging.path, "rootfs"));
@@ -85,7 +85,7 @@ export function pveOutput(request: OutputRequest, options: ConvertOptions): Outp
             };
           } finally {
             // The template holds the rootfs now; the staging directory was only ever a work area.
-            staging.abort();
+            await staging.abortAsync();
           }
         },
       };

@@ -29,7 +29,8 @@ export const assembleStage: Stage<Opened, Assembled> = {
     }
     // The staging directory of the latest attempt, removed if anything fails from here on.
     let latest: Staging | undefined;
-    run.onFailure(() => latest?.abort());
+    // With pauses: a second Ctrl-C during a long clean-up ends the process at once, as README says.
+    run.onFailure(() => latest?.abortAsync());
     const assemble = async (layers: readonly ImageLayer[]) => {
       const staging = createStaging(stagingAt);
       latest = staging;
@@ -39,7 +40,7 @@ export const assembleStage: Stage<Opened, Assembled> = {
       return { ...opened, ...(await assemble(image.layers)) };
     } catch (err) {
       if (!isReorderMismatch(err, image)) throw err;
-      latest?.abort();
+      await latest?.abortAsync();
       run.warn(
         "the archive lists its layers in another order than the config's diff_ids; applying them in diff_ids order",
       );

@@ -12,9 +12,9 @@ import type { Stage } from "./stage_table.ts";
 export const commitStage: Stage<Configured, Committed> = {
   name: "commit",
   before: "the commit",
-  run(configured, run) {
+  async run(configured, run) {
     configured.closeRootfs();
-    const result = configured.rendered.write(configured.staging, run.options.dryRun ?? false);
+    const result = await configured.rendered.write(configured.staging, run.options.dryRun ?? false);
     return { ...configured, result };
   },
 };

@@ -34,8 +34,8 @@ export class ConversionRun {
   readonly warnings: string[] = [];
   /** Milliseconds per stage, then `total`. */
   readonly timings: Record<string, number> = {};
-  readonly #undo: (() => void)[] = [];
-  readonly #cleanup: (() => void)[] = [];
+  readonly #undo: (() => void | Promise<void>)[] = [];
+  readonly #cleanup: ((failed: boolean) => void)[] = [];
 
   constructor(request: ConversionRequest, runner: PluginRunner<ConversionContext>, output: OutputWriter) {
     this.request = request;
@@ -65,23 +65,23 @@ export class ConversionRun {
     throwIfInterrupted(signal, "finish the conversion", `before ${before}`);
   }
 
-  /** Run `undo` if a later stage fails (e.g. remove the staging directory). */
-  onFailure(undo: () => void): void {
+  /** Run `undo` if a later stage fails (e.g. remove the staging directory), before the clean-up steps. */
+  onFailure(undo: () => void | Promise<void>): void {
     this.#undo.push(undo);
   }
 
-  /** Run `cleanup` when the conversion ends, failed or not (e.g. close the image). */
-  atEnd(cleanup: () => void): void {
+  /** Run `cleanup` when the conversion ends, failed or not (e.g. close the image, release DEST's lock). */
+  atEnd(cleanup: (failed: boolean) => void): void {
     this.#cleanup.push(cleanup);
   }
 
   /** Undo, newest first (the stage table calls it when a stage failed). */
-  failed(): void {
-    for (const undo of this.#undo.splice(0).reverse()) undo();
+  async failed(): Promise<void> {
+    for (const undo of this.#undo.splice(0).reverse()) await undo();
   }
 
   /** Clean up, newest first. */
-  ended(): void {
-    for (const cleanup of this.#cleanup.splice(0).reverse()) cleanup();
+  ended(failed: boolean): void {
+    for (const cleanup of this.#cleanup.splice(0).reverse()) cleanup(failed);
   }
 }

@@ -55,6 +55,7 @@ export class StageTable<In, Out> {
     }
     const started = performance.now();
     let value: unknown = input;
+    let failed = true;
     try {
       try {
         for (const stage of this.#stages) {
@@ -65,13 +66,14 @@ export class StageTable<In, Out> {
           run.timings[stage.name] = Math.round(performance.now() - begun);
         }
         run.timings.total = Math.round(performance.now() - started);
+        failed = false;
         return value as Out;
       } catch (err) {
-        run.failed();
+        await run.failed();
         throw err;
       }
     } finally {
-      run.ended();
+      run.ended(failed);
     }
   }
 }
