@@ -118,7 +118,7 @@ export interface ConversionContext {
   readonly name: string;
   /** What the conversion writes (`lxc` or `pve`); a plugin may skip what only one format can use. */
   readonly format: OutputFormat;
-  /** The staged container directory (becomes DEST). */
+  /** The staged container directory (becomes DEST for LXC output; the template's source for Proxmox VE). */
   readonly stagingDir: string;
   /** Confined access to the staged rootfs. */
   readonly rootfs: RootfsAccess;
