@@ -13,7 +13,11 @@ import type { Assembled } from "./stage_data.ts";
 export const UNMANAGED: DistroInfo = { id: "unmanaged", like: [], version: undefined, families: [] };
 
 /** The report as far as the image and the layers tell it; the container part comes with {@linkcode fillReport}. */
-export function beginReport(run: ConversionRun, assembled: Assembled, container: ConversionReport["container"]) {
+export function beginReport(
+  run: ConversionRun,
+  assembled: Assembled,
+  container: ConversionReport["container"],
+): ConversionReport {
   const { image, assembled: result } = assembled;
   const { reference, dest, name, options } = run.request;
   const report: ConversionReport = {
