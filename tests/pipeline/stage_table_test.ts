@@ -3,6 +3,7 @@
  * and its time as it ends, and every hook runs in one of them, in stage order.
  */
 import { convert } from "../../mod.ts";
+import { formatReport } from "../../cli/format_report.ts";
 import { STAGES } from "../../core/pipeline.ts";
 import { STAGE_NAMES } from "../../core/pipeline/stage_names.ts";
 import { StageTable } from "../../core/pipeline/stage_table.ts";
@@ -44,5 +45,10 @@ Deno.test("a conversion reports each stage as it begins and times each one, unde
     });
     assertEquals(begun, [...STAGE_NAMES]);
     assertEquals(Object.keys(report.timings), [...STAGE_NAMES, "total"]);
+    // The human summary's time line (wrapped) names the stages in the same order.
+    const text = formatReport(report);
+    const time = text.slice(text.indexOf("\n  time "), text.indexOf("\n\n", text.indexOf("\n  time ")));
+    const named = [...time.replace(/\s+/g, " ").matchAll(/([a-z]+) \d+ ms/g)].map((m) => m[1]);
+    assertEquals(named, [...STAGE_NAMES], time);
   });
 });
