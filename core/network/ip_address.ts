@@ -1,8 +1,7 @@
 /**
- * Strict parsing of IPv4 and IPv6 addresses and CIDR prefixes, for values
- * that reach `lxc.net.N.ipv4.*` / `ipv6.*` and the distro's network files.
- * Strict means: no leading zeros in IPv4 octets (some parsers read them as
- * octal), no zone ids, no blanks, and the prefix length given in decimal.
+ * Strict parsing of IPv4 and IPv6 addresses and CIDR prefixes, for values that reach `lxc.net.N.ipv4.*` / `ipv6.*` and
+ * the distro's network files. Strict means: no leading zeros in IPv4 octets (some parsers read them as octal), no zone
+ * ids, no blanks, and the prefix length given in decimal.
  *
  * @module
  */
@@ -85,8 +84,8 @@ export function parsePrefix(text: string, max: number): number | undefined {
 }
 
 /**
- * For an IPv4 CIDR whose prefix leaves at least two host bits, say whether the
- * address is the network or the broadcast address of its subnet.
+ * For an IPv4 CIDR whose prefix leaves at least two host bits, say whether the address is the network or the broadcast
+ * address of its subnet.
  */
 export function ipv4SubnetEdge(octets: readonly number[], prefix: number): "network" | "broadcast" | undefined {
   if (prefix > 30) return undefined;
