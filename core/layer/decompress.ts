@@ -12,7 +12,7 @@ import { zlibNgAvailable, ZlibNgGzipDecompressor } from "./zlib_ng_gzip_decompre
 import { ZstdDecompressor } from "./zstd_decompressor.ts";
 
 /** Layer media types oci2lxc reads, and the compression each one names. */
-export const LAYER_MEDIA_TYPES: Readonly<Record<string, Compression>> = {
+const LAYER_MEDIA_TYPES: Readonly<Record<string, Compression>> = {
   "application/vnd.oci.image.layer.v1.tar": "none",
   "application/vnd.oci.image.layer.v1.tar+gzip": "gzip",
   "application/vnd.oci.image.layer.v1.tar+zstd": "zstd",

@@ -32,7 +32,7 @@ export function layerName(layer: ImageLayer, count: number): string {
 }
 
 /** The compression of a layer, sniffing the first bytes when the source does not say. */
-export function layerCompression(layer: ImageLayer): Compression {
+function layerCompression(layer: ImageLayer): Compression {
   if (layer.compression !== undefined) return layer.compression;
   let head: Uint8Array | undefined;
   readMember({ ...layer.member, size: Math.min(8, layer.member.size) }, (chunk) => head = chunk.slice());

@@ -30,7 +30,7 @@ const POS = 2;
 export const DEFAULT_OUTPUT_SIZE = 1 << 20;
 
 /** The level `zstd` uses by default, and Proxmox's vzdump too. */
-export const DEFAULT_LEVEL = 3;
+const DEFAULT_LEVEL = 3;
 
 /** Options for {@linkcode ZstdCompressor}. */
 export interface ZstdCompressorOptions {

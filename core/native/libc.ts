@@ -29,7 +29,6 @@ export const AT_EMPTY_PATH = 0x1000;
 /** Open flags (asm-generic values; aarch64 differs for O_DIRECTORY and O_NOFOLLOW). */
 export const O_RDONLY = 0;
 export const O_WRONLY = 1;
-export const O_RDWR = 2;
 export const O_CREAT = 0o100;
 export const O_EXCL = 0o200;
 export const O_TRUNC = 0o1000;
@@ -39,19 +38,13 @@ export const O_CLOEXEC = 0o2000000;
 export const O_PATH = 0o10000000;
 
 /** `open_how.resolve` flags for openat2. */
-export const RESOLVE_NO_XDEV = 0x01;
 export const RESOLVE_NO_MAGICLINKS = 0x02;
 export const RESOLVE_NO_SYMLINKS = 0x04;
-export const RESOLVE_BENEATH = 0x08;
 export const RESOLVE_IN_ROOT = 0x10;
 
 /** renameat2 flags. */
 export const RENAME_NOREPLACE = 1;
 export const RENAME_EXCHANGE = 2;
-
-/** setxattr flags. */
-export const XATTR_CREATE = 1;
-export const XATTR_REPLACE = 2;
 
 /** File type bits of `st_mode`. */
 export const S_IFMT = 0o170000;
@@ -63,19 +56,9 @@ export const S_IFDIR = 0o040000;
 export const S_IFCHR = 0o020000;
 export const S_IFIFO = 0o010000;
 
-/** `d_type` values from getdents64. */
+/** The `d_type` values from getdents64 that we tell apart. */
 export const DT_UNKNOWN = 0;
-export const DT_FIFO = 1;
-export const DT_CHR = 2;
 export const DT_DIR = 4;
-export const DT_BLK = 6;
-export const DT_REG = 8;
-export const DT_LNK = 10;
-export const DT_SOCK = 12;
-
-/** Special `tv_nsec` values for utimensat. */
-export const UTIME_NOW = (1 << 30) - 1;
-export const UTIME_OMIT = (1 << 30) - 2;
 
 /** `openat2` has no glibc wrapper in 2.36; its number is the same on every architecture. */
 const SYS_openat2 = 437;

@@ -23,7 +23,7 @@ const SYMBOLS = {
 export type LibZ = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
 /** The soname we open; Debian ships it in `zlib1g`. */
-export const LIBZ_SONAME = "libz.so.1";
+const LIBZ_SONAME = "libz.so.1";
 
 /**
  * Open `libz.so.1` on first use and return its symbols.

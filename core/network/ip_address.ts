@@ -51,13 +51,6 @@ export function parseIpv6(text: string): number[] | undefined {
   return [...head, ...new Array<number>(missing).fill(0), ...tail];
 }
 
-/** The family of an address: 4, 6, or `undefined` when it is neither. */
-export function ipFamily(text: string): 4 | 6 | undefined {
-  if (parseIpv4(text)) return 4;
-  if (parseIpv6(text)) return 6;
-  return undefined;
-}
-
 /** Why `text` cannot be a host's IPv4 address (unspecified, loopback, multicast, broadcast), or `undefined`. */
 export function ipv4HostProblem(octets: readonly number[]): string | undefined {
   const [a] = octets;

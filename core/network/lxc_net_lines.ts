@@ -31,7 +31,7 @@ import type { NetInterface, NetSpec } from "./net_spec.ts";
 import { networkPaths } from "./network_dir.ts";
 
 /** Default seconds the start hook waits for the first lease. */
-export const DEFAULT_DHCP_TIMEOUT_SECONDS = 10;
+const DEFAULT_DHCP_TIMEOUT_SECONDS = 10;
 
 /** Options for {@linkcode lxcNetLines}. */
 export interface LxcNetLinesOptions {

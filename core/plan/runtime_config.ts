@@ -19,7 +19,7 @@ export const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** The error for a field of the image config that has the wrong type. */
-export function configTypeError(field: string, expected: string): Oci2LxcError {
+function configTypeError(field: string, expected: string): Oci2LxcError {
   return new Oci2LxcError("config", `Cannot use ${field} of the image config: expected ${expected}`, {
     hint: "The image config is malformed; rebuild the image",
   });

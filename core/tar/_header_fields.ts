@@ -20,7 +20,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: false });
  * whatever follows that terminator is ignored. An empty field is 0.
  * Returns NaN when a non-octal character stands where a digit should.
  */
-export function parseOctal(
+function parseOctal(
   b: Uint8Array,
   start: number,
   length: number,
