@@ -1,7 +1,7 @@
 /**
  * The fields of the image config LXC has no place for, and keys that are not fields of the OCI image config at all:
- * each gets a `dropped` entry saying why, so the report accounts for every field. Also the order of the report's
- * field list: the known fields in the spec's order, then the unknown keys as the image has them.
+ * each gets a `dropped` entry saying why, so the report accounts for every field. Also the order of the report's field
+ * list: the known fields in the spec's order, then the unknown keys as the image has them.
  *
  * @module
  */

@@ -1,7 +1,7 @@
 /**
  * Image config → {@linkcode ContainerPlan}: Docker's semantics for the command, environment, user and working
- * directory, LXC's forms for the rest, and a record of what happened to every field. Each field's rules live in its
- * own file beside this one (`plan_command.ts`, `plan_user.ts`, `plan_env.ts`, `plan_workdir.ts`, `plan_stop_signal.ts`,
+ * directory, LXC's forms for the rest, and a record of what happened to every field. Each field's rules live in its own
+ * file beside this one (`plan_command.ts`, `plan_user.ts`, `plan_env.ts`, `plan_workdir.ts`, `plan_stop_signal.ts`,
  * `plan_volumes.ts`, `config_fields.ts`); this one runs them in the order their inputs need.
  *
  * @module

@@ -1,7 +1,7 @@
 /**
- * The member fields of one header block: v7, ustar (with its path prefix, and star's shorter one) and GNU headers,
- * told apart by the magic field. Only what the block says: pax records and GNU long names, which override it, are
- * folded in by the parser afterwards.
+ * The member fields of one header block: v7, ustar (with its path prefix, and star's shorter one) and GNU headers, told
+ * apart by the magic field. Only what the block says: pax records and GNU long names, which override it, are folded in
+ * by the parser afterwards.
  *
  * @module
  */
