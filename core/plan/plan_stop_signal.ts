@@ -10,7 +10,7 @@ import { checkConfigValue } from "../lxc/config_value.ts";
 import type { PlanField } from "./container_plan.ts";
 import { fieldFate } from "./field_fate.ts";
 import type { PlannedCommand } from "./plan_command.ts";
-import { isString, optionalField, type RuntimeConfig } from "./runtime_config.ts";
+import { isString, optionalField, type RuntimeConfig, valueSource } from "./runtime_config.ts";
 import { normaliseStopSignal } from "./stop_signal.ts";
 
 /**
@@ -38,8 +38,7 @@ export function planStopSignal(
     defaulted: `not set: ${defaultSignal}`,
   });
   if (text === undefined) return { stopSignal: defaultSignal, field };
-  const what = optionSignal !== undefined ? "--stop-signal" : "StopSignal of the image config";
-  const code = optionSignal !== undefined ? "usage" : "config";
+  const { what, code } = valueSource(optionSignal !== undefined, "--stop-signal", "StopSignal");
   checkConfigValue(text, what, code);
   const stopSignal = normaliseStopSignal(text);
   if (stopSignal === undefined) {

@@ -12,7 +12,7 @@ import type { PlanField, PlanUser } from "./container_plan.ts";
 import { fieldFate } from "./field_fate.ts";
 import { parseGroup, parsePasswd, resolveUser } from "./resolve_user.ts";
 import type { RootfsReader } from "./rootfs_reader.ts";
-import { isString, optionalField, type RuntimeConfig } from "./runtime_config.ts";
+import { isString, optionalField, type RuntimeConfig, valueSource } from "./runtime_config.ts";
 
 /**
  * Plan the user from the image's `User`, replaced by `optionUser` when given, and check it against `idmap`.
@@ -27,8 +27,7 @@ export function planUser(
 ): { user: PlanUser; field: PlanField } {
   const imageUser = optionalField(rc, "User", isString, "a string");
   const spec = optionUser ?? imageUser ?? "";
-  const what = optionUser !== undefined ? "--user" : "User of the image config";
-  const code = optionUser !== undefined ? "usage" : "config";
+  const { what, code } = valueSource(optionUser !== undefined, "--user", "User");
   checkConfigValue(spec, what, code);
   const user: PlanUser = resolveUser(spec, {
     passwd: mapText(rootfs.readFile("/etc/passwd"), parsePasswd),

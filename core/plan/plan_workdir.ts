@@ -11,7 +11,7 @@ import { cleanAbsolutePath } from "./clean_absolute_path.ts";
 import type { PlanDirectory, PlanField } from "./container_plan.ts";
 import { fieldFate } from "./field_fate.ts";
 import type { RootfsReader } from "./rootfs_reader.ts";
-import { isString, optionalField, type RuntimeConfig } from "./runtime_config.ts";
+import { isString, optionalField, type RuntimeConfig, valueSource } from "./runtime_config.ts";
 
 /**
  * Plan the working directory; `directory` is set when the rootfs lacks it.
@@ -25,8 +25,7 @@ export function planWorkdir(
 ): { cwd: string; directory: PlanDirectory | undefined; field: PlanField } {
   const imageWorkdir = optionalField(rc, "WorkingDir", isString, "a string");
   const text = optionWorkdir ?? (imageWorkdir || "/");
-  const what = optionWorkdir !== undefined ? "--workdir" : "WorkingDir of the image config";
-  const code = optionWorkdir !== undefined ? "usage" : "config";
+  const { what, code } = valueSource(optionWorkdir !== undefined, "--workdir", "WorkingDir");
   checkConfigValue(text, what, code);
   const cwd = cleanAbsolutePath(text);
   if (cwd === undefined) {

@@ -32,6 +32,15 @@ export function runtimeConfig(config: { readonly config?: unknown }): RuntimeCon
   return rc;
 }
 
+/** Who gave a value, for messages and the error code: the caller's `flag` (`usage`) or the image's `field` (`config`). */
+export function valueSource(
+  fromOption: boolean,
+  flag: string,
+  field: string,
+): { readonly what: string; readonly code: "usage" | "config" } {
+  return fromOption ? { what: flag, code: "usage" } : { what: `${field} of the image config`, code: "config" };
+}
+
 /** Read an optional field with a type check; null counts as absent. */
 export function optionalField<T>(
   rc: RuntimeConfig,
