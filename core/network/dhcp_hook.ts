@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { isHostLabel } from "../plan/container_name.ts";
 import { dhclientConf, type DhcpClientChoice, dhcpClientFor, eventScriptOf } from "./dhcp_client.ts";
 import { dhcpEventScript } from "./dhcp_event_script.ts";
 import { DhcpLog } from "./dhcp_log.ts";
@@ -73,7 +74,6 @@ export interface DhcpStartResult {
 const CLIENT_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" };
 const DEFAULT_TIMEOUT_MS = 10_000;
 const STOP_GRACE_MS = 3_000;
-const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 /**
  * Start the DHCP clients of a container and wait (bounded) for their first leases. Never throws for DHCP problems: they
@@ -130,7 +130,7 @@ export async function startDhcp(options: DhcpStartOptions): Promise<DhcpStartRes
     Deno.writeTextFileSync(file, text, { mode: 0o755 });
     Deno.chmodSync(file, 0o755);
   }
-  const hostname = options.name !== undefined && HOSTNAME.test(options.name) ? options.name : undefined;
+  const hostname = options.name !== undefined && isHostLabel(options.name) ? options.name : undefined;
   Deno.writeTextFileSync(paths.dhclientConf, dhclientConf(hostname), { mode: 0o644 });
 
   const closed = closeInheritedFds();

@@ -10,8 +10,13 @@ import { Oci2LxcError } from "../errors.ts";
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const HOST_LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
+/** Whether `text` is one hostname label (RFC 1123: letters, digits and inner `-`, up to 63). */
+export function isHostLabel(text: string): boolean {
+  return HOST_LABEL.test(text);
+}
+
 function isHostname(text: string): boolean {
-  return text.length <= 64 && text.split(".").every((l) => HOST_LABEL.test(l));
+  return text.length <= 64 && text.split(".").every(isHostLabel);
 }
 
 function hostnameFrom(name: string): string {
