@@ -42,6 +42,8 @@ export abstract class StreamDecompressor implements Decompressor {
   readonly #format: "gzip" | "zstd";
 
   /**
+   * Check the options and allocate the output buffer; the subclass then opens its library.
+   *
    * @param maxOutputSize the largest output buffer the library's counters can describe
    * @throws {RangeError} when `options.outputSize` is out of range
    */

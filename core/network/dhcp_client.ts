@@ -15,6 +15,7 @@ export type DhcpClientChoice = "auto" | "udhcpc" | "dhclient";
 export interface DhcpClientCommand {
   /** `udhcpc`, `udhcpc6` or `dhclient`. */
   readonly program: string;
+  /** The full command line, the program's path first. */
   readonly argv: readonly string[];
 }
 

@@ -11,6 +11,7 @@ const LOG_ROTATE_BYTES = 1 << 20;
 
 /** Appends timestamped lines to DEST/network/dhcp.log (and mirrors problems to stderr). */
 export class DhcpLog {
+  /** The log file, DEST/network/dhcp.log. */
   readonly path: string;
   #encoder = new TextEncoder();
 

@@ -42,13 +42,17 @@ const SYSTEMD = new Set(["/lib/systemd/systemd", "/usr/lib/systemd/systemd"]);
 
 /** The caller's replacements for the image's command. */
 export interface CommandOptions {
+  /** `--entrypoint`: replaces the image's Entrypoint and clears its Cmd. */
   readonly entrypoint?: readonly string[] | undefined;
+  /** `--cmd`: replaces the image's Cmd. */
   readonly cmd?: readonly string[] | undefined;
 }
 
 /** The planned command. */
 export interface PlannedCommand {
+  /** `system` when argv[0] is an init. */
   readonly kind: ContainerKind;
+  /** Entrypoint then Cmd, or the rootfs's init. */
   readonly argv: string[];
   /** Where each argv element came from, for messages. */
   readonly argvSources: string[];

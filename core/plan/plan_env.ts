@@ -78,6 +78,7 @@ class EnvList {
 
 /** What the environment is built from besides the image's Env. */
 export interface EnvSources {
+  /** The container's hostname, HOSTNAME unless the image or `--env` sets it. */
   readonly hostname: string;
   /** The user's home directory, HOME when nothing else sets it. */
   readonly home: string;

@@ -15,11 +15,13 @@ import { isObject, optionalField, type RuntimeConfig } from "./runtime_config.ts
 
 /** The planned volumes and mounts. */
 export interface PlannedVolumes {
+  /** The image's volumes that are directories (or missing) in the rootfs. */
   readonly volumes: PlanVolume[];
   /** Host directories to bind-mount, parents before children. */
   readonly mounts: PlanMount[];
   /** The volume directories the rootfs lacks, none already in `planned`. */
   readonly directories: PlanDirectory[];
+  /** What became of the image's Volumes. */
   readonly field: PlanField;
 }
 

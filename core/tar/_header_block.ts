@@ -17,15 +17,25 @@ const GNU = 2;
 
 /** A member's fields as the header block (then pax records) give them; numbers are NaN or negative when invalid. */
 export interface HeaderFields {
+  /** The name, ustar prefix included, as bytes. */
   path: Uint8Array;
+  /** A link's target as bytes. */
   linkPath: Uint8Array;
+  /** The mode field, file type bits included. */
   mode: number;
+  /** Owner user id. */
   uid: number;
+  /** Owner group id. */
   gid: number;
+  /** Seconds since the epoch; pax times may have a fraction. */
   mtime: number;
+  /** Only pax records carry an access time. */
   atime: number | undefined;
+  /** The size field, which only regular files follow with data. */
   size: number;
+  /** Owner user name; empty in v7 headers. */
   uname: string;
+  /** Owner group name; empty in v7 headers. */
   gname: string;
 }
 

@@ -40,7 +40,9 @@ const UNSUPPORTED: Readonly<Record<number, string>> = {
 
 /** A member, and the bytes of data that follow its header (before padding). */
 export interface MemberEntry {
+  /** The member as the handler sees it. */
   readonly entry: TarEntry;
+  /** Bytes of data after the header: a regular file's size, a GNU dumpdir's listing, else 0. */
   readonly dataSize: number;
 }
 
