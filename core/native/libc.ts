@@ -33,6 +33,7 @@ export const AT_EMPTY_PATH = 0x1000;
 /** Open flags (asm-generic values; aarch64 differs for O_DIRECTORY and O_NOFOLLOW). */
 export const O_RDONLY = 0;
 export const O_WRONLY = 1;
+export const O_RDWR = 2;
 export const O_CREAT = 0o100;
 export const O_EXCL = 0o200;
 export const O_TRUNC = 0o1000;
