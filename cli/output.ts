@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Oci2LxcError } from "../core/errors.ts";
+import { messageLine, Oci2LxcError } from "../core/errors.ts";
 
 const encoder = new TextEncoder();
 
@@ -64,7 +64,7 @@ export function reportError(err: unknown, debug: boolean): number {
     if (debug) printCauses(err);
     return err.exitCode;
   }
-  const message = err instanceof Error ? err.message : String(err);
+  const message = messageLine(err instanceof Error ? err.message : String(err));
   printErr(`error: ${message.startsWith("Cannot ") ? message : `Cannot finish: ${message}`}`);
   if (debug) printCauses(err);
   else printErr("hint: run again with --debug for details, and report it if it looks like a bug");
@@ -75,7 +75,7 @@ function printCauses(err: unknown): void {
   let cause = (err as { cause?: unknown }).cause;
   let depth = 0;
   while (cause !== undefined && depth++ < 8) {
-    printErr(`caused by: ${cause instanceof Error ? cause.message : String(cause)}`);
+    printErr(`caused by: ${messageLine(cause instanceof Error ? cause.message : String(cause))}`);
     cause = (cause as { cause?: unknown }).cause;
   }
   if (err instanceof Error && err.stack) printErr(err.stack);

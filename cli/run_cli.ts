@@ -5,7 +5,7 @@
  * @module
  */
 import type { ConversionContext } from "../core/conversion.ts";
-import { Oci2LxcError } from "../core/errors.ts";
+import { Oci2LxcError, quoteForMessage } from "../core/errors.ts";
 import { type Plugin, validatePlugin } from "../core/plugin.ts";
 import { versionLine } from "./version_command.ts";
 import { type Command, commandHelp, parseCommandArgs, shortUsage } from "./commands.ts";
@@ -17,6 +17,7 @@ import { versionCommand } from "./version_command.ts";
 import { abortActiveWork } from "./interrupt.ts";
 import { printErr, printOut, reportError } from "./output.ts";
 import { verifyCommand } from "./verify_command.ts";
+import { notUtf8Arguments } from "./raw_args.ts";
 
 /** Every command, in the order `--help` lists them. */
 export const COMMANDS: Command[] = [
@@ -127,18 +128,20 @@ async function dispatch(
 ): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined) return noCommand("Cannot run oci2lxc: COMMAND is missing");
+  const notUtf8 = notUtf8Arguments(argv);
   if (name === "--help" || name === "-h" || name === "help") {
     printOut(mainHelp());
     return 0;
   }
   if (name === "--version" || name === "-V") {
+    if (rest.length > 0) return noCommand(`Cannot use ${name}: unexpected argument ${quoteForMessage(rest[0]!)}`);
     printOut(versionLine());
     return 0;
   }
   const command = COMMANDS.find((c) => c.name === name);
-  if (!command) return noCommand(`Cannot run "${name}": no such command`);
+  if (!command) return noCommand(`Cannot run ${quoteForMessage(name)}: no such command`);
   try {
-    const args = parseCommandArgs(command, rest);
+    const args = parseCommandArgs(command, rest, notUtf8.filter((i) => i > 0).map((i) => i - 1));
     if (args.values.help) {
       printOut(commandHelp(command));
       return 0;
