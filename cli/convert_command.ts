@@ -12,7 +12,8 @@ import { checkEnvOption } from "../core/plan/plan_env.ts";
 import { parsePveVersion } from "../core/pve/pve_conf.ts";
 import { checkDestForConfig, checkLxcVersion, parseVmid } from "./option_values.ts";
 import { DEFAULT_UNPRIVILEGED_MAP, parseIdMap } from "../core/rootfs/parse_id_map.ts";
-import type { Command, ParsedArgs } from "./commands.ts";
+import type { ConversionReport } from "../core/conversion.ts";
+import type { CliContext, Command, ParsedArgs } from "./commands.ts";
 import { formatReport } from "./format_report.ts";
 import { withInterrupt } from "./interrupt.ts";
 import { printErr, printOut } from "./output.ts";
@@ -100,35 +101,47 @@ export const convertCommand: Command = {
   positionals: [2, 2],
   positionalNames: ["IMAGE", "DEST"],
   async run(args, cli) {
-    const quiet = args.values.quiet === true;
-    // The plan of a human --dry-run lists the warnings itself; saying them twice is noise.
-    const liveWarnings = !quiet && !(args.values["dry-run"] === true && args.values.json !== true);
-    const progress = progressLine(quiet);
-    try {
-      const options = convertOptions(args);
-      const extra = [...cli.plugins, ...await loadPlugins((args.values.plugin as string[] | undefined) ?? [])];
-      const report = await withInterrupt((signal) =>
-        convert(args.positionals[0]!, args.positionals[1]!, {
-          ...options,
-          ...(extra.length ? { plugins: [...builtinPlugins(), ...extra] } : {}),
-          signal,
-          selfCommand: selfCommand(),
-          onProgress: (p) => progress.update(p),
-          onWarning: (w) => {
-            if (!liveWarnings) return;
-            progress.done();
-            printErr(`warning: ${messageLine(w)}`);
-          },
-        })
-      );
-      progress.done();
-      printOut(args.values.json ? JSON.stringify(report, null, 2) : formatReport(report));
-      return 0;
-    } finally {
-      progress.done();
-    }
+    const report = await runConversion(args.positionals[0]!, args.positionals[1]!, args, cli);
+    printOut(args.values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+    return 0;
   },
 };
+
+/**
+ * Convert `image` into `dest` with convert's options from `args`: checked up front, then the conversion with the
+ * progress line, live warnings and Ctrl-C handling. Shared by `convert` and the LXC template (`lxc-template`).
+ */
+export async function runConversion(
+  image: string,
+  dest: string,
+  args: ParsedArgs,
+  cli: CliContext,
+): Promise<ConversionReport> {
+  const quiet = args.values.quiet === true;
+  // The plan of a human --dry-run lists the warnings itself; saying them twice is noise.
+  const liveWarnings = !quiet && !(args.values["dry-run"] === true && args.values.json !== true);
+  const progress = progressLine(quiet);
+  try {
+    const options = convertOptions(args, dest);
+    const extra = [...cli.plugins, ...await loadPlugins((args.values.plugin as string[] | undefined) ?? [])];
+    return await withInterrupt((signal) =>
+      convert(image, dest, {
+        ...options,
+        ...(extra.length ? { plugins: [...builtinPlugins(), ...extra] } : {}),
+        signal,
+        selfCommand: selfCommand(),
+        onProgress: (p) => progress.update(p),
+        onWarning: (w) => {
+          if (!liveWarnings) return;
+          progress.done();
+          printErr(`warning: ${messageLine(w)}`);
+        },
+      })
+    );
+  } finally {
+    progress.done();
+  }
+}
 
 function argvOption(text: string | undefined, flag: string): string[] | undefined {
   if (text === undefined) return undefined;
@@ -151,13 +164,13 @@ function argvOption(text: string | undefined, flag: string): string[] | undefine
  * The library's options from the command line. Every value is checked here, before any work, the same way for a
  * real run and for --dry-run (option_values.ts).
  */
-function convertOptions(args: ParsedArgs) {
+function convertOptions(args: ParsedArgs, dest: string) {
   const v = args.values;
   if (v.idmap !== undefined && v.unprivileged) {
     throw new Oci2LxcError("usage", "Cannot use --idmap and --unprivileged together: --unprivileged is one idmap");
   }
   const format = formatOption(v.format as string | undefined);
-  if (format !== "pve") checkDestForConfig(resolve(args.positionals[1]!));
+  if (format !== "pve") checkDestForConfig(resolve(dest));
   ((v.env as string[] | undefined) ?? []).forEach((entry, i) => {
     checkConfigValue(entry, `--env[${i}]`, "usage");
     checkEnvOption(entry, `--env[${i}]`);

@@ -11,6 +11,8 @@ import { versionLine } from "./version_command.ts";
 import { type Command, commandHelp, parseCommandArgs, shortUsage } from "./commands.ts";
 import { convertCommand } from "./convert_command.ts";
 import { hookCommand } from "./hook_command.ts";
+import { installLxcTemplateCommand } from "./install_lxc_template_command.ts";
+import { lxcTemplateCommand } from "./lxc_template_command.ts";
 import { inspectCommand } from "./inspect_command.ts";
 import { pluginsCommand } from "./plugins_command.ts";
 import { versionCommand } from "./version_command.ts";
@@ -26,7 +28,9 @@ export const COMMANDS: Command[] = [
   verifyCommand,
   pluginsCommand,
   versionCommand,
+  installLxcTemplateCommand,
   hookCommand,
+  lxcTemplateCommand,
 ];
 
 /** Register further commands (convert, plugins, hook) from their own modules. */
@@ -42,9 +46,12 @@ function noCommand(message: string): number {
   return 2;
 }
 
-/** The commands people use (not the hook LXC runs). */
+/** Commands LXC runs, not people: the main --help does not list them. */
+const HIDDEN = new Set(["hook", "lxc-template"]);
+
+/** The commands people use (not the ones LXC runs). */
 function visible(): Command[] {
-  return COMMANDS.filter((c) => c.name !== "hook");
+  return COMMANDS.filter((c) => !HIDDEN.has(c.name));
 }
 
 function mainHelp(): string {
