@@ -71,7 +71,7 @@ export const installLxcTemplateCommand: Command = {
     "writes; convert's --net replaces lxc-create's network.",
   ].join("\n"),
   examples: [
-    "oci2lxc install-lxc-template",
+    "oci2lxc install-lxc-template --dir /usr/local/share/lxc/templates",
     "lxc-create -t oci2lxc -n web -- oci-archive:nginx.tar",
     "lxc-create -t oci2lxc -n app -- app.tar --net link=lxcbr0,ip=dhcp && lxc-start -n app",
   ],

@@ -10,6 +10,7 @@ import { type Plugin, validatePlugin } from "../core/plugin.ts";
 import { versionLine } from "./version_command.ts";
 import { type Command, commandHelp, parseCommandArgs, shortUsage } from "./commands.ts";
 import { convertCommand } from "./convert_command.ts";
+import { completionCommand } from "./completion_command.ts";
 import { hookCommand } from "./hook_command.ts";
 import { installLxcTemplateCommand } from "./install_lxc_template_command.ts";
 import { lxcTemplateCommand } from "./lxc_template_command.ts";
@@ -29,6 +30,7 @@ export const COMMANDS: Command[] = [
   pluginsCommand,
   versionCommand,
   installLxcTemplateCommand,
+  completionCommand(visible),
   hookCommand,
   lxcTemplateCommand,
 ];
