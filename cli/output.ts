@@ -58,9 +58,10 @@ function writeAll(w: { writeSync(p: Uint8Array): number }, text: string): void {
 
 /** Print an error the way every command does, and return its exit code. */
 export function reportError(err: unknown, debug: boolean): number {
+  // Every line goes through messageLine: values echoed in messages are escaped and cut here, in one place.
   if (err instanceof Oci2LxcError) {
-    printErr(`error: ${err.message}`);
-    if (err.hint) printErr(`hint: ${err.hint}`);
+    printErr(`error: ${messageLine(err.message)}`);
+    if (err.hint) printErr(`hint: ${messageLine(err.hint)}`);
     if (debug) printCauses(err);
     return err.exitCode;
   }

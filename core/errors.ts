@@ -57,12 +57,10 @@ export class Oci2LxcError extends Error {
   readonly hint: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: Oci2LxcErrorOptions = {}) {
-    // Messages echo what the user or the image gave (a name, a --net spec, a member path): made one line of sane
-    // length here, once, so no caller can split the `error:` line or print a 900 KB member name.
-    super(messageLine(message), options.cause === undefined ? undefined : { cause: options.cause });
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "Oci2LxcError";
     this.code = code;
-    this.hint = options.hint === undefined ? undefined : messageLine(options.hint);
+    this.hint = options.hint;
   }
 
   /** The process exit code the CLI uses for this error. */
@@ -116,9 +114,12 @@ function cut(text: string, keepStart: number, keepEnd: number): string {
 }
 
 /**
- * Make `text` one line of sane length for an error or warning: control characters are escaped (`\n`, `\t`,
- * `\x1b`), a run of more than 400 non-blank characters keeps its first 240 and last 80, and a message of more than
- * 4000 characters keeps its start and end. Applying it twice changes nothing more.
+ * Make `text` one line of sane length for an error or warning. Messages echo what the user or the image gave (a
+ * name, a `--net` spec, a member path); the CLI prints every error, hint, cause and warning through this, so no
+ * value can split the `error:` line or fill the terminal with a 900 KB member name. Library callers get messages as
+ * they were made (values whole) and may apply it themselves. Control characters are escaped (`\n`, `\t`, `\x1b`),
+ * a run of more than 400 non-blank characters keeps its first 240 and last 80, and a message of more than 4000
+ * characters keeps its start and end. Applying it twice changes nothing more.
  *
  * @example
  * ```ts
