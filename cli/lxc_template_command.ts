@@ -22,6 +22,7 @@
  */
 import { dirname } from "node:path";
 import { Oci2LxcError, quoteForMessage } from "../core/errors.ts";
+import type { IdRange } from "../core/rootfs/id_map.ts";
 import type { Command, OptionSpec } from "./commands.ts";
 import { convertCommand, runConversion } from "./convert_command.ts";
 import { printOut } from "./output.ts";
@@ -36,6 +37,7 @@ function templateOptions(): Record<string, OptionSpec> {
   }
   return {
     path: { type: "string", value: "DIR", help: "Given by lxc-create: the container directory (LXCPATH/NAME)" },
+    name: { type: "string", value: "NAME", help: "Given by lxc-create: the container name" },
     rootfs: { type: "string", value: "DIR", help: "Given by lxc-create: the rootfs directory (DIR/rootfs)" },
     "mapped-uid": { type: "string", value: "UID", help: "Given by lxc-create with lxc.idmap (not supported)" },
     "mapped-gid": { type: "string", value: "GID", help: "Given by lxc-create with lxc.idmap (not supported)" },
@@ -92,8 +94,12 @@ export const lxcTemplateCommand: Command = {
       const ours = await Deno.readTextFile(`${path}/config`);
       await Deno.writeTextFile(`${path}/config`, mergeLxcCreateConfig(theirs, ours, v.net !== undefined));
       // LXC keeps the container directory 0770 and its config 0640 (others cannot look into the rootfs): keep them.
+      // With an id map the container's root must get through the directory to its rootfs: like lxc-create for an
+      // unprivileged container (chown_mapped_root), the directory then belongs to the mapped root.
       await Deno.chmod(path, (await Deno.stat(aside)).mode! & 0o7777);
       await Deno.chmod(`${path}/config`, (await Deno.stat(`${aside}/config`)).mode! & 0o7777);
+      const idmap = report.container.idmap;
+      if (idmap) await Deno.chown(path, hostIdOfRoot(idmap.uid), hostIdOfRoot(idmap.gid));
       // lxc-create unlinks LXCPATH/NAME/partial by path once the template ends.
       await Deno.writeFile(`${path}/partial`, new Uint8Array(), { mode: 0 });
     } catch (err) {
@@ -106,6 +112,11 @@ export const lxcTemplateCommand: Command = {
     return 0;
   },
 };
+
+/** The host id that container id 0 maps to (a validated map always has a range starting at 0). */
+function hostIdOfRoot(ranges: readonly IdRange[]): number {
+  return ranges.find((r) => r.container === 0)!.host;
+}
 
 /**
  * Move the directory lxc-create made (config, empty rootfs, partial) beside it, after checking that it holds

@@ -111,6 +111,41 @@ for (const entry of ENTRIES) {
     });
   });
 
+  Deno.test(`[${entry}] lxc-create -t oci2lxc -- IMAGE --unprivileged makes a container the mapped root can start`, async () => {
+    await withTempDir(async (dir) => {
+      const template = await install(entry, dir);
+      // The mapped root must get through every parent of its container directory (the temp dir is 0700).
+      await Deno.chmod(dir, 0o755);
+      await Deno.mkdir(`${dir}/lxc`);
+      await Deno.writeTextFile(`${dir}/default.conf`, "lxc.net.0.type = empty\n");
+      const name = `o2l-tpu-${entry === "bundle" ? "b" : "m"}-${crypto.randomUUID().slice(0, 6)}`;
+      const path = `${dir}/lxc/${name}`;
+      const args = ["-n", name, "-P", `${dir}/lxc`, "-f", `${dir}/default.conf`, "--", BUSYBOX, "-q"];
+      const created = await sh(["lxc-create", "-t", template, ...args, "--unprivileged"]);
+      assertEquals(created.code, 0, created.out);
+      // As lxc-create does for an unprivileged container: the directory belongs to the mapped root, still 0770.
+      const info = Deno.statSync(path);
+      assertEquals([info.uid, info.gid, info.mode! & 0o777], [100000, 100000, 0o770]);
+      assertEquals(Deno.statSync(`${path}/rootfs`).uid, 100000);
+      try {
+        const started = await sh(["lxc-start", "-n", name, "-P", `${dir}/lxc`, "-d", "-o", `${dir}/lxc.log`]);
+        assertEquals(started.code, 0, started.out);
+        const report = await waitFor("the app's report", () => {
+          try {
+            const text = Deno.readTextFileSync(`${path}/rootfs/data/report`);
+            return text.includes("env:") ? text : undefined;
+          } catch {
+            return undefined;
+          }
+        });
+        assert(report.includes("uid=1000"), report);
+        assertEquals(Deno.statSync(`${path}/rootfs/data/report`).uid, 101000);
+      } finally {
+        await forceStop(name, `${dir}/lxc`);
+      }
+    });
+  });
+
   Deno.test(`[${entry}] install-lxc-template replaces its own file but not another one`, async () => {
     await withTempDir(async (dir) => {
       await install(entry, dir);
