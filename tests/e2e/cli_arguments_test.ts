@@ -7,6 +7,8 @@
  */
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
+import { file } from "../rootfs/_layers.ts";
+import { writeOciLayout } from "../rootfs/_oci_image.ts";
 import { bundle, cli, type CliResult, ENTRIES, type Entry, PROJECT_ROOT } from "./_cli.ts";
 
 const BUSYBOX = "fixtures/images/busybox.oci.tar";
@@ -86,6 +88,18 @@ for (const entry of ENTRIES) {
     const line = errorLine(r);
     assert(line.length < 1000, `${line.length} characters`);
     assert(/…\[\d+ characters cut\]…e*f/.test(line), line);
+  });
+
+  Deno.test(`[${entry}] a 900 KB member name with a line feed is echoed as one short line`, async () => {
+    await withTempDir(async (dir) => {
+      writeOciLayout(`${dir}/img`, [[file(`d/${"n".repeat(900_000)}\nx`, "hi")]]);
+      const r = await cli(entry, ["convert", `oci:${dir}/img`, `${dir}/ct`, "-q"]);
+      assertEquals(r.code, 1, r.stderr.slice(0, 500));
+      const lines = r.stderr.trimEnd().split("\n");
+      assert(lines.length <= 2 && r.stderr.length < 2000, `${lines.length} lines, ${r.stderr.length} characters`);
+      // The line feed shows escaped (the rootfs writer names entries as \x0a itself; the formatter would write \n).
+      assert(/^error: Cannot apply d\/n+…\[\d+ characters cut\]…n+\\(n|x0a)x /.test(lines[0]!), lines[0]);
+    });
   });
 
   Deno.test(`[${entry}] --plugin with a file that is not a module is one error line, no code frame`, async () => {
