@@ -779,3 +779,57 @@ export function getxattrFd(fd: number, name: string): Uint8Array | number {
 export function geteuid(): number {
   return S().geteuid();
 }
+
+// --- locks and mount ids (appended for DEST's lock and the mount-safe removal) ---------------------
+
+/** `flock(2)` operations. */
+export const LOCK_SH = 1;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+
+const EXTRA_SYMBOLS = {
+  flock: { parameters: ["i32", "i32"], result: "i32" },
+  ftruncate: { parameters: ["i32", "i64"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+let extraSymbols: Deno.DynamicLibrary<typeof EXTRA_SYMBOLS>["symbols"] | undefined;
+
+/** A second, small handle on libc, so the table above stays as it is. */
+function X(): Deno.DynamicLibrary<typeof EXTRA_SYMBOLS>["symbols"] {
+  if (extraSymbols === undefined) extraSymbols = Deno.dlopen("libc.so.6", EXTRA_SYMBOLS).symbols;
+  return extraSymbols;
+}
+
+/** `flock(2)`: 0 or -errno (-EWOULDBLOCK, which is EAGAIN, when LOCK_NB finds the lock held). */
+export function flock(fd: number, operation: number): number {
+  // Not through ret(): EAGAIN is the answer "held by another", never a reason to try again here.
+  for (let attempt = 0;; attempt++) {
+    const r = X().flock(fd, operation);
+    if (r >= 0) return r;
+    const code = errno();
+    if (code === Errno.EINTR && attempt < TRIES - 1) continue;
+    return -code;
+  }
+}
+
+/** `ftruncate(2)`. */
+export function ftruncate(fd: number, length: number): number {
+  return ret(() => X().ftruncate(fd, BigInt(length)));
+}
+
+/** `STATX_MNT_ID` (Linux 5.8): ask statx for the id of the mount a file is on. */
+const STATX_MNT_ID = 0x1000;
+
+/**
+ * The id of the mount the inode behind `fd` is on (`stx_mnt_id`), or -errno.
+ * Unlike `st_dev` it differs for a bind mount of a directory of the same
+ * filesystem. -ENOSYS when the kernel does not report it.
+ */
+export function mountIdOf(fd: number): number {
+  const r = ret(() => S().statx(fd, cstr(EMPTY, 0), AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, statxBytes));
+  if (r < 0) return r;
+  const mask = statxView.getUint32(0, true);
+  if ((mask & STATX_MNT_ID) === 0) return -Errno.ENOSYS;
+  return u64(144);
+}

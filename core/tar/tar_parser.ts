@@ -13,7 +13,7 @@
 
 import { Oci2LxcError } from "../errors.ts";
 import { BLOCK_SIZE, checkHeader, decodeText, fieldEnd, parseNumeric } from "./_header_fields.ts";
-import { parsePaxRecords } from "./_pax_records.ts";
+import { parsePaxRecords, paxAclXattr } from "./_pax_records.ts";
 import { displayName, type TarEntry, type TarEntryType, type TarHandler } from "./tar_entry.ts";
 
 /**
@@ -510,6 +510,7 @@ export class TarParser {
       }
     }
     let xattrs: Map<string, Uint8Array> | undefined;
+    let acls: [string, Uint8Array][] | undefined;
     let sparseName: Uint8Array | undefined;
     let badKey: string | undefined;
     if (records !== undefined) {
@@ -531,6 +532,13 @@ export class TarParser {
           xattrs.set(decoded[0], decoded[1]);
           continue;
         }
+        const acl = paxAclXattr(key, value);
+        if (typeof acl === "string") {
+          this.#warn(`ignoring pax record ${key} in member at byte ${at}: ${acl}`);
+          continue;
+        }
+        if (acl !== undefined) (acls ??= []).push(acl);
+        if (key.startsWith("SCHILY.acl.")) continue;
         if (key.startsWith("GNU.sparse.")) {
           if (key === "GNU.sparse.name") sparseName = value;
           else sparseName ??= EMPTY;
@@ -572,6 +580,11 @@ export class TarParser {
             if (Number.isNaN(atime)) badKey = key;
             break;
         }
+      }
+      // GNU tar's ACL records become the xattrs they stand for; an xattr record of the same name wins.
+      for (const [name, value] of acls ?? []) {
+        xattrs ??= new Map();
+        if (!xattrs.has(name)) xattrs.set(name, value);
       }
     }
 
