@@ -9,7 +9,7 @@ import { messageLine, Oci2LxcError, quoteForMessage } from "../core/errors.ts";
 import { checkConfigValue } from "../core/lxc/config_value.ts";
 import { parseNetSpecs } from "../core/network/net_spec.ts";
 import { checkEnvOption } from "../core/plan/plan_env.ts";
-import { parsePveVersion } from "../core/pve/pve_conf.ts";
+import { parsePveTarget } from "../core/pve/pve_conf.ts";
 import { checkDestForConfig, checkLxcVersion, parseVmid } from "./option_values.ts";
 import { DEFAULT_UNPRIVILEGED_MAP, parseIdMap } from "../core/rootfs/parse_id_map.ts";
 import type { ConversionReport } from "../core/conversion.ts";
@@ -190,7 +190,7 @@ function convertOptions(args: ParsedArgs, dest: string) {
     checkConfigValue(entry, `--env[${i}]`, "usage");
     checkEnvOption(entry, `--env[${i}]`);
   });
-  if (v["pve-version"] !== undefined) parsePveVersion(v["pve-version"] as string);
+  if (v["pve-version"] !== undefined) parsePveTarget(v["pve-version"] as string);
   // The network plugin parses --net again at plan time; here a bad spec is refused before any layer is read.
   if (v.net !== undefined) parseNetSpecs(v.net as string[]);
   return {

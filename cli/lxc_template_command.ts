@@ -28,7 +28,7 @@ import { convertCommand, runConversion } from "./convert_command.ts";
 import { printOut } from "./output.ts";
 
 /** convert's options that make no sense inside lxc-create (LXC owns the directory and gives the name). */
-const NOT_FOR_LXC_CREATE = new Set(["force", "dry-run", "format", "vmid", "pve-version", "json"]);
+const NOT_FOR_LXC_CREATE = new Set(["force", "replace-any", "dry-run", "format", "vmid", "pve-version", "json"]);
 
 function templateOptions(): Record<string, OptionSpec> {
   const options: Record<string, OptionSpec> = {};

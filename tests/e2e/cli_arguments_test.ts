@@ -128,7 +128,7 @@ for (const entry of ENTRIES) {
         ],
         [
           ["--format", "pve", "--vmid", "120", "--pve-version", "6"],
-          'error: Cannot use Proxmox VE version "6": give 7, 8, 9.0 or 9.1',
+          'error: Cannot use Proxmox VE version "6": give 7, 8, 9.0, 9.1 (or 9.1.N), or pve-container/X.Y.Z',
         ],
         [["--env", "=x"], 'error: Cannot use --env[0] "=x": the variable name is empty'],
         [["--env", "A=1", "--env", ""], 'error: Cannot use --env[1] "": the variable name is empty'],
