@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { type ErrorCode, Oci2LxcError } from "../errors.ts";
+import { type ErrorCode, Oci2LxcError, quoteForMessage } from "../errors.ts";
 import { checkConfigValue } from "../lxc/config_value.ts";
 import type { PlanField } from "./container_plan.ts";
 import { fieldFate } from "./field_fate.ts";
@@ -50,6 +50,8 @@ class EnvList {
     entries.forEach((entry, i) => {
       const what = describe(i);
       checkConfigValue(entry, what, code);
+      // The caller's own words that would do nothing are refused; an image's are skipped with a warning.
+      if (code === "usage") checkEnvOption(entry, what);
       const eq = entry.indexOf("=");
       const name = eq < 0 ? entry : entry.slice(0, eq);
       if (name === "") {
@@ -112,4 +114,23 @@ export function planEnv(
     defaulted: "not set: PATH, HOSTNAME and HOME defaults",
   });
   return { env: env.entries(), field };
+}
+
+/**
+ * Refuse an `--env` entry without a variable name (`""`, `=x`): it would change nothing, and a script that passes
+ * `--env "$UNSET"` should hear about it. `what` names it, e.g. `--env[0]` or `--env`.
+ *
+ * @example
+ * ```ts
+ * import { checkEnvOption } from "./plan_env.ts";
+ * checkEnvOption("LOG_LEVEL=debug", "--env");
+ * ```
+ */
+export function checkEnvOption(entry: string, what: string): void {
+  const eq = entry.indexOf("=");
+  const name = eq < 0 ? entry : entry.slice(0, eq);
+  if (name !== "") return;
+  throw new Oci2LxcError("usage", `Cannot use ${what} ${quoteForMessage(entry)}: the variable name is empty`, {
+    hint: "Write --env NAME=VALUE to set, --env NAME= to set it empty, or --env NAME to remove it",
+  });
 }

@@ -1,0 +1,22 @@
+import assert from "node:assert/strict";
+import { Oci2LxcError } from "../../core/errors.ts";
+import { checkEnvOption, EnvList } from "../../core/plan/plan_env.ts";
+
+Deno.test("EnvList.apply refuses the caller's --env without a name, and only warns about the image's", () => {
+  for (const entry of ["", "=x"]) {
+    const env = new EnvList();
+    assert.throws(
+      () => env.apply([entry], (i) => `--env[${i}]`, "usage", () => {}),
+      (err: unknown) =>
+        err instanceof Oci2LxcError && err.code === "usage" &&
+        err.message === `Cannot use --env[0] ${JSON.stringify(entry)}: the variable name is empty`,
+    );
+    const warnings: string[] = [];
+    new EnvList().apply([entry], (i) => `Env[${i}] of the image config`, "config", (w) => warnings.push(w));
+    assert.equal(warnings.length, 1);
+  }
+});
+
+Deno.test("checkEnvOption passes NAME=VALUE, NAME= and a bare NAME", () => {
+  for (const entry of ["A=1", "A=", "A", "A==b"]) checkEnvOption(entry, "--env");
+});
