@@ -1,18 +1,19 @@
 import assert from "node:assert/strict";
 import { Oci2LxcError } from "../../core/errors.ts";
-import { checkEnvOption, EnvList } from "../../core/plan/plan_env.ts";
+import { checkEnvOption, planEnv } from "../../core/plan/plan_env.ts";
 
-Deno.test("EnvList.apply refuses the caller's --env without a name, and only warns about the image's", () => {
+const SOURCES = { hostname: "ct", home: "/root" };
+
+Deno.test("planEnv refuses the caller's --env without a name, and only warns about the image's", () => {
   for (const entry of ["", "=x"]) {
-    const env = new EnvList();
     assert.throws(
-      () => env.apply([entry], (i) => `--env[${i}]`, "usage", () => {}),
+      () => planEnv({}, { ...SOURCES, env: [entry] }, () => {}),
       (err: unknown) =>
         err instanceof Oci2LxcError && err.code === "usage" &&
         err.message === `Cannot use --env[0] ${JSON.stringify(entry)}: the variable name is empty`,
     );
     const warnings: string[] = [];
-    new EnvList().apply([entry], (i) => `Env[${i}] of the image config`, "config", (w) => warnings.push(w));
+    planEnv({ Env: [entry] }, SOURCES, (w) => warnings.push(w));
     assert.equal(warnings.length, 1);
   }
 });
