@@ -12,6 +12,7 @@ import type { ConversionContext, ConversionReport, ConvertOptions } from "./conv
 import { Oci2LxcError } from "./errors.ts";
 import { geteuid } from "./native/libc.ts";
 import { outputWriter } from "./output/output_formats.ts";
+import { parseNetSpecs } from "./network/net_spec.ts";
 import { checkContainerName } from "./plan/container_name.ts";
 import { guardDestination } from "./rootfs/dest_guard.ts";
 import { PluginRunner } from "./plugin.ts";
@@ -72,6 +73,7 @@ function checkRequest(reference: string, dest: string, options: ConvertOptions):
   });
   const name = options.name ?? basename(absDest);
   checkContainerName(name, "Pass --name, or choose a DEST whose last component is a valid name");
+  const net = parseNetSpecs(options.net ?? []);
   const approximate = geteuid() !== 0;
   if (approximate && !options.allowApproximate) {
     throw new Oci2LxcError(
@@ -80,5 +82,5 @@ function checkRequest(reference: string, dest: string, options: ConvertOptions):
       { hint: "Run as root, or pass --allow-approximate to keep going with your own uid and no devices" },
     );
   }
-  return { reference, dest: absDest, name, options, approximate };
+  return { reference, dest: absDest, name, options, approximate, net };
 }

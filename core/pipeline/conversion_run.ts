@@ -9,6 +9,7 @@
 import type { ConversionContext, ConversionProgress, ConvertOptions } from "../conversion.ts";
 import { throwIfInterrupted } from "../errors.ts";
 import { letEventLoopRun } from "../event_loop_pause.ts";
+import type { NetSpec } from "../network/net_spec.ts";
 import type { OutputWriter } from "../output/output_writer.ts";
 import type { PluginRunner } from "../plugin.ts";
 
@@ -23,6 +24,8 @@ export interface ConversionRequest {
   readonly options: ConvertOptions;
   /** Not root: owners and devices are approximated. */
   readonly approximate: boolean;
+  /** `--net`, parsed once, before anything (the plan carries it as `plan.net`). */
+  readonly net: readonly NetSpec[];
 }
 
 /** One conversion's shared state and services. */

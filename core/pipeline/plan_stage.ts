@@ -37,7 +37,7 @@ export const planStage: Stage<Assembled, Planned> = {
       ...(options.stopSignal !== undefined ? { stopSignal: options.stopSignal } : {}),
       ...(options.volumes ? { volumes: options.volumes } : {}),
       ...(options.idmap ? { idmap: options.idmap } : {}),
-      ...(options.net ? { net: options.net } : {}),
+      net: run.request.net,
     });
     const context: ConversionContext = {
       image,
