@@ -41,6 +41,10 @@ export function renderNetworkFile(i: NetInterface): string {
     if (gw) lines.push(`Gateway=${gw}`);
   }
   lines.push(`IPv6AcceptRA=${i.ipv6.mode === "auto" || v6 ? "yes" : "no"}`);
+  // The container's name is the converter's (lxc.uts.name, /etc/hostname), and a static hostname makes a DHCP
+  // one unused anyway; without this networkd still asks hostnamed to set it, which a minimal image (no polkit)
+  // denies with a warning at every lease (seen booting Debian bookworm).
+  if (v4) lines.push("", "[DHCPv4]", "UseHostname=no");
   if (i.mtu) lines.push("", "[Link]", `MTUBytes=${i.mtu}`);
   return `${lines.join("\n")}\n`;
 }

@@ -244,6 +244,18 @@ Deno.test({
       // The image's resolv.conf is resolved's stub (systemd-resolved's package made it so); the converter keeps it.
       const resolv = await inside(net, c, ["cat", "/etc/resolv.conf"]);
       assert(resolv.stdout.includes("nameserver 127.0.0.53"), resolv.stdout + resolv.stderr);
+      // networkd had nothing to complain about (such as a DHCP hostname it was not allowed to set).
+      const warnings = await inside(net, c, [
+        "journalctl",
+        "-b",
+        "-q",
+        "--no-pager",
+        "-p",
+        "warning",
+        "-u",
+        "systemd-networkd",
+      ]);
+      assertEquals(warnings.stdout, "", `systemd-networkd logged warnings:\n${warnings.stdout}${warnings.stderr}`);
       assert(
         dns.log().includes(`${PROBE_NAME} from ${address}`),
         `the query did not come from ${address}:\n${dns.log()}`,

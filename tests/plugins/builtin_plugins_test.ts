@@ -162,7 +162,9 @@ Deno.test("systemd-network writes .network files, a preset and the enable link f
       [
         "/network/",
         `/network/50-oci2lxc-eth0.network: ${
-          JSON.stringify("# Written by oci2lxc\n[Match]\nName=eth0\n\n[Network]\nDHCP=yes\nIPv6AcceptRA=yes\n")
+          JSON.stringify(
+            "# Written by oci2lxc\n[Match]\nName=eth0\n\n[Network]\nDHCP=yes\nIPv6AcceptRA=yes\n\n[DHCPv4]\nUseHostname=no\n",
+          )
         }`,
         "/system/",
         "/system/multi-user.target.wants/",
