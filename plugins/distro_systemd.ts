@@ -3,6 +3,8 @@
  * system container gets a `.network` file per interface for
  * systemd-networkd plus a preset that enables it, unless the image already
  * manages the interface with ifupdown (Debian with /etc/network/interfaces).
+ * A system container also gets a machine-id of its own when the image
+ * carries one (see {@linkcode freshMachineId}).
  *
  * | hook   | kind       | runs after                  | runs before   |
  * | ------ | ---------- | --------------------------- | ------------- |
@@ -49,6 +51,45 @@ export function renderNetworkFile(i: NetInterface): string {
   return `${lines.join("\n")}\n`;
 }
 
+/**
+ * 128 random bits as systemd writes a machine-id: 32 lower-case hex digits.
+ *
+ * An image built by installing systemd carries the machine-id of the build
+ * (Debian's systemd postinst writes one), so every container made from it
+ * would share journal, D-Bus and DHCP DUID identity. systemd's own advice for
+ * images is an empty file, but that makes the first boot run `preset-all`,
+ * enabling every unit the image author left disabled; one conversion is one
+ * machine, so it gets a new id instead. (Proxmox VE's `pct create` removes the
+ * id of the containers it makes from a template itself.)
+ */
+export function freshMachineId(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+const MACHINE_ID = /^[0-9a-f]{32}\n?$/;
+
+/** Replace a set machine-id (and D-Bus's copy of it) with a fresh one; an empty or `uninitialized` one stays. */
+function renewMachineId(context: ConversionContext): void {
+  const old = context.rootfs.readText("/etc/machine-id");
+  if (old === undefined || !MACHINE_ID.test(old)) return;
+  const id = `${freshMachineId()}\n`;
+  // Debian makes D-Bus's a symlink to /etc/machine-id; older images have a copy, which D-Bus would keep using.
+  const paths = [
+    "/etc/machine-id",
+    ...context.rootfs.lkind("/var/lib/dbus/machine-id") === "file" ? ["/var/lib/dbus/machine-id"] : [],
+  ];
+  for (const path of paths) {
+    try {
+      context.rootfs.writeFile(path, id, { mode: 0o444 });
+    } catch (err) {
+      // Not root (--allow-approximate): the image's read-only file cannot be rewritten; say so, do not fail.
+      context.warn(
+        `cannot give the container a machine-id of its own (${path}: ${(err as Error).message}): it keeps the image's`,
+      );
+    }
+  }
+}
+
 /** The systemd network plugin. */
 export function systemdNetwork(options: SystemdNetworkOptions = {}): Plugin<ConversionContext> {
   const resolved = { ...defaults, ...options };
@@ -60,6 +101,7 @@ export function systemdNetwork(options: SystemdNetworkOptions = {}): Plugin<Conv
       context.rootfs.mkdir("/etc/systemd/network", { mode: 0o755 });
       context.rootfs.mkdir("/etc/systemd/system-preset", { mode: 0o755 });
       if (context.plan.kind !== "system") return;
+      renewMachineId(context);
       const interfaces = interfacesOf(context);
       if (interfaces.length === 0) return;
       // ifupdown already owns the interfaces on Debian when it is installed.

@@ -310,3 +310,54 @@ Deno.test({
     }
   },
 });
+
+/** The DHCPv6 DUID networkd uses on eth0 (derived from the machine-id), as `networkctl status` shows it. */
+async function duidOf(net: TestNetwork, c: Booted): Promise<string | undefined> {
+  const r = await inside(net, c, ["networkctl", "status", "eth0", "--no-pager"]);
+  return /DHCP6 Client DUID: (\S+)/.exec(r.stdout)?.[1];
+}
+
+Deno.test({
+  name: "two Debian systemd system containers converted from one image run as two machines, with a lease each",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    requireAll();
+    await using net = await createTestNetwork({ leaseSeconds: 120 });
+    const parent = Deno.makeTempDirSync({ prefix: "oci2lxc-e2e-systemd-" });
+    try {
+      const tag = crypto.randomUUID().slice(0, 6);
+      const spec = `link=${net.bridge},ip=dhcp`;
+      const a = await convert(parent, `o2l-sd-a-${tag}`, spec);
+      const b = await convert(parent, `o2l-sd-b-${tag}`, spec);
+      // The image carries the machine-id Debian's systemd postinst wrote at build time.
+      const ids = [a, b].map((c) => Deno.readTextFileSync(`${c.dest}/rootfs/etc/machine-id`));
+      assert(/^[0-9a-f]{32}\n$/.test(ids[0]!), ids[0]);
+      assert(ids[0] !== ids[1], `both containers have the machine-id ${ids[0]}`);
+
+      const pids = [await start(net, a), await start(net, b)];
+      await waitForBoot(net, a);
+      await waitForBoot(net, b);
+      const addresses = [];
+      for (const pid of pids) {
+        const cidr = await waitFor("networkd to get a lease", 30_000, () => addressOf(pid));
+        addresses.push(cidr.split("/")[0]!);
+      }
+      assert(addresses[0] !== addresses[1], `both containers got ${addresses[0]}:\n${net.dnsmasqLog()}`);
+      for (const address of addresses) assert(net.inRange(address), `${address} is not from the DHCP range`);
+      // What systemd runs with is the converter's id, and what is derived from it differs too.
+      for (const [i, c] of [a, b].entries()) {
+        const running = await inside(net, c, ["cat", "/etc/machine-id"]);
+        assertEquals(running.stdout, ids[i], running.stderr);
+      }
+      const duids = [await duidOf(net, a), await duidOf(net, b)];
+      assert(duids[0] !== undefined && duids[0] !== duids[1], `DUIDs: ${duids.join(", ")}`);
+
+      await stopAndCheck(net, a);
+      await stopAndCheck(net, b);
+    } finally {
+      await net.cleanup();
+      Deno.removeSync(parent, { recursive: true });
+    }
+  },
+});

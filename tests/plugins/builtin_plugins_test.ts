@@ -180,6 +180,35 @@ Deno.test("systemd-network writes .network files, a preset and the enable link f
   }
 });
 
+Deno.test("systemd-network gives a system container a machine-id of its own, keeping an unset one unset", async () => {
+  const image = "cf712f7d7cb64a0b81dbf06556522040\n";
+  for (
+    const [files, expected] of [
+      [{ "/etc/machine-id": image, "/var/lib/dbus/machine-id": image }, "fresh"],
+      [{ "/etc/machine-id": "" }, ""],
+      [{ "/etc/machine-id": "uninitialized\n" }, "uninitialized\n"],
+    ] as const
+  ) {
+    const h = pluginHarness(
+      { "/etc/os-release": "ID=debian\n", "/usr/lib/systemd/systemd": "", ...files },
+      { config: { Cmd: ["/usr/lib/systemd/systemd"] } },
+    );
+    try {
+      await systemdNetwork().rootfs!(h.context);
+      const id = Deno.readTextFileSync(`${h.dir}/rootfs/etc/machine-id`);
+      if (expected === "fresh") {
+        assert(/^[0-9a-f]{32}\n$/.test(id) && id !== image, id);
+        assertEquals(Deno.statSync(`${h.dir}/rootfs/etc/machine-id`).mode! & 0o777, 0o444);
+        assertEquals(Deno.readTextFileSync(`${h.dir}/rootfs/var/lib/dbus/machine-id`), id);
+      } else {
+        assertEquals(id, expected);
+      }
+    } finally {
+      h.cleanup();
+    }
+  }
+});
+
 Deno.test("hosts-files bind-mounts generated hostname and hosts for an app container, never touching the rootfs", async () => {
   const h = pluginHarness({ "/etc/hosts": "image's own\n" });
   try {
