@@ -89,14 +89,18 @@ function inside(net: TestNetwork, c: Booted, argv: readonly string[]): Promise<R
 
 /**
  * Wait (bounded) until `systemctl is-system-running` leaves `initializing`
- * and `starting`; it must then say `running`, or `degraded` with the
- * failed units listed in the message when it is not the expected state.
+ * and `starting`; it must then say `running`. Anything else (`degraded`:
+ * a unit failed) fails the test with the failed units listed, since a unit
+ * that fails in a converted container is what this test is here to find.
  */
 async function waitForBoot(net: TestNetwork, c: Booted): Promise<string> {
   const state = await waitFor("systemd to finish booting", BOOT_MS, async () => {
     const r = await inside(net, c, ["systemctl", "is-system-running"]);
     const s = r.stdout.trim();
-    return s === "" || s === "initializing" || s === "starting" || s === "offline" ? undefined : s;
+    if (s !== "" && s !== "initializing" && s !== "starting" && s !== "offline") return s;
+    // Each poll is an lxc-attach: a few per second are plenty while two cores are shared.
+    await new Promise((r) => setTimeout(r, 250));
+    return undefined;
   }).catch((err) => {
     throw new Error(`${err}${logs(c)}`);
   });
@@ -205,8 +209,10 @@ Deno.test({
     requireAll();
     await using net = await createTestNetwork({ leaseSeconds: 120 });
     const parent = Deno.makeTempDirSync({ prefix: "oci2lxc-e2e-systemd-" });
-    const dns = await startDns(net);
+    let dns: Awaited<ReturnType<typeof startDns>> | undefined;
     try {
+      dns = await startDns(net);
+      const served = dns;
       const c = await convert(parent, `o2l-sd-dhcp-${crypto.randomUUID().slice(0, 6)}`, `link=${net.bridge},ip=dhcp`);
       const network = Deno.readTextFileSync(`${c.dest}/rootfs/etc/systemd/network/50-oci2lxc-eth0.network`);
       assert(network.includes("[Match]\nName=eth0\n") && network.includes("DHCP=ipv4\n"), network);
@@ -237,7 +243,7 @@ Deno.test({
         const status = await inside(net, c, ["resolvectl", "status"]);
         throw new Error(
           `${err}\n--- /etc/resolv.conf\n${resolv.stdout}${resolv.stderr}\n--- resolvectl status\n` +
-            `${status.stdout}${status.stderr}\n--- dns.log\n${dns.log()}`,
+            `${status.stdout}${status.stderr}\n--- dns.log\n${served.log()}`,
         );
       });
       assertEquals(lookup.trim().split(/\s+/)[0], PROBE_ADDRESS, lookup);
@@ -257,13 +263,13 @@ Deno.test({
       ]);
       assertEquals(warnings.stdout, "", `systemd-networkd logged warnings:\n${warnings.stdout}${warnings.stderr}`);
       assert(
-        dns.log().includes(`${PROBE_NAME} from ${address}`),
-        `the query did not come from ${address}:\n${dns.log()}`,
+        served.log().includes(`${PROBE_NAME} from ${address}`),
+        `the query did not come from ${address}:\n${served.log()}`,
       );
 
       await stopAndCheck(net, c);
     } finally {
-      await dns.stop();
+      await dns?.stop();
       await net.cleanup();
       Deno.removeSync(parent, { recursive: true });
     }
