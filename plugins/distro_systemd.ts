@@ -4,7 +4,10 @@
  * systemd-networkd plus a preset that enables it, unless the image already
  * manages the interface with ifupdown (Debian with /etc/network/interfaces).
  * A system container also gets a machine-id of its own when the image
- * carries one (see {@linkcode freshMachineId}).
+ * carries one (see {@linkcode freshMachineId}). An interface with a static
+ * address and no DHCP gets the host's DNS servers as `DNS=` (the rule app
+ * containers with a static network follow, and Proxmox VE's default), which
+ * systemd-resolved uses; a DHCP interface uses the servers of its lease.
  *
  * | hook   | kind       | runs after                  | runs before   |
  * | ------ | ---------- | --------------------------- | ------------- |
@@ -15,19 +18,40 @@
 import type { ConversionContext } from "../core/conversion.ts";
 import { definePlugin, type Plugin } from "../core/plugin.ts";
 import type { NetInterface } from "../core/network/net_spec.ts";
+import { parseIpv4, parseIpv6 } from "../core/network/ip_address.ts";
+import { filterResolvConf } from "./hosts_files.ts";
 import { gatewayOf, interfacesOf } from "./network_interfaces.ts";
 
 /** Options of {@linkcode systemdNetwork}. */
 export interface SystemdNetworkOptions {
   /** Name of the preset file written to /etc/systemd/system-preset. */
   presetFile?: string;
+  /** Host resolv.conf whose name servers a static interface gets (loopback ones are dropped). */
+  hostResolvConf?: string;
 }
 
 /** Defaults of {@linkcode systemdNetwork}. */
-export const defaults = { presetFile: "10-oci2lxc.preset" } satisfies SystemdNetworkOptions;
+export const defaults = {
+  presetFile: "10-oci2lxc.preset",
+  hostResolvConf: "/etc/resolv.conf",
+} satisfies SystemdNetworkOptions;
 
-/** The systemd-networkd `.network` file for one interface. */
-export function renderNetworkFile(i: NetInterface): string {
+/**
+ * The name servers of a resolv.conf text that mean something inside a
+ * container: no loopback ones, no link-local ones with the host's `%scope`,
+ * nothing that is not an address.
+ */
+export function nameserversOf(text: string): string[] {
+  return filterResolvConf(text).split("\n")
+    .map((line) => /^\s*nameserver\s+(\S+)/.exec(line)?.[1])
+    .filter((a): a is string => a !== undefined && (parseIpv4(a) !== undefined || parseIpv6(a) !== undefined));
+}
+
+/**
+ * The systemd-networkd `.network` file for one interface; `dns` is used
+ * only when the interface has no DHCP, whose lease names its own servers.
+ */
+export function renderNetworkFile(i: NetInterface, dns: readonly string[] = []): string {
   const lines = ["# Written by oci2lxc", "[Match]", `Name=${i.name}`, "", "[Network]"];
   const v4 = i.ipv4.mode === "dhcp";
   const v6 = i.ipv6.mode === "dhcp";
@@ -42,6 +66,8 @@ export function renderNetworkFile(i: NetInterface): string {
     const gw = gatewayOf(i.ipv6.gateway);
     if (gw) lines.push(`Gateway=${gw}`);
   }
+  const isStatic = i.ipv4.mode === "static" || i.ipv6.mode === "static";
+  if (isStatic && !v4 && !v6) { for (const server of dns) lines.push(`DNS=${server}`); }
   lines.push(`IPv6AcceptRA=${i.ipv6.mode === "auto" || v6 ? "yes" : "no"}`);
   // The container's name is the converter's (lxc.uts.name, /etc/hostname), and a static hostname makes a DHCP
   // one unused anyway; without this networkd still asks hostnamed to set it, which a minimal image (no polkit)
@@ -90,6 +116,24 @@ function renewMachineId(context: ConversionContext): void {
   }
 }
 
+/** The host's name servers when some interface is static without DHCP; read only then. */
+function hostNameservers(context: ConversionContext, path: string, interfaces: readonly NetInterface[]): string[] {
+  const needed = interfaces.some((i) =>
+    (i.ipv4.mode === "static" || i.ipv6.mode === "static") && i.ipv4.mode !== "dhcp" && i.ipv6.mode !== "dhcp"
+  );
+  if (!needed) return [];
+  let servers: string[] = [];
+  try {
+    servers = nameserversOf(Deno.readTextFileSync(path));
+  } catch {
+    // Reported below like a file without usable servers.
+  }
+  if (servers.length === 0) {
+    context.warn(`${path} names no name server usable in the container: a static interface gets no DNS= line`);
+  }
+  return servers;
+}
+
 /** The systemd network plugin. */
 export function systemdNetwork(options: SystemdNetworkOptions = {}): Plugin<ConversionContext> {
   const resolved = { ...defaults, ...options };
@@ -106,8 +150,9 @@ export function systemdNetwork(options: SystemdNetworkOptions = {}): Plugin<Conv
       if (interfaces.length === 0) return;
       // ifupdown already owns the interfaces on Debian when it is installed.
       if (context.distro.families.includes("debian") && context.rootfs.exists("/sbin/ifup")) return;
+      const dns = hostNameservers(context, resolved.hostResolvConf, interfaces);
       for (const i of interfaces) {
-        context.rootfs.writeFile(`/etc/systemd/network/50-oci2lxc-${i.name}.network`, renderNetworkFile(i));
+        context.rootfs.writeFile(`/etc/systemd/network/50-oci2lxc-${i.name}.network`, renderNetworkFile(i, dns));
       }
       context.rootfs.writeFile(
         `/etc/systemd/system-preset/${resolved.presetFile}`,

@@ -14,7 +14,7 @@ import { assert, assertEquals } from "../_helpers/assert.ts";
 import { DEBIAN_SYSTEMD_PACKAGES, debianSystemImage } from "../_helpers/debian_rootfs.ts";
 import { lxcMissing } from "../lxc/_real_lxc.ts";
 import { createTestNetwork, netnsMissing, run, type RunOutput, type TestNetwork, waitFor } from "./_netns.ts";
-import { cli } from "./_cli.ts";
+import { cli, PROJECT_ROOT } from "./_cli.ts";
 
 // systemd boots in a few seconds alone; the machine's two cores are shared with other tests.
 const BOOT_MS = 180_000;
@@ -38,15 +38,45 @@ interface Booted {
   logFile: string;
 }
 
-/** Build the image in `parent`, convert it with `--net`, and check the plan is systemd's. */
-async function convert(parent: string, name: string, netSpec: string): Promise<Booted> {
+/**
+ * Run the CLI from main.ts in a mount namespace of its own where the host's
+ * /etc/resolv.conf is `resolvConf`: what the converter reads as the host's
+ * name servers, without touching the host's file.
+ */
+async function cliWithHostResolvConf(resolvConf: string, args: readonly string[]): Promise<RunOutput> {
+  return await run([
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"',
+    "sh",
+    resolvConf,
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--quiet",
+    `${PROJECT_ROOT}main.ts`,
+    ...args,
+  ], { timeoutMs: 300_000, env: { NO_COLOR: "1" } });
+}
+
+/**
+ * Build the image in `parent`, convert it with `--net` (the host's
+ * resolv.conf seen as `hostResolvConf` when given), and check the plan is
+ * systemd's.
+ */
+async function convert(parent: string, name: string, netSpec: string, hostResolvConf?: string): Promise<Booted> {
   const imageDir = `${parent}/image`;
   // Several containers in one test share the image, as containers made from one image do.
   if (![...Deno.readDirSync(parent)].some((e) => e.name === "image")) {
     await debianSystemImage(imageDir, { include: DEBIAN_SYSTEMD_PACKAGES });
   }
   const dest = `${parent}/${name}`;
-  const r = await cli("main.ts", ["convert", `oci:${imageDir}`, dest, "--json", "--quiet", "--net", netSpec]);
+  const args = ["convert", `oci:${imageDir}`, dest, "--json", "--quiet", "--net", netSpec];
+  const r = hostResolvConf ? await cliWithHostResolvConf(hostResolvConf, args) : await cli("main.ts", args);
   assertEquals(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout);
   assertEquals(report.container.kind, "system");
@@ -102,7 +132,7 @@ async function waitForBoot(net: TestNetwork, c: Booted): Promise<string> {
     await new Promise((r) => setTimeout(r, 250));
     return undefined;
   }).catch((err) => {
-    throw new Error(`${err}${logs(c)}`);
+    throw new Error(`${(err as Error).message}${logs(c)}`);
   });
   if (state !== "running") {
     const failed = await inside(net, c, ["systemctl", "--failed", "--no-legend", "--plain"]);
@@ -242,7 +272,7 @@ Deno.test({
         const resolv = await inside(net, c, ["cat", "/etc/resolv.conf"]);
         const status = await inside(net, c, ["resolvectl", "status"]);
         throw new Error(
-          `${err}\n--- /etc/resolv.conf\n${resolv.stdout}${resolv.stderr}\n--- resolvectl status\n` +
+          `${(err as Error).message}\n--- /etc/resolv.conf\n${resolv.stdout}${resolv.stderr}\n--- resolvectl status\n` +
             `${status.stdout}${status.stderr}\n--- dns.log\n${served.log()}`,
         );
       });
@@ -277,22 +307,31 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a Debian systemd system container converted with a static --net boots with networkd's address",
+  name:
+    "a Debian systemd system container converted with a static --net boots with networkd's address and the host's DNS",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
     requireAll();
     await using net = await createTestNetwork({ dhcp: false });
     const parent = Deno.makeTempDirSync({ prefix: "oci2lxc-e2e-systemd-" });
+    let dns: Awaited<ReturnType<typeof startDns>> | undefined;
     try {
+      dns = await startDns(net);
+      const served = dns;
+      // The converter gives a static interface the host's name servers; here the "host" names the test's DNS server.
+      const hostResolvConf = `${parent}/host-resolv.conf`;
+      Deno.writeTextFileSync(hostResolvConf, `nameserver 127.0.0.53\nnameserver ${net.bridgeIp}\nsearch example.org\n`);
       const address = `${net.subnet}.61`;
       const c = await convert(
         parent,
         `o2l-sd-static-${crypto.randomUUID().slice(0, 6)}`,
         `name=eth0,link=${net.bridge},ip=${address}/24,gw=${net.bridgeIp}`,
+        hostResolvConf,
       );
       const network = Deno.readTextFileSync(`${c.dest}/rootfs/etc/systemd/network/50-oci2lxc-eth0.network`);
-      assert(network.includes(`Address=${address}/24\nGateway=${net.bridgeIp}\n`), network);
+      assert(network.includes(`Address=${address}/24\nGateway=${net.bridgeIp}\nDNS=${net.bridgeIp}\n`), network);
+      assert(!network.includes("127.0.0.53"), network);
 
       const pid = await start(net, c);
       await waitForBoot(net, c);
@@ -305,12 +344,26 @@ Deno.test({
       assert(routes.includes(`${net.subnet}.0/24 dev eth0`), routes);
       const ping = await net.runInNetns(["busybox", "ping", "-c", "1", "-W", "5", address]);
       assertEquals(ping.code, 0, ping.stdout + ping.stderr);
-      // No DNS server is known for a static address; the container's own name still resolves from /etc/hosts.
+      // The container's own name resolves from /etc/hosts, other names through resolved and the host's server.
       const self = await inside(net, c, ["getent", "hosts", c.name]);
       assertEquals(self.stdout.trim().split(/\s+/)[0], "127.0.1.1", self.stdout + self.stderr);
+      const lookup = await waitFor("a name to resolve inside the container", 30_000, async () => {
+        const r = await inside(net, c, ["getent", "hosts", PROBE_NAME]);
+        return r.code === 0 ? r.stdout : undefined;
+      }).catch(async (err) => {
+        const status = await inside(net, c, ["resolvectl", "status"]);
+        throw new Error(
+          `${
+            (err as Error).message
+          }\n--- resolvectl status\n${status.stdout}${status.stderr}\n--- dns.log\n${served.log()}`,
+        );
+      });
+      assertEquals(lookup.trim().split(/\s+/)[0], PROBE_ADDRESS, lookup);
+      assert(served.log().includes(`${PROBE_NAME} from ${address}`), served.log());
 
       await stopAndCheck(net, c);
     } finally {
+      await dns?.stop();
       await net.cleanup();
       Deno.removeSync(parent, { recursive: true });
     }

@@ -1,7 +1,7 @@
 import { BUILTIN_FACTORIES, builtinPlugins, HELPER_FILES } from "../../plugins/mod.ts";
 import { debianNetwork, renderInterfaces } from "../../plugins/distro_debian.ts";
 import { detect, parseOsRelease } from "../../plugins/distro_detect.ts";
-import { systemdNetwork } from "../../plugins/distro_systemd.ts";
+import { nameserversOf, renderNetworkFile, systemdNetwork } from "../../plugins/distro_systemd.ts";
 import { filterResolvConf, hostsFiles } from "../../plugins/hosts_files.ts";
 import { network } from "../../plugins/network.ts";
 import { parseNetSpecs } from "../../core/network/net_spec.ts";
@@ -207,6 +207,31 @@ Deno.test("systemd-network gives a system container a machine-id of its own, kee
       h.cleanup();
     }
   }
+});
+
+Deno.test("nameserversOf() keeps the addresses a container can use", () => {
+  assertEquals(
+    nameserversOf(
+      "nameserver 127.0.0.53\nnameserver 192.0.2.1\n# nameserver 192.0.2.9\nnameserver ::1\n" +
+        "nameserver fe80::1%eth0\nnameserver 2001:db8::53\nnameserver bogus\nsearch example.org\n",
+    ),
+    ["192.0.2.1", "2001:db8::53"],
+  );
+});
+
+Deno.test("renderNetworkFile() names DNS servers for a static interface only, never beside DHCP", () => {
+  const [staticIf, dhcpIf, mixedIf] = parseNetSpecs([
+    "name=eth0,ip=192.0.2.10/24,gw=192.0.2.1,ip6=none",
+    "name=eth1,ip=dhcp",
+    "name=eth2,ip=192.0.2.11/24,ip6=dhcp",
+  ]) as NetInterface[];
+  assertEquals(
+    renderNetworkFile(staticIf!, ["192.0.2.53"]),
+    "# Written by oci2lxc\n[Match]\nName=eth0\n\n[Network]\nAddress=192.0.2.10/24\nGateway=192.0.2.1\n" +
+      "DNS=192.0.2.53\nIPv6AcceptRA=no\n",
+  );
+  assert(!renderNetworkFile(dhcpIf!, ["192.0.2.53"]).includes("DNS="));
+  assert(!renderNetworkFile(mixedIf!, ["192.0.2.53"]).includes("DNS="));
 });
 
 Deno.test("hosts-files bind-mounts generated hostname and hosts for an app container, never touching the rootfs", async () => {
