@@ -47,9 +47,14 @@ export function nameserversOf(text: string): string[] {
     .filter((a): a is string => a !== undefined && (parseIpv4(a) !== undefined || parseIpv6(a) !== undefined));
 }
 
+/** Whether an interface has a static address and no DHCP, whose lease would name its own servers. */
+function takesHostDns(i: NetInterface): boolean {
+  return (i.ipv4.mode === "static" || i.ipv6.mode === "static") && i.ipv4.mode !== "dhcp" && i.ipv6.mode !== "dhcp";
+}
+
 /**
  * The systemd-networkd `.network` file for one interface; `dns` is used
- * only when the interface has no DHCP, whose lease names its own servers.
+ * only when the interface has a static address and no DHCP.
  */
 export function renderNetworkFile(i: NetInterface, dns: readonly string[] = []): string {
   const lines = ["# Written by oci2lxc", "[Match]", `Name=${i.name}`, "", "[Network]"];
@@ -66,8 +71,7 @@ export function renderNetworkFile(i: NetInterface, dns: readonly string[] = []):
     const gw = gatewayOf(i.ipv6.gateway);
     if (gw) lines.push(`Gateway=${gw}`);
   }
-  const isStatic = i.ipv4.mode === "static" || i.ipv6.mode === "static";
-  if (isStatic && !v4 && !v6) { for (const server of dns) lines.push(`DNS=${server}`); }
+  if (takesHostDns(i)) { for (const server of dns) lines.push(`DNS=${server}`); }
   lines.push(`IPv6AcceptRA=${i.ipv6.mode === "auto" || v6 ? "yes" : "no"}`);
   // The container's name is the converter's (lxc.uts.name, /etc/hostname), and a static hostname makes a DHCP
   // one unused anyway; without this networkd still asks hostnamed to set it, which a minimal image (no polkit)
@@ -118,10 +122,7 @@ function renewMachineId(context: ConversionContext): void {
 
 /** The host's name servers when some interface is static without DHCP; read only then. */
 function hostNameservers(context: ConversionContext, path: string, interfaces: readonly NetInterface[]): string[] {
-  const needed = interfaces.some((i) =>
-    (i.ipv4.mode === "static" || i.ipv6.mode === "static") && i.ipv4.mode !== "dhcp" && i.ipv6.mode !== "dhcp"
-  );
-  if (!needed) return [];
+  if (!interfaces.some(takesHostDns)) return [];
   let servers: string[] = [];
   try {
     servers = nameserversOf(Deno.readTextFileSync(path));
