@@ -234,6 +234,31 @@ Deno.test("renderNetworkFile() names DNS servers for a static interface only, ne
   assert(!renderNetworkFile(mixedIf!, ["192.0.2.53"]).includes("DNS="));
 });
 
+Deno.test("systemd-network reads the host's name servers for a static interface, and warns when none is usable", async () => {
+  for (
+    const [resolv, dnsLines, warned] of [
+      ["nameserver 127.0.0.53\nnameserver 192.0.2.53\n", "DNS=192.0.2.53\n", false],
+      ["nameserver 127.0.0.53\n", "", true],
+    ] as const
+  ) {
+    const h = pluginHarness(
+      { "/etc/os-release": "ID=debian\n", "/usr/lib/systemd/systemd": "" },
+      { config: { Cmd: ["/usr/lib/systemd/systemd"] } },
+      { net: ["name=eth0,link=br0,ip=192.0.2.10/24,gw=192.0.2.1,ip6=none"] },
+    );
+    try {
+      const hostResolvConf = `${h.dir}/host-resolv.conf`;
+      Deno.writeTextFileSync(hostResolvConf, resolv);
+      await systemdNetwork({ hostResolvConf }).rootfs!(h.context);
+      const file = Deno.readTextFileSync(`${h.dir}/rootfs/etc/systemd/network/50-oci2lxc-eth0.network`);
+      assert(file.includes(`Gateway=192.0.2.1\n${dnsLines}IPv6AcceptRA=no\n`), file);
+      assertEquals(h.warnings.some((w) => w.includes("names no name server usable")), warned, h.warnings.join("\n"));
+    } finally {
+      h.cleanup();
+    }
+  }
+});
+
 Deno.test("hosts-files bind-mounts generated hostname and hosts for an app container, never touching the rootfs", async () => {
   const h = pluginHarness({ "/etc/hosts": "image's own\n" });
   try {
