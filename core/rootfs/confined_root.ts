@@ -388,6 +388,11 @@ export class ConfinedRoot {
       }
       stack.push({ fd, canon });
     };
+    /** Refuse, before anything is made, a directory whose real path would be too long. */
+    const refuseTooDeep = (name: Uint8Array) => {
+      const length = (stack.length === 0 ? 0 : canonOf().length + 1) + name.length;
+      if (length + 1 > MAX_PATH_BYTES) throw tooDeep(length);
+    };
     const closeAll = () => {
       for (const s of stack) close(s.fd);
       stack.length = 0;
@@ -412,9 +417,6 @@ export class ConfinedRoot {
           if (up !== undefined) close(up.fd);
           continue;
         }
-        // A name the new directory could not have: refuse it before creating anything.
-        const nextLength = (stack.length === 0 ? 0 : canonOf().length + 1) + c.length;
-        if (create && nextLength + 1 > MAX_PATH_BYTES) throw tooDeep(nextLength);
         const fd = openat(top(), c, O_PATH | O_DIRECTORY | O_NOFOLLOW);
         if (fd >= 0) {
           push(fd, c);
@@ -444,6 +446,7 @@ export class ConfinedRoot {
           }
           if (mode < 0 && mode !== -Errno.ENOENT) check(mode, "statx");
           if (!create) return null;
+          refuseTooDeep(c);
           if (mode >= 0) {
             // A non-directory where a directory must be: replace it (umoci does the same).
             notifyChange();
@@ -452,6 +455,7 @@ export class ConfinedRoot {
           }
         } else if (fd === -Errno.ENOENT) {
           if (!create) return null;
+          refuseTooDeep(c);
         } else {
           check(fd, "openat");
         }
