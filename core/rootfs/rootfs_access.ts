@@ -241,6 +241,7 @@ export class RootfsAccess {
         );
       }
       unlinkat(parent.fd, name, 0);
+      this.#root.invalidate(); // it may have been a symlink that cached directories went through
     }
     const dirFd = openat(parent.fd, EMPTY, O_RDONLY | O_DIRECTORY);
     const usable = dirFd >= 0 ? dirFd : parent.fd;
@@ -289,6 +290,7 @@ export class RootfsAccess {
         throw new Oci2LxcError("rootfs", `Cannot create a symlink at ${path}: a directory is there`);
       }
       unlinkat(parent.fd, name, 0);
+      this.#root.invalidate(); // it may have been a symlink that cached directories went through
     }
     const made = symlinkat(encoder.encode(target), parent.fd, name);
     if (made < 0) throw new Oci2LxcError("rootfs", `Cannot create a symlink at ${path}: errno ${-made}`);
