@@ -156,7 +156,8 @@ export class RootfsAccess {
   /** What `path` itself is, without following a final symlink ("symlink" for a link). */
   lkind(path: string): PathKind | "symlink" {
     this.#usable(path);
-    const parts = components(path);
+    const parts = this.#foldDotDot(components(path));
+    if (parts === undefined) return undefined;
     if (parts.length === 0) return "directory";
     const parent = this.#root.resolveDir(encoder.encode(parts.slice(0, -1).join("/")), false);
     if (!parent) return undefined;
@@ -199,7 +200,7 @@ export class RootfsAccess {
     options: CreateOptions = {},
   ): void {
     this.#usable(path);
-    const parts = components(path);
+    const parts = this.#foldDotDot(components(path)) ?? [];
     if (parts.length === 0) {
       throw new Oci2LxcError(
         "rootfs",
@@ -267,7 +268,7 @@ export class RootfsAccess {
   symlink(target: string, path: string): void {
     this.#usable(path);
     this.#usable(target);
-    const parts = components(path);
+    const parts = this.#foldDotDot(components(path)) ?? [];
     if (parts.length === 0) throw new Oci2LxcError("rootfs", `Cannot create a symlink at ${path}: it names the root`);
     const [uid, gid] = this.#ids({}, path);
     this.#makeDirs(parts.slice(0, -1), undefined, `Cannot create a symlink at ${path}`, path);
@@ -326,6 +327,10 @@ export class RootfsAccess {
     for (let i = 0; i < parts.length; i++) {
       const own = i === parts.length - 1 && last !== undefined && lastIds !== undefined;
       const sub = dir ? `${dir}/${parts[i]}` : parts[i]!;
+      if (parts[i] === "..") {
+        dir = sub; // the directory above one that is there: resolveDir goes up from where symlinks led
+        continue;
+      }
       // Not `create`: that would replace a non-directory in the way; each step below checked it is a directory.
       const parent = this.#root.resolveDir(encoder.encode(dir), false);
       if (!parent) throw new Oci2LxcError("rootfs", `${action}: /${dir} is not a directory`);
@@ -356,8 +361,10 @@ export class RootfsAccess {
   #canonOf = new Map<number, string>();
 
   #locate(path: string): { dirFd: number; name: Uint8Array } | undefined {
-    let parts = components(path);
+    let parts: string[] | undefined = components(path);
     for (let hops = 0; hops <= MAX_LINKS; hops++) {
+      parts = this.#foldDotDot(parts);
+      if (parts === undefined) return undefined;
       if (parts.length === 0) {
         return { dirFd: this.#root.fd, name: new Uint8Array([0x2e]) };
       }
@@ -374,10 +381,21 @@ export class RootfsAccess {
       const target = readlinkat(parent.fd, name);
       if (typeof target === "number") return undefined;
       const text = new TextDecoder().decode(target);
-      const base = new TextDecoder().decode(keyToPath(parent.canon));
-      parts = components(text.startsWith("/") ? text : `${base}/${text}`);
+      // A relative target continues from the link's directory, whose real path has no symlink to go up from.
+      parts = text.startsWith("/") ? components(text) : [...canonParts(parent.canon), ...components(text)];
     }
     return undefined; // a loop: treat as missing, like ELOOP
+  }
+
+  /**
+   * A path whose last component is `..` names the directory above the one before it, after symlinks: resolve it
+   * whole (the kernel, or the walk, goes up from where a link led) and give its real components, so the last one is
+   * a name in its parent again. Undefined when that directory is not there.
+   */
+  #foldDotDot(parts: string[]): string[] | undefined {
+    if (parts[parts.length - 1] !== "..") return parts;
+    const dir = this.#root.resolveDir(encoder.encode(parts.join("/")), false);
+    return dir ? canonParts(dir.canon) : undefined;
   }
 
   /**
@@ -425,15 +443,17 @@ export class RootfsAccess {
   }
 }
 
-/** Lexical components of a container path, `..` clamped at the root (the kernel does the same in-root). */
+/**
+ * Components of a container path, without empty and `.` ones. `..` stays: it means "up from where the components
+ * before it led", which only resolution inside the root can tell (`/var/run/..` is `/` when /var/run links to /run).
+ */
 function components(path: string): string[] {
-  const out: string[] = [];
-  for (const part of path.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") out.pop();
-    else out.push(part);
-  }
-  return out;
+  return path.split("/").filter((part) => part !== "" && part !== ".");
+}
+
+/** The components of a canonical directory key (a real path: no symlinks, no `..`). */
+function canonParts(canon: string): string[] {
+  return canon === "" ? [] : new TextDecoder().decode(keyToPath(canon)).split("/");
 }
 
 function keyToPath(canon: string): Uint8Array {

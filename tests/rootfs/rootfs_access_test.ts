@@ -230,6 +230,41 @@ Deno.test("reads never leave the root: absolute links, .., relative links climbi
   assertEquals(s.access.realPath("/etc/abs"), `${s.outside}/secret`);
 });
 
+Deno.test("a .. after a symlink goes up from where the link led, as the kernel (and the container) reads it", () => {
+  using s = sandbox();
+  Deno.writeTextFileSync(`${s.root}/x`, "root\n");
+  Deno.mkdirSync(`${s.root}/run/lock`, { recursive: true });
+  Deno.mkdirSync(`${s.root}/var`);
+  Deno.writeTextFileSync(`${s.root}/var/x`, "var\n");
+  Deno.symlinkSync("/run", `${s.root}/var/run`);
+  Deno.symlinkSync("../var/run/../x", `${s.root}/etc/link`);
+  Deno.symlinkSync("/var/run/lock/..", `${s.root}/etc/dir`);
+  assertEquals(s.access.readText("/var/run/../x"), "root\n");
+  assertEquals(s.access.realPath("/var/run/../x"), "/x");
+  assertEquals(s.access.readText("/etc/link"), "root\n");
+  assertEquals(s.access.realPath("/etc/link"), "/x");
+  assertEquals(s.access.realPath("/var/run/lock/.."), "/run");
+  assertEquals(s.access.realPath("/etc/dir"), "/run");
+  assertEquals(s.access.realPath("/var/run/.."), "/");
+  assertEquals([s.access.kind("/var/run/.."), s.access.lkind("/var/run/..")], ["directory", "directory"]);
+  assertEquals([s.access.kind("/var/run/../x"), s.access.lkind("/var/run/../x")], ["file", "file"]);
+  assertEquals(s.access.isDirEmpty("/var/run/lock/.."), false);
+  s.access.writeFile("/var/run/../y", "y\n");
+  s.access.mkdir("/var/run/../made");
+  s.access.symlink("x", "/var/run/../link");
+  assertEquals(Deno.readTextFileSync(`${s.root}/y`), "y\n");
+  assert(Deno.lstatSync(`${s.root}/made`).isDirectory);
+  assertEquals(Deno.readLinkSync(`${s.root}/link`), "x");
+  assertEquals([...Deno.readDirSync(`${s.root}/var`)].map((e) => e.name).sort(), ["run", "x"]);
+  refuses(() => s.access.writeFile("/var/run/..", "x"), "Cannot write /var/run/.. in the rootfs: it names the root");
+  refuses(
+    () => s.access.writeFile("/var/run/lock/..", "x"),
+    "Cannot write /var/run/lock/.. in the rootfs: it is a directory",
+  );
+  refuses(() => s.access.symlink("x", "/var/run/.."), "Cannot create a symlink at /var/run/..: it names the root");
+  assert(Deno.lstatSync(`${s.root}/run`).isDirectory);
+});
+
 // --- writes -----------------------------------------------------------------------------------------------------
 
 Deno.test("writeFile() creates the file and its missing parents, 0644 and 0755, owned by root", () => {
