@@ -204,7 +204,7 @@ export class RootfsAccess {
     if (parts.length === 0) {
       throw new Oci2LxcError(
         "rootfs",
-        `Cannot write ${path} in the rootfs: it names the root`,
+        `Cannot write ${path || `""`} in the rootfs: it names the root`,
       );
     }
     const ids = this.#ids(options, path); // an owner outside the idmap is refused before anything is written
@@ -269,7 +269,9 @@ export class RootfsAccess {
     this.#usable(path);
     this.#usable(target);
     const parts = this.#foldDotDot(components(path)) ?? [];
-    if (parts.length === 0) throw new Oci2LxcError("rootfs", `Cannot create a symlink at ${path}: it names the root`);
+    if (parts.length === 0) {
+      throw new Oci2LxcError("rootfs", `Cannot create a symlink at ${path || `""`}: it names the root`);
+    }
     const [uid, gid] = this.#ids({}, path);
     this.#makeDirs(parts.slice(0, -1), undefined, `Cannot create a symlink at ${path}`, path);
     const parent = this.#root.resolveDir(encoder.encode(parts.slice(0, -1).join("/")), false);

@@ -269,6 +269,8 @@ Deno.test("a .. after a symlink goes up from where the link led, as the kernel (
 
 Deno.test("writeFile() creates the file and its missing parents, 0644 and 0755, owned by root", () => {
   using s = sandbox();
+  s.access.writeFile("etc//./motd/", "relative, empty and . components are skipped\n");
+  assertEquals(Deno.readTextFileSync(`${s.root}/etc/motd`), "relative, empty and . components are skipped\n");
   s.access.writeFile("/etc/network/interfaces.d/eth0", "auto eth0\n");
   s.access.writeFile("/etc/bytes", new Uint8Array([1, 2, 3]));
   assertEquals(Deno.readTextFileSync(`${s.root}/etc/network/interfaces.d/eth0`), "auto eth0\n");
@@ -362,6 +364,8 @@ Deno.test("writeFile() refuses the root, a directory and a file in the way of it
   using s = sandbox();
   Deno.writeTextFileSync(`${s.root}/etc/hostname`, "image\n");
   refuses(() => s.access.writeFile("/", "x"), "Cannot write / in the rootfs: it names the root");
+  refuses(() => s.access.writeFile("", "x"), `Cannot write "" in the rootfs: it names the root`);
+  refuses(() => s.access.writeFile("//./", "x"), "Cannot write //./ in the rootfs: it names the root");
   refuses(() => s.access.writeFile("/etc/..", "x"), "Cannot write /etc/.. in the rootfs: it names the root");
   refuses(() => s.access.writeFile("/etc", "x"), "Cannot write /etc in the rootfs: it is a directory");
   refuses(
@@ -480,6 +484,7 @@ Deno.test("symlink() stores the target verbatim and replaces a file or a link at
 Deno.test("symlink() refuses the root and a directory with the exact error", () => {
   using s = sandbox();
   refuses(() => s.access.symlink("x", "/"), "Cannot create a symlink at /: it names the root");
+  refuses(() => s.access.symlink("x", ""), 'Cannot create a symlink at "": it names the root');
   refuses(() => s.access.symlink("x", "/etc"), "Cannot create a symlink at /etc: a directory is there");
   assert(Deno.lstatSync(`${s.root}/etc`).isDirectory);
 });
