@@ -108,6 +108,7 @@ function indexImage(
     const transport = reference.transport;
     const useDocker = transport === "docker-archive" || (transport === "auto" && !isOciLayout(members));
     let image: Omit<Image, "close">;
+    checkTransport(reference, members, found.isDirectory);
     if (useDocker) {
       if (!isDockerArchive(members)) {
         throw new Oci2LxcError(
@@ -141,6 +142,30 @@ function indexImage(
   } catch (err) {
     if (temp) Deno.removeSync(temp);
     throw err;
+  }
+}
+
+/**
+ * Refuse a transport the content contradicts, saying what the content is and which reference reads it: an OCI
+ * archive named `docker-archive:` has no manifest.json, a docker save named `oci-archive:` or `oci:` no index.json.
+ */
+function checkTransport(reference: ImageReference, members: MemberTable, isDirectory: boolean): void {
+  const oci = isOciLayout(members);
+  const docker = isDockerArchive(members);
+  const ref = reference.ref === undefined ? "" : `:${reference.ref}`;
+  if (reference.transport === "docker-archive" && !docker && oci) {
+    throw new Oci2LxcError(
+      "usage",
+      `Cannot read ${reference.path} as docker-archive: it is an OCI archive (index.json, no manifest.json)`,
+      { hint: `Use oci-archive:${reference.path}${ref}${ref ? "" : ", or the bare path"}` },
+    );
+  }
+  if ((reference.transport === "oci-archive" || reference.transport === "oci") && !oci && docker) {
+    throw new Oci2LxcError(
+      "usage",
+      `Cannot read ${reference.path} as ${reference.transport}: it is a docker-archive (manifest.json, no index.json)`,
+      { hint: isDirectory ? `Use the bare path ${reference.path}` : `Use docker-archive:${reference.path}${ref}` },
+    );
   }
 }
 
