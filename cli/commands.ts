@@ -6,7 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import type { ConversionContext } from "../core/conversion.ts";
-import { Oci2LxcError } from "../core/errors.ts";
+import { Oci2LxcError, quoteForMessage } from "../core/errors.ts";
 import type { Plugin } from "../core/plugin.ts";
 
 /** Option spec in node:util parseArgs form, plus a help line. */
@@ -57,10 +57,15 @@ export const COMMON_OPTIONS: Record<string, OptionSpec> = {
   debug: { type: "boolean", help: "On failure, print the chain of causes" },
 };
 
-/** Parse a command's arguments; usage errors are Oci2LxcError("usage"). */
-export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
+/**
+ * Parse a command's arguments; usage errors are Oci2LxcError("usage").
+ * `notUtf8` holds the indexes in `argv` of arguments that were not valid UTF-8 (see raw_args.ts): each is refused
+ * by the name of the option or positional it is.
+ */
+export function parseCommandArgs(command: Command, argv: string[], notUtf8: readonly number[] = []): ParsedArgs {
+  const specs = { ...COMMON_OPTIONS, ...command.options };
   const options: Record<string, { type: "boolean" | "string"; multiple?: boolean; short?: string }> = {};
-  for (const [name, spec] of Object.entries({ ...COMMON_OPTIONS, ...command.options })) {
+  for (const [name, spec] of Object.entries(specs)) {
     options[name] = {
       type: spec.type,
       ...(spec.multiple ? { multiple: true } : {}),
@@ -69,13 +74,14 @@ export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true, tokens: true });
   } catch (cause) {
     const message = (cause as Error).message.replace(/\. To specify a positional.*$/s, "");
     throw new Oci2LxcError("usage", `Cannot parse arguments of ${command.name}: ${message}`, { cause });
   }
   const values = parsed.values as ParsedArgs["values"];
   if (values.help) return { positionals: parsed.positionals, values };
+  checkTokens(command, specs, parsed.tokens, notUtf8);
   const [min, max] = command.positionals;
   if (parsed.positionals.length < min) {
     throw new Oci2LxcError("usage", `Cannot run ${command.name}: ${missing(command, parsed.positionals.length)}`);
@@ -83,10 +89,62 @@ export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
   if (parsed.positionals.length > max) {
     throw new Oci2LxcError(
       "usage",
-      `Cannot run ${command.name}: unexpected argument "${parsed.positionals[max]}"`,
+      `Cannot run ${command.name}: unexpected argument ${quoteForMessage(parsed.positionals[max]!)}`,
     );
   }
   return { positionals: parsed.positionals, values };
+}
+
+type Token =
+  | { kind: "option"; name: string; rawName: string; index: number; inlineValue?: boolean | undefined }
+  | { kind: "positional"; index: number }
+  | { kind: "option-terminator"; index: number };
+
+/**
+ * Refuse what parseArgs lets through: an argument that was not UTF-8 (named by its option or positional), and a
+ * single-value option given twice (parseArgs keeps the last one silently; a script that adds `--name x` to a line
+ * that has one already would get a container it did not ask for).
+ */
+function checkTokens(
+  command: Command,
+  specs: Record<string, OptionSpec>,
+  tokens: readonly Token[],
+  notUtf8: readonly number[],
+): void {
+  const seen = new Set<string>();
+  let positional = 0;
+  for (const token of tokens) {
+    if (token.kind === "option-terminator") continue;
+    if (token.kind === "positional") {
+      const name = command.positionalNames?.[positional] ?? `argument ${positional + 1}`;
+      positional++;
+      if (notUtf8.includes(token.index)) throw notUtf8Error(name);
+      continue;
+    }
+    const spec = specs[token.name];
+    const takesValue = spec?.type === "string";
+    const separateValue = takesValue && !token.inlineValue;
+    if (notUtf8.includes(token.index) || (separateValue && notUtf8.includes(token.index + 1))) {
+      throw notUtf8Error(`--${token.name}`);
+    }
+    if (takesValue && !spec.multiple) {
+      if (seen.has(token.name)) {
+        const repeatable = Object.entries(specs).filter(([, s]) => s.multiple).map(([n]) => `--${n}`);
+        throw new Oci2LxcError("usage", `Cannot use --${token.name} more than once: it takes one value`, {
+          hint: `Give --${token.name} once${
+            repeatable.length ? `; the options that repeat are ${repeatable.join(", ")}` : ""
+          }`,
+        });
+      }
+      seen.add(token.name);
+    }
+  }
+}
+
+function notUtf8Error(what: string): Oci2LxcError {
+  return new Oci2LxcError("usage", `Cannot use ${what}: it is not valid UTF-8`, {
+    hint: `Pass ${what} as UTF-8 text: paths, names and values go into the LXC config and messages as text`,
+  });
 }
 
 /** "IMAGE is missing", "IMAGE and DEST are missing", or a count when the names are not known. */

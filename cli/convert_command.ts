@@ -4,9 +4,16 @@
  * @module
  */
 import { convert } from "../core/api.ts";
-import { Oci2LxcError } from "../core/errors.ts";
+import { resolve } from "node:path";
+import { messageLine, Oci2LxcError, quoteForMessage } from "../core/errors.ts";
+import { checkConfigValue } from "../core/lxc/config_value.ts";
+import { parseNetSpecs } from "../core/network/net_spec.ts";
+import { checkEnvOption } from "../core/plan/plan_env.ts";
+import { parsePveTarget } from "../core/pve/pve_conf.ts";
+import { checkDestForConfig, checkLxcVersion, parseVmid } from "./option_values.ts";
 import { DEFAULT_UNPRIVILEGED_MAP, parseIdMap } from "../core/rootfs/parse_id_map.ts";
-import type { Command, ParsedArgs } from "./commands.ts";
+import type { ConversionReport } from "../core/conversion.ts";
+import type { CliContext, Command, ParsedArgs } from "./commands.ts";
 import { formatReport } from "./format_report.ts";
 import { withInterrupt } from "./interrupt.ts";
 import { printErr, printOut } from "./output.ts";
@@ -39,6 +46,13 @@ export const convertCommand: Command = {
     "report as JSON (docs/report.schema.json); a real conversion adds timings, bytes",
     "read and written, and the final paths. On a terminal a progress line shows on",
     "stderr; Ctrl-C stops, removes the staging directory and exits with 130.",
+    "",
+    "--force replaces an existing DEST only if it looks like a container (a config or",
+    "rootfs in it, or empty), has nothing mounted in it and is not running; add",
+    "--replace-any for any other directory. /, the system's directories and the",
+    "working directory (or one above it) are never replaced. One conversion into a",
+    "DEST at a time: a second one fails at once naming the first one's PID, or waits",
+    "with --wait. Leftovers of killed runs beside DEST are removed by the next run.",
   ].join("\n"),
   examples: [
     "oci2lxc convert nginx.tar /var/lib/lxc/web --dry-run",
@@ -52,7 +66,15 @@ export const convertCommand: Command = {
   options: {
     platform: { type: "string", value: "OS/ARCH[/VARIANT]", help: "Platform to select (default: this host's)" },
     name: { type: "string", value: "NAME", help: "Container name (default: DEST's base name)" },
-    force: { type: "boolean", help: "Replace DEST if it exists, once the new one is complete" },
+    force: {
+      type: "boolean",
+      help: "Replace DEST if it is a container, once the new one is complete",
+    },
+    "replace-any": {
+      type: "boolean",
+      help: "With --force: replace DEST even without config or rootfs in it",
+    },
+    wait: { type: "boolean", help: "Wait for another conversion into DEST to end instead of failing at once" },
     "dry-run": { type: "boolean", help: "Do all the work but leave DEST untouched; print the plan" },
     json: { type: "boolean", help: "Print the report as JSON on stdout" },
     quiet: { type: "boolean", short: "q", help: "No progress line and no warnings on stderr" },
@@ -94,35 +116,47 @@ export const convertCommand: Command = {
   positionals: [2, 2],
   positionalNames: ["IMAGE", "DEST"],
   async run(args, cli) {
-    const quiet = args.values.quiet === true;
-    // The plan of a human --dry-run lists the warnings itself; saying them twice is noise.
-    const liveWarnings = !quiet && !(args.values["dry-run"] === true && args.values.json !== true);
-    const progress = progressLine(quiet);
-    try {
-      const extra = [...cli.plugins, ...await loadPlugins((args.values.plugin as string[] | undefined) ?? [])];
-      const options = convertOptions(args);
-      const report = await withInterrupt((signal) =>
-        convert(args.positionals[0]!, args.positionals[1]!, {
-          ...options,
-          ...(extra.length ? { plugins: [...builtinPlugins(), ...extra] } : {}),
-          signal,
-          selfCommand: selfCommand(),
-          onProgress: (p) => progress.update(p),
-          onWarning: (w) => {
-            if (!liveWarnings) return;
-            progress.done();
-            printErr(`warning: ${w}`);
-          },
-        })
-      );
-      progress.done();
-      printOut(args.values.json ? JSON.stringify(report, null, 2) : formatReport(report));
-      return 0;
-    } finally {
-      progress.done();
-    }
+    const report = await runConversion(args.positionals[0]!, args.positionals[1]!, args, cli);
+    printOut(args.values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+    return 0;
   },
 };
+
+/**
+ * Convert `image` into `dest` with convert's options from `args`: checked up front, then the conversion with the
+ * progress line, live warnings and Ctrl-C handling. Shared by `convert` and the LXC template (`lxc-template`).
+ */
+export async function runConversion(
+  image: string,
+  dest: string,
+  args: ParsedArgs,
+  cli: CliContext,
+): Promise<ConversionReport> {
+  const quiet = args.values.quiet === true;
+  // The plan of a human --dry-run lists the warnings itself; saying them twice is noise.
+  const liveWarnings = !quiet && !(args.values["dry-run"] === true && args.values.json !== true);
+  const progress = progressLine(quiet);
+  try {
+    const options = convertOptions(args, dest);
+    const extra = [...cli.plugins, ...await loadPlugins((args.values.plugin as string[] | undefined) ?? [])];
+    return await withInterrupt((signal) =>
+      convert(image, dest, {
+        ...options,
+        ...(extra.length ? { plugins: [...builtinPlugins(), ...extra] } : {}),
+        signal,
+        selfCommand: selfCommand(),
+        onProgress: (p) => progress.update(p),
+        onWarning: (w) => {
+          if (!liveWarnings) return;
+          progress.done();
+          printErr(`warning: ${messageLine(w)}`);
+        },
+      })
+    );
+  } finally {
+    progress.done();
+  }
+}
 
 function argvOption(text: string | undefined, flag: string): string[] | undefined {
   if (text === undefined) return undefined;
@@ -141,15 +175,30 @@ function argvOption(text: string | undefined, flag: string): string[] | undefine
   return [text];
 }
 
-function convertOptions(args: ParsedArgs) {
+/**
+ * The library's options from the command line. Every value is checked here, before any work, the same way for a
+ * real run and for --dry-run (option_values.ts).
+ */
+function convertOptions(args: ParsedArgs, dest: string) {
   const v = args.values;
   if (v.idmap !== undefined && v.unprivileged) {
     throw new Oci2LxcError("usage", "Cannot use --idmap and --unprivileged together: --unprivileged is one idmap");
   }
+  const format = formatOption(v.format as string | undefined);
+  if (format !== "pve") checkDestForConfig(resolve(dest));
+  ((v.env as string[] | undefined) ?? []).forEach((entry, i) => {
+    checkConfigValue(entry, `--env[${i}]`, "usage");
+    checkEnvOption(entry, `--env[${i}]`);
+  });
+  if (v["pve-version"] !== undefined) parsePveTarget(v["pve-version"] as string);
+  // The network plugin parses --net again at plan time; here a bad spec is refused before any layer is read.
+  if (v.net !== undefined) parseNetSpecs(v.net as string[]);
   return {
     platform: v.platform as string | undefined,
     name: v.name as string | undefined,
     force: v.force === true,
+    replaceAny: v["replace-any"] === true,
+    wait: v.wait === true,
     dryRun: v["dry-run"] === true,
     entrypoint: argvOption(v.entrypoint as string | undefined, "--entrypoint"),
     cmd: argvOption(v.cmd as string | undefined, "--cmd"),
@@ -159,16 +208,20 @@ function convertOptions(args: ParsedArgs) {
     stopSignal: v["stop-signal"] as string | undefined,
     volumes: v.volume as string[] | undefined,
     net: v.net as string[] | undefined,
-    idmap: v.unprivileged ? DEFAULT_UNPRIVILEGED_MAP : v.idmap ? parseIdMap(v.idmap as string) : undefined,
+    idmap: v.unprivileged
+      ? DEFAULT_UNPRIVILEGED_MAP
+      : v.idmap !== undefined
+      ? parseIdMap(v.idmap as string)
+      : undefined,
     allowApproximate: v["allow-approximate"] === true,
-    lxcVersion: v["lxc-version"] as string | undefined,
-    format: formatOption(v.format as string | undefined),
-    vmid: v.vmid === undefined ? undefined : Number(v.vmid),
+    lxcVersion: v["lxc-version"] === undefined ? undefined : checkLxcVersion(v["lxc-version"] as string),
+    format,
+    vmid: v.vmid === undefined ? undefined : parseVmid(v.vmid as string),
     pveVersion: v["pve-version"] as string | undefined,
   };
 }
 
 function formatOption(text: string | undefined): "lxc" | "pve" | undefined {
   if (text === undefined || text === "lxc" || text === "pve") return text;
-  throw new Oci2LxcError("usage", `Cannot use --format ${text}: choose lxc or pve`);
+  throw new Oci2LxcError("usage", `Cannot use --format ${quoteForMessage(text)}: choose lxc or pve`);
 }

@@ -34,7 +34,10 @@ export async function loadPlugins(files: readonly string[]): Promise<Plugin<Conv
     try {
       mod = await import(url);
     } catch (cause) {
-      throw new Oci2LxcError("plugin", `Cannot load plugin ${file}: ${(cause as Error).message}`, { cause });
+      throw new Oci2LxcError("plugin", `Cannot load plugin ${file}: ${importFailure(cause)}`, {
+        cause,
+        hint: "--plugin takes a .ts or .js module whose default export is a plugin or a factory; --debug shows more",
+      });
     }
     const value = typeof mod.default === "function" ? (mod.default as () => unknown)() : mod.default;
     if (value === undefined) {
@@ -46,4 +49,16 @@ export async function loadPlugins(files: readonly string[]): Promise<Plugin<Conv
     out.push(value as Plugin<ConversionContext>);
   }
   return out;
+}
+
+/**
+ * Why an import failed, in one line. Deno's syntax errors carry a code frame (the offending source line, a marker
+ * line and `at file:…:LINE:COL`): keep the first line and the position, not a copy of the file's text.
+ */
+export function importFailure(cause: unknown): string {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  const [first = "", ...rest] = message.split("\n");
+  const at = rest.map((line) => /^\s*at (\S+):(\d+):(\d+)\s*$/.exec(line)).find((m) => m !== null);
+  const reason = first.replace(/\.$/, "");
+  return at ? `${reason} at line ${at[2]}, column ${at[3]} (not a JavaScript or TypeScript module?)` : reason;
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Oci2LxcError } from "../core/errors.ts";
+import { messageLine, Oci2LxcError } from "../core/errors.ts";
 
 const encoder = new TextEncoder();
 
@@ -58,13 +58,14 @@ function writeAll(w: { writeSync(p: Uint8Array): number }, text: string): void {
 
 /** Print an error the way every command does, and return its exit code. */
 export function reportError(err: unknown, debug: boolean): number {
+  // Every line goes through messageLine: values echoed in messages are escaped and cut here, in one place.
   if (err instanceof Oci2LxcError) {
-    printErr(`error: ${err.message}`);
-    if (err.hint) printErr(`hint: ${err.hint}`);
+    printErr(`error: ${messageLine(err.message)}`);
+    if (err.hint) printErr(`hint: ${messageLine(err.hint)}`);
     if (debug) printCauses(err);
     return err.exitCode;
   }
-  const message = err instanceof Error ? err.message : String(err);
+  const message = messageLine(err instanceof Error ? err.message : String(err));
   printErr(`error: ${message.startsWith("Cannot ") ? message : `Cannot finish: ${message}`}`);
   if (debug) printCauses(err);
   else printErr("hint: run again with --debug for details, and report it if it looks like a bug");
@@ -75,7 +76,7 @@ function printCauses(err: unknown): void {
   let cause = (err as { cause?: unknown }).cause;
   let depth = 0;
   while (cause !== undefined && depth++ < 8) {
-    printErr(`caused by: ${cause instanceof Error ? cause.message : String(cause)}`);
+    printErr(`caused by: ${messageLine(cause instanceof Error ? cause.message : String(cause))}`);
     cause = (cause as { cause?: unknown }).cause;
   }
   if (err instanceof Error && err.stack) printErr(err.stack);

@@ -5,18 +5,22 @@
  * @module
  */
 import type { ConversionContext } from "../core/conversion.ts";
-import { Oci2LxcError } from "../core/errors.ts";
+import { Oci2LxcError, quoteForMessage } from "../core/errors.ts";
 import { type Plugin, validatePlugin } from "../core/plugin.ts";
 import { versionLine } from "./version_command.ts";
 import { type Command, commandHelp, parseCommandArgs, shortUsage } from "./commands.ts";
 import { convertCommand } from "./convert_command.ts";
+import { completionCommand } from "./completion_command.ts";
 import { hookCommand } from "./hook_command.ts";
+import { installLxcTemplateCommand } from "./install_lxc_template_command.ts";
+import { lxcTemplateCommand } from "./lxc_template_command.ts";
 import { inspectCommand } from "./inspect_command.ts";
 import { pluginsCommand } from "./plugins_command.ts";
 import { versionCommand } from "./version_command.ts";
 import { abortActiveWork } from "./interrupt.ts";
 import { printErr, printOut, reportError } from "./output.ts";
 import { verifyCommand } from "./verify_command.ts";
+import { notUtf8Arguments } from "./raw_args.ts";
 
 /** Every command, in the order `--help` lists them. */
 export const COMMANDS: Command[] = [
@@ -25,7 +29,10 @@ export const COMMANDS: Command[] = [
   verifyCommand,
   pluginsCommand,
   versionCommand,
+  installLxcTemplateCommand,
+  completionCommand(visible),
   hookCommand,
+  lxcTemplateCommand,
 ];
 
 /** Register further commands (convert, plugins, hook) from their own modules. */
@@ -41,9 +48,12 @@ function noCommand(message: string): number {
   return 2;
 }
 
-/** The commands people use (not the hook LXC runs). */
+/** Commands LXC runs, not people: the main --help does not list them. */
+const HIDDEN = new Set(["hook", "lxc-template"]);
+
+/** The commands people use (not the ones LXC runs). */
 function visible(): Command[] {
-  return COMMANDS.filter((c) => c.name !== "hook");
+  return COMMANDS.filter((c) => !HIDDEN.has(c.name));
 }
 
 function mainHelp(): string {
@@ -127,18 +137,20 @@ async function dispatch(
 ): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined) return noCommand("Cannot run oci2lxc: COMMAND is missing");
+  const notUtf8 = notUtf8Arguments(argv);
   if (name === "--help" || name === "-h" || name === "help") {
     printOut(mainHelp());
     return 0;
   }
   if (name === "--version" || name === "-V") {
+    if (rest.length > 0) return noCommand(`Cannot use ${name}: unexpected argument ${quoteForMessage(rest[0]!)}`);
     printOut(versionLine());
     return 0;
   }
   const command = COMMANDS.find((c) => c.name === name);
-  if (!command) return noCommand(`Cannot run "${name}": no such command`);
+  if (!command) return noCommand(`Cannot run ${quoteForMessage(name)}: no such command`);
   try {
-    const args = parseCommandArgs(command, rest);
+    const args = parseCommandArgs(command, rest, notUtf8.filter((i) => i > 0).map((i) => i - 1));
     if (args.values.help) {
       printOut(commandHelp(command));
       return 0;

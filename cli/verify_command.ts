@@ -7,6 +7,7 @@ import { withInterrupt } from "./interrupt.ts";
 import { verify } from "../core/api.ts";
 import type { Command } from "./commands.ts";
 import { printErr, printOut } from "./output.ts";
+import { messageLine } from "../core/errors.ts";
 
 /** The verify command. */
 export const verifyCommand: Command = {
@@ -38,7 +39,7 @@ export const verifyCommand: Command = {
     } else {
       for (const l of report.layers) printOut(`layer ${l.index + 1}: ${l.digest} ok, diff_id ${l.diffId}`);
       if (report.reordered) printOut("note: the manifest lists layers in another order than the config's diff_ids");
-      for (const p of report.problems) printErr(`error: ${p.message}`);
+      for (const p of report.problems) printErr(`error: ${messageLine(p.message)}`);
       if (!report.ok) printErr("hint: The archive is damaged or was modified; fetch or save the image again");
       printOut(report.ok ? "verified: all digests and sizes match" : `${report.problems.length} problem(s) found`);
     }

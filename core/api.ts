@@ -1,6 +1,6 @@
 /**
- * The library's verbs, taking the same inputs as the CLI: scripts and the
- * command line go through exactly these functions.
+ * The library's verbs, taking the same inputs as the CLI: scripts and the command line go through exactly these
+ * functions.
  *
  * @module
  */
@@ -33,9 +33,8 @@ export function inspect(reference: string, options: ImageOptions = {}): InspectR
 }
 
 /**
- * Re-check every digest and size; `ok` is false when anything mismatched.
- * `signal` stops it (an "interrupted" error), also while a compressed outer
- * archive is unpacked.
+ * Re-check every digest and size; `ok` is false when anything mismatched. `signal` stops it (an "interrupted" error),
+ * also while a compressed outer archive is unpacked.
  */
 export async function verify(
   reference: string,
@@ -50,8 +49,8 @@ export async function verify(
 }
 
 /**
- * Convert an image into an LXC container directory (DEST/config, DEST/rootfs).
- * The built-in plugins take part unless `options.plugins` lists others.
+ * Convert an image into an LXC container directory (DEST/config, DEST/rootfs). The built-in plugins take part unless
+ * `options.plugins` lists others.
  */
 export function convert(reference: string, dest: string, options: ConvertOptions = {}): Promise<ConversionReport> {
   return convertImage(reference, dest, { ...options, plugins: options.plugins ?? builtinPlugins() });

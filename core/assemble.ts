@@ -1,9 +1,7 @@
 /**
- * Stage 4: apply each layer, in order, into the staging rootfs. One read and
- * one decompression per layer; the blob digest and diff_id are checked in the
- * same pass that writes the files. For images worth it, a worker reads,
- * hashes and decompresses (on the second core) while this thread parses and
- * writes.
+ * Stage 4: apply each layer, in order, into the staging rootfs. One read and one decompression per layer; the blob
+ * digest and diff_id are checked in the same pass that writes the files. For images worth it, a worker reads, hashes
+ * and decompresses (on the second core) while this thread parses and writes.
  *
  * @module
  */
@@ -33,9 +31,8 @@ export interface AssembleProgress {
 /** Report progress at most this often, in milliseconds (and at each layer's end). */
 const PROGRESS_MS = 100;
 /**
- * Below this much compressed layer data, a worker's start (a second isolate
- * loading the decompressors, some tens of milliseconds) costs more than the
- * overlap gains.
+ * Below this much compressed layer data, a worker's start (a second isolate loading the decompressors, some tens of
+ * milliseconds) costs more than the overlap gains.
  */
 export const WORKER_MIN_BYTES = 8 << 20;
 
@@ -49,9 +46,8 @@ export interface AssembleOptions {
   /** Checked between chunks: an interrupt stops the work at the next chunk. */
   signal?: AbortSignal | undefined;
   /**
-   * Read and decompress in a worker: `auto` (default) from
-   * {@linkcode WORKER_MIN_BYTES} of layers on, `always`, or `never`. Where no
-   * worker can start, layers are read on this thread either way.
+   * Read and decompress in a worker: `auto` (default) from {@linkcode WORKER_MIN_BYTES} of layers on, `always`, or
+   * `never`. Where no worker can start, layers are read on this thread either way.
    */
   worker?: "auto" | "always" | "never";
 }
@@ -70,11 +66,10 @@ export interface AssembleResult {
 }
 
 /**
- * Apply `layers` into the directory `rootfs` (which must exist and be
- * empty). When the first diff_id mismatch shows that the archive lists its
- * layers in a different order than `config.rootfs.diff_ids` (Proxmox's own
- * test images do), the layers are re-paired by content and the caller must
- * start again on a fresh directory: `reorderLayers` then returns the order.
+ * Apply `layers` into the directory `rootfs` (which must exist and be empty). When the first diff_id mismatch shows
+ * that the archive lists its layers in a different order than `config.rootfs.diff_ids` (Proxmox's own test images do),
+ * the layers are re-paired by content and the caller must start again on a fresh directory: `reorderLayers` then
+ * returns the order.
  */
 export async function assembleRootfs(
   layers: readonly ImageLayer[],
@@ -99,8 +94,8 @@ export async function assembleRootfs(
   const useWorker = layers.length > 0 && (mode === "always" || (mode === "auto" && allTotal >= WORKER_MIN_BYTES));
   let worker: LayerWorker | undefined;
   try {
-    // A layer that cannot even be described (no digest, unreadable) must fail in its turn, after the
-    // layers before it, as on this thread: then read them all here.
+    // A layer that cannot even be described (no digest, unreadable) must fail in its turn, after the layers before it,
+    // as on this thread: then read them all here.
     let jobs: LayerJob[] | undefined;
     try {
       jobs = useWorker ? layers.map((l) => layerJob(l, layers.length, true)) : undefined;
@@ -154,9 +149,8 @@ export async function assembleRootfs(
 }
 
 /**
- * Learn each layer's diff_id by decompressing it (no writes), and return the
- * layers in `config.rootfs.diff_ids` order. Used only after a mismatch, so
- * the ordinary case decompresses each layer once.
+ * Learn each layer's diff_id by decompressing it (no writes), and return the layers in `config.rootfs.diff_ids` order.
+ * Used only after a mismatch, so the ordinary case decompresses each layer once.
  */
 export async function reorderLayers(image: Image, signal?: AbortSignal): Promise<ImageLayer[]> {
   const count = image.layers.length;

@@ -27,8 +27,12 @@ export interface DistroInfo {
 export interface ConvertOptions {
   /** `os/arch[/variant]`; the host's by default. */
   platform?: string | Platform | undefined;
-  /** Replace DEST if it exists (only after the new one is complete). */
+  /** Replace DEST if it exists (only after the new one is complete, and only if it looks like a container). */
   force?: boolean | undefined;
+  /** With `force`: also replace a DEST that does not look like a container (no config or rootfs in it). */
+  replaceAny?: boolean | undefined;
+  /** Wait for another conversion into the same DEST to end instead of failing at once. */
+  wait?: boolean | undefined;
   /** Shift owners for an unprivileged container. */
   idmap?: IdMap | undefined;
   /** Not root: approximate ownership and devices instead of refusing. */

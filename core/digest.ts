@@ -1,6 +1,6 @@
 /**
- * Content digests as the OCI image spec defines them: parsing
- * `algorithm:hex` strings and hashing byte streams incrementally.
+ * Content digests as the OCI image spec defines them: parsing `algorithm:hex` strings and hashing byte streams
+ * incrementally.
  *
  * @module
  */
@@ -125,8 +125,8 @@ export class Hasher {
 }
 
 /**
- * A digest shortened to 12 hex digits for messages: `sha256:ab12cd34ef56`.
- * A string that is not `algorithm:hex` is shortened the same way, unvalidated.
+ * A digest shortened to 12 hex digits for messages: `sha256:ab12cd34ef56`. A string that is not `algorithm:hex` is
+ * shortened the same way, unvalidated.
  *
  * @example Shortening a digest
  * ```ts

@@ -89,6 +89,71 @@ export class DigestMismatchError extends Oci2LxcError {
   }
 }
 
+/** The longest run of non-blank characters a message echoes whole; longer runs keep their start and end. */
+const MAX_RUN = 400;
+/** The longest message, after runs are cut. */
+const MAX_MESSAGE = 4000;
+const LONG_RUN = new RegExp(`[^ ]{${MAX_RUN + 1},}`, "g");
+
+/** Control characters (C0, DEL, C1) and the Unicode line and paragraph separators, which would split a line. */
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/g;
+
+function escapeControl(c: string): string {
+  const named: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+  const code = c.charCodeAt(0);
+  return named[c] ?? (code > 0xff ? `\\u${code.toString(16)}` : `\\x${code.toString(16).padStart(2, "0")}`);
+}
+
+function cut(text: string, keepStart: number, keepEnd: number): string {
+  const chars = [...text];
+  const gone = chars.length - keepStart - keepEnd;
+  return `${chars.slice(0, keepStart).join("")}…[${gone} characters cut]…${
+    chars.slice(chars.length - keepEnd).join("")
+  }`;
+}
+
+/**
+ * Make `text` one line of sane length for an error or warning. Messages echo what the user or the image gave (a
+ * name, a `--net` spec, a member path); the CLI prints every error, hint, cause and warning through this, so no
+ * value can split the `error:` line or fill the terminal with a 900 KB member name. Library callers get messages as
+ * they were made (values whole) and may apply it themselves. Control characters are escaped (`\n`, `\t`, `\x1b`),
+ * a run of more than 400 non-blank characters keeps its first 240 and last 80, and a message of more than 4000
+ * characters keeps its start and end. Applying it twice changes nothing more.
+ *
+ * @example
+ * ```ts
+ * import { messageLine } from "./errors.ts";
+ * console.assert(messageLine("Cannot parse --net \"a\nb\"") === "Cannot parse --net \"a\\nb\"");
+ * ```
+ */
+export function messageLine(text: string): string {
+  let line = text.replace(CONTROL, escapeControl);
+  line = line.replace(LONG_RUN, (run) => [...run].length > MAX_RUN ? cut(run, 240, 80) : run);
+  return [...line].length > MAX_MESSAGE ? cut(line, 3000, 400) : line;
+}
+
+/**
+ * Quote a value the user or the image gave for a message: JSON string quoting (so a newline shows as `\n` and
+ * quotes cannot be confused with the message's own), cut to `max` characters with the number cut said.
+ *
+ * @example
+ * ```ts
+ * import { quoteForMessage } from "./errors.ts";
+ * console.assert(quoteForMessage("a\nb") === '"a\\nb"');
+ * console.assert(quoteForMessage("x".repeat(1000)).length < 200);
+ * ```
+ */
+export function quoteForMessage(value: string, max = 120): string {
+  const chars = [...value];
+  const shown = chars.length > max ? `${chars.slice(0, max - 20).join("")}…${chars.slice(-20).join("")}` : value;
+  const quoted = JSON.stringify(shown).replace(
+    /[\x7f-\x9f\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+  return chars.length > max ? `${quoted} (${chars.length} characters)` : quoted;
+}
+
 /** Describe any thrown value in one line, for error messages that keep a cause. */
 export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message;

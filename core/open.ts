@@ -12,14 +12,16 @@ import { parseReference } from "./reference.ts";
 export interface ImageOptions {
   /** `os/arch[/variant]` or a Platform; the host's by default. */
   platform?: string | Platform | undefined;
-  /** Where a compressed outer archive is decompressed to; the system temp dir by default. */
+  /** Where a compressed outer archive is decompressed to (must exist); the system temp dir by default. */
   tempDir?: string | undefined;
+  /** The name of that temporary file in `tempDir`; a random `.oci2lxc-*.tar` by default. */
+  tempName?: string | undefined;
 }
 
 /** Open an image reference (`oci-archive:x.tar`, `docker-archive:…`, `oci:DIR`, or a path). Call `close()` when done. */
 export function open(reference: string, options: ImageOptions = {}): Image {
   const platform = typeof options.platform === "string" ? parsePlatform(options.platform) : options.platform;
-  return openImage(parseReference(reference), { platform, tempDir: options.tempDir });
+  return openImage(parseReference(reference), { platform, tempDir: options.tempDir, tempName: options.tempName });
 }
 
 /**
@@ -31,5 +33,10 @@ export function openAsync(
   options: ImageOptions & { signal?: AbortSignal | undefined } = {},
 ): Promise<Image> {
   const platform = typeof options.platform === "string" ? parsePlatform(options.platform) : options.platform;
-  return openImageAsync(parseReference(reference), { platform, tempDir: options.tempDir, signal: options.signal });
+  return openImageAsync(parseReference(reference), {
+    platform,
+    tempDir: options.tempDir,
+    tempName: options.tempName,
+    signal: options.signal,
+  });
 }

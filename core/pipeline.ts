@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { openAsync } from "./open.ts";
 import { type AssembleResult, assembleRootfs, isReorderMismatch, reorderLayers } from "./assemble.ts";
 import type { ConfigAdditions, ConversionContext, ConversionReport, ConvertOptions, DistroInfo } from "./conversion.ts";
@@ -30,6 +30,8 @@ import { makePlan } from "./plan/make_plan.ts";
 import { PluginRunner } from "./plugin.ts";
 import { RootfsAccess } from "./rootfs/rootfs_access.ts";
 import { createStaging, type Staging } from "./rootfs/staging.ts";
+import { guardDestination } from "./rootfs/dest_guard.ts";
+import { claimDestination, type DestClaim } from "./rootfs/dest_claim.ts";
 import { geteuid } from "./native/libc.ts";
 import { writePveOutput } from "./pve/pve_output.ts";
 
@@ -53,22 +55,22 @@ export async function convertImage(
     timings[stage] = Math.round(now - mark);
     mark = now;
   };
-  const absDest = resolve(dest);
+  const pve = options.format === "pve";
+  const { absDest } = guardDestination(dest, {
+    force: options.force,
+    replaceAny: options.replaceAny,
+    format: options.format,
+    dryRun: options.dryRun,
+  });
   const name = options.name ?? basename(absDest);
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) {
     throw new Oci2LxcError("usage", `Cannot use container name "${name}": use letters, digits, "_", "." and "-"`, {
       hint: "Pass --name, or choose a DEST whose last component is a valid name",
     });
   }
-  const pve = options.format === "pve";
   if (pve && (options.vmid === undefined || !Number.isInteger(options.vmid) || options.vmid < 100)) {
     throw new Oci2LxcError("usage", "Cannot write Proxmox VE output without a container id", {
       hint: "Pass --vmid N (100 or more), the id you will give pct create",
-    });
-  }
-  if (!pve && !options.dryRun && !options.force && exists(absDest)) {
-    throw new Oci2LxcError("destination", `Cannot write ${absDest}: it already exists`, {
-      hint: "Use --force to replace it (only once the new container is complete)",
     });
   }
   const approximate = geteuid() !== 0;
@@ -95,11 +97,24 @@ export async function convertImage(
   const runner = new PluginRunner<ConversionContext>(options.plugins ?? []);
   options.onProgress?.({ stage: "open" });
   // A dry run writes nothing near DEST: it stages (and unpacks a compressed archive) in the system's temp dir.
-  const image = await openAsync(reference, {
-    platform: options.platform,
-    tempDir: options.dryRun ? undefined : dirname(absDest),
+  const claim: DestClaim | undefined = options.dryRun ? undefined : await claimDestination(absDest, {
+    wait: options.wait,
     signal: options.signal,
+    onWarning: warn,
+    onWait: (message) => options.onWarning?.(message),
   });
+  let image: Image;
+  try {
+    image = await openAsync(reference, {
+      platform: options.platform,
+      tempDir: claim?.dir,
+      tempName: claim?.unpackName,
+      signal: options.signal,
+    });
+  } catch (err) {
+    claim?.release(true);
+    throw err;
+  }
   let staging: Staging | undefined;
   let rootfs: RootfsAccess | undefined;
   let dryRunDir: string | undefined;
@@ -249,7 +264,16 @@ export async function convertImage(
     rootfs.close();
     rootfs = undefined;
     if (options.dryRun) staging!.abort();
-    else staging!.commit(options.force ?? false);
+    else {
+      const { leftover, problem } = await staging!.commit(options.force ?? false, { signal: options.signal });
+      // The new container is in place: a failed clean-up of the old one is a warning, not a failed conversion.
+      if (leftover !== undefined) {
+        warn(
+          `the new container is in place in ${absDest}, but the old one could not be removed completely (${problem}); ` +
+            `what is left is ${leftover}: the next conversion into ${absDest} removes it, or remove it by hand`,
+        );
+      }
+    }
     options.onProgress?.({ stage: "commit" });
     lap("commit");
 
@@ -261,21 +285,16 @@ export async function convertImage(
     return report;
   } catch (err) {
     rootfs?.close();
-    (staging as Staging | undefined)?.abort();
+    // With pauses: a second Ctrl-C during a long clean-up ends the process at once, as README says.
+    await (staging as Staging | undefined)?.abortAsync();
+    image.close(); // the unpacked archive goes before the directories this run created
+    claim?.release(true);
     throw err;
   } finally {
     image.close();
+    claim?.release(false);
     // Empty by now (the staging directory was aborted); recursive only as a safety net.
     if (dryRunDir !== undefined) Deno.removeSync(dryRunDir, { recursive: true });
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

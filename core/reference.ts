@@ -1,11 +1,11 @@
 /**
- * Image references in the containers-transports syntax skopeo and podman
- * users write: `oci-archive:PATH[:REF]`, `docker-archive:PATH[:REF]`,
- * `oci:DIR[:REF]`, or a bare path whose kind is found from its content.
+ * Image references in the containers-transports syntax skopeo and podman users write: `oci-archive:PATH[:REF]`,
+ * `docker-archive:PATH[:REF]`, `oci:DIR[:REF]`, or a bare path whose kind is found from its content.
  *
  * @module
  */
 import { Oci2LxcError } from "./errors.ts";
+import { pathExists } from "./path_exists.ts";
 
 /** The transports we read. `auto` means a bare path: detect by content. */
 export type Transport = "oci-archive" | "docker-archive" | "oci" | "auto";
@@ -23,18 +23,9 @@ export interface ImageReference {
 
 const TRANSPORTS = ["oci-archive", "docker-archive", "oci"] as const;
 
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
- * Parse an image reference. A path may itself contain `:`: the longest
- * prefix that exists on disk is the path, the rest the ref.
+ * Parse an image reference. A path may itself contain `:`: the longest prefix that exists on disk is the path, the rest
+ * the ref.
  *
  * @example
  * ```ts
@@ -56,11 +47,11 @@ export function parseReference(text: string): ImageReference {
   }
   const rest = text.slice(transport.length + 1);
   if (rest === "") throw new Oci2LxcError("usage", `Cannot parse image reference "${text}": the path is empty`);
-  if (exists(rest)) return { transport, path: rest, ref: undefined, text };
+  if (pathExists(rest)) return { transport, path: rest, ref: undefined, text };
   // Try each ':' from the left: the first split whose left side exists wins.
   for (let i = rest.indexOf(":"); i > 0; i = rest.indexOf(":", i + 1)) {
     const path = rest.slice(0, i);
-    if (exists(path)) return { transport, path, ref: rest.slice(i + 1) || undefined, text };
+    if (pathExists(path)) return { transport, path, ref: rest.slice(i + 1) || undefined, text };
   }
   const colon = rest.indexOf(":");
   if (colon > 0) return { transport, path: rest.slice(0, colon), ref: rest.slice(colon + 1) || undefined, text };

@@ -1,6 +1,5 @@
 /**
- * Re-check every digest and size of an image and report every mismatch at
- * once, like go-containerregistry's `validate`.
+ * Re-check every digest and size of an image and report every mismatch at once, like go-containerregistry's `validate`.
  *
  * @module
  */
@@ -30,9 +29,8 @@ export interface VerifyReport {
 }
 
 /**
- * Read every layer of `image` completely: digest, size, decompression,
- * diff_id and tar structure. Collects all problems instead of stopping at
- * the first. `signal` stops it (an "interrupted" error).
+ * Read every layer of `image` completely: digest, size, decompression, diff_id and tar structure. Collects all problems
+ * instead of stopping at the first. `signal` stops it (an "interrupted" error).
  */
 export async function verifyImage(image: Image, signal?: AbortSignal): Promise<VerifyReport> {
   const problems: VerifyProblem[] = [];

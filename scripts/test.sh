@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 . scripts/ensure_deno.sh
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   need=()
-  for p in lxc dnsmasq-base busybox-static zstd gzip tar python3 iproute2 umoci skopeo libcap2-bin debootstrap isc-dhcp-client; do
+  for p in lxc dnsmasq-base busybox-static zstd gzip tar python3 iproute2 umoci skopeo libcap2-bin debootstrap isc-dhcp-client acl strace; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
   if [ ${#need[@]} -gt 0 ]; then
@@ -23,6 +23,7 @@ fi
 # /var/cache/oci2lxc-tests; the helper builds every package list the tests use.
 if [ "$(id -u)" = 0 ]; then
   deno run -A tests/_helpers/debian_rootfs.ts >&2 || echo "warning: no Debian rootfs cache: its tests will fail" >&2
+  deno run -A tests/_helpers/lxc6_root.ts >&2 || echo "warning: no LXC 6 root cache (Debian 13): the LXC 6 tests will fail" >&2
 fi
 deno task bundle >&2 || exit 1
 exec deno test -A --no-check=remote --permit-no-files tests/ "$@"

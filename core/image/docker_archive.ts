@@ -1,7 +1,6 @@
 /**
- * `docker save` archives: the legacy layout (manifest.json, `<id>/layer.tar`,
- * `<id>.json`) that Debian's docker.io and `podman save` write, and Docker
- * 25's dual format, whose manifest.json points into `blobs/sha256/`.
+ * `docker save` archives: the legacy layout (manifest.json, `<id>/layer.tar`, `<id>.json`) that Debian's docker.io and
+ * `podman save` write, and Docker 25's dual format, whose manifest.json points into `blobs/sha256/`.
  *
  * @module
  */

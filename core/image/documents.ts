@@ -1,6 +1,6 @@
 /**
- * Reading the JSON documents of an image (index, manifest, config) with their
- * digest and size verified before a single field is trusted.
+ * Reading the JSON documents of an image (index, manifest, config) with their digest and size verified before a single
+ * field is trusted.
  *
  * @module
  */
@@ -47,8 +47,8 @@ export function parseJson<T>(bytes: Uint8Array, what: string): T {
 }
 
 /**
- * Read blob `digest` as JSON after checking its size (when known) and digest.
- * `what` names it in errors: "manifest", "config of linux/amd64".
+ * Read blob `digest` as JSON after checking its size (when known) and digest. `what` names it in errors: "manifest",
+ * "config of linux/amd64".
  */
 export function readDocument<T>(
   members: MemberTable,

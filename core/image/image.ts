@@ -1,6 +1,6 @@
 /**
- * The image model every source produces: the selected manifest, its config,
- * and its layers in application order, each with the place its bytes live.
+ * The image model every source produces: the selected manifest, its config, and its layers in application order, each
+ * with the place its bytes live.
  *
  * @module
  */

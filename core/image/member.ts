@@ -1,7 +1,6 @@
 /**
- * Where a file of an image lives: a byte range of a file on disk. Blobs of an
- * archive are ranges of the one archive file; blobs of a layout directory are
- * whole files. Either way they are read in place, never copied out.
+ * Where a file of an image lives: a byte range of a file on disk. Blobs of an archive are ranges of the one archive
+ * file; blobs of a layout directory are whole files. Either way they are read in place, never copied out.
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
- * An OCI image layout (in an archive or a directory): index.json → (nested)
- * index → manifest for the wanted platform → config → layers.
+ * An OCI image layout (in an archive or a directory): index.json → (nested) index → manifest for the wanted platform →
+ * config → layers.
  *
  * @module
  */
@@ -202,9 +202,8 @@ function noPlatform(wanted: Platform, offered: Platform[], where: string): Oci2L
 }
 
 /**
- * Pair manifest layers with `config.rootfs.diff_ids`. They are paired by
- * position; the assembler verifies each diff_id as it decompresses and
- * re-pairs by content when an archive lists them in another order.
+ * Pair manifest layers with `config.rootfs.diff_ids`. They are paired by position; the assembler verifies each diff_id
+ * as it decompresses and re-pairs by content when an archive lists them in another order.
  */
 function pairLayers(
   members: MemberTable,

@@ -1,6 +1,6 @@
 /**
- * OCI platforms: parsing `os/arch[/variant]`, the host default, and matching
- * with the variant rules Docker and containerd use (arm64 → v8; arm → v7).
+ * OCI platforms: parsing `os/arch[/variant]`, the host default, and matching with the variant rules Docker and
+ * containerd use (arm64 → v8; arm → v7).
  *
  * @module
  */
@@ -29,8 +29,7 @@ const ARCH_ALIASES: Record<string, string> = {
 };
 
 /**
- * Parse `os/arch[/variant]` (or just `arch`, meaning linux) as `--platform`
- * takes it.
+ * Parse `os/arch[/variant]` (or just `arch`, meaning linux) as `--platform` takes it.
  */
 export function parsePlatform(text: string): Platform {
   const parts = text.split("/");
@@ -58,8 +57,8 @@ function effectiveVariant(p: Platform): string | undefined {
 }
 
 /**
- * Whether an image of platform `candidate` runs on `wanted`. A wanted
- * platform without a variant accepts any variant; arm v7 also runs v6 and v5.
+ * Whether an image of platform `candidate` runs on `wanted`. A wanted platform without a variant accepts any variant;
+ * arm v7 also runs v6 and v5.
  */
 export function platformMatches(wanted: Platform, candidate: Platform): boolean {
   if (wanted.os !== candidate.os) return false;

@@ -1,7 +1,6 @@
 /**
- * Reads a byte range of a file into one reused buffer and hands each chunk to
- * a callback. `readSync` into a reused buffer is ~20× faster here than a
- * `ReadableStream`, and keeps the whole layer pass synchronous per chunk.
+ * Reads a byte range of a file into one reused buffer and hands each chunk to a callback. `readSync` into a reused
+ * buffer is ~20× faster here than a `ReadableStream`, and keeps the whole layer pass synchronous per chunk.
  *
  * @module
  */
@@ -11,10 +10,9 @@ import type { Member } from "./member.ts";
 
 const CHUNK = 1 << 20;
 /**
- * {@linkcode readMemberAsync} hands chunks on in slices between these sizes:
- * one compressed slice can expand a thousandfold (zeros, empty files) and
- * the work it causes runs without a break, so slow slices shrink; fast ones
- * grow, so that plain data pays almost nothing for the checks.
+ * {@linkcode readMemberAsync} hands chunks on in slices between these sizes: one compressed slice can expand a
+ * thousandfold (zeros, empty files) and the work it causes runs without a break, so slow slices shrink; fast ones grow,
+ * so that plain data pays almost nothing for the checks.
  */
 const MIN_SLICE = 16 << 10;
 const MAX_SLICE = 256 << 10;
@@ -23,8 +21,8 @@ const YIELD_MS = 20;
 const buffers: Uint8Array[] = [];
 
 /**
- * The chunks of `member`, each a view into one buffer that is reused for the
- * next chunk: use a chunk before asking for the next.
+ * The chunks of `member`, each a view into one buffer that is reused for the next chunk: use a chunk before asking for
+ * the next.
  */
 function* memberChunks(member: Member): Generator<Uint8Array> {
   let file: Deno.FsFile;
@@ -58,18 +56,17 @@ function* memberChunks(member: Member): Generator<Uint8Array> {
 }
 
 /**
- * Call `onChunk` with consecutive chunks of `member`'s bytes. The chunk is a
- * view into a reused buffer, valid only during the call.
+ * Call `onChunk` with consecutive chunks of `member`'s bytes. The chunk is a view into a reused buffer, valid only
+ * during the call.
  */
 export function readMember(member: Member, onChunk: (chunk: Uint8Array) => void): void {
   for (const chunk of memberChunks(member)) onChunk(chunk);
 }
 
 /**
- * Like {@linkcode readMember}, but lets the event loop run every
- * {@linkcode YIELD_MS} milliseconds, so a signal listener (Ctrl-C) can act
- * during a long layer. Yielding by time, not by bytes: a megabyte of a
- * compressed layer of small files can take seconds to apply.
+ * Like {@linkcode readMember}, but lets the event loop run every {@linkcode YIELD_MS} milliseconds, so a signal
+ * listener (Ctrl-C) can act during a long layer. Yielding by time, not by bytes: a megabyte of a compressed layer of
+ * small files can take seconds to apply.
  */
 export async function readMemberAsync(member: Member, onChunk: (chunk: Uint8Array) => void): Promise<void> {
   let last = performance.now();

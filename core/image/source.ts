@@ -6,7 +6,7 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import { Oci2LxcError, throwIfInterrupted } from "../errors.ts";
+import { describeError, isInterruption, Oci2LxcError, throwIfInterrupted } from "../errors.ts";
 import type { Compression } from "../layer/decompressor.ts";
 import { createDecompressor, sniffCompression } from "../layer/decompress.ts";
 import type { ImageReference } from "../reference.ts";
@@ -26,8 +26,11 @@ export interface OpenImageOptions {
   /**
    * Where a compressed outer archive may be decompressed to (one temporary
    * file, removed by `Image.close()`); the system temp dir by default.
+   * It must exist: a run creates no directory it might leave behind.
    */
   tempDir?: string | undefined;
+  /** The temporary file's name in `tempDir` (a name a later run can tell is stale); a random one by default. */
+  tempName?: string | undefined;
 }
 
 /** Open the image `reference` names. Call `close()` on the result when done. */
@@ -35,7 +38,7 @@ export function openImage(reference: ImageReference, options: OpenImageOptions =
   const found = locate(reference);
   const temp = found.compression === "none"
     ? undefined
-    : decompressToTemp(reference.path, found.compression, options.tempDir ?? tempBase());
+    : decompressToTemp(reference.path, found.compression, tempPlace(options));
   return indexImage(reference, found, temp, options);
 }
 
@@ -51,7 +54,7 @@ export async function openImageAsync(
   const found = locate(reference);
   const temp = found.compression === "none"
     ? undefined
-    : await decompressToTempAsync(reference.path, found.compression, options.tempDir ?? tempBase(), options.signal);
+    : await decompressToTempAsync(reference.path, found.compression, tempPlace(options), options.signal);
   return indexImage(reference, found, temp, options);
 }
 
@@ -105,6 +108,7 @@ function indexImage(
     const transport = reference.transport;
     const useDocker = transport === "docker-archive" || (transport === "auto" && !isOciLayout(members));
     let image: Omit<Image, "close">;
+    checkTransport(reference, members, found.isDirectory);
     if (useDocker) {
       if (!isDockerArchive(members)) {
         throw new Oci2LxcError(
@@ -141,8 +145,44 @@ function indexImage(
   }
 }
 
+/**
+ * Refuse a transport the content contradicts, saying what the content is and which reference reads it: an OCI
+ * archive named `docker-archive:` has no manifest.json, a docker save named `oci-archive:` or `oci:` no index.json.
+ */
+function checkTransport(reference: ImageReference, members: MemberTable, isDirectory: boolean): void {
+  const oci = isOciLayout(members);
+  const docker = isDockerArchive(members);
+  const ref = reference.ref === undefined ? "" : `:${reference.ref}`;
+  if (reference.transport === "docker-archive" && !docker && oci) {
+    throw new Oci2LxcError(
+      "usage",
+      `Cannot read ${reference.path} as docker-archive: it is an OCI archive (index.json, no manifest.json)`,
+      { hint: `Use oci-archive:${reference.path}${ref}${ref ? "" : ", or the bare path"}` },
+    );
+  }
+  if ((reference.transport === "oci-archive" || reference.transport === "oci") && !oci && docker) {
+    throw new Oci2LxcError(
+      "usage",
+      `Cannot read ${reference.path} as ${reference.transport}: it is a docker-archive (manifest.json, no index.json)`,
+      { hint: isDirectory ? `Use the bare path ${reference.path}` : `Use docker-archive:${reference.path}${ref}` },
+    );
+  }
+}
+
 function tempBase(): string {
-  return Deno.env.get("TMPDIR") ?? "/tmp";
+  return Deno.env.get("TMPDIR") || "/tmp";
+}
+
+/** Where a compressed outer archive is unpacked to, and whether that is the caller's choice or $TMPDIR. */
+interface TempPlace {
+  dir: string;
+  name: string | undefined;
+  fromTmpdir: boolean;
+}
+
+function tempPlace(options: OpenImageOptions): TempPlace {
+  if (options.tempDir !== undefined) return { dir: options.tempDir, name: options.tempName, fromTmpdir: false };
+  return { dir: tempBase(), name: options.tempName, fromTmpdir: true };
 }
 
 function sniffFile(path: string): Compression {
@@ -163,11 +203,15 @@ class TempArchive {
   readonly #out: Deno.FsFile;
   readonly #decompressor: ReturnType<typeof createDecompressor>;
 
-  constructor(source: string, compression: Compression, dir: string) {
-    Deno.mkdirSync(dir, { recursive: true });
-    this.path = join(dir, `.oci2lxc-${crypto.randomUUID()}.tar`);
+  constructor(source: string, compression: Compression, place: TempPlace) {
+    this.path = join(place.dir, place.name ?? `.oci2lxc-${crypto.randomUUID()}.tar`);
     this.source = { name: source, file: source, offset: 0, size: Deno.statSync(source).size };
-    const out = Deno.openSync(this.path, { write: true, createNew: true, mode: 0o600 });
+    let out: Deno.FsFile;
+    try {
+      out = Deno.openSync(this.path, { write: true, createNew: true, mode: 0o600 });
+    } catch (err) {
+      throw unpackError(source, this.path, place, err);
+    }
     this.#out = out;
     try {
       this.#decompressor = createDecompressor(compression, (chunk) => {
@@ -204,15 +248,43 @@ class TempArchive {
   }
 }
 
+/**
+ * A failure to write the unpacked archive (disk full, read-only, a missing
+ * TMPDIR) as an error that names the file and says where room is needed;
+ * errors of the archive itself pass unchanged.
+ */
+function unpackError(source: string, path: string, place: TempPlace, err: unknown): unknown {
+  if (err instanceof Oci2LxcError || !(err instanceof Error)) return err;
+  const reason = describeError(err).replace(/: [a-z]+ '.*'$/, "").replace(/ \(os error \d+\)$/, "");
+  const where = place.fromTmpdir ? `$TMPDIR (${place.dir})` : `${place.dir}, beside DEST`;
+  const missing = err instanceof Deno.errors.NotFound;
+  const full = /ENOSPC|EDQUOT|No space left|quota/i.test(`${(err as { code?: string }).code ?? ""} ${reason}`);
+  const hint = missing
+    ? (place.fromTmpdir ? `Set TMPDIR to a directory that exists (now ${place.dir})` : `Create ${place.dir} first`)
+    : !full
+    ? (place.fromTmpdir
+      ? `Check that $TMPDIR (${place.dir}) is writable, or set TMPDIR to another directory`
+      : `Check that ${place.dir} is writable`)
+    : place.fromTmpdir
+    ? `Free space in ${place.dir}, or set TMPDIR to a writable directory with room for the unpacked archive`
+    : `Free space in ${place.dir} (the archive is unpacked beside DEST, on its filesystem), or unpack it yourself ` +
+      "(gunzip or zstd -d) and convert the .tar";
+  return new Oci2LxcError(
+    "destination",
+    `Cannot unpack ${source} to ${path} in ${where}: ${reason}`,
+    { cause: err, hint },
+  );
+}
+
 /** Decompress a whole compressed archive once, to a temporary file we then index. */
-function decompressToTemp(path: string, compression: Compression, dir: string): string {
-  const temp = new TempArchive(path, compression, dir);
+function decompressToTemp(path: string, compression: Compression, place: TempPlace): string {
+  const temp = new TempArchive(path, compression, place);
   try {
     readMember(temp.source, (chunk) => temp.push(chunk));
     return temp.finish();
   } catch (err) {
     temp.abort();
-    throw err;
+    throw unpackError(path, temp.path, place, err);
   }
 }
 
@@ -220,10 +292,10 @@ function decompressToTemp(path: string, compression: Compression, dir: string): 
 async function decompressToTempAsync(
   path: string,
   compression: Compression,
-  dir: string,
+  place: TempPlace,
   signal: AbortSignal | undefined,
 ): Promise<string> {
-  const temp = new TempArchive(path, compression, dir);
+  const temp = new TempArchive(path, compression, place);
   try {
     await readMemberAsync(temp.source, (chunk) => {
       throwIfInterrupted(signal, `open ${path}`, "while unpacking it");
@@ -232,7 +304,7 @@ async function decompressToTempAsync(
     return temp.finish();
   } catch (err) {
     temp.abort();
-    throw err;
+    throw isInterruption(err) ? err : unpackError(path, temp.path, place, err);
   }
 }
 

@@ -1,7 +1,6 @@
 /**
- * Index of an outer image archive: member name → byte range. Only headers are
- * read (seeking over member data), so a 2 GB archive is indexed in a few
- * hundred small reads and its blobs are then read in place.
+ * Index of an outer image archive: member name → byte range. Only headers are read (seeking over member data), so a 2
+ * GB archive is indexed in a few hundred small reads and its blobs are then read in place.
  *
  * @module
  */
@@ -23,8 +22,8 @@ export class TarIndex implements MemberTable {
   }
 
   /**
-   * Index the tar at `file`. Throws when the file is not a tar or is
-   * truncated; the error names the file and the byte offset.
+   * Index the tar at `file`. Throws when the file is not a tar or is truncated; the error names the file and the byte
+   * offset.
    */
   static open(file: string): TarIndex {
     const index = new TarIndex(file);

@@ -1,13 +1,11 @@
 /**
- * A ring of byte chunks in one SharedArrayBuffer, between one producer (the
- * layer worker: read, hash, decompress) and one consumer (the main thread:
- * tar parsing and file writes). No promise, message or copy per chunk on
- * the producer's side; the consumer waits with `Atomics.waitAsync`, so its
- * event loop (Ctrl-C, progress) keeps running while the ring is empty.
+ * A ring of byte chunks in one SharedArrayBuffer, between one producer (the layer worker: read, hash, decompress) and
+ * one consumer (the main thread: tar parsing and file writes). No promise, message or copy per chunk on the producer's
+ * side; the consumer waits with `Atomics.waitAsync`, so its event loop (Ctrl-C, progress) keeps running while the ring
+ * is empty.
  *
- * Neither side ever waits without a bound: the producer checks the cancel
- * flag at least every {@linkcode PRODUCER_WAIT_MS}, the consumer asks its
- * `alive()` callback at least every {@linkcode CONSUMER_WAIT_MS}.
+ * Neither side ever waits without a bound: the producer checks the cancel flag at least every
+ * {@linkcode PRODUCER_WAIT_MS}, the consumer asks its `alive()` callback at least every {@linkcode CONSUMER_WAIT_MS}.
  *
  * @module
  */
@@ -19,8 +17,8 @@ export const KIND_END = 1;
 /** A failure: a JSON payload describing the error; nothing follows. */
 export const KIND_ERROR = 2;
 
-// 8 MiB: enough to carry the writer over a run of large files while the worker catches up
-// (8 slots: 1x zstd 665 ms of assembly; 32: ~610 ms; 64 gains little more for +6 MiB RSS).
+// 8 MiB: enough to carry the writer over a run of large files while the worker catches up (8 slots: 1x zstd 665 ms of
+// assembly; 32: ~610 ms; 64 gains little more for +6 MiB RSS).
 const SLOTS = 32;
 const SLOT_SIZE = 256 << 10;
 /** Per slot: full flag, length, kind. Index 0 of the control array is the cancel flag. */
@@ -70,8 +68,7 @@ export class ChunkRing {
   }
 
   /**
-   * Producer: copy `bytes` into the ring (in slot-sized pieces) and publish
-   * them; only the last piece carries `kind`.
+   * Producer: copy `bytes` into the ring (in slot-sized pieces) and publish them; only the last piece carries `kind`.
    *
    * @throws {RingCancelled} when the consumer cancelled
    */
@@ -98,9 +95,8 @@ export class ChunkRing {
   }
 
   /**
-   * Consumer: the next record's kind and bytes, valid until
-   * {@linkcode release}. Synchronous when a record is waiting; otherwise
-   * waits, letting the event loop run.
+   * Consumer: the next record's kind and bytes, valid until {@linkcode release}. Synchronous when a record is waiting;
+   * otherwise waits, letting the event loop run.
    *
    * @param alive asked between waits; throw from it to stop waiting (the producer died)
    */

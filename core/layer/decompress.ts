@@ -1,6 +1,6 @@
 /**
- * Which decompressor a layer needs: by media type, or by magic bytes when
- * the media type says nothing (docker-archive layers).
+ * Which decompressor a layer needs: by media type, or by magic bytes when the media type says nothing (docker-archive
+ * layers).
  *
  * @module
  */
@@ -12,7 +12,7 @@ import { zlibNgAvailable, ZlibNgGzipDecompressor } from "./zlib_ng_gzip_decompre
 import { ZstdDecompressor } from "./zstd_decompressor.ts";
 
 /** Layer media types oci2lxc reads, and the compression each one names. */
-export const LAYER_MEDIA_TYPES: Readonly<Record<string, Compression>> = {
+const LAYER_MEDIA_TYPES: Readonly<Record<string, Compression>> = {
   "application/vnd.oci.image.layer.v1.tar": "none",
   "application/vnd.oci.image.layer.v1.tar+gzip": "gzip",
   "application/vnd.oci.image.layer.v1.tar+zstd": "zstd",
@@ -51,9 +51,8 @@ export function compressionOf(mediaType: string, where: string): Compression {
 }
 
 /**
- * Guess a blob's compression from its first bytes: gzip (`1f 8b`), zstd
- * (`28 b5 2f fd`), otherwise "none". Pass at least 4 bytes; fewer bytes can
- * only be recognised as gzip or "none".
+ * Guess a blob's compression from its first bytes: gzip (`1f 8b`), zstd (`28 b5 2f fd`), otherwise "none". Pass at
+ * least 4 bytes; fewer bytes can only be recognised as gzip or "none".
  *
  * @example Sniffing a gzip header
  * ```ts
@@ -73,9 +72,8 @@ export function sniffCompression(firstBytes: Uint8Array): Compression {
 }
 
 /**
- * A decompressor for `compression` that writes to `sink`; "none" passes the
- * input through unchanged. gzip goes through Deno's own zlib-ng when this
- * Deno lets us drive it synchronously (twice as fast), else the system libz.
+ * A decompressor for `compression` that writes to `sink`; "none" passes the input through unchanged. gzip goes through
+ * Deno's own zlib-ng when this Deno lets us drive it synchronously (twice as fast), else the system libz.
  *
  * @param name names the blob in error messages ("layer 2 (sha256:ab12cd34ef56)")
  */

@@ -1,8 +1,7 @@
 /**
- * The contract every layer decompressor follows. Decompressors are
- * synchronous and push-based, so one layer flows through hashing,
- * decompression, tar parsing and file writes in a single pass with reused
- * buffers and no promise per chunk.
+ * The contract every layer decompressor follows. Decompressors are synchronous and push-based, so one layer flows
+ * through hashing, decompression, tar parsing and file writes in a single pass with reused buffers and no promise per
+ * chunk.
  *
  * @module
  */

@@ -1,6 +1,5 @@
 /**
- * Streaming gzip decompression through the system zlib, synchronous and
- * push-based, with one reused output buffer.
+ * Streaming gzip decompression through the system zlib, synchronous and push-based, with one reused output buffer.
  *
  * @module
  */
@@ -8,7 +7,8 @@
 import { Oci2LxcError } from "../errors.ts";
 import { addressOf, readCString } from "../native/address.ts";
 import { type LibZ, libz } from "../native/libz.ts";
-import type { Decompressor, OutputSink } from "./decompressor.ts";
+import type { OutputSink } from "./decompressor.ts";
+import { type DecompressorOptions, StreamDecompressor } from "./stream_decompressor.ts";
 
 const Z_OK = 0;
 const Z_STREAM_END = 1;
@@ -17,8 +17,8 @@ const Z_DATA_ERROR = -3;
 const Z_MEM_ERROR = -4;
 const Z_BUF_ERROR = -5;
 const Z_NO_FLUSH = 0;
-// 15-bit window plus 16: accept the gzip wrapper only. A zlib-wrapped or raw
-// deflate blob is not a gzip layer, so it fails with zlib's header message.
+// 15-bit window plus 16: accept the gzip wrapper only. A zlib-wrapped or raw deflate blob is not a gzip layer, so it
+// fails with zlib's header message.
 const GZIP_WINDOW_BITS = 15 + 16;
 
 // struct z_stream on LP64 Linux (x86_64, aarch64): 112 bytes.
@@ -34,58 +34,16 @@ const NEXT_OUT_WORD = 3;
 const AVAIL_OUT_HALF = 8;
 const MSG_WORD = 6;
 
-const DAMAGED = {
-  hint: "The layer blob is damaged; fetch or save the image again",
-};
-
 const MAX_PUSH = 1 << 30;
 
-/**
- * The error for what follows the last gzip member, if it is not all zero
- * bytes (`gzip -d` ignores zero padding; anything else is not a gzip file).
- *
- * @param from where the data after the last member starts in `input`
- * @param start position of `input` in the whole blob, for the message
- */
-export function paddingError(input: Uint8Array, from: number, start: number, name: string): Oci2LxcError | undefined {
-  for (let i = from; i < input.length; i++) {
-    if (input[i] !== 0) {
-      return new Oci2LxcError(
-        "image",
-        `Cannot decompress ${name}: unexpected data after the last gzip member and its zero padding, at compressed byte ${
-          start + i
-        }`,
-        DAMAGED,
-      );
-    }
-  }
-  return undefined;
-}
-
-/** Default size of the one output buffer handed to the sink. */
-export const DEFAULT_OUTPUT_SIZE = 1 << 20;
-
 /** Options for {@linkcode GzipDecompressor}. */
-export interface GzipDecompressorOptions {
-  /** Size of the reused output buffer in bytes; 1 MiB by default. */
-  outputSize?: number;
-}
-
-type State =
-  | "start" // nothing fed yet
-  | "member" // inside a gzip member
-  | "between" // a member ended exactly at the end of the input so far
-  | "padding" // zero bytes after the last member
-  | "failed" // an error was thrown; only close() is useful now
-  | "closed";
+export type GzipDecompressorOptions = DecompressorOptions;
 
 /**
- * A gzip decompressor over `libz.so.1`. Concatenated members (what `pigz`
- * and `cat a.gz b.gz` make) are decoded in order, as `gzip -d` does. Zero
- * bytes after the last member are ignored, as `gzip -d` does silently;
- * any other data after a member must be another gzip member, or decoding
- * fails (stricter than `gzip -d`, like Go's `compress/gzip` that Docker and
- * containerd use).
+ * A gzip decompressor over `libz.so.1`. Concatenated members (what `pigz` and `cat a.gz b.gz` make) are decoded in
+ * order, as `gzip -d` does. Zero bytes after the last member are ignored, as `gzip -d` does silently; any other data
+ * after a member must be another gzip member, or decoding fails (stricter than `gzip -d`, like Go's `compress/gzip`
+ * that Docker and containerd use).
  *
  * @example Decompressing a gzip blob
  * ```ts ignore
@@ -96,16 +54,12 @@ type State =
  * gunzip.finish();
  * ```
  */
-export class GzipDecompressor implements Decompressor {
-  readonly #sink: OutputSink;
-  readonly #name: string;
+export class GzipDecompressor extends StreamDecompressor {
   readonly #zlib: LibZ;
   readonly #stream = new Uint8Array(Z_STREAM_SIZE);
   readonly #words = new BigUint64Array(this.#stream.buffer);
   readonly #halves = new Uint32Array(this.#stream.buffer);
-  readonly #output: Uint8Array;
   readonly #outputAddress: bigint;
-  #state: State = "start";
   /** Compressed bytes consumed before the current push, for error positions. */
   #consumed = 0;
   /** Members started so far, 1-based, for error messages. */
@@ -121,20 +75,10 @@ export class GzipDecompressor implements Decompressor {
     name: string,
     options: GzipDecompressorOptions = {},
   ) {
-    const outputSize = options.outputSize ?? DEFAULT_OUTPUT_SIZE;
-    if (
-      !Number.isSafeInteger(outputSize) || outputSize < 1 ||
-      outputSize > 0xffff_ffff
-    ) {
-      throw new RangeError(
-        `Cannot create a gzip decompressor: output size ${outputSize} is out of range`,
-      );
-    }
-    this.#sink = sink;
-    this.#name = name;
+    // avail_out is 32 bits wide.
+    super("gzip", sink, name, options, 0xffff_ffff);
     this.#zlib = libz();
-    this.#output = new Uint8Array(outputSize);
-    this.#outputAddress = addressOf(this.#output);
+    this.#outputAddress = addressOf(this.output);
     const rc = this.#zlib.inflateInit2_(
       this.#stream,
       GZIP_WINDOW_BITS,
@@ -142,7 +86,7 @@ export class GzipDecompressor implements Decompressor {
       Z_STREAM_SIZE,
     );
     if (rc !== Z_OK) {
-      this.#state = "closed";
+      this.phase = "closed";
       throw new Oci2LxcError(
         "image",
         `Cannot decompress ${name}: zlib initialisation failed with code ${rc}`,
@@ -151,15 +95,13 @@ export class GzipDecompressor implements Decompressor {
   }
 
   /**
-   * Decompress `input`; every byte of output reaches the sink before this
-   * returns, and zlib keeps no reference to `input` afterwards.
+   * Decompress `input`; every byte of output reaches the sink before this returns, and zlib keeps no reference to
+   * `input` afterwards.
    *
    * @throws {Oci2LxcError} on corrupt data or data after the last member
    */
   push(input: Uint8Array): void {
-    if (this.#state === "closed" || this.#state === "failed") {
-      throw this.#unusable();
-    }
+    if (this.phase === "closed" || this.phase === "failed") throw this.unusable();
     if (input.length === 0) return;
     if (input.length > MAX_PUSH) {
       // avail_in is 32 bits wide.
@@ -170,21 +112,21 @@ export class GzipDecompressor implements Decompressor {
     }
     const start = this.#consumed;
     this.#consumed += input.length;
-    if (this.#state === "padding") return this.#expectPadding(input, 0, start);
-    if (this.#state === "between") {
+    if (this.phase === "padding") return this.expectPadding(input, 0, start);
+    if (this.phase === "between") {
       if (input[0] === 0) {
-        this.#state = "padding";
-        return this.#expectPadding(input, 0, start);
+        this.phase = "padding";
+        return this.expectPadding(input, 0, start);
       }
       this.#nextMember();
-    } else if (this.#state === "start") {
-      this.#state = "member";
+    } else if (this.phase === "start") {
+      this.phase = "inside";
       this.#member = 1;
     }
     const zlib = this.#zlib;
     const words = this.#words;
     const halves = this.#halves;
-    const output = this.#output;
+    const output = this.output;
     words[NEXT_IN_WORD] = addressOf(input);
     halves[AVAIL_IN_HALF] = input.length;
     for (;;) {
@@ -192,19 +134,19 @@ export class GzipDecompressor implements Decompressor {
       halves[AVAIL_OUT_HALF] = output.length;
       const rc = zlib.inflate(this.#stream, Z_NO_FLUSH);
       const produced: number = output.length - halves[AVAIL_OUT_HALF]!;
-      if (produced > 0) this.#emit(output.subarray(0, produced));
+      if (produced > 0) this.emit(output.subarray(0, produced));
       const left: number = halves[AVAIL_IN_HALF]!;
       if (rc === Z_STREAM_END) {
         if (left === 0) {
-          this.#state = "between";
+          this.phase = "between";
           words[NEXT_IN_WORD] = 0n;
           return;
         }
         const offset = input.length - left;
         if (input[offset] === 0) {
-          this.#state = "padding";
+          this.phase = "padding";
           words[NEXT_IN_WORD] = 0n;
-          return this.#expectPadding(input, offset, start);
+          return this.expectPadding(input, offset, start);
         }
         // Another member follows in the same chunk; next_in already points at it.
         this.#nextMember();
@@ -217,97 +159,39 @@ export class GzipDecompressor implements Decompressor {
       }
       // Z_BUF_ERROR: no progress possible, i.e. the input is used up.
       if (rc === Z_BUF_ERROR && left === 0) break;
-      this.#state = "failed";
+      this.phase = "failed";
       throw this.#failure(rc, start + input.length - left);
     }
     // Drop the pointer into the caller's buffer: it is only valid during push.
     words[NEXT_IN_WORD] = 0n;
   }
 
-  /**
-   * End of input: release zlib's memory.
-   *
-   * @throws {Oci2LxcError} "gzip stream is truncated" when a member is incomplete
-   */
-  finish(): void {
-    const state = this.#state;
-    this.close();
-    if (state === "closed" || state === "failed") throw this.#unusable();
-    if (state === "start") {
-      throw new Oci2LxcError(
-        "image",
-        `Cannot decompress ${this.#name}: gzip stream is empty`,
-        DAMAGED,
-      );
-    }
-    if (state === "member") {
-      throw new Oci2LxcError(
-        "image",
-        `Cannot decompress ${this.#name}: gzip stream is truncated`,
-        DAMAGED,
-      );
-    }
-  }
-
-  /** Release zlib's memory; safe to call more than once. */
-  close(): void {
-    if (this.#state === "closed") return;
-    this.#state = "closed";
+  protected override release(): void {
     this.#zlib.inflateEnd(this.#stream);
-  }
-
-  #unusable(): Error {
-    return new Error(
-      `Cannot decompress ${this.#name}: the decompressor was closed or failed before`,
-    );
-  }
-
-  #emit(chunk: Uint8Array): void {
-    try {
-      this.#sink(chunk);
-    } catch (err) {
-      // zlib still points into the caller's input; it cannot resume.
-      this.#state = "failed";
-      throw err;
-    }
   }
 
   #nextMember(): void {
     const rc = this.#zlib.inflateReset(this.#stream);
     if (rc !== Z_OK) {
-      this.#state = "failed";
+      this.phase = "failed";
       throw this.#failure(rc, this.#consumed);
     }
-    this.#state = "member";
+    this.phase = "inside";
     this.#member++;
-  }
-
-  #expectPadding(input: Uint8Array, from: number, start: number): void {
-    const error = paddingError(input, from, start, this.#name);
-    if (error === undefined) return;
-    this.#state = "failed";
-    throw error;
   }
 
   #failure(rc: number, position: number): Oci2LxcError {
     if (rc === Z_MEM_ERROR) {
-      return new Oci2LxcError(
-        "image",
-        `Cannot decompress ${this.#name}: zlib is out of memory`,
-      );
+      return new Oci2LxcError("image", `Cannot decompress ${this.name}: zlib is out of memory`);
     }
     const message = readCString(this.#words[MSG_WORD]!, `zlib error ${rc}`);
     const where = `gzip member ${this.#member}, near compressed byte ${position}`;
     if (rc === Z_DATA_ERROR || rc === Z_NEED_DICT) {
-      return new Oci2LxcError(
-        "image",
-        `Cannot decompress ${this.#name}: gzip data is corrupt: ${message} (${where})`,
-        DAMAGED,
-      );
+      return this.damaged(`gzip data is corrupt: ${message} (${where})`);
     }
     return new Oci2LxcError(
       "image",
-      `Cannot decompress ${this.#name}: zlib failed: ${message} (${where})`,
+      `Cannot decompress ${this.name}: zlib failed: ${message} (${where})`,
     );
   }
 }

@@ -1,9 +1,7 @@
 /**
- * What it takes to read, verify and decompress one layer, as plain data: the
- * same for the main thread and for the layer worker, which receives it by
- * structured clone. Errors cross back as plain data too and become the same
- * error classes again, so a conversion fails with the same message, code
- * and hint on either path.
+ * What it takes to read, verify and decompress one layer, as plain data: the same for the main thread and for the layer
+ * worker, which receives it by structured clone. Errors cross back as plain data too and become the same error classes
+ * again, so a conversion fails with the same message, code and hint on either path.
  *
  * @module
  */
@@ -52,8 +50,8 @@ export function errorRecord(err: unknown, atFinish: boolean): ErrorRecord {
 }
 
 /**
- * The longest message, cause or hint a record carries: a record must fit in
- * one 256 KiB slot of the ring, and JSON may spend 6 bytes on a character.
+ * The longest message, cause or hint a record carries: a record must fit in one 256 KiB slot of the ring, and JSON may
+ * spend 6 bytes on a character.
  */
 export const RECORD_TEXT_MAX = 8 << 10;
 

@@ -1,6 +1,6 @@
 /**
- * One layer blob in one pass: hash the compressed bytes (digest), decompress,
- * hash the uncompressed bytes (diff_id) and hand them on to the tar reader.
+ * One layer blob in one pass: hash the compressed bytes (digest), decompress, hash the uncompressed bytes (diff_id) and
+ * hand them on to the tar reader.
  *
  * @module
  */
@@ -41,11 +41,9 @@ export interface LayerStreamResult {
 /**
  * Verifies and decompresses one layer while it streams.
  *
- * A decompression error does not stop hashing: the stream keeps hashing
- * what is pushed and reports at `finish()`, so a damaged blob is reported
- * as a digest mismatch (what the user can act on) rather than as whatever
- * the decompressor tripped over. Errors thrown by the sink propagate at
- * once.
+ * A decompression error does not stop hashing: the stream keeps hashing what is pushed and reports at `finish()`, so a
+ * damaged blob is reported as a digest mismatch (what the user can act on) rather than as whatever the decompressor
+ * tripped over. Errors thrown by the sink propagate at once.
  *
  * @example Verifying an uncompressed layer
  * ```ts
@@ -120,8 +118,7 @@ export class LayerStream {
   }
 
   /**
-   * End of the blob: check size, digest, decompression and diff_id, in that
-   * order, and release native memory.
+   * End of the blob: check size, digest, decompression and diff_id, in that order, and release native memory.
    *
    * @throws {DigestMismatchError} naming the layer and both values on a size, digest or diff_id mismatch
    * @throws {Oci2LxcError} when the blob matches its digest but does not decompress

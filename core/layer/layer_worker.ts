@@ -1,20 +1,17 @@
 /**
- * The layer worker: reads, hashes and decompresses every layer in order
- * and puts the tar bytes into a {@linkcode ChunkRing}, running ahead of the
- * main thread (which parses and writes) by at most the ring's size, across
- * layer boundaries. So decompression and hashing of one part overlap the
- * file writes of the part before, on the second core.
+ * The layer worker: reads, hashes and decompresses every layer in order and puts the tar bytes into a
+ * {@linkcode ChunkRing}, running ahead of the main thread (which parses and writes) by at most the ring's size, across
+ * layer boundaries. So decompression and hashing of one part overlap the file writes of the part before, on the second
+ * core.
  *
- * This module does nothing unless it runs in a worker named
- * {@linkcode LAYER_WORKER_NAME}, so main.ts can import it: that puts its
- * code into the one-file bundle and the binary, and the bundle can then be
- * the worker's own script (see layer_worker_client.ts).
+ * This module does nothing unless it runs in a worker named {@linkcode LAYER_WORKER_NAME}, so main.ts can import it:
+ * that puts its code into the one-file bundle and the binary, and the bundle can then be the worker's own script (see
+ * layer_worker_client.ts).
  *
- * Protocol: the worker posts `{ type: "ready" }` when loaded; the main
- * thread posts `{ shared, jobs }`; every layer then ends in the ring with a
- * KIND_END record (its measured digests, as JSON) or a KIND_ERROR record
- * (an {@linkcode ErrorRecord}), after which the worker stops. When it stops
- * (all read, failed, or cancelled through the ring) it posts `{ type: "ended" }`.
+ * Protocol: the worker posts `{ type: "ready" }` when loaded; the main thread posts `{ shared, jobs }`; every layer
+ * then ends in the ring with a KIND_END record (its measured digests, as JSON) or a KIND_ERROR record (an
+ * {@linkcode ErrorRecord}), after which the worker stops. When it stops (all read, failed, or cancelled through the
+ * ring) it posts `{ type: "ended" }`.
  *
  * @module
  */

@@ -1,12 +1,10 @@
 /**
- * The main thread's side of the layer worker (layer_worker.ts): start it,
- * take each layer's tar bytes from the shared ring, and turn its reports
- * back into results and errors, with the same rules as `readLayer` (a
- * digest mismatch wins over a write error; an interruption stops at once).
+ * The main thread's side of the layer worker (layer_worker.ts): start it, take each layer's tar bytes from the shared
+ * ring, and turn its reports back into results and errors, with the same rules as `readLayer` (a digest mismatch wins
+ * over a write error; an interruption stops at once).
  *
- * A worker that cannot start (a bundle whose entry point does not allow
- * it, a runtime without workers) is not an error: {@linkcode LayerWorker.start} returns
- * undefined and the caller reads the layers on its own thread.
+ * A worker that cannot start (a bundle whose entry point does not allow it, a runtime without workers) is not an error:
+ * {@linkcode LayerWorker.start} returns undefined and the caller reads the layers on its own thread.
  *
  * @module
  */
@@ -19,18 +17,16 @@ import { LAYER_WORKER_NAME } from "./layer_worker.ts";
 import { isInterruption } from "../errors.ts";
 
 /**
- * Whether this module runs from its own file (source or `deno compile`,
- * whose binary holds layer_worker.ts too). In a one-file bundle it does
- * not, and there is no layer_worker.ts to load beside the bundle.
+ * Whether this module runs from its own file (source or `deno compile`, whose binary holds layer_worker.ts too). In a
+ * one-file bundle it does not, and there is no layer_worker.ts to load beside the bundle.
  */
 const OWN_FILE = import.meta.url.endsWith("/layer/layer_worker_client.ts");
 /** Set by {@linkcode allowBundleAsLayerWorker}. */
 let bundleIsWorker = false;
 
 /**
- * Declare that this program's one-file bundle may be loaded as the layer
- * worker's script: its entry point imports layer_worker.ts and does nothing
- * else when layer_worker.ts's `isLayerWorker()` is true. main.ts does; a custom main
+ * Declare that this program's one-file bundle may be loaded as the layer worker's script: its entry point imports
+ * layer_worker.ts and does nothing else when layer_worker.ts's `isLayerWorker()` is true. main.ts does; a custom main
  * that does not call this reads layers on its own thread when bundled.
  */
 export function allowBundleAsLayerWorker(): void {
@@ -68,9 +64,8 @@ export class LayerWorker {
   }
 
   /**
-   * Start a worker that reads `jobs` in order, or undefined when no worker
-   * can be started here (then read on this thread) or `signal` aborts while
-   * it loads.
+   * Start a worker that reads `jobs` in order, or undefined when no worker can be started here (then read on this
+   * thread) or `signal` aborts while it loads.
    */
   static async start(jobs: readonly LayerJob[], signal?: AbortSignal): Promise<LayerWorker | undefined> {
     // From source or the binary, the worker's own module; in a bundle, the bundle itself.
@@ -127,8 +122,8 @@ export class LayerWorker {
   }
 
   /**
-   * Hand the next layer's tar bytes to `sink` and return what the worker
-   * measured. Layers come in the order of the jobs given to `start`.
+   * Hand the next layer's tar bytes to `sink` and return what the worker measured. Layers come in the order of the jobs
+   * given to `start`.
    *
    * @throws {DigestMismatchError} on a digest, size or diff_id mismatch (even after a sink error)
    * @throws the sink's error, or the worker's read or decompression error
@@ -179,18 +174,15 @@ export class LayerWorker {
         return result;
       }
       const record = payload as ErrorRecord;
-      // As in readLayer: a write error wins over what the end-of-layer
-      // checks found, unless that is a digest mismatch.
+      // As in readLayer: a write error wins over what the end-of-layer checks found, unless that is a digest mismatch.
       if (sinkError !== undefined && record.atFinish && record.kind !== "digest") throw sinkError;
       throw errorFromRecord(record);
     }
   }
 
   /**
-   * Stop the worker; safe to call more than once (later calls give the first
-   * outcome). The worker is asked to stop first and given `graceMs` to close
-   * its decompressor (native memory, which terminating it mid-layer would
-   * leak).
+   * Stop the worker; safe to call more than once (later calls give the first outcome). The worker is asked to stop
+   * first and given `graceMs` to close its decompressor (native memory, which terminating it mid-layer would leak).
    *
    * @returns "ended" when the worker stopped by itself, "failed" when it died of an error, "terminated" when it had to be killed
    */

@@ -1,6 +1,6 @@
 /**
- * Stream one image layer from where it lives, through verification and
- * decompression, into a sink (the tar reader). One read, one decompression.
+ * Stream one image layer from where it lives, through verification and decompression, into a sink (the tar reader). One
+ * read, one decompression.
  *
  * @module
  */
@@ -20,9 +20,8 @@ export interface ReadLayerOptions {
   /** Called after each slice of the blob is processed, with its compressed size: progress. Keep it cheap. */
   onRead?: ((bytes: number) => void) | undefined;
   /**
-   * Called before each slice of the blob; throw from it to stop (an
-   * interruption). Unlike a check in the sink, it runs also while the rest
-   * of a damaged blob is only hashed.
+   * Called before each slice of the blob; throw from it to stop (an interruption). Unlike a check in the sink, it runs
+   * also while the rest of a damaged blob is only hashed.
    */
   check?: (() => void) | undefined;
 }
@@ -33,7 +32,7 @@ export function layerName(layer: ImageLayer, count: number): string {
 }
 
 /** The compression of a layer, sniffing the first bytes when the source does not say. */
-export function layerCompression(layer: ImageLayer): Compression {
+function layerCompression(layer: ImageLayer): Compression {
   if (layer.compression !== undefined) return layer.compression;
   let head: Uint8Array | undefined;
   readMember({ ...layer.member, size: Math.min(8, layer.member.size) }, (chunk) => head = chunk.slice());
@@ -41,9 +40,8 @@ export function layerCompression(layer: ImageLayer): Compression {
 }
 
 /**
- * What reading `layer` takes, as plain data (for this thread or the layer
- * worker): its name, where its bytes are, its compression, and the digest,
- * size and diff_id it must have.
+ * What reading `layer` takes, as plain data (for this thread or the layer worker): its name, where its bytes are, its
+ * compression, and the digest, size and diff_id it must have.
  *
  * @throws {Oci2LxcError} when a compressed layer has no digest to check
  */
@@ -66,8 +64,8 @@ export function layerJob(layer: ImageLayer, count: number, checkDiffId: boolean)
 }
 
 /**
- * Read, verify and decompress `layer`, handing the tar stream to `sink`.
- * Throws `DigestMismatchError` on a digest, size or diff_id mismatch.
+ * Read, verify and decompress `layer`, handing the tar stream to `sink`. Throws `DigestMismatchError` on a digest, size
+ * or diff_id mismatch.
  */
 export async function readLayer(
   layer: ImageLayer,
@@ -76,9 +74,8 @@ export async function readLayer(
   options: ReadLayerOptions = {},
 ): Promise<LayerStreamResult> {
   const job = layerJob(layer, count, options.checkDiffId ?? true);
-  // A damaged blob usually first shows as a tar or write error; the digest
-  // mismatch is what the user can act on, so after a sink error the rest of
-  // the blob is still hashed (not written) and a mismatch wins.
+  // A damaged blob usually first shows as a tar or write error; the digest mismatch is what the user can act on, so
+  // after a sink error the rest of the blob is still hashed (not written) and a mismatch wins.
   let sinkError: unknown;
   const guardedSink: OutputSink = (chunk) => {
     if (sinkError !== undefined) return;

@@ -1,23 +1,21 @@
 /**
- * Streaming gzip decompression through the zlib that Deno itself carries
- * (zlib-ng behind `node:zlib`), driven synchronously through the native
- * handle of a `node:zlib` Gunzip: about twice as fast as the system libz
- * through FFI (~740 against ~385 MB/s of output, docs/performance.md), and
- * the same contract and strictness as {@linkcode GzipDecompressor}, which
- * stays the fallback.
+ * Streaming gzip decompression through the zlib that Deno itself carries (zlib-ng behind `node:zlib`), driven
+ * synchronously through the native handle of a `node:zlib` Gunzip: about twice as fast as the system libz through FFI
+ * (~740 against ~385 MB/s of output, docs/performance.md), and the same contract and strictness as
+ * {@linkcode GzipDecompressor}, which stays the fallback.
  *
- * The handle (`_handle.writeSync`, `_writeState`) is internal API of Deno's
- * Node compatibility layer, the same calls Node's own `zlib.gunzipSync`
- * makes. {@linkcode zlibNgAvailable} checks that it is there and behaves;
- * a Deno without it gets the FFI decompressor.
+ * The handle (`_handle.writeSync`, `_writeState`) is internal API of Deno's Node compatibility layer, the same calls
+ * Node's own `zlib.gunzipSync` makes. {@linkcode zlibNgAvailable} checks that it is there and behaves; a Deno without
+ * it gets the FFI decompressor.
  *
  * @module
  */
 
 import zlib from "node:zlib";
 import { Oci2LxcError } from "../errors.ts";
-import type { Decompressor, OutputSink } from "./decompressor.ts";
-import { DEFAULT_OUTPUT_SIZE, type GzipDecompressorOptions, paddingError } from "./gzip_decompressor.ts";
+import type { OutputSink } from "./decompressor.ts";
+import type { GzipDecompressorOptions } from "./gzip_decompressor.ts";
+import { StreamDecompressor } from "./stream_decompressor.ts";
 
 const Z_NO_FLUSH = 0;
 const Z_FINISH = 4;
@@ -26,8 +24,6 @@ const Z_MEM_ERROR = -4;
 const Z_BUF_ERROR = -5;
 /** The handle's input length is a 32-bit count. */
 const MAX_PUSH = 1 << 30;
-
-const DAMAGED = { hint: "The layer blob is damaged; fetch or save the image again" };
 
 /** The native half of a `node:zlib` stream. */
 interface ZlibHandle {
@@ -65,9 +61,8 @@ function gunzipHandle(): { handle: ZlibHandle; state: Uint32Array } | undefined 
 let available: boolean | undefined;
 
 /**
- * Whether {@linkcode ZlibNgGzipDecompressor} works in this Deno: the
- * handle exists and decodes a known gzip member to its known bytes. Checked
- * once per process.
+ * Whether {@linkcode ZlibNgGzipDecompressor} works in this Deno: the handle exists and decodes a known gzip member to
+ * its known bytes. Checked once per process.
  */
 export function zlibNgAvailable(): boolean {
   if (available !== undefined) return available;
@@ -117,19 +112,10 @@ export function zlibNgAvailable(): boolean {
   return available;
 }
 
-type State =
-  | "start" // nothing fed yet
-  | "stream" // inside the members; the handle moves from one member to the next itself
-  | "padding" // zero bytes after the last member
-  | "failed"
-  | "closed";
-
 /**
- * A gzip decompressor over Deno's built-in zlib. Concatenated members are
- * decoded in order (the handle starts the next member itself when a byte
- * other than zero follows one); zero bytes after the last member are
- * ignored, as `gzip -d` does; anything else after the zeros fails, as in
- * {@linkcode GzipDecompressor}.
+ * A gzip decompressor over Deno's built-in zlib. Concatenated members are decoded in order (the handle starts the next
+ * member itself when a byte other than zero follows one); zero bytes after the last member are ignored, as `gzip -d`
+ * does; anything else after the zeros fails, as in {@linkcode GzipDecompressor}.
  *
  * @example Decompressing a gzip blob
  * ```ts ignore
@@ -140,14 +126,10 @@ type State =
  * gunzip.finish();
  * ```
  */
-export class ZlibNgGzipDecompressor implements Decompressor {
-  readonly #sink: OutputSink;
-  readonly #name: string;
+export class ZlibNgGzipDecompressor extends StreamDecompressor {
   readonly #handle: ZlibHandle;
   /** [avail_out, avail_in] after each writeSync. */
   readonly #state: Uint32Array;
-  readonly #output: Uint8Array;
-  #phase: State = "start";
   /** Compressed bytes consumed before the current push, for error positions. */
   #consumed = 0;
   /** The last zlib error, set synchronously by the handle's onerror. */
@@ -159,30 +141,24 @@ export class ZlibNgGzipDecompressor implements Decompressor {
    * @throws {Oci2LxcError} when this Deno has no usable zlib handle
    */
   constructor(sink: OutputSink, name: string, options: GzipDecompressorOptions = {}) {
-    const outputSize = options.outputSize ?? DEFAULT_OUTPUT_SIZE;
-    if (!Number.isSafeInteger(outputSize) || outputSize < 1 || outputSize > 0xffff_ffff) {
-      throw new RangeError(`Cannot create a gzip decompressor: output size ${outputSize} is out of range`);
-    }
+    // The handle's output length is a 32-bit count.
+    super("gzip", sink, name, options, 0xffff_ffff);
     const native = gunzipHandle();
     if (!native) {
       throw new Oci2LxcError("image", `Cannot decompress ${name}: this Deno's node:zlib has no synchronous handle`);
     }
-    this.#sink = sink;
-    this.#name = name;
     this.#handle = native.handle;
     this.#state = native.state;
     this.#handle.onerror = (message, errno) => this.#error = { message, errno };
-    this.#output = new Uint8Array(outputSize);
   }
 
   /**
-   * Decompress `input`; every byte of output reaches the sink before this
-   * returns, and no reference to `input` is kept.
+   * Decompress `input`; every byte of output reaches the sink before this returns, and no reference to `input` is kept.
    *
    * @throws {Oci2LxcError} on corrupt data or data after the last member
    */
   push(input: Uint8Array): void {
-    if (this.#phase === "closed" || this.#phase === "failed") throw this.#unusable();
+    if (this.phase === "closed" || this.phase === "failed") throw this.unusable();
     if (input.length === 0) return;
     if (input.length > MAX_PUSH) {
       for (let at = 0; at < input.length; at += MAX_PUSH) this.push(input.subarray(at, at + MAX_PUSH));
@@ -190,9 +166,10 @@ export class ZlibNgGzipDecompressor implements Decompressor {
     }
     const start = this.#consumed;
     this.#consumed += input.length;
-    if (this.#phase === "padding") return this.#expectPadding(input, 0, start);
-    this.#phase = "stream";
-    const output = this.#output;
+    if (this.phase === "padding") return this.expectPadding(input, 0, start);
+    // The handle moves from one member to the next itself, so "inside" spans all members.
+    this.phase = "inside";
+    const output = this.output;
     const state = this.#state;
     let offset = 0;
     for (;;) {
@@ -200,96 +177,44 @@ export class ZlibNgGzipDecompressor implements Decompressor {
       const left = state[1]!;
       // What zlib produced before an error still goes to the sink first, as the FFI decompressor does.
       const produced = output.length - state[0]!;
-      if (produced > 0) this.#emit(output.subarray(0, produced));
+      if (produced > 0) this.emit(output.subarray(0, produced));
       if (this.#error) throw this.#failure(start + input.length - left);
       offset = input.length - left;
       // A full output buffer: zlib may have more for us from the same input.
       if (state[0] === 0) continue;
       if (left === 0) return;
-      // Output space and input left: the stream ended and a zero byte
-      // follows (the handle goes on to the next member for any other byte).
-      this.#phase = "padding";
-      return this.#expectPadding(input, offset, start);
+      // Output space and input left: the stream ended and a zero byte follows (the handle goes on to the next member
+      // for any other byte).
+      this.phase = "padding";
+      return this.expectPadding(input, offset, start);
     }
   }
 
-  /**
-   * End of input: release zlib's memory.
-   *
-   * @throws {Oci2LxcError} "gzip stream is truncated" when a member is incomplete
-   */
-  finish(): void {
-    const phase = this.#phase;
-    if (phase === "closed" || phase === "failed") {
-      this.close();
-      throw this.#unusable();
-    }
-    if (phase === "start") {
-      this.close();
-      throw new Oci2LxcError("image", `Cannot decompress ${this.#name}: gzip stream is empty`, DAMAGED);
-    }
-    if (phase === "stream") {
-      // Z_FINISH with no input: zlib says Z_BUF_ERROR ("unexpected end of
-      // file") unless the last member ended.
-      const output = this.#output;
-      this.#handle.writeSync(Z_FINISH, output, 0, 0, output, 0, output.length);
-      const error = this.#error;
-      const produced = output.length - this.#state[0]!;
-      this.close();
-      if (error?.errno === Z_BUF_ERROR) {
-        throw new Oci2LxcError("image", `Cannot decompress ${this.#name}: gzip stream is truncated`, DAMAGED);
-      }
-      if (error) throw this.#failure(this.#consumed);
-      if (produced > 0) {
-        throw new Oci2LxcError("image", `Cannot decompress ${this.#name}: gzip stream is truncated`, DAMAGED);
-      }
-      return;
-    }
-    this.close();
+  /** Z_FINISH with no input: zlib says Z_BUF_ERROR ("unexpected end of file") unless the last member ended. */
+  protected override endInside(): void {
+    const output = this.output;
+    this.#handle.writeSync(Z_FINISH, output, 0, 0, output, 0, output.length);
+    const error = this.#error;
+    const produced = output.length - this.#state[0]!;
+    if (error?.errno === Z_BUF_ERROR || (!error && produced > 0)) throw this.damaged("gzip stream is truncated");
+    if (error) throw this.#failure(this.#consumed);
   }
 
-  /** Release zlib's memory; safe to call more than once. */
-  close(): void {
-    if (this.#phase === "closed") return;
-    this.#phase = "closed";
+  protected override release(): void {
     this.#handle.onerror = undefined;
     this.#handle.close();
   }
 
-  #unusable(): Error {
-    return new Error(`Cannot decompress ${this.#name}: the decompressor was closed or failed before`);
-  }
-
-  #emit(chunk: Uint8Array): void {
-    try {
-      this.#sink(chunk);
-    } catch (err) {
-      this.#phase = "failed";
-      throw err;
-    }
-  }
-
-  #expectPadding(input: Uint8Array, from: number, start: number): void {
-    const error = paddingError(input, from, start, this.#name);
-    if (error === undefined) return;
-    this.#phase = "failed";
-    throw error;
-  }
-
   #failure(position: number): Oci2LxcError {
     const { message, errno } = this.#error!;
-    this.#phase = "failed";
+    this.phase = "failed";
     if (errno === Z_MEM_ERROR) {
-      return new Oci2LxcError("image", `Cannot decompress ${this.#name}: zlib is out of memory`);
+      return new Oci2LxcError("image", `Cannot decompress ${this.name}: zlib is out of memory`);
     }
     const where = `near compressed byte ${position}`;
     if (errno === Z_DATA_ERROR) {
-      return new Oci2LxcError(
-        "image",
-        `Cannot decompress ${this.#name}: gzip data is corrupt: ${message} (${where})`,
-        DAMAGED,
-      );
+      return this.damaged(`gzip data is corrupt: ${message} (${where})`);
     }
-    return new Oci2LxcError("image", `Cannot decompress ${this.#name}: zlib failed: ${message} (${where})`);
+    return new Oci2LxcError("image", `Cannot decompress ${this.name}: zlib failed: ${message} (${where})`);
   }
 }

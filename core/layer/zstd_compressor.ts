@@ -1,8 +1,6 @@
 /**
- * Streaming zstd compression through the system libzstd, synchronous and
- * push-based, with one reused output buffer: the mirror image of
- * `ZstdDecompressor` (zstd_decompressor.ts). Used to write Proxmox templates
- * (`NAME.tar.zst`).
+ * Streaming zstd compression through the system libzstd, synchronous and push-based, with one reused output buffer: the
+ * mirror image of `ZstdDecompressor` (zstd_decompressor.ts). Used to write Proxmox templates (`NAME.tar.zst`).
  *
  * @module
  */
@@ -21,8 +19,8 @@ import {
 } from "../native/libzstd.ts";
 import type { OutputSink } from "./decompressor.ts";
 
-// ZSTD_inBuffer { const void* src; size_t size; size_t pos; } and
-// ZSTD_outBuffer { void* dst; size_t size; size_t pos; }: three 64-bit words.
+// ZSTD_inBuffer { const void* src; size_t size; size_t pos; } and ZSTD_outBuffer { void* dst; size_t size; size_t pos;
+// }: three 64-bit words.
 const BUFFER_STRUCT_SIZE = 24;
 const ADDRESS = 0;
 const SIZE = 1;
@@ -32,16 +30,15 @@ const POS = 2;
 export const DEFAULT_OUTPUT_SIZE = 1 << 20;
 
 /** The level `zstd` uses by default, and Proxmox's vzdump too. */
-export const DEFAULT_LEVEL = 3;
+const DEFAULT_LEVEL = 3;
 
 /** Options for {@linkcode ZstdCompressor}. */
 export interface ZstdCompressorOptions {
   /** Compression level, 1 to 19 (negative levels are faster still); default 3. */
   level?: number;
   /**
-   * Worker threads for libzstd (`ZSTD_c_nbWorkers`); 0 compresses on the
-   * calling thread. Default: the number of CPUs, at most 8. When libzstd was
-   * built without threads, compression quietly stays on the calling thread.
+   * Worker threads for libzstd (`ZSTD_c_nbWorkers`); 0 compresses on the calling thread. Default: the number of CPUs,
+   * at most 8. When libzstd was built without threads, compression quietly stays on the calling thread.
    */
   workers?: number;
   /** Size of the reused output buffer in bytes; 1 MiB by default. */
@@ -51,11 +48,11 @@ export interface ZstdCompressorOptions {
 type State = "open" | "failed" | "closed";
 
 /**
- * A zstd compressor over `libzstd.so.1` that writes one frame with a
- * content checksum, readable by `zstd -d` and by GNU tar's `--zstd`.
+ * A zstd compressor over `libzstd.so.1` that writes one frame with a content checksum, readable by `zstd -d` and by GNU
+ * tar's `--zstd`.
  *
- * Input is consumed before `push` returns: with worker threads, libzstd
- * copies it into its own job buffers, so the caller may reuse its buffer.
+ * Input is consumed before `push` returns: with worker threads, libzstd copies it into its own job buffers, so the
+ * caller may reuse its buffer.
  *
  * @example Compressing bytes
  * ```ts ignore
@@ -148,8 +145,8 @@ export class ZstdCompressor {
   }
 
   /**
-   * Compress `input`. Compressed output may reach the sink before this
-   * returns; libzstd keeps no reference to `input` afterwards.
+   * Compress `input`. Compressed output may reach the sink before this returns; libzstd keeps no reference to `input`
+   * afterwards.
    *
    * @throws {Oci2LxcError} when libzstd fails; errors thrown by the sink pass through
    */

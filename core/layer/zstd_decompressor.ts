@@ -1,6 +1,5 @@
 /**
- * Streaming zstd decompression through the system libzstd, synchronous and
- * push-based, with one reused output buffer.
+ * Streaming zstd decompression through the system libzstd, synchronous and push-based, with one reused output buffer.
  *
  * @module
  */
@@ -8,41 +7,23 @@
 import { Oci2LxcError } from "../errors.ts";
 import { addressOf } from "../native/address.ts";
 import { type LibZstd, libzstd } from "../native/libzstd.ts";
-import type { Decompressor, OutputSink } from "./decompressor.ts";
+import type { OutputSink } from "./decompressor.ts";
+import { type DecompressorOptions, StreamDecompressor } from "./stream_decompressor.ts";
 
-// ZSTD_inBuffer { const void* src; size_t size; size_t pos; } and
-// ZSTD_outBuffer { void* dst; size_t size; size_t pos; }: three 64-bit words.
+// ZSTD_inBuffer { const void* src; size_t size; size_t pos; } and ZSTD_outBuffer { void* dst; size_t size; size_t pos;
+// }: three 64-bit words.
 const BUFFER_STRUCT_SIZE = 24;
 const ADDRESS = 0;
 const SIZE = 1;
 const POS = 2;
 
-const DAMAGED = {
-  hint: "The layer blob is damaged; fetch or save the image again",
-};
-
-/** Default size of the one output buffer handed to the sink. */
-export const DEFAULT_OUTPUT_SIZE = 1 << 20;
-
 /** Options for {@linkcode ZstdDecompressor}. */
-export interface ZstdDecompressorOptions {
-  /** Size of the reused output buffer in bytes; 1 MiB by default. */
-  outputSize?: number;
-}
-
-type State =
-  | "start" // nothing fed yet
-  | "frame" // inside a frame (data or skippable)
-  | "between" // the last frame ended exactly at the end of the input so far
-  | "failed" // an error was thrown; only close() is useful now
-  | "closed";
+export type ZstdDecompressorOptions = DecompressorOptions;
 
 /**
- * A zstd decompressor over `libzstd.so.1`. A sequence of frames, including
- * skippable frames (zstd:chunked metadata), is decoded in order, as
- * `zstd -d` does. Any other data after the last frame is an error, as it
- * is for `zstd -d`. Frames whose window exceeds libzstd's default limit
- * (128 MiB, `zstd --long=28` and above) are refused, as `zstd -d` refuses
+ * A zstd decompressor over `libzstd.so.1`. A sequence of frames, including skippable frames (zstd:chunked metadata), is
+ * decoded in order, as `zstd -d` does. Any other data after the last frame is an error, as it is for `zstd -d`. Frames
+ * whose window exceeds libzstd's default limit (128 MiB, `zstd --long=28` and above) are refused, as `zstd -d` refuses
  * them without `--memory`.
  *
  * @example Decompressing a zstd blob
@@ -54,17 +35,13 @@ type State =
  * unzstd.finish();
  * ```
  */
-export class ZstdDecompressor implements Decompressor {
-  readonly #sink: OutputSink;
-  readonly #name: string;
+export class ZstdDecompressor extends StreamDecompressor {
   readonly #zstd: LibZstd;
   readonly #dstream: Deno.PointerObject;
   readonly #input = new BigUint64Array(BUFFER_STRUCT_SIZE / 8);
   readonly #inputStruct = new Uint8Array(this.#input.buffer);
   readonly #outputWords = new BigUint64Array(BUFFER_STRUCT_SIZE / 8);
   readonly #outputStruct = new Uint8Array(this.#outputWords.buffer);
-  readonly #output: Uint8Array;
-  #state: State = "start";
   /** Compressed bytes consumed before the current push, for error positions. */
   #consumed = 0;
 
@@ -78,18 +55,10 @@ export class ZstdDecompressor implements Decompressor {
     name: string,
     options: ZstdDecompressorOptions = {},
   ) {
-    const outputSize = options.outputSize ?? DEFAULT_OUTPUT_SIZE;
-    if (!Number.isSafeInteger(outputSize) || outputSize < 1) {
-      throw new RangeError(
-        `Cannot create a zstd decompressor: output size ${outputSize} is out of range`,
-      );
-    }
-    this.#sink = sink;
-    this.#name = name;
+    super("zstd", sink, name, options, Number.MAX_SAFE_INTEGER);
     this.#zstd = libzstd();
-    this.#output = new Uint8Array(outputSize);
-    this.#outputWords[ADDRESS] = addressOf(this.#output);
-    this.#outputWords[SIZE] = BigInt(outputSize);
+    this.#outputWords[ADDRESS] = addressOf(this.output);
+    this.#outputWords[SIZE] = BigInt(this.output.length);
     const dstream = this.#zstd.ZSTD_createDStream();
     if (dstream === null) {
       throw new Oci2LxcError(
@@ -101,7 +70,7 @@ export class ZstdDecompressor implements Decompressor {
     const rc = this.#zstd.ZSTD_initDStream(dstream);
     if (this.#zstd.ZSTD_isError(rc) !== 0) {
       this.#zstd.ZSTD_freeDStream(dstream);
-      this.#state = "closed";
+      this.phase = "closed";
       throw new Oci2LxcError(
         "image",
         `Cannot decompress ${name}: ${this.#errorName(rc)}`,
@@ -110,23 +79,21 @@ export class ZstdDecompressor implements Decompressor {
   }
 
   /**
-   * Decompress `input`; every byte of output reaches the sink before this
-   * returns, and libzstd keeps no reference to `input` afterwards.
+   * Decompress `input`; every byte of output reaches the sink before this returns, and libzstd keeps no reference to
+   * `input` afterwards.
    *
    * @throws {Oci2LxcError} on corrupt data or data that is not a zstd frame
    */
   push(input: Uint8Array): void {
-    if (this.#state === "closed" || this.#state === "failed") {
-      throw this.#unusable();
-    }
+    if (this.phase === "closed" || this.phase === "failed") throw this.unusable();
     if (input.length === 0) return;
     const start = this.#consumed;
     this.#consumed += input.length;
-    this.#state = "frame";
+    this.phase = "inside";
     const zstd = this.#zstd;
     const inWords = this.#input;
     const outWords = this.#outputWords;
-    const output = this.#output;
+    const output = this.output;
     const length = input.length;
     inWords[ADDRESS] = addressOf(input);
     inWords[SIZE] = BigInt(length);
@@ -140,71 +107,27 @@ export class ZstdDecompressor implements Decompressor {
       );
       const produced = Number(outWords[POS]);
       if (zstd.ZSTD_isError(rc) !== 0) {
-        this.#state = "failed";
+        this.phase = "failed";
         throw this.#failure(rc, start + Number(inWords[POS]));
       }
-      if (produced > 0) this.#emit(output.subarray(0, produced));
-      // 0 means "a frame is complete and flushed", not "the stream is over":
-      // more frames may follow in this input or the next push.
+      if (produced > 0) this.emit(output.subarray(0, produced));
+      // 0 means "a frame is complete and flushed", not "the stream is over": more frames may follow in this input or
+      // the next push.
       const frameDone = rc === 0n;
-      // libzstd holds back the last input byte until its output is flushed,
-      // so unconsumed input also covers output still buffered inside it.
+      // libzstd holds back the last input byte until its output is flushed, so unconsumed input also covers output
+      // still buffered inside it.
       if (Number(inWords[POS]) < length) continue;
-      // Output left in libzstd mid-frame would be flushed by the next push;
-      // draining it now keeps the sink's view of the stream current.
+      // Output left in libzstd mid-frame would be flushed by the next push; draining it now keeps the sink's view of
+      // the stream current.
       if (produced === output.length && !frameDone) continue;
-      this.#state = frameDone ? "between" : "frame";
+      this.phase = frameDone ? "between" : "inside";
       break;
     }
     inWords[ADDRESS] = 0n;
   }
 
-  /**
-   * End of input: release libzstd's memory.
-   *
-   * @throws {Oci2LxcError} "zstd stream is truncated" when a frame is incomplete
-   */
-  finish(): void {
-    const state = this.#state;
-    this.close();
-    if (state === "closed" || state === "failed") throw this.#unusable();
-    if (state === "start") {
-      throw new Oci2LxcError(
-        "image",
-        `Cannot decompress ${this.#name}: zstd stream is empty`,
-        DAMAGED,
-      );
-    }
-    if (state === "frame") {
-      throw new Oci2LxcError(
-        "image",
-        `Cannot decompress ${this.#name}: zstd stream is truncated`,
-        DAMAGED,
-      );
-    }
-  }
-
-  /** Release libzstd's memory; safe to call more than once. */
-  close(): void {
-    if (this.#state === "closed") return;
-    this.#state = "closed";
+  protected override release(): void {
     this.#zstd.ZSTD_freeDStream(this.#dstream);
-  }
-
-  #emit(chunk: Uint8Array): void {
-    try {
-      this.#sink(chunk);
-    } catch (err) {
-      // libzstd still points into the caller's input; it cannot resume.
-      this.#state = "failed";
-      throw err;
-    }
-  }
-
-  #unusable(): Error {
-    return new Error(
-      `Cannot decompress ${this.#name}: the decompressor was closed or failed before`,
-    );
   }
 
   #errorName(rc: bigint): string {
@@ -218,17 +141,13 @@ export class ZstdDecompressor implements Decompressor {
     if (/memory/i.test(name)) {
       return new Oci2LxcError(
         "image",
-        `Cannot decompress ${this.#name}: ${name} (${where})`,
+        `Cannot decompress ${this.name}: ${name} (${where})`,
         {
           hint:
             "The layer was compressed with a window larger than 128 MiB (zstd --long), which oci2lxc does not accept",
         },
       );
     }
-    return new Oci2LxcError(
-      "image",
-      `Cannot decompress ${this.#name}: zstd data is corrupt: ${name} (${where})`,
-      DAMAGED,
-    );
+    return this.damaged(`zstd data is corrupt: ${name} (${where})`);
   }
 }

@@ -8,8 +8,8 @@
  * mount hook the rootfs is mounted at LXC's rootfs mount point
  * (`/usr/lib/<triplet>/lxc/rootfs` on Debian). An image could thus point
  * PATH, LD_PRELOAD or a bash function at its own files and run code as host
- * root. LXC 6.0.5+ (and Proxmox's LXC) has `lxc.environment.runtime`, which
- * reaches only the container; this check is for `lxc.environment`.
+ * root. LXC 7.0.0+ (and Proxmox VE 9.1's LXC) has `lxc.environment.runtime`,
+ * which reaches only the container; this check is for `lxc.environment`.
  *
  * It refuses: variables that make shells and interpreters run code without
  * any file (bash functions, SHELLOPTS/BASHOPTS, PS4, PERL5OPT/PERL5DB, IFS);
@@ -110,7 +110,7 @@ export function checkEnvForHostHooks(
       `Cannot put the environment variable ${name} into lxc.environment: LXC also sets it for hooks that run as root on the host, and ${why}`,
       {
         hint:
-          `Remove it with --env ${name}, or write lxc.environment.runtime (LXC 6.0.5+, Proxmox) which only the container sees`,
+          `Remove it with --env ${name}, or convert for an LXC with lxc.environment.runtime, which only the container sees (--lxc-version 7.0.0, or --format pve --pve-version 9.1)`,
       },
     );
   }

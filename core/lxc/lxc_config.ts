@@ -19,7 +19,8 @@
  * - Environment: `lxc.environment` by default; LXC 5.0.2 has no
  *   `lxc.environment.runtime` and passes `lxc.environment` to pre-mount and
  *   mount hooks too, so values are checked by `checkEnvForHostHooks`.
- *   `environmentKey: "lxc.environment.runtime"` for LXC 6.0.5+ / Proxmox.
+ *   `environmentKey: "lxc.environment.runtime"` for LXC 7.0.0+ and Proxmox's
+ *   lxc-pve 6.0.5-3+ (see `environmentKeyFor` in lxc_version.ts).
  * - `lxc.include` of common.conf (and userns.conf when id-mapped) only when
  *   the file exists on this host: LXC refuses a config whose include is
  *   missing. The config is written on the host that runs it, usually.
@@ -34,6 +35,7 @@
  */
 import { Oci2LxcError } from "../errors.ts";
 import type { ContainerPlan } from "../plan/container_plan.ts";
+import { checkConfigValue } from "./config_value.ts";
 import { checkEnvForHostHooks } from "./host_hook_env.ts";
 import { LxcConfigWriter } from "./lxc_config_writer.ts";
 import { initCmdSplitterFor, type LxcVersion, parseLxcVersion } from "./lxc_version.ts";
@@ -91,6 +93,15 @@ interface InitCommand {
   readonly notes: readonly string[];
 }
 
+/**
+ * The `lxc.init.cmd` value, tried in this order so that the config means the
+ * same argv under LXC 5 and LXC 6 whenever it can:
+ * 1. the argv as it is, when every LXC splits it back alike (`"portable"`);
+ * 2. the image's shell running the launcher script, which every LXC splits
+ *    into the same three words;
+ * 3. the target's own quoting (`splitter`: LXC 6's quotes), noted in the
+ *    config as read right by that LXC only; `"portable"` has no third way.
+ */
 function buildInitCommand(
   plan: ContainerPlan,
   name: string,
@@ -100,37 +111,40 @@ function buildInitCommand(
 ): InitCommand {
   const prefix = useLxcInit ? [INIT_TARGET, "-n", name, "--"] : [];
   const names = [...prefix.map(() => undefined), ...plan.argvSources];
+  // A line break or control character is never taken, whichever way is used; say which field holds it.
+  plan.argv.forEach((arg, i) => checkConfigValue(arg, plan.argvSources[i] ?? `argument ${i}`));
+  let portableError: Oci2LxcError;
   try {
-    return {
-      value: quoteInitCmd([...prefix, ...plan.argv], { splitter, names }),
-      notes: [],
-    };
+    return { value: quoteInitCmd([...prefix, ...plan.argv], { splitter: "portable", names }), notes: [] };
   } catch (err) {
-    if (
-      !(err instanceof Oci2LxcError) || splitter === "quoted" || !shellFallback
-    ) throw err;
-    const script = plan.shell ? shellLauncherScript(plan.argv) : undefined;
-    if (plan.shell === undefined || script === undefined) {
-      throw new Oci2LxcError(err.code, err.message, {
-        cause: err,
-        hint: plan.shell === undefined
-          ? "LXC cannot take this argv in lxc.init.cmd and the image has no /bin/sh to run it through; give a command without spaces or quotes (--entrypoint/--cmd)"
-          : err.hint ?? "",
-      });
-    }
-    const value = quoteInitCmd([...prefix, plan.shell, "-c", script], {
-      splitter,
-    });
+    if (!(err instanceof Oci2LxcError)) throw err;
+    portableError = err;
+  }
+  const script = shellFallback && plan.shell !== undefined ? shellLauncherScript(plan.argv) : undefined;
+  if (plan.shell !== undefined && script !== undefined) {
     return {
-      value,
+      value: quoteInitCmd([...prefix, plan.shell, "-c", script], { splitter: "portable" }),
       notes: [
-        `${
-          splitter === "space" ? "LXC 5 splits lxc.init.cmd at spaces" : "LXC versions split lxc.init.cmd differently"
-        }, so ${plan.shell} execs the command with exactly this argv:`,
+        `LXC 5 splits lxc.init.cmd at spaces and LXC 6 at blanks with quotes, so ${plan.shell} execs the command with exactly this argv:`,
         JSON.stringify(plan.argv),
       ],
     };
   }
+  if (splitter !== "portable") {
+    const only = splitter === "quoted" ? "LXC 6 and later" : "LXC 5";
+    return {
+      value: quoteInitCmd([...prefix, ...plan.argv], { splitter, names }),
+      notes: [`This lxc.init.cmd is quoted for ${only}; another LXC version splits it into another argv:`].concat(
+        JSON.stringify(plan.argv),
+      ),
+    };
+  }
+  throw new Oci2LxcError(portableError.code, portableError.message, {
+    cause: portableError,
+    hint: plan.shell === undefined
+      ? "LXC 5 and LXC 6 split this argv differently and the image has no /bin/sh to run it through; give a command without blanks, leading quotes or empty arguments (--entrypoint/--cmd), or convert for LXC 6 only (--lxc-version 6.0.4)"
+      : 'Give a command whose first word does not start with "-" (--entrypoint/--cmd)',
+  });
 }
 
 /**
@@ -179,12 +193,15 @@ export function renderLxcConfig(
       `Cannot use rootfs path ${JSON.stringify(options.rootfsPath)}: it must be an absolute directory below /`,
     );
   }
-  if (envKey === "lxc.environment.runtime" && version && version.major < 6) {
+  // Upstream has the key from 7.0.0, Proxmox's lxc-pve from 6.0.5-3: no LXC before 6.0.5 takes it.
+  const before605 = version !== undefined &&
+    (version.major < 6 || (version.major === 6 && version.minor === 0 && version.patch < 5));
+  if (envKey === "lxc.environment.runtime" && before605) {
     throw new Oci2LxcError(
       "usage",
-      `Cannot write lxc.environment.runtime for LXC ${version.major}.${version.minor}.${version.patch}: it refuses that key`,
+      `Cannot write lxc.environment.runtime for LXC ${version.major}.${version.minor}.${version.patch}: only LXC 7.0.0 and Proxmox's lxc-pve 6.0.5-3 have that key`,
       {
-        hint: "Use lxc.environment on LXC 5",
+        hint: "Use lxc.environment (environmentKey), or give the LXC version that will run the config (--lxc-version)",
       },
     );
   }

@@ -30,26 +30,35 @@ export function parseLxcVersion(text: string): LxcVersion | undefined {
 }
 
 /**
- * The `lxc.init.cmd` splitter to quote for. LXC 5 splits at spaces (checked
- * on 5.0.2). For LXC 6 and later, and when the version is unknown, we quote
- * for both splitters ("portable"), because that LXC 6 uses
- * `lxc_string_split_quoted` for `lxc.init.cmd` is only reported, not checked.
+ * The `lxc.init.cmd` splitter to quote for. LXC 5 splits at spaces
+ * (`split_init_cmd` in src/lxc/lxccontainer.c, lxc-5.0.x tags); every LXC
+ * 6.0.x and 7.0.0 tag splits with `lxc_string_split_quoted`
+ * (src/lxc/string_utils.c, called from `do_lxcapi_start` in lxccontainer.c);
+ * both checked with real containers (tests/e2e/lxc6_start_test.ts).
+ *
+ * LXC 5 and unknown versions get `"portable"`, not `"space"`: what LXC 5
+ * alone would take as it is (a tab, a leading quote) LXC 6 splits otherwise,
+ * and a host upgrade from 5 to 6 must not change what a config runs. LXC 6
+ * gets `"quoted"`; the renderer still prefers the portable form and the shell
+ * launcher, and quotes for LXC 6 only when neither fits.
  */
 export function initCmdSplitterFor(
   version: LxcVersion | undefined,
 ): InitCmdSplitter {
-  if (version && version.major < 6) return "space";
-  return "portable";
+  return version && version.major >= 6 ? "quoted" : "portable";
 }
 
 /**
- * The key that gives the container's first process its environment: LXC
- * 6.0.5 split `lxc.environment` (which also reaches host-side hooks) into
- * `lxc.environment.runtime` (init only) and `lxc.environment.hooks`; use the
- * former where the version has it.
+ * The key that gives the container's first process its environment.
+ * Upstream LXC split `lxc.environment` (which also reaches host-side hooks)
+ * into `lxc.environment.runtime` (init only) and `lxc.environment.hooks` in
+ * 7.0.0 (commit fbd37f04c, src/lxc/confile.c; no 5.0.x or 6.0.x tag up to
+ * v6.0.6 has it, and LXC 5.0.2 and 6.0.4 refuse the key). Proxmox backported
+ * it into its lxc-pve 6.0.5-3 (Proxmox VE 9.1), which reports itself as
+ * 6.0.5 like upstream 6.0.5, so a plain version number cannot tell them
+ * apart: the Proxmox path (`--format pve --pve-version 9.1`) decides that
+ * itself, and here only 7.0.0 and later get the new key.
  */
 export function environmentKeyFor(version: LxcVersion | undefined): "lxc.environment" | "lxc.environment.runtime" {
-  if (!version) return "lxc.environment";
-  const atLeast605 = version.major > 6 || (version.major === 6 && (version.minor > 0 || version.patch >= 5));
-  return atLeast605 ? "lxc.environment.runtime" : "lxc.environment";
+  return version && version.major >= 7 ? "lxc.environment.runtime" : "lxc.environment";
 }

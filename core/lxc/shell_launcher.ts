@@ -1,13 +1,13 @@
 /**
  * Running an argv through the image's POSIX shell when LXC cannot take it in
  * `lxc.init.cmd` as it is (an argument with a blank, a quote, or empty).
- * LXC 5 splits that key at spaces; LXC 6 (reportedly) with its quoting
- * splitter; both read a word with no blank, and no quote at its start, as
- * one word. So the script holds no blank at all: `${IFS}` separates the
+ * LXC 5 splits that key at spaces, LXC 6 with its quoting splitter
+ * (quote_init_cmd.ts has both, with the source files); both read a word with
+ * no blank, and no quote at its start, as one word. So the script holds no blank at all: `${IFS}` separates the
  * words of `exec` (field splitting), a space or tab inside an argument comes
  * from `${IFS%??}` or `${IFS#?}` (the shell's default IFS is space, tab,
  * newline), and every argument is single-quoted. `exec` keeps the command's
- * argv exactly (checked on LXC 5.0.2 with busybox sh, and with dash and bash).
+ * argv exactly (checked on LXC 5.0.2 and 6.0.4 with busybox sh, and with dash and bash).
  *
  * @module
  */

@@ -5,9 +5,8 @@
  */
 
 /**
- * The address of a view's first byte, for storing in a C struct field.
- * Off-heap ArrayBuffers do not move, so the address stays valid while the
- * caller keeps the view alive.
+ * The address of a view's first byte, for storing in a C struct field. Off-heap ArrayBuffers do not move, so the
+ * address stays valid while the caller keeps the view alive.
  *
  * @throws {RangeError} for an empty view, which has no address
  */

@@ -1,19 +1,20 @@
 /**
  * The slice of libc the rootfs writer needs, reached through `Deno.dlopen`.
  *
- * Deno's file APIs take JavaScript strings, so they cannot create a name
- * that is not valid UTF-8, and they resolve paths from the process root. The
- * rootfs writer needs byte names and dirfd-relative calls, so it talks to
- * libc directly.
+ * Deno's file APIs take JavaScript strings, so they cannot create a name that is not valid UTF-8, and they resolve
+ * paths from the process root. The rootfs writer needs byte names and dirfd-relative calls, so it talks to libc
+ * directly.
  *
- * Every wrapper returns what the system call returns, or `-errno` on failure;
- * nothing here throws on a failed call. Callers decide which errno values are
- * expected and pass the others to {@linkcode check}, which throws a
- * {@linkcode LibcError} naming the call and the errno (`openat: ENOENT (No
- * such file or directory)`). Path arguments are byte arrays without a
- * terminating NUL; the wrappers copy them into reused NUL-terminated buffers.
+ * Every wrapper returns what the system call returns, or `-errno` on failure; nothing here throws on a failed call.
+ * Callers decide which errno values are expected and pass the others to {@linkcode check}, which throws a
+ * {@linkcode LibcError} naming the call and the errno (`openat: ENOENT (No such file or directory)`). Path arguments
+ * are byte arrays without a terminating NUL; the wrappers copy them into reused NUL-terminated buffers.
  *
  * Linux only (x86_64 and aarch64), glibc 2.33 or newer.
+ *
+ * Why one file of ~750 lines: every wrapper goes through the same private parts (the symbol table opened on first use,
+ * the errno read right after the call, the retry of transient errors, the reused NUL-terminated argument buffers), and
+ * splitting the wrappers by topic would make those parts exports that anything could call without the discipline.
  *
  * @module
  */
@@ -42,19 +43,13 @@ export const O_CLOEXEC = 0o2000000;
 export const O_PATH = 0o10000000;
 
 /** `open_how.resolve` flags for openat2. */
-export const RESOLVE_NO_XDEV = 0x01;
 export const RESOLVE_NO_MAGICLINKS = 0x02;
 export const RESOLVE_NO_SYMLINKS = 0x04;
-export const RESOLVE_BENEATH = 0x08;
 export const RESOLVE_IN_ROOT = 0x10;
 
 /** renameat2 flags. */
 export const RENAME_NOREPLACE = 1;
 export const RENAME_EXCHANGE = 2;
-
-/** setxattr flags. */
-export const XATTR_CREATE = 1;
-export const XATTR_REPLACE = 2;
 
 /** File type bits of `st_mode`. */
 export const S_IFMT = 0o170000;
@@ -66,19 +61,9 @@ export const S_IFDIR = 0o040000;
 export const S_IFCHR = 0o020000;
 export const S_IFIFO = 0o010000;
 
-/** `d_type` values from getdents64. */
+/** The `d_type` values from getdents64 that we tell apart. */
 export const DT_UNKNOWN = 0;
-export const DT_FIFO = 1;
-export const DT_CHR = 2;
 export const DT_DIR = 4;
-export const DT_BLK = 6;
-export const DT_REG = 8;
-export const DT_LNK = 10;
-export const DT_SOCK = 12;
-
-/** Special `tv_nsec` values for utimensat. */
-export const UTIME_NOW = (1 << 30) - 1;
-export const UTIME_OMIT = (1 << 30) - 2;
 
 /** `openat2` has no glibc wrapper in 2.36; its number is the same on every architecture. */
 const SYS_openat2 = 437;
@@ -130,8 +115,8 @@ const errnoNames = new Map<number, string>(
 const SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
-  // Results that are ssize_t are declared i32: every buffer here is far below
-  // 2 GiB and the low half of the return register carries the value and -1.
+  // Results that are ssize_t are declared i32: every buffer here is far below 2 GiB and the low half of the return
+  // register carries the value and -1.
   syscall: {
     parameters: ["i64", "i64", "buffer", "buffer", "u64"],
     result: "i32",
@@ -221,15 +206,12 @@ function errno(): number {
 const TRIES = 4;
 
 /**
- * Whether a call that failed with `code` on try `attempt` (from 0) should be
- * made again: EINTR by the book, and EAGAIN because errno is read back in
- * JavaScript after the call returned, and the runtime's own work on this
- * thread in between can overwrite it (a contended futex in a lock of V8 or
- * of Deno's Rust side sets EAGAIN): a `statx` of a missing name once
- * reported EAGAIN in about twenty conversions of a 47k-entry image. A
- * failed call changed nothing, so making it again is safe; a call that
- * really returns EAGAIN (openat2 under RESOLVE_IN_ROOT) still gets it back
- * after the last try.
+ * Whether a call that failed with `code` on try `attempt` (from 0) should be made again: EINTR by the book, and EAGAIN
+ * because errno is read back in JavaScript after the call returned, and the runtime's own work on this thread in
+ * between can overwrite it (a contended futex in a lock of V8 or of Deno's Rust side sets EAGAIN): a `statx` of a
+ * missing name once reported EAGAIN in about twenty conversions of a 47k-entry image. A failed call changed nothing, so
+ * making it again is safe; a call that really returns EAGAIN (openat2 under RESOLVE_IN_ROOT) still gets it back after
+ * the last try.
  */
 function transient(code: number, attempt: number): boolean {
   return (code === Errno.EINTR || code === Errno.EAGAIN) && attempt < TRIES - 1;
@@ -525,8 +507,8 @@ export function procFdPath(fd: number): Uint8Array {
 }
 
 /**
- * chmod the inode behind any fd, O_PATH ones included, through its
- * `/proc/self/fd` magic link (which names the inode, never a symlink's target).
+ * chmod the inode behind any fd, O_PATH ones included, through its `/proc/self/fd` magic link (which names the inode,
+ * never a symlink's target).
  */
 export function chmodFd(fd: number, mode: number): number {
   return ret(() => S().fchmodat(AT_FDCWD, procPath(fd), mode, 0));
@@ -666,8 +648,8 @@ const direntBuf = new Uint8Array(65536);
 const direntView = new DataView(direntBuf.buffer);
 
 /**
- * All entries of the directory open as `fd` (not `.` and `..`), read with
- * getdents64. The fd's offset is consumed. Returns -errno on failure.
+ * All entries of the directory open as `fd` (not `.` and `..`), read with getdents64. The fd's offset is consumed.
+ * Returns -errno on failure.
  */
 export function readDir(fd: number): Dirent[] | number {
   const out: Dirent[] = [];
@@ -715,8 +697,8 @@ export function fsetxattr(
 }
 
 /**
- * setxattr on the inode behind any fd through `/proc/self/fd/N`. For an
- * O_PATH|O_NOFOLLOW fd of a symlink this sets the attribute on the link.
+ * setxattr on the inode behind any fd through `/proc/self/fd/N`. For an O_PATH|O_NOFOLLOW fd of a symlink this sets the
+ * attribute on the link.
  */
 export function setxattrFd(
   fd: number,
@@ -778,4 +760,58 @@ export function getxattrFd(fd: number, name: string): Uint8Array | number {
 /** The effective uid of this process. */
 export function geteuid(): number {
   return S().geteuid();
+}
+
+// --- locks and mount ids (appended for DEST's lock and the mount-safe removal) ---------------------
+
+/** `flock(2)` operations. */
+export const LOCK_SH = 1;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+
+const EXTRA_SYMBOLS = {
+  flock: { parameters: ["i32", "i32"], result: "i32" },
+  ftruncate: { parameters: ["i32", "i64"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+let extraSymbols: Deno.DynamicLibrary<typeof EXTRA_SYMBOLS>["symbols"] | undefined;
+
+/** A second, small handle on libc, so the table above stays as it is. */
+function X(): Deno.DynamicLibrary<typeof EXTRA_SYMBOLS>["symbols"] {
+  if (extraSymbols === undefined) extraSymbols = Deno.dlopen("libc.so.6", EXTRA_SYMBOLS).symbols;
+  return extraSymbols;
+}
+
+/** `flock(2)`: 0 or -errno (-EWOULDBLOCK, which is EAGAIN, when LOCK_NB finds the lock held). */
+export function flock(fd: number, operation: number): number {
+  // Not through ret(): EAGAIN is the answer "held by another", never a reason to try again here.
+  for (let attempt = 0;; attempt++) {
+    const r = X().flock(fd, operation);
+    if (r >= 0) return r;
+    const code = errno();
+    if (code === Errno.EINTR && attempt < TRIES - 1) continue;
+    return -code;
+  }
+}
+
+/** `ftruncate(2)`. */
+export function ftruncate(fd: number, length: number): number {
+  return ret(() => X().ftruncate(fd, BigInt(length)));
+}
+
+/** `STATX_MNT_ID` (Linux 5.8): ask statx for the id of the mount a file is on. */
+const STATX_MNT_ID = 0x1000;
+
+/**
+ * The id of the mount the inode behind `fd` is on (`stx_mnt_id`), or -errno.
+ * Unlike `st_dev` it differs for a bind mount of a directory of the same
+ * filesystem. -ENOSYS when the kernel does not report it.
+ */
+export function mountIdOf(fd: number): number {
+  const r = ret(() => S().statx(fd, cstr(EMPTY, 0), AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, statxBytes));
+  if (r < 0) return r;
+  const mask = statxView.getUint32(0, true);
+  if ((mask & STATX_MNT_ID) === 0) return -Errno.ENOSYS;
+  return u64(144);
 }

@@ -1,11 +1,11 @@
 /**
- * The system zlib (`libz.so.1`), opened once through `Deno.dlopen` and only
- * when a gzip layer needs it, so images without gzip layers run without it.
+ * The system zlib (`libz.so.1`), opened once through `Deno.dlopen` and only when a gzip layer needs it, so images
+ * without gzip layers run without it.
  *
  * @module
  */
 
-import { describeError, Oci2LxcError } from "../errors.ts";
+import { lazyLibrary } from "./lazy_library.ts";
 
 const SYMBOLS = {
   zlibVersion: { parameters: [], result: "pointer" },
@@ -23,29 +23,14 @@ const SYMBOLS = {
 export type LibZ = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
 /** The soname we open; Debian ships it in `zlib1g`. */
-export const LIBZ_SONAME = "libz.so.1";
-
-let library: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
+const LIBZ_SONAME = "libz.so.1";
 
 /**
  * Open `libz.so.1` on first use and return its symbols.
  *
  * @throws {Oci2LxcError} when the library cannot be loaded (missing, or no FFI permission)
  */
-export function libz(): LibZ {
-  if (library === undefined) {
-    try {
-      library = Deno.dlopen(LIBZ_SONAME, SYMBOLS);
-    } catch (err) {
-      throw new Oci2LxcError(
-        "image",
-        `Cannot load ${LIBZ_SONAME} to decompress gzip layers: ${describeError(err)}`,
-        {
-          cause: err,
-          hint: "Install zlib (Debian: apt-get install zlib1g) and allow FFI (--allow-ffi)",
-        },
-      );
-    }
-  }
-  return library.symbols;
-}
+export const libz: () => LibZ = lazyLibrary(LIBZ_SONAME, SYMBOLS, {
+  purpose: "decompress gzip layers",
+  hint: "Install zlib (Debian: apt-get install zlib1g) and allow FFI (--allow-ffi)",
+});

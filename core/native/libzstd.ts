@@ -1,11 +1,10 @@
 /**
- * The system zstd library (`libzstd.so.1`), opened once through
- * `Deno.dlopen` and only when a zstd layer needs it.
+ * The system zstd library (`libzstd.so.1`), opened once through `Deno.dlopen` and only when a zstd layer needs it.
  *
  * @module
  */
 
-import { describeError, Oci2LxcError } from "../errors.ts";
+import { lazyLibrary } from "./lazy_library.ts";
 
 const SYMBOLS = {
   ZSTD_createDStream: { parameters: [], result: "pointer" },
@@ -19,8 +18,8 @@ const SYMBOLS = {
   ZSTD_DStreamOutSize: { parameters: [], result: "usize" },
   ZSTD_isError: { parameters: ["usize"], result: "u32" },
   ZSTD_getErrorName: { parameters: ["usize"], result: "pointer" },
-  // Compression (template output). A ZSTD_CStream is a ZSTD_CCtx since
-  // zstd 1.3.0, so the advanced parameter API applies to it.
+  // Compression (template output). A ZSTD_CStream is a ZSTD_CCtx since zstd 1.3.0, so the advanced parameter API
+  // applies to it.
   ZSTD_createCStream: { parameters: [], result: "pointer" },
   ZSTD_freeCStream: { parameters: ["pointer"], result: "usize" },
   ZSTD_CCtx_setParameter: {
@@ -53,27 +52,12 @@ export type LibZstd = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 /** The soname we open; Debian ships it in `libzstd1`. */
 export const LIBZSTD_SONAME = "libzstd.so.1";
 
-let library: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
-
 /**
  * Open `libzstd.so.1` on first use and return its symbols.
  *
  * @throws {Oci2LxcError} when the library cannot be loaded (missing, or no FFI permission)
  */
-export function libzstd(): LibZstd {
-  if (library === undefined) {
-    try {
-      library = Deno.dlopen(LIBZSTD_SONAME, SYMBOLS);
-    } catch (err) {
-      throw new Oci2LxcError(
-        "image",
-        `Cannot load ${LIBZSTD_SONAME} to decompress zstd layers: ${describeError(err)}`,
-        {
-          cause: err,
-          hint: "Install zstd's library (Debian: apt-get install libzstd1) and allow FFI (--allow-ffi)",
-        },
-      );
-    }
-  }
-  return library.symbols;
-}
+export const libzstd: () => LibZstd = lazyLibrary(LIBZSTD_SONAME, SYMBOLS, {
+  purpose: "decompress zstd layers",
+  hint: "Install zstd's library (Debian: apt-get install libzstd1) and allow FFI (--allow-ffi)",
+});

@@ -1,21 +1,16 @@
 /**
- * The event script our DHCP clients run (busybox udhcpc/udhcpc6 call it
- * with the event as `$1`; ISC dhclient sets `$reason`). It runs on the host
- * with the client, inside the container's network namespace, so `ip`
- * changes only the container's interfaces, and it writes only below
- * DEST/network: the lease state and resolv.conf, rewritten in place so the
- * bind mount over the container's /etc/resolv.conf shows the new content.
+ * The event script our DHCP clients run (busybox udhcpc/udhcpc6 call it with the event as `$1`; ISC dhclient sets
+ * `$reason`). It runs on the host with the client, inside the container's network namespace, so `ip` changes only the
+ * container's interfaces, and it writes only below DEST/network: the lease state and resolv.conf, rewritten in place so
+ * the bind mount over the container's /etc/resolv.conf shows the new content.
  *
- * What it does on a lease (bound, renew): replace the interface's address
- * with the leased one, valid for the lease time (so an address outlives a
- * dead client by one lease at most), set the MTU the server gives (unless
- * `--net mtu=` fixed it), add classless static routes (option 121) or else
- * a default route via the first router, with a metric per interface, and
- * collect DNS servers and search domains of all leases into resolv.conf
- * (three servers at most, as glibc reads no more). Values from the server
- * are checked against the characters an address or domain may have before
- * they reach a command or a file. On deconfig/expiry it removes what it
- * added. Everything it does or fails to do goes to DEST/network/dhcp.log.
+ * What it does on a lease (bound, renew): replace the interface's address with the leased one, valid for the lease time
+ * (so an address outlives a dead client by one lease at most), set the MTU the server gives (unless `--net mtu=` fixed
+ * it), add classless static routes (option 121) or else a default route via the first router, with a metric per
+ * interface, and collect DNS servers and search domains of all leases into resolv.conf (three servers at most, as glibc
+ * reads no more). Values from the server are checked against the characters an address or domain may have before they
+ * reach a command or a file. On deconfig/expiry it removes what it added. Everything it does or fails to do goes to
+ * DEST/network/dhcp.log.
  *
  * @module
  */

@@ -1,8 +1,7 @@
 /**
- * Strict parsing of IPv4 and IPv6 addresses and CIDR prefixes, for values
- * that reach `lxc.net.N.ipv4.*` / `ipv6.*` and the distro's network files.
- * Strict means: no leading zeros in IPv4 octets (some parsers read them as
- * octal), no zone ids, no blanks, and the prefix length given in decimal.
+ * Strict parsing of IPv4 and IPv6 addresses and CIDR prefixes, for values that reach `lxc.net.N.ipv4.*` / `ipv6.*` and
+ * the distro's network files. Strict means: no leading zeros in IPv4 octets (some parsers read them as octal), no zone
+ * ids, no blanks, and the prefix length given in decimal.
  *
  * @module
  */
@@ -52,13 +51,6 @@ export function parseIpv6(text: string): number[] | undefined {
   return [...head, ...new Array<number>(missing).fill(0), ...tail];
 }
 
-/** The family of an address: 4, 6, or `undefined` when it is neither. */
-export function ipFamily(text: string): 4 | 6 | undefined {
-  if (parseIpv4(text)) return 4;
-  if (parseIpv6(text)) return 6;
-  return undefined;
-}
-
 /** Why `text` cannot be a host's IPv4 address (unspecified, loopback, multicast, broadcast), or `undefined`. */
 export function ipv4HostProblem(octets: readonly number[]): string | undefined {
   const [a] = octets;
@@ -85,8 +77,8 @@ export function parsePrefix(text: string, max: number): number | undefined {
 }
 
 /**
- * For an IPv4 CIDR whose prefix leaves at least two host bits, say whether the
- * address is the network or the broadcast address of its subnet.
+ * For an IPv4 CIDR whose prefix leaves at least two host bits, say whether the address is the network or the broadcast
+ * address of its subnet.
  */
 export function ipv4SubnetEdge(octets: readonly number[], prefix: number): "network" | "broadcast" | undefined {
   if (prefix > 30) return undefined;

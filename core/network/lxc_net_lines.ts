@@ -2,32 +2,25 @@
  * Network specs → the LXC config lines that make them, in order.
  *
  * What LXC does and what we do (checked on LXC 5.0.2):
- * - Every interface: `type`, `link`, `name`, `flags = up`, `hwaddr`, `mtu`
- *   (`macvlan.mode = bridge` for macvlan). A fixed random hwaddr is written
- *   when none is given: LXC would pick a new one at every start, and a DHCP
- *   server would then hand out a new lease each time.
- * - App containers with static addresses: `ipv4.address`/`ipv4.gateway`
- *   and `ipv6.address`/`ipv6.gateway`; LXC sets them in the container's
- *   network namespace before the app starts.
- * - System containers: no addresses from LXC; the distro's own network
- *   configuration (written by a distro plugin from the same specs) does it.
- * - App containers with DHCP: LXC has no DHCP client, so two hooks run
- *   oci2lxc on the host. `lxc.hook.start-host` runs after the network is set
- *   up and before the container's init is executed, in the host's
- *   namespaces, with `LXC_PID` set: `oci2lxc hook dhcp start` starts a
- *   client inside the container's network namespace and waits for the first
- *   lease. `lxc.hook.stop` ends the clients. LXC 5.0.2 deletes the veth
- *   *before* running `stop` and `post-stop` hooks, so no DHCPRELEASE can be
- *   sent at stop; the lease is kept by the server until it expires, and the
- *   fixed hwaddr makes the next start get the same address.
- *   DHCP's DNS servers reach the container through DEST/network/resolv.conf,
+ * - Every interface: `type`, `link`, `name`, `flags = up`, `hwaddr`, `mtu` (`macvlan.mode = bridge` for macvlan). A
+ *   fixed random hwaddr is written when none is given: LXC would pick a new one at every start, and a DHCP server would
+ *   then hand out a new lease each time.
+ * - App containers with static addresses: `ipv4.address`/`ipv4.gateway` and `ipv6.address`/`ipv6.gateway`; LXC sets
+ *   them in the container's network namespace before the app starts.
+ * - System containers: no addresses from LXC; the distro's own network configuration (written by a distro plugin from
+ *   the same specs) does it.
+ * - App containers with DHCP: LXC has no DHCP client, so two hooks run oci2lxc on the host. `lxc.hook.start-host` runs
+ *   after the network is set up and before the container's init is executed, in the host's namespaces, with `LXC_PID`
+ *   set: `oci2lxc hook dhcp start` starts a client inside the container's network namespace and waits for the first
+ *   lease. `lxc.hook.stop` ends the clients. LXC 5.0.2 deletes the veth *before* running `stop` and `post-stop` hooks,
+ *   so no DHCPRELEASE can be sent at stop; the lease is kept by the server until it expires, and the fixed hwaddr makes
+ *   the next start get the same address. DHCP's DNS servers reach the container through DEST/network/resolv.conf,
  *   bind-mounted over /etc/resolv.conf (never written through the rootfs).
  * - `--net none`: `type = empty`, loopback only.
  *
- * LXC runs a hook value as `/bin/sh -c "exec VALUE NAME lxc HOOKTYPE [NS…]"`
- * (checked: quoted words with spaces reach the program as one argument), so
- * every word is single-quoted for sh when it needs it, and the value ends
- * with `--` so that what LXC appends is never read as an option.
+ * LXC runs a hook value as `/bin/sh -c "exec VALUE NAME lxc HOOKTYPE [NS…]"` (checked: quoted words with spaces reach
+ * the program as one argument), so every word is single-quoted for sh when it needs it, and the value ends with `--` so
+ * that what LXC appends is never read as an option.
  *
  * @module
  */
@@ -38,7 +31,7 @@ import type { NetInterface, NetSpec } from "./net_spec.ts";
 import { networkPaths } from "./network_dir.ts";
 
 /** Default seconds the start hook waits for the first lease. */
-export const DEFAULT_DHCP_TIMEOUT_SECONDS = 10;
+const DEFAULT_DHCP_TIMEOUT_SECONDS = 10;
 
 /** Options for {@linkcode lxcNetLines}. */
 export interface LxcNetLinesOptions {
@@ -47,9 +40,8 @@ export interface LxcNetLinesOptions {
   /** The container directory DEST (absolute); DHCP state lives in DEST/network. */
   dest: string;
   /**
-   * The argv that runs oci2lxc on the host, for the DHCP hooks: the compiled
-   * binary (`["/usr/local/bin/oci2lxc"]`) or `["/usr/bin/deno", "run", "-A", "/opt/oci2lxc/main.ts"]`.
-   * Needed only when an app container asks for DHCP.
+   * The argv that runs oci2lxc on the host, for the DHCP hooks: the compiled binary (`["/usr/local/bin/oci2lxc"]`) or
+   * `["/usr/bin/deno", "run", "-A", "/opt/oci2lxc/main.ts"]`. Needed only when an app container asks for DHCP.
    */
   self?: readonly string[];
   /** Seconds the start hook waits for the first lease (default 10; 0: do not wait). */
@@ -62,8 +54,8 @@ export interface LxcNetLinesOptions {
 export type LxcLine = readonly [key: string, value: string];
 
 /**
- * Quote one word for `sh -c`: as is when it holds only characters no shell
- * treats specially, else in single quotes (a `'` becomes `'\''`).
+ * Quote one word for `sh -c`: as is when it holds only characters no shell treats specially, else in single quotes (a
+ * `'` becomes `'\''`).
  */
 export function shellWord(word: string): string {
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
@@ -106,8 +98,8 @@ function interfaceLines(
 }
 
 /**
- * The argv of the DHCP start hook after `self`, as LXC will run it (without
- * what LXC appends). Exported for tests and for the report.
+ * The argv of the DHCP start hook after `self`, as LXC will run it (without what LXC appends). Exported for tests and
+ * for the report.
  */
 export function dhcpHookArgs(
   action: "start" | "stop",
@@ -130,9 +122,8 @@ export function dhcpHookArgs(
 }
 
 /**
- * The LXC config lines for `specs`, in the order they should be written.
- * An empty `specs` gives no lines (the caller decides what no `--net`
- * means); `[none]` gives `lxc.net.0.type = empty`.
+ * The LXC config lines for `specs`, in the order they should be written. An empty `specs` gives no lines (the caller
+ * decides what no `--net` means); `[none]` gives `lxc.net.0.type = empty`.
  *
  * @example Static address for an app container
  * ```ts

@@ -8,20 +8,15 @@
  * Defaults, and why:
  * - `name`: `eth<N>`, N being the interface's position among the `--net` options.
  * - `type`: `veth`. `macvlan` (bridge mode) needs `link=` (the parent device).
- * - `link`: none. There is no default bridge: Debian's LXC has no `lxcbr0`
- *   unless lxc-net is set up, and guessing one would attach the container to
- *   a network the user did not name. Without `link`, the host end of the veth
- *   is on no bridge, so nothing answers DHCP until something attaches it
- *   ({@linkcode netSpecWarnings} says so).
- * - `ip`: `dhcp`. Someone who gives an interface usually wants an address;
- *   `ip=none` leaves IPv4 unconfigured.
- * - `ip6`: `auto`: the kernel's SLAAC from router advertisements, which every
- *   new network namespace does by default (accept_ra=1, autoconf=1). oci2lxc
- *   writes nothing for it; `ip6=none` means the same for oci2lxc (the kernel
- *   may still autoconfigure), and differs only for a distro's own network
- *   files (`inet6 auto` versus nothing).
- * - `hwaddr`: none here; {@linkcode lxcNetLines} writes a fixed random one so
- *   that a DHCP server gives the container the same lease at every start.
+ * - `link`: none. There is no default bridge: Debian's LXC has no `lxcbr0` unless lxc-net is set up, and guessing one
+ *   would attach the container to a network the user did not name. Without `link`, the host end of the veth is on no
+ *   bridge, so nothing answers DHCP until something attaches it ({@linkcode netSpecWarnings} says so).
+ * - `ip`: `dhcp`. Someone who gives an interface usually wants an address; `ip=none` leaves IPv4 unconfigured.
+ * - `ip6`: `auto`: the kernel's SLAAC from router advertisements, which every new network namespace does by default
+ *   (accept_ra=1, autoconf=1). oci2lxc writes nothing for it; `ip6=none` means the same for oci2lxc (the kernel may
+ *   still autoconfigure), and differs only for a distro's own network files (`inet6 auto` versus nothing).
+ * - `hwaddr`: none here; {@linkcode lxcNetLines} writes a fixed random one so that a DHCP server gives the container
+ *   the same lease at every start.
  *
  * @module
  */
@@ -71,16 +66,15 @@ export interface ParseNetSpecOptions {
 const KEYS = ["name", "type", "link", "ip", "gw", "ip6", "gw6", "hwaddr", "mtu"] as const;
 type Key = typeof KEYS[number];
 
-// Linux interface names: at most 15 bytes (IFNAMSIZ - 1), no '/', ':' or blanks.
-// We take a conservative set that every tool (ip, LXC, ifupdown) reads the same way.
+// Linux interface names: at most 15 bytes (IFNAMSIZ - 1), no '/', ':' or blanks. We take a conservative set that every
+// tool (ip, LXC, ifupdown) reads the same way.
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
 const HWADDR = /^[0-9a-fx]{2}(:[0-9a-fx]{2}){5}$/;
 const MIN_MTU = 68;
 const MIN_MTU_IPV6 = 1280;
 
 /**
- * Parse one `--net` value. Throws `Oci2LxcError("usage")`
- * `Cannot parse --net "TEXT": …` naming the bad key or value.
+ * Parse one `--net` value. Throws `Oci2LxcError("usage")` `Cannot parse --net "TEXT": …` naming the bad key or value.
  *
  * @example
  * ```ts
@@ -215,9 +209,8 @@ function parseIpv6Config(ip: string | undefined, gw: string | undefined, fail: (
 }
 
 /**
- * Parse every `--net` option: default names by position, no name twice,
- * `none` only alone. An empty list gives an empty list (the caller decides
- * what no `--net` means).
+ * Parse every `--net` option: default names by position, no name twice, `none` only alone. An empty list gives an empty
+ * list (the caller decides what no `--net` means).
  *
  * @example
  * ```ts

@@ -1,13 +1,11 @@
 /**
- * DEST/network: the directory next to the rootfs where oci2lxc keeps what
- * the container's networking needs at run time. It is ours, never the
- * image's, so a hostile rootfs (say /etc/resolv.conf as a symlink to a host
- * file) cannot redirect a write: the container sees `resolv.conf` through a
- * bind mount over its /etc/resolv.conf.
+ * DEST/network: the directory next to the rootfs where oci2lxc keeps what the container's networking needs at run time.
+ * It is ours, never the image's, so a hostile rootfs (say /etc/resolv.conf as a symlink to a host file) cannot redirect
+ * a write: the container sees `resolv.conf` through a bind mount over its /etc/resolv.conf.
  *
  * Layout:
- * - `resolv.conf`: bind-mounted at /etc/resolv.conf; must exist before the
- *   container starts; rewritten in place (same inode) so the mount sees it.
+ * - `resolv.conf`: bind-mounted at /etc/resolv.conf; must exist before the container starts; rewritten in place (same
+ *   inode) so the mount sees it.
  * - `dhcp.log`: what the DHCP hook and clients did, and why they failed.
  * - `dhcp-event`: the clients' event script, rewritten at every start.
  * - `state/IFACE.4`, `state/IFACE.6`: the current lease of each client.
@@ -45,8 +43,8 @@ export function networkPaths(dest: string): NetworkPaths {
 export const RESOLV_CONF_HEADER = "# Written by oci2lxc from DHCP leases; rewritten at every lease change\n";
 
 /**
- * Create DEST/network and an initial resolv.conf, so LXC's bind mount finds
- * its source at the first start. Existing files are kept.
+ * Create DEST/network and an initial resolv.conf, so LXC's bind mount finds its source at the first start. Existing
+ * files are kept.
  */
 export function prepareNetworkDir(dest: string): NetworkPaths {
   const paths = networkPaths(dest);

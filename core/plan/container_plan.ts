@@ -1,10 +1,9 @@
 /**
- * The container as data: everything the LXC config needs, decided from the
- * image config, the caller's options and a few facts read from the rootfs.
- * `makePlan` builds it, plugins may amend it, `renderLxcConfig` writes it.
+ * The container as data: everything the LXC config needs, decided from the image config, the caller's options and a few
+ * facts read from the rootfs. `makePlan` builds it, plugins may amend it, `renderLxcConfig` writes it.
  *
- * Every string in a plan made by `makePlan` has been checked: no control
- * characters (tabs are allowed where LXC keeps them) and no line breaks.
+ * Every string in a plan made by `makePlan` has been checked: no control characters (tabs are allowed where LXC keeps
+ * them) and no line breaks.
  *
  * @module
  */

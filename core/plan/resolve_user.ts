@@ -1,14 +1,13 @@
 /**
- * Resolving an image's `User` (`user`, `uid`, `user:group`, `uid:gid`,
- * `uid:group`, `user:gid`) against the rootfs's /etc/passwd and /etc/group,
- * with the rules runc applies for Docker (libcontainer/user.GetExecUser):
+ * Resolving an image's `User` (`user`, `uid`, `user:group`, `uid:gid`, `uid:group`, `user:gid`) against the rootfs's
+ * /etc/passwd and /etc/group, with the rules runc applies for Docker (libcontainer/user.GetExecUser):
  *
- * - the user part is looked up by name, or by uid when numeric; a name that
- *   is not found is an error, a uid that is not found is fine (gid 0, HOME /);
- * - without a group part, the gid is the passwd entry's and the
- *   supplementary groups are every /etc/group entry listing the user's name;
- * - with a group part, that group is the gid and there are no
- *   supplementary groups; a group name that is not found is an error.
+ * - the user part is looked up by name, or by uid when numeric; a name that is not found is an error, a uid that is not
+ *   found is fine (gid 0, HOME /);
+ * - without a group part, the gid is the passwd entry's and the supplementary groups are every /etc/group entry listing
+ *   the user's name;
+ * - with a group part, that group is the gid and there are no supplementary groups; a group name that is not found is
+ *   an error.
  *
  * @module
  */

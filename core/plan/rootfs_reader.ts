@@ -1,8 +1,7 @@
 /**
- * Read-only, confined access to a root filesystem: all the planner needs
- * from the rootfs (passwd, group, init and shell detection, whether a
- * directory is empty). Paths are absolute paths as the container sees them;
- * symlinks are resolved inside the root and can never lead out of it.
+ * Read-only, confined access to a root filesystem: all the planner needs from the rootfs (passwd, group, init and shell
+ * detection, whether a directory is empty). Paths are absolute paths as the container sees them; symlinks are resolved
+ * inside the root and can never lead out of it.
  *
  * @module
  */
@@ -16,9 +15,8 @@ export interface RootfsReader {
   /** Whether a directory is empty; `undefined` if missing or not a directory. */
   isDirEmpty(path: string): boolean | undefined;
   /**
-   * The path with every symlink resolved inside the root (e.g. `/sbin/init`
-   * → `/lib/systemd/systemd`), or `undefined` when it does not exist.
-   * Optional: without it the planner only knows the path as written.
+   * The path with every symlink resolved inside the root (e.g. `/sbin/init` → `/lib/systemd/systemd`), or `undefined`
+   * when it does not exist. Optional: without it the planner only knows the path as written.
    */
   realPath?(path: string): string | undefined;
 }
@@ -44,9 +42,8 @@ function lstat(path: string): Deno.FileInfo | undefined {
 }
 
 /**
- * Resolve `path` inside `root` component by component: `..` stops at the
- * root, an absolute link target starts again at the root, a relative one
- * continues from the link's directory, and at most 40 links are followed.
+ * Resolve `path` inside `root` component by component: `..` stops at the root, an absolute link target starts again at
+ * the root, a relative one continues from the link's directory, and at most 40 links are followed.
  */
 function resolve(root: string, path: string): Resolved | undefined {
   const parts: string[] = [];
@@ -88,9 +85,8 @@ function resolve(root: string, path: string): Resolved | undefined {
 }
 
 /**
- * A {@linkcode RootfsReader} over a directory on the host, for tests and for
- * reading an assembled rootfs. It uses Deno's string path APIs, which is
- * fine for the ASCII paths the planner asks about.
+ * A {@linkcode RootfsReader} over a directory on the host, for tests and for reading an assembled rootfs. It uses
+ * Deno's string path APIs, which is fine for the ASCII paths the planner asks about.
  *
  * @example Reading passwd through a symlinked /etc
  * ```ts

@@ -1,11 +1,10 @@
 /**
- * Normalising an image's `StopSignal` to the form `lxc.signal.halt` takes.
- * LXC accepts a number, a name with the `SIG` prefix (any case) or
- * `SIGRTMIN+n` / `SIGRTMAX-n`, but not a bare `QUIT`, so we always write
- * `SIG` + the upper-case name.
+ * Normalising an image's `StopSignal` to the form `lxc.signal.halt` takes. LXC accepts a number, a name with the `SIG`
+ * prefix (any case) or `SIGRTMIN+n` / `SIGRTMAX-n`, but not a bare `QUIT`, so we always write `SIG` + the upper-case
+ * name.
  *
- * Numbers follow the generic Linux numbering (x86, arm, arm64, riscv64,
- * s390x, ppc64), as Docker's signal parser does on those hosts.
+ * Numbers follow the generic Linux numbering (x86, arm, arm64, riscv64, s390x, ppc64), as Docker's signal parser does
+ * on those hosts.
  *
  * @module
  */
@@ -59,9 +58,8 @@ function realtime(base: "MIN" | "MAX", offset: number): string {
 }
 
 /**
- * The canonical `SIG…` name for a signal written as `QUIT`, `SIGQUIT`,
- * `sigquit`, `3`, `SIGRTMIN+3` or `RTMAX-1`; `undefined` when it is not a
- * signal.
+ * The canonical `SIG…` name for a signal written as `QUIT`, `SIGQUIT`, `sigquit`, `3`, `SIGRTMIN+3` or `RTMAX-1`;
+ * `undefined` when it is not a signal.
  *
  * @example
  * ```ts

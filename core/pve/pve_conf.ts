@@ -15,11 +15,19 @@
  * | --- | --- | --- |
  * | command | raw `lxc.init.cmd` | `entrypoint` |
  * | environment | raw `lxc.environment` | `lxc.environment.runtime` (PVE's `env` on disk) |
- * | user, groups | `lxc.init.uid/gid/groups` in an include file | raw `lxc.init.uid/gid/groups` (pve-container 6.1.0+) |
+ * | user, groups | `lxc.init.uid/gid/groups` in an include file | raw `lxc.init.uid/gid/groups` from pve-container 6.1.0, else the include file |
  * | working dir | `lxc.init.cwd` in an include file | raw `lxc.init.cwd` |
  * | stop signal | raw `lxc.signal.halt` | raw `lxc.signal.halt` |
- * | /dev/shm (apps) | raw `lxc.mount.entry` | PVE mounts it (6.1.10+) |
+ * | /dev/shm (apps) | raw `lxc.mount.entry` | PVE mounts it from pve-container 6.1.10, else raw `lxc.mount.entry` |
  * | static IPs (apps) | raw `lxc.net.N.ipv4/ipv6.*`, `flags = up` | `host-managed=1` on `netN` |
+ * | MAC address | `hwaddr` on `netN`, stable ({@linkcode stableHwaddr}) | the same |
+ *
+ * Which pve-container a 9.1 conf may count on comes from the version text
+ * ({@linkcode parsePveTarget}): `9.1` alone means the first 9.1 release
+ * (pve-container 6.0.15, November 2025), which has `entrypoint`, `env`,
+ * `host-managed` and `lxc.init.cwd` but drops `lxc.init.uid/gid/groups`
+ * (checked in pve-container's git: added by c464df5, first released in
+ * 6.1.0; /dev/shm for application containers by a535b4c, in 6.1.10).
  *
  * Before 9.1 the whitelist lacks `lxc.init.uid`, `gid`, `groups` and `cwd`,
  * but has `lxc.include`, so those go into a small LXC config file
@@ -33,6 +41,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { Oci2LxcError } from "../errors.ts";
 import { checkConfigValue, encodeConfigValue, sanitiseComment } from "../lxc/config_value.ts";
 import { checkEnvForHostHooks } from "../lxc/host_hook_env.ts";
@@ -50,6 +59,11 @@ export interface PveConfOptions {
   vmid: number;
   /** The Proxmox VE version the config is for. */
   pveVersion: PveVersion;
+  /**
+   * The lowest pve-container release the host may run (`[6, 1, 0]`); the
+   * default is the first one of `pveVersion` ({@linkcode parsePveTarget}).
+   */
+  pveContainer?: PveContainerVersion | undefined;
   /** The template file name (`busybox.tar.zst`), for the description. */
   templateName: string;
   /** `--net` specs (`name=eth0,link=vmbr0,ip=dhcp`); none: no network interface. */
@@ -70,6 +84,10 @@ export interface PveConfig {
   readonly include: string | undefined;
   /** Where the conf's `lxc.include` expects `include`. */
   readonly includePath: string | undefined;
+  /** The container's hostname as Proxmox VE sets it (`CTvmid` when the plan's is no DNS name). */
+  readonly hostname: string;
+  /** Whether the conf gives the container a network interface. */
+  readonly hasNetwork: boolean;
 }
 
 /** PVE's `arch` enum. */
@@ -85,9 +103,80 @@ export function defaultIncludePath(vmid: number): string {
   return `/var/lib/lxc/${vmid}/oci2lxc.conf`;
 }
 
+/** A pve-container release: major, minor, patch. */
+export type PveContainerVersion = readonly [number, number, number];
+
+/** What a version text lets the config count on. */
+export interface PveTarget {
+  /** The Proxmox VE version, as far as the output differs. */
+  readonly version: PveVersion;
+  /** The lowest pve-container release a host with that version can run. */
+  readonly pveContainer: PveContainerVersion;
+}
+
+/** The first pve-container of each Proxmox VE version (pve-container's "bump version" commits). */
+const FIRST_PVE_CONTAINER: Readonly<Record<PveVersion, PveContainerVersion>> = {
+  "7": [4, 0, 0],
+  "8": [5, 0, 0],
+  "9.0": [6, 0, 0],
+  "9.1": [6, 0, 15],
+};
+/** pve-manager 9.1.12 (May 2026) and later depend on pve-container >= 6.1.6 (pve-manager commit b10c2570). */
+const PVE_MANAGER_9_1_NEEDS: PveContainerVersion = [6, 1, 6];
+/** pve-container releases from which a 9.1 conf may use a feature. */
+const INIT_USER_KEYS: PveContainerVersion = [6, 1, 0];
+const PVE_MOUNTS_SHM: PveContainerVersion = [6, 1, 10];
+
+function atLeast(have: PveContainerVersion, want: PveContainerVersion): boolean {
+  for (let i = 0; i < 3; i++) if (have[i] !== want[i]) return have[i]! > want[i]!;
+  return true;
+}
+
 /**
- * The Proxmox VE version for a version text: `7`, `7.4`, `8.2`, `9`, `9.0`,
- * `9.1`, `9.2`… (later versions behave as 9.1).
+ * What a `--pve-version` text means: a Proxmox VE version as `pveversion`
+ * prints it (`7`, `8.4`, `9.0`, `9.1`, `9.1.14`, `9.2`…), or the
+ * pve-container release that `pveversion -v` lists (`pve-container/6.1.0`,
+ * also `pve-container: 6.1.0`). A bare `9.1` counts on pve-container 6.0.15
+ * only, the first 9.1 release; `9.1.12` and later, and `9.2` on, bring
+ * 6.1.6 or later.
+ *
+ * @throws {Oci2LxcError} `usage` for anything else, or a version before 7
+ *
+ * @example
+ * ```ts
+ * import { parsePveTarget } from "./pve_conf.ts";
+ * console.assert(parsePveTarget("9.1").pveContainer.join(".") === "6.0.15");
+ * console.assert(parsePveTarget("pve-container/6.1.10").version === "9.1");
+ * ```
+ */
+export function parsePveTarget(text: string): PveTarget {
+  const pc = /^\s*pve-container\s*[:/= ]\s*(\d+)\.(\d+)(?:[.-](\d+))?(?:[-~+][0-9A-Za-z.~+-]*)?\s*$/i.exec(text);
+  if (pc) {
+    const v: PveContainerVersion = [Number(pc[1]), Number(pc[2]), Number(pc[3] ?? 0)];
+    if (v[0] === 4) return { version: "7", pveContainer: v };
+    if (v[0] === 5) return { version: "8", pveContainer: v };
+    if (v[0] >= 6) return { version: atLeast(v, FIRST_PVE_CONTAINER["9.1"]) ? "9.1" : "9.0", pveContainer: v };
+  }
+  const m = pc ? null : /^\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?\s*$/.exec(text);
+  const major = m ? Number(m[1]) : NaN;
+  const minor = m?.[2] === undefined ? 0 : Number(m[2]);
+  const patch = m?.[3] === undefined ? 0 : Number(m[3]);
+  const of = (version: PveVersion): PveTarget => ({ version, pveContainer: FIRST_PVE_CONTAINER[version] });
+  if (major === 7) return of("7");
+  if (major === 8) return of("8");
+  if (major === 9 && minor === 0) return of("9.0");
+  if (major === 9 && minor === 1 && patch < 12) return of("9.1");
+  if (major >= 9) return { version: "9.1", pveContainer: PVE_MANAGER_9_1_NEEDS };
+  throw new Oci2LxcError(
+    "usage",
+    `Cannot use Proxmox VE version ${JSON.stringify(text)}: give 7, 8, 9.0, 9.1 (or 9.1.N), or pve-container/X.Y.Z`,
+    { hint: "pveversion prints it, e.g. pve-manager/8.4.1 → --pve-version 8; pveversion -v lists pve-container" },
+  );
+}
+
+/**
+ * The Proxmox VE version for a version text (see {@linkcode parsePveTarget}):
+ * `7`, `7.4`, `8.2`, `9`, `9.0`, `9.1`, `9.2`… (later versions behave as 9.1).
  *
  * @throws {Oci2LxcError} `usage` for anything else, or a version before 7
  *
@@ -100,16 +189,31 @@ export function defaultIncludePath(vmid: number): string {
  * ```
  */
 export function parsePveVersion(text: string): PveVersion {
-  const m = /^\s*(\d+)(?:\.(\d+))?(?:\.\d+)?\s*$/.exec(text);
-  const major = m ? Number(m[1]) : NaN;
-  const minor = m?.[2] === undefined ? 0 : Number(m[2]);
-  if (major === 7) return "7";
-  if (major === 8) return "8";
-  if (major === 9) return minor === 0 ? "9.0" : "9.1";
-  if (major > 9) return "9.1";
-  throw new Oci2LxcError("usage", `Cannot use Proxmox VE version ${JSON.stringify(text)}: give 7, 8, 9.0 or 9.1`, {
-    hint: "pveversion prints it, e.g. pve-manager/8.4.1 → --pve-version 8",
-  });
+  return parsePveTarget(text).version;
+}
+
+/**
+ * A MAC address for interface `index` of container `vmid` that stays the
+ * same at every start and every conversion. Without `hwaddr`, pve-container's
+ * `parse_lxc_network` draws a new random one each time it reads the config,
+ * and a DHCP server then hands out a new lease at every boot.
+ *
+ * Made as Proxmox's `PVE::Tools::random_ether_addr` makes its addresses
+ * (SHA-1 bytes, multicast bit cleared, locally administered bit set), from
+ * the vmid and index instead of random input, so it passes PVE's `mac-addr`
+ * format and cannot be a vendor's address.
+ *
+ * @example
+ * ```ts
+ * import { stableHwaddr } from "./pve_conf.ts";
+ * console.assert(stableHwaddr(120, 0) === stableHwaddr(120, 0));
+ * console.assert(/^[0-9A-F][26AE](:[0-9A-F]{2}){5}$/.test(stableHwaddr(120, 0)));
+ * ```
+ */
+export function stableHwaddr(vmid: number, index: number): string {
+  const bytes = createHash("sha1").update(`oci2lxc pve net ${vmid} ${index}`).digest();
+  bytes[0] = (bytes[0]! & 0xfe) | 0x02;
+  return [...bytes.subarray(0, 6)].map((b) => b.toString(16).toUpperCase().padStart(2, "0")).join(":");
 }
 
 /** Collects `key: value` lines in the order PVE writes them: properties sorted, then raw lxc lines. */
@@ -181,6 +285,8 @@ export function renderPveConfig(plan: ContainerPlan, options: PveConfOptions): P
   }
   const warn = options.onWarning ?? (() => {});
   const native = version === "9.1";
+  const pveContainer = options.pveContainer ?? FIRST_PVE_CONTAINER[version];
+  const pcText = pveContainer.join(".");
   const isApp = plan.kind === "app";
   const w = new PveConfWriter();
   const include = new LxcConfigWriter();
@@ -190,7 +296,8 @@ export function renderPveConfig(plan: ContainerPlan, options: PveConfOptions): P
   }
 
   for (const line of options.header ?? []) w.comment(line);
-  w.comment(`Template ${options.templateName}, config for Proxmox VE ${version}, written by oci2lxc`);
+  const forWhat = native ? `Proxmox VE 9.1 with pve-container ${pcText} or later` : `Proxmox VE ${version}`;
+  w.comment(`Template ${options.templateName}, config for ${forWhat}, written by oci2lxc`);
 
   // Properties.
   if (plan.arch === undefined) {
@@ -233,29 +340,29 @@ export function renderPveConfig(plan: ContainerPlan, options: PveConfOptions): P
   let index = 0;
   for (const spec of specs) {
     if (spec.type === "none") continue;
-    netLines(w, spec, index++, { native, isApp, warn });
+    netLines(w, spec, index++, { native, isApp, warn, vmid });
   }
 
   // User and working directory.
   const { uid, gid, groups } = plan.user;
   const needsUser = uid !== 0 || gid !== 0 || groups.length > 0;
-  if (native) {
-    if (needsUser) {
-      w.raw("lxc.init.uid", uid);
-      w.raw("lxc.init.gid", gid);
-      if (groups.length > 0) w.raw("lxc.init.groups", groups.join(","));
+  if (native && needsUser && atLeast(pveContainer, INIT_USER_KEYS)) {
+    w.raw("lxc.init.uid", uid);
+    w.raw("lxc.init.gid", gid);
+    if (groups.length > 0) w.raw("lxc.init.groups", groups.join(","));
+  } else if (needsUser) {
+    include.entry("lxc.init.uid", uid);
+    include.entry("lxc.init.gid", gid);
+    if (groups.length > 0) include.entry("lxc.init.groups", groups.join(","));
+    if (native) {
       warn(
-        `the command runs as ${uid}:${gid} through lxc.init.uid/gid, which Proxmox VE accepts from pve-container 6.1.0 on; an older 9.1 drops those lines and runs it as root`,
+        `the command runs as ${uid}:${gid} through lxc.init.uid/gid in an include file, since pve-container ${pcText} drops those keys from ${vmid}.conf (they are accepted from 6.1.0 on); copy the include file to every node, as it is not in /etc/pve (not replicated, not in backups); with pve-container 6.1.0 or later (pveversion -v), pass --pve-version pve-container/X.Y.Z to keep them in ${vmid}.conf`,
       );
     }
-    if (plan.cwd !== "/") w.raw("lxc.init.cwd", plan.cwd, "the working directory");
-  } else {
-    if (needsUser) {
-      include.entry("lxc.init.uid", uid);
-      include.entry("lxc.init.gid", gid);
-      if (groups.length > 0) include.entry("lxc.init.groups", groups.join(","));
-    }
-    if (plan.cwd !== "/") include.entry("lxc.init.cwd", plan.cwd, "the working directory");
+  }
+  if (plan.cwd !== "/") {
+    if (native) w.raw("lxc.init.cwd", plan.cwd, "the working directory");
+    else include.entry("lxc.init.cwd", plan.cwd, "the working directory");
   }
 
   // Environment.
@@ -298,7 +405,8 @@ export function renderPveConfig(plan: ContainerPlan, options: PveConfOptions): P
   w.raw("lxc.signal.halt", plan.stopSignal, "the stop signal");
 
   // Mounts.
-  if (isApp && !native) {
+  // pve-container mounts /dev/shm for an entrypoint other than /sbin/init from 6.1.10 on.
+  if (isApp && (!native || !atLeast(pveContainer, PVE_MOUNTS_SHM))) {
     w.raw("lxc.mount.entry", mountEntry("tmpfs", "/dev/shm", "tmpfs", "rw,nosuid,nodev,noexec,mode=1777,create=dir"));
   }
   if (isApp && plan.runTmpfs) {
@@ -329,7 +437,13 @@ export function renderPveConfig(plan: ContainerPlan, options: PveConfOptions): P
     head.comment("Written by oci2lxc; copy it to every node the container may run on");
     includeText = head.toString() + include.toString();
   }
-  return { conf: w.toString(), include: includeText, includePath: includeText === undefined ? undefined : includePath };
+  return {
+    conf: w.toString(),
+    include: includeText,
+    includePath: includeText === undefined ? undefined : includePath,
+    hostname: hostname ?? `CT${vmid}`,
+    hasNetwork: index > 0,
+  };
 }
 
 /**
@@ -349,6 +463,7 @@ function pveHostname(name: string): string | undefined {
 }
 
 interface NetContext {
+  vmid: number;
   native: boolean;
   isApp: boolean;
   warn: (message: string) => void;
@@ -364,6 +479,8 @@ function netLines(w: PveConfWriter, spec: NetInterface, n: number, ctx: NetConte
   if (spec.hwaddr !== undefined) {
     if (spec.hwaddr.includes("x")) fail(`hwaddr=${spec.hwaddr}: Proxmox VE wants a full MAC address (no x)`);
     parts.push(`hwaddr=${spec.hwaddr.toUpperCase()}`);
+  } else {
+    parts.push(`hwaddr=${stableHwaddr(ctx.vmid, n)}`);
   }
   const v4 = spec.ipv4;
   if (v4.mode === "dhcp") parts.push("ip=dhcp");

@@ -5,8 +5,9 @@
  *   `lxc.init.cmd`, and its LXC (6.0.5) splits that with
  *   `lxc_string_split_quoted`, so arguments with blanks are quoted.
  * - PVE 7, 8 and 9.0 take a raw `lxc.init.cmd` line. LXC 4 and 5 split it
- *   at spaces only; whether LXC 6.0.0–6.0.4 quotes is not checked, so for
- *   PVE 8 and 9.0 only what both splitters read alike is written as it is.
+ *   at spaces only, every LXC 6.0.x with quotes (core/lxc/quote_init_cmd.ts),
+ *   and PVE 8 ships 5 or 6, so only what both splitters read alike is
+ *   written as it is (for PVE 7 too: its upgrade brings LXC 6).
  *   A command that does not fit runs through the image's shell with a
  *   script that holds no blank and no quote at its start, so every splitter
  *   reads the same three words: `${IFS}` separates the words of `exec`
@@ -35,11 +36,13 @@ export interface PveInitCommand {
   readonly notes: readonly string[];
 }
 
-/** The `lxc.init.cmd` splitter of the LXC that each PVE version ships. */
+/**
+ * The `lxc.init.cmd` splitter to quote for on each PVE version. PVE 7's LXC
+ * splits at spaces, but an upgrade to PVE 8 or 9 brings LXC 6, which splits
+ * a tab or a leading quote otherwise: PVE 7 gets only what both read alike.
+ */
 export function pveSplitter(version: PveVersion): InitCmdSplitter {
-  if (version === "9.1") return "quoted";
-  if (version === "7") return "space";
-  return "portable";
+  return version === "9.1" ? "quoted" : "portable";
 }
 
 /**

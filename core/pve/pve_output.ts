@@ -5,13 +5,23 @@
  * and, for Proxmox VE before 9.1 when the image sets a user or working
  * directory, `OUTDIR/VMID.oci2lxc.conf` (an LXC file the config includes).
  *
+ * Name resolution: Proxmox VE writes `/etc/hosts` and `/etc/resolv.conf` only
+ * for the distributions it manages, never for `ostype: unmanaged`. So an
+ * application container's template holds them, generated as for LXC output
+ * (which bind-mounts them instead): `/etc/hosts` with the hostname, and,
+ * when the container has a network interface, `/etc/resolv.conf` from the
+ * converting host's (loopback servers dropped). The rootfs is not changed.
+ * With DHCP on 9.1 (`host-managed`), LXC's dhclient-script rewrites
+ * resolv.conf from the lease.
+ *
  * @module
  */
 import { join } from "node:path";
 import { describeError, Oci2LxcError } from "../errors.ts";
 import type { ContainerPlan } from "../plan/container_plan.ts";
-import { parsePveVersion, type PveVersion, renderPveConfig } from "./pve_conf.ts";
-import { writePveTemplate } from "./pve_template.ts";
+import { parsePveTarget, type PveVersion, renderPveConfig } from "./pve_conf.ts";
+import { type TemplateFile, writePveTemplate } from "./pve_template.ts";
+import { filterResolvConf, hostsFile } from "../../plugins/hosts_files.ts";
 import type { IdMap } from "../rootfs/id_map.ts";
 
 /** Options for {@linkcode writePveOutput}. */
@@ -24,7 +34,7 @@ export interface PveOutputOptions {
   outDir: string;
   /** The Proxmox VE container id the config is for. */
   vmid: number;
-  /** `7`, `8`, `9.0`, `9.1`, or a version text such as `8.4` ({@linkcode parsePveVersion}). */
+  /** `7`, `8`, `9.0`, `9.1`, or a version text such as `8.4` or `pve-container/6.1.0` ({@linkcode parsePveTarget}). */
   pveVersion: PveVersion | string;
   /** The template's base name: `NAME.tar.zst`. */
   name: string;
@@ -36,6 +46,8 @@ export interface PveOutputOptions {
   header?: readonly string[] | undefined;
   /** Host path for the include file; default `/var/lib/lxc/VMID/oci2lxc.conf`. */
   includePath?: string | undefined;
+  /** The resolv.conf an application container's template gets (loopback servers dropped); default `/etc/resolv.conf`. */
+  hostResolvConf?: string | undefined;
   /** zstd level (default 3) and worker threads (default: CPUs, at most 8). */
   level?: number | undefined;
   workers?: number | undefined;
@@ -79,11 +91,12 @@ export function writePveOutput(options: PveOutputOptions): PveOutput {
       },
     );
   }
-  const version = parsePveVersion(options.pveVersion);
+  const target = parsePveTarget(options.pveVersion);
   const templateName = `${name}.tar.zst`;
   const rendered = renderPveConfig(options.plan, {
     vmid,
-    pveVersion: version,
+    pveVersion: target.version,
+    pveContainer: target.pveContainer,
     templateName,
     net: options.net,
     header: options.header,
@@ -97,6 +110,7 @@ export function writePveOutput(options: PveOutputOptions): PveOutput {
   }
   const template = join(outDir, templateName);
   const result = writePveTemplate(options.rootfsDir, template, {
+    etcFiles: options.plan.kind === "app" ? nameFiles(rendered, options) : undefined,
     idmap: options.idmap,
     onWarning: options.onWarning,
     level: options.level,
@@ -118,6 +132,33 @@ export function writePveOutput(options: PveOutputOptions): PveOutput {
     bytes: result.bytes,
     steps: pveSteps(options.plan, vmid, templateName, rendered.includePath),
   };
+}
+
+/** `/etc/hosts` and (with a network) `/etc/resolv.conf` for an application container's template. */
+function nameFiles(
+  rendered: { hostname: string; hasNetwork: boolean },
+  options: PveOutputOptions,
+): Map<string, TemplateFile> {
+  const enc = new TextEncoder();
+  const files = new Map<string, TemplateFile>([["etc/hosts", {
+    data: enc.encode(hostsFile(rendered.hostname)),
+    mode: 0o644,
+  }]]);
+  if (!rendered.hasNetwork) return files;
+  const source = options.hostResolvConf ?? "/etc/resolv.conf";
+  let text: string | undefined;
+  try {
+    text = filterResolvConf(Deno.readTextFileSync(source));
+  } catch (err) {
+    options.onWarning?.(`cannot read ${source} (${describeError(err)}): the template's /etc/resolv.conf is empty`);
+  }
+  if (text !== undefined && !/^\s*nameserver\s/m.test(text)) {
+    options.onWarning?.(
+      `${source} names no DNS server the container can reach (loopback ones are dropped): the template's /etc/resolv.conf has none; set one inside the container`,
+    );
+  }
+  files.set("etc/resolv.conf", { data: enc.encode(text ?? ""), mode: 0o644 });
+  return files;
 }
 
 /** The commands that make and start the container on the Proxmox VE host. */

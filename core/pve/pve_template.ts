@@ -16,7 +16,12 @@
  *   devices, FIFOs and xattrs are kept; names are read as bytes through
  *   libc, never decoded; sockets cannot be archived and are skipped;
  * - xattrs follow the rootfs writer's policy (`trusted.*`,
- *   `security.selinux`, `system.nfs4_acl` stay out).
+ *   `security.selinux`, `system.nfs4_acl` stay out);
+ * - POSIX ACLs are written twice: as `SCHILY.xattr.system.posix_acl_*`
+ *   (for readers that restore every xattr) and as GNU tar's
+ *   `SCHILY.acl.access`/`SCHILY.acl.default` text with numeric ids, since
+ *   pct's `--xattrs-include` patterns drop the former and `--acls` restores
+ *   only the latter.
  *
  * The archive is written to `OUT.partial-PID` and renamed into place, so an
  * interrupted run never leaves a truncated template under the real name.
@@ -57,6 +62,7 @@ import {
   strerror,
 } from "../native/libc.ts";
 import type { IdMap, IdRange } from "../rootfs/id_map.ts";
+import { ACL_ACCESS_XATTR, ACL_DEFAULT_XATTR, aclXattrToText } from "../rootfs/posix_acl.ts";
 import { xattrSkipReason } from "../rootfs/xattr_policy.ts";
 import type { TarEntryType } from "../tar/tar_entry.ts";
 import { TarWriter } from "../tar/tar_writer.ts";
@@ -71,6 +77,19 @@ export interface PveTemplateOptions {
   level?: number | undefined;
   /** zstd worker threads; see `ZstdCompressorOptions.workers`. */
   workers?: number | undefined;
+  /**
+   * Files the template holds instead of the rootfs's, by path below `/etc`
+   * (`etc/resolv.conf`), owned by root; the rootfs itself is not changed. A
+   * missing `/etc` is added; an `/etc` that is not a directory is left alone
+   * with a warning.
+   */
+  etcFiles?: ReadonlyMap<string, TemplateFile> | undefined;
+}
+
+/** A generated file for {@linkcode PveTemplateOptions.etcFiles}. */
+export interface TemplateFile {
+  readonly data: Uint8Array;
+  readonly mode: number;
 }
 
 /** What {@linkcode tarRootfs} wrote. */
@@ -206,12 +225,23 @@ class RootfsWalker {
   readonly #links = new Map<string, { path: Uint8Array; left: number }>();
   #skipped = 0;
   readonly #findings = new Map<string, Finding>();
+  /** Generated files by member name (`./etc/hosts`), and their names inside `./etc/`. */
+  readonly #etcFiles = new Map<string, TemplateFile>();
+  readonly #etcNames: Uint8Array[] = [];
 
   constructor(root: string, tar: TarWriter, options: PveTemplateOptions) {
     this.#root = root;
     this.#tar = tar;
     this.#idmap = options.idmap;
     this.#warn = options.onWarning ?? (() => {});
+    for (const [path, file] of options.etcFiles ?? []) {
+      const m = /^etc\/([^/]+)$/.exec(path);
+      if (!m || m[1] === "." || m[1] === "..") {
+        throw new TypeError(`Cannot add ${path} to the template: not a file in /etc`);
+      }
+      this.#etcFiles.set(`./${path}`, file);
+      this.#etcNames.push(new TextEncoder().encode(m[1]));
+    }
   }
 
   run(): RootfsTarResult {
@@ -231,14 +261,35 @@ class RootfsWalker {
   }
 
   /** Archive the children of the directory open as `dirFd`, whose member name is `prefix` (ends with `/`). */
-  #walk(dirFd: number, prefix: Uint8Array): void {
-    const entries = readDir(dirFd);
-    if (typeof entries === "number") this.#fail(prefix, "read the directory", -entries);
+  #walk(dirFd: number, prefix: Uint8Array, dirSt?: Stat): void {
+    const found = readDir(dirFd);
+    if (typeof found === "number") this.#fail(prefix, "read the directory", -found);
+    const entries: { name: Uint8Array; generated?: boolean }[] = found;
+    const isRoot = prefix.length === 2;
+    const isEtc = this.#etcFiles.size > 0 && latin1(prefix) === "./etc/";
+    if (isRoot && this.#etcFiles.size > 0 && !entries.some((e) => latin1(e.name) === "etc")) {
+      entries.push({ name: new TextEncoder().encode("etc"), generated: true });
+    }
+    if (isEtc) {
+      for (const name of this.#etcNames) {
+        if (!entries.some((e) => compareBytes(e.name, name) === 0)) entries.push({ name, generated: true });
+      }
+    }
     entries.sort((a, b) => compareBytes(a.name, b.name));
-    for (const { name } of entries) {
+    for (const { name, generated } of entries) {
       const path = new Uint8Array(prefix.length + name.length);
       path.set(prefix);
       path.set(name, prefix.length);
+      if (isEtc && this.#addEtcFile(path, dirSt!)) continue;
+      if (generated) {
+        // /etc is missing from the rootfs: a root-owned 0755 directory holds the generated files.
+        const now = { mtime: { sec: Math.floor(Date.now() / 1000), nsec: 0 } };
+        this.#tar.add({ path, type: "directory", mode: 0o755, uid: 0, gid: 0, mtime: now.mtime.sec });
+        for (const etcName of [...this.#etcNames].sort(compareBytes)) {
+          this.#addEtcFile(new Uint8Array([...path, SLASH, ...etcName]), now);
+        }
+        continue;
+      }
       const st = statx(dirFd, name, AT_SYMLINK_NOFOLLOW);
       if (typeof st === "number") this.#fail(path, "stat", -st);
       const type = st.mode & S_IFMT;
@@ -246,6 +297,13 @@ class RootfsWalker {
         this.#skipped++;
         this.#note("socket", path);
         continue;
+      }
+      if (isRoot && type !== S_IFDIR && this.#etcFiles.size > 0 && latin1(name) === "etc") {
+        this.#warn(
+          `/etc in the image is not a directory, so the template holds no generated ${
+            [...this.#etcFiles.keys()].map((k) => k.slice(1)).join(", ")
+          }`,
+        );
       }
       if (type === S_IFDIR) {
         const fd = openat(dirFd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
@@ -255,7 +313,7 @@ class RootfsWalker {
           const child = new Uint8Array(path.length + 1);
           child.set(path);
           child[path.length] = SLASH;
-          this.#walk(fd, child);
+          this.#walk(fd, child, st);
         } finally {
           close(fd);
         }
@@ -290,6 +348,24 @@ class RootfsWalker {
     }
   }
 
+  /** Write the generated file for member `path`, if there is one (mtime of its directory); whether it did. */
+  #addEtcFile(path: Uint8Array, dirSt: Pick<Stat, "mtime">): boolean {
+    const file = this.#etcFiles.get(latin1(path));
+    if (file === undefined) return false;
+    this.#tar.add({
+      path,
+      type: "file",
+      mode: file.mode,
+      uid: 0,
+      gid: 0,
+      size: file.data.length,
+      mtime: dirSt.mtime.sec,
+      mtimeNsec: dirSt.mtime.nsec,
+    });
+    this.#tar.write(file.data);
+    return true;
+  }
+
   /** Write a hardlink member if this inode was archived before; remember it otherwise. */
   #hardlink(path: Uint8Array, st: Stat): boolean {
     const key = `${st.dev}:${st.ino}`;
@@ -315,6 +391,8 @@ class RootfsWalker {
 
   #add(path: Uint8Array, st: Stat, fd: number, target: Uint8Array): void {
     const type = TYPES.get(st.mode & S_IFMT)!;
+    const xattrs = this.#xattrs(fd, path);
+    const acls = this.#acls(path, xattrs);
     const uid = this.#owner(path, "uid", st.uid);
     const gid = this.#owner(path, "gid", st.gid);
     if (this.#idmap === undefined && (uid >= UNPRIVILEGED_IDS || gid >= UNPRIVILEGED_IDS)) {
@@ -331,8 +409,26 @@ class RootfsWalker {
       mtimeNsec: st.mtime.nsec,
       ...(target.length > 0 ? { linkPath: target } : {}),
       ...(type === "char" || type === "block" ? { devMajor: st.rdevMajor, devMinor: st.rdevMinor } : {}),
-      xattrs: this.#xattrs(fd, path),
+      xattrs,
+      ...(acls === undefined ? {} : { acls }),
     });
+  }
+
+  /** The ACLs among `xattrs` (ids already the container's) as GNU tar's text, or `undefined` when none. */
+  #acls(path: Uint8Array, xattrs: readonly [string, Uint8Array][]): { access?: string; default?: string } | undefined {
+    let acls: { access?: string; default?: string } | undefined;
+    for (const [name, value] of xattrs) {
+      if (name !== ACL_ACCESS_XATTR && name !== ACL_DEFAULT_XATTR) continue;
+      const text = aclXattrToText(value);
+      if (text === undefined) {
+        this.#note("bad-acl", path, name);
+        continue;
+      }
+      acls ??= {};
+      if (name === ACL_ACCESS_XATTR) acls.access = text;
+      else acls.default = text;
+    }
+    return acls;
   }
 
   #copyData(fd: number, path: Uint8Array, size: number): void {
@@ -450,6 +546,13 @@ class RootfsWalker {
         } for an unprivileged container (only ./dev/* is excluded)`,
     );
     say(
+      "bad-acl",
+      (f, s) =>
+        `${f.count} POSIX ACL${s} the kernel did not give in version 2 form, e.g. ${f.example}: left out of the SCHILY.acl records, so pct create does not restore ${
+          f.count === 1 ? "it" : "them"
+        }`,
+    );
+    say(
       "high-id",
       (f, s) =>
         `${f.count} member${s} owned by ids of ${UNPRIVILEGED_IDS} or more, e.g. ${f.example}: an unprivileged container with the default id map cannot own ${
@@ -487,6 +590,13 @@ function startsWith(bytes: Uint8Array, prefix: string): boolean {
 }
 
 const lossy = new TextDecoder("utf-8", { fatal: false });
+
+/** One char per byte, for comparing member names with ASCII text. */
+function latin1(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return s;
+}
 
 /** A member name for messages: `/etc/passwd`, control characters escaped. */
 function show(path: Uint8Array): string {

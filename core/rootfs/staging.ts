@@ -5,7 +5,7 @@
  * @module
  */
 
-import { describeError, Oci2LxcError } from "../errors.ts";
+import { describeError, isInterruption, Oci2LxcError } from "../errors.ts";
 import {
   AT_FDCWD,
   check,
@@ -21,11 +21,12 @@ import {
   RENAME_NOREPLACE,
   renameat2,
 } from "../native/libc.ts";
-import { removeTree } from "./remove_tree.ts";
+import { removeTree, removeTreeAsync } from "./remove_tree.ts";
+import { stagingName } from "./stale_leftovers.ts";
 
 /** A directory being filled; see {@linkcode createStaging}. */
 export interface Staging {
-  /** Absolute path of the staging directory (`DIR/.NAME.oci2lxc-staging-XXXX`). */
+  /** Absolute path of the staging directory (`DIR/.NAME.oci2lxc-staging-PID-START-XXXX`, see owner_tag.ts). */
   readonly path: string;
   /** The destination it will become. */
   readonly dest: string;
@@ -33,11 +34,29 @@ export interface Staging {
    * Move the staging directory to DEST in one rename. If DEST exists, fail
    * with code "destination" unless `force`; with `force`, swap the two with
    * `RENAME_EXCHANGE` (or rename DEST aside where the filesystem cannot swap)
-   * and then remove the old DEST.
+   * and then remove the old DEST, with turns of the event loop so signals
+   * are seen. Once the new DEST is in place, a failure to remove the old one
+   * does not fail the commit: the result says what is left and where.
+   *
+   * @throws {Oci2LxcError} code "interrupted" when `signal` aborts the removal of the old DEST
+   *   (the new DEST is in place then; the message says so)
    */
-  commit(force: boolean): void;
+  commit(force: boolean, options?: { signal?: AbortSignal | undefined }): Promise<CommitResult>;
   /** Remove the staging directory and everything in it. Safe to call after commit (does nothing then). */
   abort(): void;
+  /**
+   * {@linkcode Staging.abort} with turns of the event loop, so that a second
+   * Ctrl-C during a long clean-up is seen (and ends the process at once).
+   */
+  abortAsync(): Promise<void>;
+}
+
+/** What {@linkcode Staging.commit} left behind: nothing, or part of the old DEST it could not remove. */
+export interface CommitResult {
+  /** Where the rest of the old DEST is, when it could not be removed completely. */
+  leftover?: string;
+  /** Why it could not be removed. */
+  problem?: string;
 }
 
 /** Options for {@linkcode createStaging}. */
@@ -58,11 +77,6 @@ function split(path: string): { dir: string; base: string } {
   };
 }
 
-function randomSuffix(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(6));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /**
  * Create a fresh, empty staging directory (mode 0700) beside `dest`; the
  * parent of `dest` is created if missing.
@@ -75,7 +89,7 @@ function randomSuffix(): string {
  * const base = Deno.makeTempDirSync();
  * const staging = createStaging(`${base}/ct`);
  * Deno.writeTextFileSync(`${staging.path}/config`, "lxc.uts.name = ct\n");
- * staging.commit(false);
+ * await staging.commit(false);
  * console.assert(Deno.readTextFileSync(`${base}/ct/config`).startsWith("lxc"));
  * Deno.removeSync(base, { recursive: true });
  * ```
@@ -96,7 +110,7 @@ export function createStaging(
     Deno.mkdirSync(dir, { recursive: true });
     const absDir = Deno.realPathSync(dir);
     for (let attempt = 0;; attempt++) {
-      path = `${absDir === "/" ? "" : absDir}/.${base}.oci2lxc-staging-${randomSuffix()}`;
+      path = `${absDir === "/" ? "" : absDir}/${stagingName(base)}`;
       const r = mkdirat(AT_FDCWD, encoder.encode(path), 0o700);
       if (r === -Errno.EEXIST && attempt < 10) continue;
       check(r, "mkdirat", path);
@@ -133,7 +147,32 @@ class StagingDir implements Staging {
     this.#mode = mode;
   }
 
-  commit(force: boolean): void {
+  async commit(force: boolean, options: { signal?: AbortSignal | undefined } = {}): Promise<CommitResult> {
+    const old = this.#swap(force);
+    if (old === undefined) return {};
+    try {
+      const { dir, base } = split(old);
+      const fd = check(openat(AT_FDCWD, encoder.encode(dir), O_PATH | O_DIRECTORY), "openat", dir);
+      try {
+        await removeTreeAsync(fd, encoder.encode(base), { signal: options.signal, what: `the old ${this.dest}` });
+      } finally {
+        close(fd);
+      }
+      return {};
+    } catch (err) {
+      const where = `the new container is in place in ${this.dest}; what is left of the old one is ${old}`;
+      if (isInterruption(err)) {
+        throw new Oci2LxcError("interrupted", `${(err as Error).message}: ${where}`, {
+          cause: err,
+          hint: `The next conversion into ${this.dest} removes ${old} (or remove it by hand)`,
+        });
+      }
+      return { leftover: old, problem: describeError(err) };
+    }
+  }
+
+  /** Move staging into DEST; return where the old DEST now is, if there was one. */
+  #swap(force: boolean): string | undefined {
     if (this.#done) {
       throw new Error(`Staging for ${this.dest} is already finished`);
     }
@@ -152,7 +191,7 @@ class StagingDir implements Staging {
       const r = renameat2(AT_FDCWD, staging, AT_FDCWD, dest, RENAME_NOREPLACE);
       if (r === 0) {
         this.#done = true;
-        return;
+        return undefined;
       }
       if (r !== -Errno.EEXIST) throw new LibcError("renameat2", -r);
       if (!force) {
@@ -166,10 +205,9 @@ class StagingDir implements Staging {
       }
       const x = renameat2(AT_FDCWD, staging, AT_FDCWD, dest, RENAME_EXCHANGE);
       if (x === 0) {
-        // The staging path now holds the old DEST.
+        // The staging path now holds the old DEST; its name says whose it is if we are killed now.
         this.#done = true;
-        removeAt(this.path);
-        return;
+        return this.path;
       }
       if (x !== -Errno.EINVAL && x !== -Errno.EOPNOTSUPP) {
         throw new LibcError("renameat2", -x);
@@ -204,12 +242,34 @@ class StagingDir implements Staging {
         throw new LibcError("renameat2", -moved);
       }
       this.#done = true;
-      removeAt(aside);
+      return aside;
     } catch (err) {
       if (err instanceof Oci2LxcError) throw err;
       throw new Oci2LxcError(
         "destination",
         `Cannot move the new container into ${this.dest}: ${describeError(err)}`,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+
+  async abortAsync(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    const { dir, base } = split(this.path);
+    try {
+      const fd = check(openat(AT_FDCWD, encoder.encode(dir), O_PATH | O_DIRECTORY), "openat", dir);
+      try {
+        await removeTreeAsync(fd, encoder.encode(base));
+      } finally {
+        close(fd);
+      }
+    } catch (err) {
+      throw new Oci2LxcError(
+        "destination",
+        `Cannot remove staging directory ${this.path}: ${describeError(err)}`,
         {
           cause: err,
         },

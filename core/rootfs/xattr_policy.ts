@@ -12,6 +12,8 @@
  *   capability's root uid is shifted through the uid map.
  * - POSIX ACLs (`system.posix_acl_access`, `system.posix_acl_default`) are
  *   kept with their named user and group entries shifted through the maps.
+ *   GNU tar's `SCHILY.acl.*` text records reach here as these xattrs too
+ *   (the tar reader converts them, `posix_acl.ts`).
  * - Everything else (`user.*`, other `security.*`) is written as it is.
  *
  * @module

@@ -1,7 +1,6 @@
 /**
- * Decoding of the fixed fields of a 512-byte tar header block. Every
- * function reads straight from a block that may be a view into the caller's
- * chunk (`b` at offset `p`), so a header is never copied just to be read.
+ * Decoding of the fixed fields of a 512-byte tar header block. Every function reads straight from a block that may be a
+ * view into the caller's chunk (`b` at offset `p`), so a header is never copied just to be read.
  *
  * @module
  */
@@ -15,12 +14,11 @@ const NUL = 0;
 const utf8 = new TextDecoder("utf-8", { fatal: false });
 
 /**
- * Parse an octal field the way GNU tar does: leading spaces and NULs are
- * skipped, the digits end at a space, a NUL or the end of the field, and
- * whatever follows that terminator is ignored. An empty field is 0.
- * Returns NaN when a non-octal character stands where a digit should.
+ * Parse an octal field the way GNU tar does: leading spaces and NULs are skipped, the digits end at a space, a NUL or
+ * the end of the field, and whatever follows that terminator is ignored. An empty field is 0. Returns NaN when a
+ * non-octal character stands where a digit should.
  */
-export function parseOctal(
+function parseOctal(
   b: Uint8Array,
   start: number,
   length: number,
@@ -40,10 +38,9 @@ export function parseOctal(
 }
 
 /**
- * Parse a numeric field that is octal text or, when the first byte has its
- * high bit set, a GNU/star base-256 two's-complement number (bit 6 of the
- * first byte is the sign). Returns NaN when the value is not a safe integer
- * or the text is not octal.
+ * Parse a numeric field that is octal text or, when the first byte has its high bit set, a GNU/star base-256
+ * two's-complement number (bit 6 of the first byte is the sign). Returns NaN when the value is not a safe integer or
+ * the text is not octal.
  */
 export function parseNumeric(
   b: Uint8Array,
@@ -96,10 +93,9 @@ const ZERO: ChecksumResult = { kind: "zero" };
 const OK: ChecksumResult = { kind: "ok" };
 
 /**
- * Check the header checksum of the block at `b[p]`. POSIX sums unsigned
- * bytes with the checksum field counted as spaces; old Sun, BSD and HP-UX
- * tars summed signed bytes, and GNU tar accepts either, so we do too. An
- * all-zero block is reported as such (it marks the end of the archive).
+ * Check the header checksum of the block at `b[p]`. POSIX sums unsigned bytes with the checksum field counted as
+ * spaces; old Sun, BSD and HP-UX tars summed signed bytes, and GNU tar accepts either, so we do too. An all-zero block
+ * is reported as such (it marks the end of the archive).
  */
 export function checkHeader(b: Uint8Array, p: number): ChecksumResult {
   let sum = 0;

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { ACL_ACCESS_XATTR, ACL_DEFAULT_XATTR, aclTextToXattr } from "../rootfs/posix_acl.ts";
 import { decodeText } from "./_header_fields.ts";
 
 const SPACE = 0x20;
@@ -66,4 +67,24 @@ export function parsePaxRecords(
     into.set(decodeText(b, keyStart, eq), b.slice(eq + 1, recordEnd - 1));
     p = recordEnd;
   }
+}
+
+/**
+ * The xattr that a GNU tar ACL record (`SCHILY.acl.access`,
+ * `SCHILY.acl.default`) stands for: `[name, binary value]`; a string saying
+ * why it cannot be used; or `undefined` when `key` is no such record.
+ * `SCHILY.acl.ace` (NFSv4 ACLs) has no POSIX form and is refused.
+ */
+export function paxAclXattr(key: string, value: Uint8Array): [string, Uint8Array] | string | undefined {
+  if (!key.startsWith("SCHILY.acl.")) return undefined;
+  const name = key === "SCHILY.acl.access"
+    ? ACL_ACCESS_XATTR
+    : key === "SCHILY.acl.default"
+    ? ACL_DEFAULT_XATTR
+    : undefined;
+  if (name === undefined) return "it is not a POSIX ACL";
+  // An empty default ACL is how GNU tar says "none".
+  if (value.length === 0) return undefined;
+  const binary = aclTextToXattr(decodeText(value, 0, value.length));
+  return typeof binary === "string" ? binary : [name, binary];
 }

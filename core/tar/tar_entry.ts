@@ -1,7 +1,6 @@
 /**
- * One member of a tar stream, after pax and GNU extension headers have been
- * folded in. Names are bytes: a tar name need not be UTF-8, and the rootfs
- * must reproduce it byte for byte.
+ * One member of a tar stream, after pax and GNU extension headers have been folded in. Names are bytes: a tar name need
+ * not be UTF-8, and the rootfs must reproduce it byte for byte.
  *
  * @module
  */
@@ -44,9 +43,8 @@ export interface TarEntry {
 }
 
 /**
- * Receives a tar stream's members as they are parsed. Chunks passed to
- * `data` are views into the parser's buffer: they are valid only during the
- * call, so write or copy them before returning.
+ * Receives a tar stream's members as they are parsed. Chunks passed to `data` are views into the parser's buffer: they
+ * are valid only during the call, so write or copy them before returning.
  */
 export interface TarHandler {
   /** A member's header; for regular files `data` calls follow, then `entryEnd`. */

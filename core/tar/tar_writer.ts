@@ -3,7 +3,9 @@
  * gets a ustar header, and a pax extended header (`x`) goes before it only
  * when a field does not fit ustar: a long name or link target, an id or
  * size beyond the octal fields, a negative or fractional mtime, extended
- * attributes (`SCHILY.xattr.NAME`, the form GNU tar and libarchive read).
+ * attributes (`SCHILY.xattr.NAME`, the form GNU tar and libarchive read),
+ * POSIX ACLs (`SCHILY.acl.access` / `SCHILY.acl.default`, the form that
+ * `tar --acls` restores).
  *
  * Names are bytes and are written byte for byte; when a pax `path` or
  * `linkpath` is not UTF-8, `hdrcharset=BINARY` tells readers not to convert
@@ -46,6 +48,8 @@ export interface TarWriterEntry {
   readonly gname?: string;
   /** Extended attributes, written as `SCHILY.xattr.NAME` records in this order. */
   readonly xattrs?: Iterable<readonly [string, Uint8Array]>;
+  /** POSIX ACLs in GNU tar's text form (`user::rw-\n…`, see `core/rootfs/posix_acl.ts`). */
+  readonly acls?: { readonly access?: string | undefined; readonly default?: string | undefined };
 }
 
 /** Options for {@linkcode TarWriter}. */
@@ -251,6 +255,9 @@ export class TarWriter {
       putNumber(h, 329, 8, entry.devMajor ?? 0);
       putNumber(h, 337, 8, entry.devMinor ?? 0);
     }
+    // GNU tar writes the ACL records before the xattrs.
+    if (entry.acls?.access !== undefined) records.push(["SCHILY.acl.access", encoder.encode(entry.acls.access)]);
+    if (entry.acls?.default !== undefined) records.push(["SCHILY.acl.default", encoder.encode(entry.acls.default)]);
     for (const [name, value] of xattrs) {
       records.push([`SCHILY.xattr.${name}`, value]);
     }

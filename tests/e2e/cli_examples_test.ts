@@ -26,6 +26,7 @@ const PLACEHOLDERS: ReadonlyArray<readonly [string, string]> = [
   ["/var/lib/lxc/", "$DIR/lxc/"],
   ["/var/tmp/", "$DIR/tmp/"],
   ["/srv/app", "$DIR/srv-app"],
+  ["/usr/local/share/lxc/templates", "$DIR/srv-app"],
 ];
 
 /** The example lines of one --help text. */
@@ -56,8 +57,17 @@ function substitute(example: string, dir: string, used: Set<string>): string[] {
 Deno.test("every --help example runs with fixture images and exits 0", async () => {
   const used = new Set<string>();
   const help = await cli("main.ts", ["--help"]);
-  const commands = ["", ...[...help.stdout.matchAll(/^ {2}([a-z]+) {2}/gm)].map((m) => m[1]!)];
-  assertEquals(commands, ["", "convert", "inspect", "verify", "plugins", "version"]);
+  const commands = ["", ...[...help.stdout.matchAll(/^ {2}([a-z-]+) {2}/gm)].map((m) => m[1]!)];
+  assertEquals(commands, [
+    "",
+    "convert",
+    "inspect",
+    "verify",
+    "plugins",
+    "version",
+    "install-lxc-template",
+    "completion",
+  ]);
   let ran = 0;
   for (const command of commands) {
     const text = command === "" ? help.stdout : (await cli("main.ts", [command, "--help"])).stdout;

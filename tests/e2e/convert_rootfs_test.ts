@@ -85,6 +85,7 @@ Deno.test("an existing DEST is refused without --force and replaced, complete, w
   await withTempDir(async (dir) => {
     Deno.mkdirSync(`${dir}/ct`);
     Deno.writeTextFileSync(`${dir}/ct/keep`, "old");
+    Deno.writeTextFileSync(`${dir}/ct/config`, "lxc.uts.name = ct\n"); // looks like a container: --force may replace it
     const refused = await cli("main.ts", ["convert", "fixtures/images/busybox.oci.tar", `${dir}/ct`, "--quiet"]);
     assertEquals(refused.code, 1);
     assert(refused.stderr.startsWith(`error: Cannot write ${dir}/ct: it already exists`), refused.stderr);

@@ -87,6 +87,7 @@ for (const entry of ENTRIES) {
         `${dir}/promise.ts`,
         `export default { name: "stray-promise", rootfs() { Promise.reject(new TypeError("nobody awaited this")); } };\n`,
       );
+      await Deno.mkdir(`${dir}/out`); // there before: a failed run removes only the directories it created
       for (const [plugin, message] of [["timer", "a timer threw"], ["promise", "nobody awaited this"]]) {
         const r = await cli(entry, [
           "convert",

@@ -199,7 +199,7 @@ Deno.test("convert stops on SIGINT in the middle of the largest image of the sui
 
 /** The temporary file a compressed outer archive is unpacked to, beside DEST. */
 function unpackedIn(dir: string): string | undefined {
-  return [...Deno.readDirSync(dir)].find((e) => /^\.oci2lxc-.*\.tar$/.test(e.name))?.name;
+  return [...Deno.readDirSync(dir)].find((e) => /^\.(ct\.)?oci2lxc-.*\.tar$/.test(e.name))?.name;
 }
 
 Deno.test("convert and verify stop on SIGINT while they unpack a compressed outer archive, and remove the partial file", async (t) => {
@@ -256,3 +256,41 @@ function fileSize(path: string): number | undefined {
     return undefined;
   }
 }
+
+Deno.test("a second SIGINT while the staging directory is being removed ends convert at once with 130, leaving the rest", async () => {
+  await withTempDir(async (dir) => {
+    const tar = layerTar();
+    const blob = await run(["gzip", "-1", "-n", "-c"], tar);
+    await writeOciDir(`${dir}/image`, [{ tar, compression: "gzip", blob }], { Cmd: ["/bin/sh"] });
+    const out = `${dir}/out`;
+    await Deno.mkdir(out);
+    const child = await spawnCli("main.ts", ["convert", `oci:${dir}/image`, `${out}/ct`]);
+    const output = child.output();
+    const stop = setTimeout(() => child.kill("SIGKILL"), 180_000);
+    const rootfs = () => `${out}/${stagingIn(out) ?? "none"}/rootfs`;
+    const freeze = async () => {
+      child.kill("SIGSTOP");
+      assert(await waitFor(() => processState(child.pid) === "T", 10_000, 1), "not stopped on SIGSTOP");
+    };
+    try {
+      // Half the directories written: the clean-up of the rest takes a while.
+      assert(await waitFor(() => fileSize(`${rootfs()}/d15`) !== undefined, 60_000, 2), "no d15 within 60 s");
+      await freeze();
+      child.kill("SIGINT");
+      child.kill("SIGCONT");
+      // The clean-up starts with the files at the top of the rootfs (the big ones), then the directories.
+      const cleaning = await waitFor(() => fileSize(`${rootfs()}/big0`) === undefined, 30_000, 1);
+      await freeze();
+      const left = stagingIn(out);
+      assert(cleaning && left !== undefined && fileSize(`${out}/${left}/rootfs/d0`) !== undefined, "not mid-clean-up");
+      child.kill("SIGINT");
+      child.kill("SIGCONT");
+      const r = await output;
+      assertEquals(r.code, 130, new TextDecoder().decode(r.stderr));
+      // It did not finish cleaning up: the second signal ended it.
+      assert(fileSize(`${out}/${left}`) !== undefined, "the staging directory was removed to the end");
+    } finally {
+      clearTimeout(stop);
+    }
+  });
+});

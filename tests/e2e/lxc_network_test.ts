@@ -5,7 +5,7 @@
  * overridden so the app's first act records the address, routes and
  * resolv.conf it sees: the network must be ready before the app starts.
  */
-import { findDhcpClients } from "../../core/network/dhcp_hook.ts";
+import { findDhcpClients } from "../../core/network/dhcp_processes.ts";
 import { networkPaths } from "../../core/network/network_dir.ts";
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { createTestNetwork, netnsMissing, waitFor } from "./_netns.ts";

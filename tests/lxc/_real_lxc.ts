@@ -10,6 +10,7 @@
  * @module
  */
 import { escapeMountField } from "../../core/lxc/mount_entry.ts";
+import type { Lxc6Host } from "../e2e/_lxc6.ts";
 
 export const BUSYBOX = "/usr/bin/busybox";
 export const INIT_LXC = "/usr/sbin/init.lxc.static";
@@ -159,14 +160,27 @@ export class LxcSandbox implements AsyncDisposable {
     Deno.writeTextFileSync(`${this.lxcpath}/${this.name}/config`, text);
   }
 
-  /** Run the container in the foreground until PID 1 exits (bounded). */
+  /**
+   * Run the container in the foreground until PID 1 exits (bounded); with `lxc6`, under LXC 6 in its namespace
+   * instead of the host's LXC.
+   */
   async run(
     tool: "lxc-start" | "lxc-execute" = "lxc-start",
+    lxc6?: Lxc6Host,
   ): Promise<RunResult> {
     const log = `${this.dir}/lxc.log`;
     const args = tool === "lxc-start"
       ? ["-F", "-n", this.name, "-P", this.lxcpath, "-l", "INFO", "-o", log]
       : ["-n", this.name, "-P", this.lxcpath, "-l", "INFO", "-o", log];
+    if (lxc6) {
+      try {
+        await lxc6.bind(this.dir);
+        const { code } = await lxc6.run([tool, ...args]);
+        return { ...this.#results(log), code };
+      } finally {
+        await lxc6.run(["lxc-stop", "-k", "-n", this.name, "-P", this.lxcpath]);
+      }
+    }
     let code = -1;
     try {
       const out = await new Deno.Command(tool, {
@@ -186,8 +200,11 @@ export class LxcSandbox implements AsyncDisposable {
     } finally {
       await this.stop();
     }
+    return { ...this.#results(log), code };
+  }
+
+  #results(log: string): Omit<RunResult, "code"> {
     return {
-      code,
       args: this.#readList("args"),
       ids: this.#readList("ids"),
       env: this.#readList("env"),

@@ -3,6 +3,7 @@ import { Oci2LxcError } from "../../core/errors.ts";
 import type { ImageRuntimeConfig } from "../../core/image/image.ts";
 import type { Platform } from "../../core/image/platform.ts";
 import { type LxcConfigOptions, renderLxcConfig } from "../../core/lxc/lxc_config.ts";
+import { splitInitCmdLikeLxc } from "../../core/lxc/quote_init_cmd.ts";
 import type { ContainerPlan } from "../../core/plan/container_plan.ts";
 import { makePlan, type PlanOptions } from "../../core/plan/make_plan.ts";
 import { type RootfsSpec, tempRootfs } from "../plan/_rootfs.ts";
@@ -276,8 +277,16 @@ Deno.test("renderLxcConfig refuses a command LXC cannot split back, naming the i
   refuses(
     () => render(noShell, { lxcVersion: "5.0.2" }),
     "config",
-    'Cannot use Cmd[2] of the image config ("daemon off;") in lxc.init.cmd: LXC 5 splits lxc.init.cmd at every space',
+    'Cannot use Cmd[2] of the image config ("daemon off;") in lxc.init.cmd: it needs quotes, and LXC versions split lxc.init.cmd differently',
   );
+  // What LXC 5 alone would take as it is (a tab, a leading quote) is refused for LXC 5 too: LXC 6 splits it otherwise.
+  for (const arg of ["a\tb", "'c", '"a']) {
+    refuses(
+      () => render(planFor({ Cmd: ["/app", arg] }, {}), { lxcVersion: "5.0.2" }),
+      "config",
+      /it needs quotes, and LXC versions split lxc.init.cmd differently/,
+    );
+  }
   refuses(
     () => renderLxcConfig(noShell, { rootfsPath: ROOTFS, fileExists: () => true }),
     "config",
@@ -285,6 +294,10 @@ Deno.test("renderLxcConfig refuses a command LXC cannot split back, naming the i
   );
   const quoted = parseLxcConfig(render(noShell, { splitter: "quoted" })).find(([k]) => k === "lxc.init.cmd")![1];
   assert.equal(quoted, "/ep nginx -g 'daemon off;'");
+  // For LXC 6 without a shell: LXC 6's quotes, and a comment that only LXC 6 reads the line so.
+  const lxc6 = render(noShell, { lxcVersion: "6.0.4" });
+  assert.equal(parseLxcConfig(lxc6).find(([k]) => k === "lxc.init.cmd")![1], "/ep nginx -g 'daemon off;'");
+  assert.ok(lxc6.includes("# This lxc.init.cmd is quoted for LXC 6 and later; another LXC version splits it"), lxc6);
   const withShell = planFor({
     Entrypoint: ["/ep"],
     Cmd: ["nginx", "-g", "daemon off;"],
@@ -292,8 +305,14 @@ Deno.test("renderLxcConfig refuses a command LXC cannot split back, naming the i
   refuses(
     () => render(withShell, { shellFallback: false }),
     "config",
-    /LXC 5 splits lxc.init.cmd at every space/,
+    /it needs quotes, and LXC versions split lxc.init.cmd differently/,
   );
+  // With a shell, the launcher, which LXC 5 and LXC 6 read alike, also for LXC 6.
+  for (const lxcVersion of ["5.0.2", "6.0.4"]) {
+    const cmd = parseLxcConfig(render(withShell, { lxcVersion })).find(([k]) => k === "lxc.init.cmd")![1];
+    assert.deepEqual(splitInitCmdLikeLxc(cmd, "space"), splitInitCmdLikeLxc(cmd, "quoted"), cmd);
+    assert.deepEqual(splitInitCmdLikeLxc(cmd, "space").slice(0, 2), ["/bin/sh", "-c"], cmd);
+  }
 });
 
 // --- hostile input ---------------------------------------------------------
@@ -462,15 +481,18 @@ Deno.test("renderLxcConfig refuses environment values that could make LXC 5's ho
   );
 });
 
-Deno.test("renderLxcConfig refuses lxc.environment.runtime for LXC 5, which rejects the key", () => {
-  refuses(
-    () =>
-      render(planFor({ Cmd: ["/app"] }), {
-        environmentKey: "lxc.environment.runtime",
-      }),
-    "usage",
-    "Cannot write lxc.environment.runtime for LXC 5.0.2: it refuses that key",
-  );
+Deno.test("renderLxcConfig refuses lxc.environment.runtime for LXC 5 and 6.0.4, which reject the key", () => {
+  for (const lxcVersion of ["5.0.2", "6.0.4"]) {
+    refuses(
+      () =>
+        render(planFor({ Cmd: ["/app"] }), {
+          lxcVersion,
+          environmentKey: "lxc.environment.runtime",
+        }),
+      "usage",
+      `Cannot write lxc.environment.runtime for LXC ${lxcVersion}: only LXC 7.0.0 and Proxmox's lxc-pve 6.0.5-3 have that key`,
+    );
+  }
 });
 
 Deno.test("renderLxcConfig warns when lxc.environment would give host hooks a PATH without /bin or /usr/bin", () => {

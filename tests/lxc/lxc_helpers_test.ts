@@ -16,9 +16,11 @@ Deno.test("parseLxcVersion reads lxc-start --version output and initCmdSplitterF
     patch: 0,
   });
   assert.equal(parseLxcVersion("lxc"), undefined);
-  assert.equal(initCmdSplitterFor(parseLxcVersion("5.0.2")), "space");
-  assert.equal(initCmdSplitterFor(parseLxcVersion("4.0.12")), "space");
-  assert.equal(initCmdSplitterFor(parseLxcVersion("6.0.4")), "portable");
+  // LXC 5 alone would take a tab or a leading quote as it is; LXC 6 would not, so a config for 5 must not either.
+  assert.equal(initCmdSplitterFor(parseLxcVersion("5.0.2")), "portable");
+  assert.equal(initCmdSplitterFor(parseLxcVersion("4.0.12")), "portable");
+  assert.equal(initCmdSplitterFor(parseLxcVersion("6.0.4")), "quoted");
+  assert.equal(initCmdSplitterFor(parseLxcVersion("7.0.0")), "quoted");
   assert.equal(initCmdSplitterFor(undefined), "portable");
 });
 
@@ -65,12 +67,15 @@ Deno.test("shellLauncherScript has no blanks and quotes every argument for sh", 
   assert.ok(!/[ \t]/.test(shellLauncherScript(["a b", "c  d", "tab\there"])!));
 });
 
-Deno.test("environmentKeyFor() picks lxc.environment.runtime from LXC 6.0.5 on, lxc.environment before", async () => {
+Deno.test("environmentKeyFor() picks lxc.environment.runtime from LXC 7.0.0 on (confile.c), lxc.environment before", async () => {
   const { environmentKeyFor, parseLxcVersion } = await import("../../core/lxc/lxc_version.ts");
   const key = (v: string) => environmentKeyFor(parseLxcVersion(v));
-  if (key("5.0.2") !== "lxc.environment") throw new Error("5.0.2");
-  if (key("6.0.4") !== "lxc.environment") throw new Error("6.0.4");
-  if (key("6.0.5") !== "lxc.environment.runtime") throw new Error("6.0.5");
-  if (key("6.1.0") !== "lxc.environment.runtime") throw new Error("6.1.0");
-  if (environmentKeyFor(undefined) !== "lxc.environment") throw new Error("unknown");
+  assert.equal(key("5.0.2"), "lxc.environment");
+  assert.equal(key("6.0.4"), "lxc.environment");
+  // Not in upstream's v6.0.5 or v6.0.6 tags; LXC 5.0.2 and 6.0.4 refuse the key.
+  assert.equal(key("6.0.5"), "lxc.environment");
+  assert.equal(key("6.0.6"), "lxc.environment");
+  assert.equal(key("6.1.0"), "lxc.environment");
+  assert.equal(key("7.0.0"), "lxc.environment.runtime");
+  assert.equal(environmentKeyFor(undefined), "lxc.environment");
 });

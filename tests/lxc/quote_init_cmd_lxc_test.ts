@@ -3,7 +3,10 @@
  * quoteInitCmd, written by LxcConfigWriter, and run; the container's script
  * records the arguments it received. `space` runs `lxc-start` with
  * `lxc.init.cmd`; `quoted` runs `lxc-execute` with `lxc.execute.cmd`
- * (LXC 5.0.2's `lxc_string_split_quoted`); `portable` output runs both ways.
+ * (LXC 5.0.2's `lxc_string_split_quoted`) and `lxc-start` of LXC 6.0.4
+ * (`lxc6-start`: from the cached Debian 13 root, tests/e2e/_lxc6.ts), which
+ * splits `lxc.init.cmd` with that same function; `portable` output runs
+ * every way.
  * For every argv the quoting refuses, the naive rendering is run too, to show
  * that LXC really would change it.
  */
@@ -12,7 +15,11 @@ import { Oci2LxcError } from "../../core/errors.ts";
 import { LxcConfigWriter } from "../../core/lxc/lxc_config_writer.ts";
 import { type InitCmdSplitter, quoteInitCmd, splitInitCmdLikeLxc } from "../../core/lxc/quote_init_cmd.ts";
 import { parseLxcConfig } from "./_parse_lxc_config.ts";
+import { Lxc6Host } from "../e2e/_lxc6.ts";
 import { INIT_LXC, LxcSandbox, pool, requireLxc, SKIP_LXC, uniqueName } from "./_real_lxc.ts";
+
+/** `lxc6-start`: lxc-start of LXC 6, which splits lxc.init.cmd like lxc-execute of LXC 5 does lxc.execute.cmd. */
+type Tool = "lxc-start" | "lxc-execute" | "lxc6-start";
 
 type Outcome = "ok" | "refused";
 interface Case {
@@ -153,14 +160,15 @@ function naive(argv: readonly string[], splitter: InitCmdSplitter): string {
 /** Run `value` as the command with the given tool; return the arguments the script saw. */
 async function runCommand(
   value: string,
-  tool: "lxc-start" | "lxc-execute",
+  tool: Tool,
+  lxc6: Lxc6Host | undefined,
 ): Promise<string[] | undefined> {
   await using box = new LxcSandbox(uniqueName("q"));
   Deno.symlinkSync("/print", `${box.rootfs}/bin/'p`);
   const w = new LxcConfigWriter();
-  w.entry(tool === "lxc-start" ? "lxc.init.cmd" : "lxc.execute.cmd", value);
+  w.entry(tool === "lxc-execute" ? "lxc.execute.cmd" : "lxc.init.cmd", value);
   box.writeConfig(box.baseConfig + w.toString());
-  const result = await box.run(tool);
+  const result = tool === "lxc6-start" ? await box.run("lxc-start", lxc6) : await box.run(tool);
   return result.args;
 }
 
@@ -170,12 +178,13 @@ function show(argv: readonly string[] | undefined): string {
 
 async function checkTable(
   splitter: InitCmdSplitter,
-  tools: readonly ("lxc-start" | "lxc-execute")[],
+  tools: readonly Tool[],
 ): Promise<void> {
   requireLxc();
+  await using lxc6 = tools.includes("lxc6-start") ? await Lxc6Host.open() : undefined;
   interface Job {
     readonly c: Case;
-    readonly tool: "lxc-start" | "lxc-execute";
+    readonly tool: Tool;
     readonly value: string;
     readonly refused: boolean;
   }
@@ -215,6 +224,10 @@ async function checkTable(
         const forQuoted = quoteOrRefuse(argv, "quoted");
         const value = typeof forQuoted === "string" ? forQuoted : naive(argv, "space");
         jobs.push({ c, tool: "lxc-start", value, refused: true });
+        // And what LXC 5 alone would take as it is, LXC 6 misreads (unless both agree after all).
+        if (c.space === "ok" && tools.includes("lxc6-start")) {
+          jobs.push({ c, tool: "lxc6-start", value: naive(argv, "space"), refused: true });
+        }
       } else {
         for (const tool of tools) {
           jobs.push({ c, tool, value: naive(argv, splitter), refused: true });
@@ -222,7 +235,7 @@ async function checkTable(
       }
     }
   }
-  const seen = await pool(jobs, 8, (job) => runCommand(job.value, job.tool));
+  const seen = await pool(jobs, 8, (job) => runCommand(job.value, job.tool, lxc6));
   jobs.forEach((job, i) => {
     const got = seen[i];
     const want = job.c.args;
@@ -270,9 +283,16 @@ Deno.test({
 });
 
 Deno.test({
-  name: "quoteInitCmd portable output reads back exactly under both LXC splitters",
+  name:
+    "quoteInitCmd output for LXC 6 (quoted splitter) reads back exactly under LXC 6's lxc-start, and refusals are real",
   ignore: SKIP_LXC,
-  fn: () => checkTable("portable", ["lxc-start", "lxc-execute"]),
+  fn: () => checkTable("quoted", ["lxc6-start"]),
+});
+
+Deno.test({
+  name: "quoteInitCmd portable output reads back exactly under LXC 5's and LXC 6's lxc-start and lxc-execute",
+  ignore: SKIP_LXC,
+  fn: () => checkTable("portable", ["lxc-start", "lxc-execute", "lxc6-start"]),
 });
 
 Deno.test({

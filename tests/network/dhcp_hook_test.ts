@@ -5,7 +5,8 @@
  * (LXC_PID). Needs root, iproute2, dnsmasq and busybox; set
  * OCI2LXC_SKIP_LXC_TESTS=1 to skip these system tests.
  */
-import { findDhcpClients, startDhcp, stopDhcp } from "../../core/network/dhcp_hook.ts";
+import { startDhcp, stopDhcp } from "../../core/network/dhcp_hook.ts";
+import { findDhcpClients } from "../../core/network/dhcp_processes.ts";
 import { networkPaths, prepareNetworkDir } from "../../core/network/network_dir.ts";
 import {
   createTestNetwork,

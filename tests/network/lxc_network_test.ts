@@ -9,7 +9,7 @@
  */
 import { LxcConfigWriter } from "../../core/lxc/lxc_config_writer.ts";
 import { mountEntry } from "../../core/lxc/mount_entry.ts";
-import { findDhcpClients } from "../../core/network/dhcp_hook.ts";
+import { findDhcpClients } from "../../core/network/dhcp_processes.ts";
 import { lxcNetLines } from "../../core/network/lxc_net_lines.ts";
 import { parseNetSpecs } from "../../core/network/net_spec.ts";
 import { networkPaths, prepareNetworkDir } from "../../core/network/network_dir.ts";

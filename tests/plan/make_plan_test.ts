@@ -767,3 +767,100 @@ Deno.test("makePlan finds the image's /bin/sh through symlinks", () => {
   );
   assert.equal(plan({ Cmd: ["/a"] }).shell, undefined);
 });
+
+Deno.test("makePlan records each mapped field as overridden, mapped or defaulted, with its reason", () => {
+  const fates = (p: ContainerPlan) => p.fields.slice(0, 7);
+  assert.deepEqual(fates(plan({}, { "/sbin/init": "" })), [
+    { field: "User", status: "defaulted", to: "lxc.init.uid", reason: "not set: root" },
+    { field: "Env", status: "defaulted", to: "lxc.environment", reason: "not set: PATH, HOSTNAME and HOME defaults" },
+    { field: "Entrypoint", status: "defaulted", to: "lxc.init.cmd", reason: "not set" },
+    { field: "Cmd", status: "defaulted", to: "lxc.init.cmd", reason: "not set" },
+    { field: "WorkingDir", status: "defaulted", to: "lxc.init.cwd", reason: "not set: /" },
+    { field: "StopSignal", status: "defaulted", to: "lxc.signal.halt", reason: "not set: SIGPWR" },
+    { field: "Volumes", status: "defaulted", reason: "not set" },
+  ]);
+  const image = {
+    User: "app",
+    Env: ["A=1"],
+    Entrypoint: ["/e"],
+    Cmd: ["c"],
+    WorkingDir: "/w",
+    StopSignal: "QUIT",
+    Volumes: { "/data": {} },
+  };
+  assert.deepEqual(fates(plan(image, DEBIAN_USERS)), [
+    { field: "User", status: "mapped", to: "lxc.init.uid" },
+    { field: "Env", status: "mapped", to: "lxc.environment" },
+    { field: "Entrypoint", status: "mapped", to: "lxc.init.cmd" },
+    { field: "Cmd", status: "mapped", to: "lxc.init.cmd" },
+    { field: "WorkingDir", status: "mapped", to: "lxc.init.cwd" },
+    { field: "StopSignal", status: "mapped", to: "lxc.signal.halt" },
+    {
+      field: "Volumes",
+      status: "mapped",
+      reason: "directories in the rootfs; bound to host directories where --volume says so",
+    },
+  ]);
+  const overridden = plan(image, DEBIAN_USERS, {
+    user: "0",
+    env: ["B=2"],
+    entrypoint: ["/x"],
+    workdir: "/",
+    stopSignal: "TERM",
+    volumes: ["/srv:/data"],
+  });
+  assert.deepEqual(fates(overridden), [
+    { field: "User", status: "overridden", to: "lxc.init.uid", reason: "replaced by --user" },
+    { field: "Env", status: "mapped", to: "lxc.environment", reason: "merged with --env" },
+    { field: "Entrypoint", status: "overridden", to: "lxc.init.cmd", reason: "replaced by --entrypoint" },
+    {
+      field: "Cmd",
+      status: "overridden",
+      to: "lxc.init.cmd",
+      reason: "cleared because --entrypoint was given (as Docker does)",
+    },
+    { field: "WorkingDir", status: "overridden", to: "lxc.init.cwd", reason: "replaced by --workdir" },
+    { field: "StopSignal", status: "overridden", to: "lxc.signal.halt", reason: "replaced by --stop-signal" },
+    {
+      field: "Volumes",
+      status: "mapped",
+      to: "lxc.mount.entry",
+      reason: "directories in the rootfs; bound to host directories where --volume says so",
+    },
+  ]);
+  assert.deepEqual(overridden.directories.map((d) => [d.path, d.reason]), [["/data", "Volumes"]]);
+  const both = plan(image, DEBIAN_USERS, { entrypoint: ["/x"], cmd: ["y"] });
+  assert.deepEqual(both.fields.find((f) => f.field === "Cmd"), {
+    field: "Cmd",
+    status: "overridden",
+    to: "lxc.init.cmd",
+    reason: "replaced by --cmd",
+  });
+  assert.deepEqual(plan(image, DEBIAN_USERS).directories.map((d) => [d.path, d.reason]), [
+    ["/w", "WorkingDir"],
+    ["/data", "Volumes"],
+  ]);
+});
+
+Deno.test("makePlan gives its warnings in the order of the fields", () => {
+  const p = plan(
+    {
+      User: "app",
+      Env: ["NOEQ"],
+      Volumes: { "/v": {} },
+      ...Object.fromEntries([...Array(51)].map((_, i) => [`k${i}`, 1])),
+    },
+    { ...DEBIAN_USERS, "/sbin/init": "" },
+    { name: "a_b" },
+    { os: "linux", architecture: "sparc" },
+  );
+  assert.deepEqual(p.warnings, [
+    'The name "a_b" is not a valid hostname; the hostname is "a-b"',
+    "The image has no command; running its init /sbin/init as a system container",
+    "The init /sbin/init runs as uid 1000, not root; most inits need root",
+    'Env[0] of the image config "NOEQ" has no "=": it removes NOEQ from the environment',
+    "The volume /v stays in the rootfs; bind a host directory with --volume HOSTDIR:PATH to keep data apart",
+    "The image config has 51 unknown fields; the report lists the first 50",
+    "LXC has no arch name for linux/sparc; lxc.arch is left out, so the host's is used",
+  ]);
+});

@@ -70,6 +70,33 @@ export function run(cmd: string, args: string[]): { stdout: Uint8Array; stderr: 
   return { stdout: out.stdout, stderr };
 }
 
+/** The extraction pct runs for a template (PVE::LXC::Create, COMMON_TAR_FLAGS), as root, not in a user namespace. */
+export function pctExtract(template: string, into: string): void {
+  Deno.mkdirSync(into, { recursive: true });
+  run("tar", [
+    "xpf",
+    template,
+    "--zstd",
+    "--totals",
+    "--one-file-system",
+    "-p",
+    "--sparse",
+    "--numeric-owner",
+    "--acls",
+    "--xattrs",
+    "--xattrs-include=user.*",
+    "--xattrs-include=security.capability",
+    "--warning=no-file-ignored",
+    "--warning=no-xattr-write",
+    "-C",
+    into,
+    "--skip-old-files",
+    "--anchored",
+    "--exclude",
+    "./dev/*",
+  ]);
+}
+
 /** `zstd -dc FILE`. */
 export function unzstd(path: string): Uint8Array {
   return run("zstd", ["-q", "-d", "-c", path]).stdout;

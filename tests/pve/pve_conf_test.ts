@@ -4,7 +4,14 @@ import { splitInitCmdLikeLxc } from "../../core/lxc/quote_init_cmd.ts";
 import type { ContainerPlan } from "../../core/plan/container_plan.ts";
 import { makePlan, type PlanOptions } from "../../core/plan/make_plan.ts";
 import { directoryRootfsReader } from "../../core/plan/rootfs_reader.ts";
-import { parsePveVersion, type PveConfOptions, renderPveConf, renderPveConfig } from "../../core/pve/pve_conf.ts";
+import {
+  parsePveTarget,
+  parsePveVersion,
+  type PveConfOptions,
+  renderPveConf,
+  renderPveConfig,
+  stableHwaddr,
+} from "../../core/pve/pve_conf.ts";
 import type { PveVersion } from "../../core/pve/pve_init_cmd.ts";
 
 const VERSIONS: readonly PveVersion[] = ["7", "8", "9.0", "9.1"];
@@ -17,15 +24,12 @@ const RAW_BEFORE = new Set([
   "lxc.mount.entry",
   "lxc.include",
 ]);
-/** Added for OCI images (9.1; uid/gid/groups from pve-container 6.1.0). */
-const RAW_91 = new Set([
-  ...RAW_BEFORE,
-  "lxc.init.cwd",
-  "lxc.init.uid",
-  "lxc.init.gid",
-  "lxc.init.groups",
-  "lxc.environment.runtime",
-]);
+/** Added for OCI images: in the first 9.1 release, pve-container 6.0.15 (its Config.pm at commit ee3850a). */
+const RAW_6_0_15 = new Set([...RAW_BEFORE, "lxc.init.cwd", "lxc.environment.runtime"]);
+/** pve-container 6.1.0 (commit c464df5) added the user keys. */
+const RAW_6_1_0 = new Set([...RAW_6_0_15, "lxc.init.uid", "lxc.init.gid", "lxc.init.groups"]);
+/** PVE's `mac-addr` format (pve-common JSONSchema.pm, pve_verify_mac_addr): unicast. */
+const MAC_ADDR = /^[a-f0-9][02468ace](?::[a-f0-9]{2}){5}$/i;
 const OPTIONS = new Set(["arch", "cmode", "hostname", "ostype", ...Array.from({ length: 10 }, (_, i) => `net${i}`)]);
 
 /** What PVE's parse_pct_config makes of the text (its regexes), and what LXC then reads for each raw line. */
@@ -37,9 +41,10 @@ interface Parsed {
   rejected: string[];
 }
 
-function parsePct(text: string, version: PveVersion): Parsed {
+/** `pveContainer` "6.1" checks a 9.1 conf against pve-container 6.1.0's whitelist, else against 6.0.15's. */
+function parsePct(text: string, version: PveVersion, pveContainer: "6.0" | "6.1" = "6.0"): Parsed {
   const out: Parsed = { description: [], options: new Map(), raw: [], rejected: [] };
-  const whitelist = version === "9.1" ? RAW_91 : RAW_BEFORE;
+  const whitelist = version !== "9.1" ? RAW_BEFORE : pveContainer === "6.1" ? RAW_6_1_0 : RAW_6_0_15;
   const options = version === "9.1" ? new Set([...OPTIONS, "entrypoint"]) : OPTIONS;
   assert.ok(text.endsWith("\n"));
   for (const line of text.slice(0, -1).split("\n")) {
@@ -149,14 +154,15 @@ Deno.test("renderPveConfig for 9.1 uses entrypoint, env lines, host-managed NICs
     const warnings: string[] = [];
     const { conf, include } = renderPveConfig(
       plan,
-      opts("9.1", { net: ["ip=dhcp"], onWarning: (w) => warnings.push(w) }),
+      opts("9.1", { net: ["ip=dhcp"], pveContainer: [6, 1, 10], onWarning: (w) => warnings.push(w) }),
     );
     assert.equal(include, undefined);
-    const p = parsePct(conf, "9.1");
+    const p = parsePct(conf, "9.1", "6.1");
+    assert.deepEqual(p.rejected, []);
     // PVE writes entrypoint as lxc.init.cmd; LXC 6.0.5 splits it with lxc_string_split_quoted.
     assert.deepEqual(splitInitCmdLikeLxc(lxcValue(p.options.get("entrypoint")!), "quoted"), plan.argv);
     assert.ok(!conf.includes("lxc.init.cmd"));
-    assert.equal(p.options.get("net0"), "name=eth0,bridge=vmbr0,ip=dhcp,host-managed=1");
+    assert.match(p.options.get("net0")!, /^name=eth0,bridge=vmbr0,hwaddr=[0-9A-F:]{17},ip=dhcp,host-managed=1$/);
     const entries = plan.env.map(([k, v]) => `${k}=${v}`);
     assert.ok(entries.includes("LANG=C.UTF-8") && entries.includes("HOSTNAME=web"));
     assert.deepEqual(rawValues(p, "lxc.environment.runtime"), entries.filter((e) => !e.startsWith("SPACED=")));
@@ -166,13 +172,60 @@ Deno.test("renderPveConfig for 9.1 uses entrypoint, env lines, host-managed NICs
     assert.deepEqual(rawValues(p, "lxc.init.uid"), ["1000"]);
     assert.deepEqual(rawValues(p, "lxc.init.gid"), ["1000"]);
     assert.deepEqual(rawValues(p, "lxc.init.cwd"), ["/srv/app"]);
-    assert.ok(warnings.some((w) => w.includes("pve-container 6.1.0")));
     assert.ok(plan.runTmpfs, "the image has no /run");
     assert.deepEqual(
       rawValues(p, "lxc.mount.entry"),
       ["tmpfs run tmpfs rw,nosuid,nodev,mode=755,create=dir 0 0"],
-      "PVE 9.1 mounts /dev/shm itself",
+      "pve-container 6.1.10 mounts /dev/shm itself",
     );
+  });
+});
+
+Deno.test("renderPveConfig for a bare 9.1 writes a conf that pve-container 6.0.15 takes whole: the user goes to the include file", () => {
+  withPlan(APP, {}, (plan) => {
+    const warnings: string[] = [];
+    const r = renderPveConfig(plan, opts("9.1", { net: ["ip=dhcp"], onWarning: (w) => warnings.push(w) }));
+    const p = parsePct(r.conf, "9.1", "6.0");
+    assert.deepEqual(p.rejected, [], "pve-container 6.0.15's strict parse would die on these lines");
+    assert.ok(p.options.has("entrypoint"));
+    assert.deepEqual(rawValues(p, "lxc.init.cwd"), ["/srv/app"]);
+    assert.deepEqual(rawValues(p, "lxc.include"), ["/var/lib/lxc/120/oci2lxc.conf"]);
+    const inc = r.include!.split("\n").filter((l) => l && !l.startsWith("#"));
+    assert.deepEqual(inc, ["lxc.init.uid = 1000", "lxc.init.gid = 1000"]);
+    assert.ok(warnings.some((w) => w.includes("pve-container 6.0.15 drops those keys") && w.includes("every node")));
+    // Before 6.1.10 pve-container mounts no /dev/shm for an application container.
+    assert.deepEqual(rawValues(p, "lxc.mount.entry"), [
+      "tmpfs dev/shm tmpfs rw,nosuid,nodev,noexec,mode=1777,create=dir 0 0",
+      "tmpfs run tmpfs rw,nosuid,nodev,mode=755,create=dir 0 0",
+    ]);
+    assert.ok(p.description.some((d) => d.includes("pve-container 6.0.15 or later")));
+  });
+  // An image without a user needs no include file on any 9.1.
+  withPlan({ Cmd: ["/bin/httpd", "-f"] }, {}, (plan) => {
+    const r = renderPveConfig(plan, opts("9.1"));
+    assert.equal(r.include, undefined);
+    assert.deepEqual(parsePct(r.conf, "9.1", "6.0").rejected, []);
+  });
+});
+
+Deno.test("renderPveConfig gives every interface a stable MAC address in PVE's format, so DHCP leases survive restarts", () => {
+  withPlan(APP, {}, (plan) => {
+    for (const version of VERSIONS) {
+      const mac = (vmid: number, n: number) => {
+        const p = parsePct(
+          renderPveConf(plan, { ...opts(version, { net: ["ip=dhcp", "link=vmbr1,ip=dhcp"] }), vmid }),
+          version,
+        );
+        return /(?:^|,)hwaddr=([^,]+)/.exec(p.options.get(`net${n}`)!)?.[1];
+      };
+      const first = mac(120, 0)!;
+      assert.match(first, MAC_ADDR, `${version}: a unicast address PVE accepts`);
+      assert.equal(parseInt(first.slice(0, 2), 16) & 0x02, 0x02, "locally administered");
+      assert.equal(mac(120, 0), first, "the same on every conversion");
+      assert.notEqual(mac(120, 1), first, "one per interface");
+      assert.notEqual(mac(121, 0), first, "one per container");
+      assert.equal(first, stableHwaddr(120, 0));
+    }
   });
 });
 
@@ -198,7 +251,7 @@ Deno.test("renderPveConfig before 9.1 puts user and working directory in an incl
       // LXC sets the static addresses itself: an unmanaged container gets no network files.
       assert.equal(
         p.options.get("net0"),
-        "name=eth0,bridge=vmbr0,ip=10.0.3.5/24,gw=10.0.3.1,ip6=fd00::5/64,gw6=fd00::1",
+        `name=eth0,bridge=vmbr0,hwaddr=${stableHwaddr(120, 0)},ip=10.0.3.5/24,gw=10.0.3.1,ip6=fd00::5/64,gw6=fd00::1`,
       );
       assert.deepEqual(
         p.raw.filter(([k]) => k.startsWith("lxc.net.")),
@@ -244,7 +297,11 @@ Deno.test("renderPveConfig writes nothing for the command of a /sbin/init system
       const p = parsePct(renderPveConf(plan, opts(version, { net: ["ip=dhcp"] })), version);
       assert.ok(!p.options.has("entrypoint") && !p.options.has("cmode"));
       assert.deepEqual(rawValues(p, "lxc.init.cmd"), []);
-      assert.equal(p.options.get("net0"), "name=eth0,bridge=vmbr0,ip=dhcp", "no host-managed for a system container");
+      assert.equal(
+        p.options.get("net0"),
+        `name=eth0,bridge=vmbr0,hwaddr=${stableHwaddr(120, 0)},ip=dhcp`,
+        "no host-managed for a system container",
+      );
       assert.deepEqual(p.raw.filter(([k]) => k.startsWith("lxc.net.")), []);
       assert.deepEqual(rawValues(p, "lxc.signal.halt"), [plan.stopSignal]);
     }
@@ -348,9 +405,24 @@ Deno.test("parsePveVersion reads pveversion's numbers and refuses what has no OC
     ],
     ["9.2", "9.1"],
     ["10.0", "9.1"],
+    ["pve-container/6.1.0", "9.1"],
+    ["pve-container: 6.0.15", "9.1"],
+    ["pve-container/6.0.14", "9.0"],
+    ["pve-container/5.3.3", "8"],
+    ["pve-container/4.4-6", "7"],
   ];
   for (const [text, want] of cases) assert.equal(parsePveVersion(text), want, text);
-  for (const bad of ["6.4", "", "eight", "8.x"]) {
+  // The pve-container each text guarantees: a bare 9.1 is its first release; pve-manager 9.1.12 needs 6.1.6.
+  const containers: [string, string][] = [
+    ["9.1", "6.0.15"],
+    ["9.1.11", "6.0.15"],
+    ["9.1.12", "6.1.6"],
+    ["9.2", "6.1.6"],
+    ["pve-container/6.1.10", "6.1.10"],
+    ["9.0", "6.0.0"],
+  ];
+  for (const [text, want] of containers) assert.equal(parsePveTarget(text).pveContainer.join("."), want, text);
+  for (const bad of ["6.4", "", "eight", "8.x", "pve-container/3.3.0", "pve-container/x"]) {
     assert.throws(() => parsePveVersion(bad), /Cannot use Proxmox VE version/);
   }
 });

@@ -4,8 +4,9 @@ import { Oci2LxcError } from "../../core/errors.ts";
 import type { ContainerPlan } from "../../core/plan/container_plan.ts";
 import { makePlan } from "../../core/plan/make_plan.ts";
 import { directoryRootfsReader } from "../../core/plan/rootfs_reader.ts";
-import { apply, dir, file } from "../rootfs/_layers.ts";
-import { latin1, readTar, unzstd } from "./_helpers.ts";
+import { apply, dir, file, symlink } from "../rootfs/_layers.ts";
+import { latin1, pctExtract, readTar, unzstd } from "./_helpers.ts";
+import { stableHwaddr } from "../../core/pve/pve_conf.ts";
 
 function setup(): { base: string; rootfs: string; plan: ContainerPlan; done(): void } {
   const base = Deno.makeTempDirSync({ prefix: "oci2lxc-pveout-" });
@@ -47,8 +48,9 @@ Deno.test("writePveOutput writes NAME.tar.zst, VMID.conf and, before 9.1, the in
     assert.match(conf, /^lxc\.include: \/var\/lib\/lxc\/130\/oci2lxc\.conf$/m);
     assert.match(Deno.readTextFileSync(out.include!), /^lxc\.init\.uid = 1000$/m);
     const names = readTar(unzstd(out.template)).members.map((m) => latin1(m.entry.path));
-    assert.deepEqual(names, [".", "./bin", "./bin/app", "./srv"]);
-    assert.equal(out.members, 4);
+    // The image has no /etc: the template adds one for the generated /etc/hosts.
+    assert.deepEqual(names, [".", "./bin", "./bin/app", "./etc", "./etc/hosts", "./srv"]);
+    assert.equal(out.members, 6);
     assert.deepEqual(out.steps, [
       "cp app.tar.zst /var/lib/vz/template/cache/",
       "pct create 130 local:vztmpl/app.tar.zst --ostype unmanaged --arch amd64 --unprivileged 1",
@@ -62,10 +64,11 @@ Deno.test("writePveOutput writes NAME.tar.zst, VMID.conf and, before 9.1, the in
       plan: s.plan,
       outDir,
       vmid: 131,
-      pveVersion: "9.1",
+      pveVersion: "pve-container/6.1.0",
       name: "app",
     });
-    assert.equal(native.include, undefined);
+    assert.equal(native.include, undefined, "pve-container 6.1.0 takes the user keys in the conf");
+    assert.match(Deno.readTextFileSync(native.conf), /^lxc\.init\.uid: /m);
     assert.match(Deno.readTextFileSync(native.conf), /^entrypoint: \/bin\/app --port 80$/m);
   } finally {
     s.done();
@@ -91,6 +94,64 @@ Deno.test("writePveOutput checks name, version and config before it writes anyth
       );
       assert.throws(() => Deno.statSync(outDir), Deno.errors.NotFound, "nothing was written");
     }
+  } finally {
+    s.done();
+  }
+});
+
+Deno.test("writePveOutput puts /etc/hosts and /etc/resolv.conf in an app's template, as Proxmox VE writes none for ostype unmanaged", () => {
+  const s = setup();
+  try {
+    apply(s.rootfs, [[
+      dir("etc"),
+      file("etc/hosts", "# the image's\n"),
+      symlink("etc/resolv.conf", "../run/systemd/resolve/stub-resolv.conf"),
+      file("etc/passwd", "root:x:0:0::/root:/bin/sh\n"),
+    ]]);
+    const hostResolv = `${s.base}/host-resolv.conf`;
+    Deno.writeTextFileSync(hostResolv, "nameserver 127.0.0.53\nnameserver 192.0.2.53\nsearch example.org\n");
+    const warnings: string[] = [];
+    const out = writePveOutput({
+      rootfsDir: s.rootfs,
+      plan: s.plan,
+      outDir: `${s.base}/out`,
+      vmid: 140,
+      pveVersion: "9.0",
+      name: "app",
+      net: ["ip=10.0.3.5/24,gw=10.0.3.1"],
+      hostResolvConf: hostResolv,
+      onWarning: (w) => warnings.push(w),
+    });
+    assert.match(
+      Deno.readTextFileSync(out.conf),
+      new RegExp(`^net0: name=eth0,bridge=vmbr0,hwaddr=${stableHwaddr(140, 0)},`, "m"),
+    );
+    const ct = `${s.base}/ct`;
+    pctExtract(out.template, ct);
+    assert.equal(Deno.lstatSync(`${ct}/etc/resolv.conf`).isFile, true, "a file, not the image's symlink");
+    assert.equal(Deno.readTextFileSync(`${ct}/etc/resolv.conf`), "nameserver 192.0.2.53\nsearch example.org\n");
+    assert.match(Deno.readTextFileSync(`${ct}/etc/hosts`), /^127\.0\.0\.1\tlocalhost\n127\.0\.1\.1\tapp\n/);
+    assert.equal(Deno.readTextFileSync(`${ct}/etc/passwd`), "root:x:0:0::/root:/bin/sh\n", "the rest of /etc is kept");
+    assert.equal(
+      Deno.readLinkSync(`${s.rootfs}/etc/resolv.conf`),
+      "../run/systemd/resolve/stub-resolv.conf",
+      "rootfs unchanged",
+    );
+    assert.deepEqual(warnings.filter((w) => w.includes("resolv")), []);
+
+    // Without a network interface there is nothing to resolve with: only /etc/hosts is generated.
+    const quiet = writePveOutput({
+      rootfsDir: s.rootfs,
+      plan: s.plan,
+      outDir: `${s.base}/out2`,
+      vmid: 141,
+      pveVersion: "9.0",
+      name: "app",
+      hostResolvConf: hostResolv,
+    });
+    const m = new Map(readTar(unzstd(quiet.template)).members.map((x) => [latin1(x.entry.path), x]));
+    assert.equal(m.get("./etc/resolv.conf")!.entry.type, "symlink");
+    assert.equal(latin1(m.get("./etc/hosts")!.data).split("\n")[1], "127.0.1.1\tapp");
   } finally {
     s.done();
   }

@@ -4,7 +4,7 @@ import { AT_FDCWD, check, close, fsetxattr, getxattrFd, O_PATH, O_RDONLY, openat
 import { tarRootfs, writePveTemplate } from "../../core/pve/pve_template.ts";
 import type { IdMap } from "../../core/rootfs/id_map.ts";
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
-import { apply, file } from "../rootfs/_layers.ts";
+import { apply, dir, file } from "../rootfs/_layers.ts";
 import {
   buildHardTree,
   bytesOf,
@@ -13,6 +13,7 @@ import {
   latin1,
   LONG_PATH,
   ODD_NAME,
+  pctExtract,
   type ReadMember,
   readTar,
   run,
@@ -31,33 +32,6 @@ function workspace(): { base: string; src: string; done(): void } {
 
 function byName(members: readonly ReadMember[]): Map<string, ReadMember> {
   return new Map(members.map((m) => [latin1(m.entry.path), m]));
-}
-
-/** The extraction pct runs for a template (PVE::LXC::Create, COMMON_TAR_FLAGS), as root, not in a user namespace. */
-function pctExtract(template: string, into: string): void {
-  Deno.mkdirSync(into, { recursive: true });
-  run("tar", [
-    "xpf",
-    template,
-    "--zstd",
-    "--totals",
-    "--one-file-system",
-    "-p",
-    "--sparse",
-    "--numeric-owner",
-    "--acls",
-    "--xattrs",
-    "--xattrs-include=user.*",
-    "--xattrs-include=security.capability",
-    "--warning=no-file-ignored",
-    "--warning=no-xattr-write",
-    "-C",
-    into,
-    "--skip-old-files",
-    "--anchored",
-    "--exclude",
-    "./dev/*",
-  ]);
 }
 
 Deno.test("writePveTemplate archives hardlinks, symlinks, devices, setuid, xattrs, big ids and odd names exactly", () => {
@@ -344,6 +318,76 @@ Deno.test("writePveTemplate turns the converted busybox fixture into a template 
         assert.equal(new TextDecoder().decode(sh), "ok\n");
       });
     }
+  } finally {
+    ws.done();
+  }
+});
+
+/** `getfacl -n` of each path under `root`, without the `# file:` line (owners are numeric). */
+function facls(root: string, paths: readonly string[]): string[] {
+  return paths.map((p) =>
+    `${p}: ${
+      new TextDecoder().decode(run("getfacl", ["-n", "-p", "--omit-header", `${root}/${p}`]).stdout).trim()
+        .replaceAll("\n", ",")
+    } mode ${(Deno.statSync(`${root}/${p}`).mode! & 0o7777).toString(8)}`
+  );
+}
+
+Deno.test("writePveTemplate keeps POSIX ACLs through pct's extraction, with container ids, as SCHILY.acl records", () => {
+  const ws = workspace();
+  const idmap: IdMap = {
+    uid: [{ container: 0, host: 200000, size: 100000 }],
+    gid: [{ container: 0, host: 200000, size: 100000 }],
+  };
+  try {
+    // The source tree: ACLs set by the real setfacl on a plain (not id-mapped) rootfs.
+    Deno.mkdirSync(`${ws.src}/shared`);
+    Deno.writeTextFileSync(`${ws.src}/secret`, "s\n", { mode: 0o640 });
+    Deno.chmodSync(`${ws.src}/secret`, 0o640);
+    run("setfacl", ["-m", "u:1234:r,g:5678:r,m:r", `${ws.src}/secret`]);
+    run("setfacl", ["-d", "-m", "u:1234:rwx,g::rx,o::-", `${ws.src}/shared`]);
+    run("setfacl", ["-m", "g:33:rwx", `${ws.src}/shared`]);
+    const paths = ["secret", "shared"];
+    const want = facls(ws.src, paths);
+    assert.ok(want[0]!.includes("user:1234:r--") && want[0]!.endsWith("mode 640"), want[0]);
+    assert.ok(want[1]!.includes("default:user:1234:rwx"), want[1]);
+
+    const out = `${ws.base}/t.tar.zst`;
+    writePveTemplate(ws.src, out);
+    const m = byName(readTar(unzstd(out)).members);
+    assert.ok(m.get("./secret")!.entry.xattrs.has("system.posix_acl_access"));
+    const ct = `${ws.base}/ct`;
+    pctExtract(out, ct);
+    assert.deepEqual(facls(ct, paths), want, "pct's tar (--acls, xattrs only user.* and security.capability)");
+
+    // The same ACLs on an id-mapped rootfs (host ids 200000+ on disk) come out with container ids.
+    const xattrOf = (path: string, name: string) => {
+      const fd = check(openat(AT_FDCWD, enc.encode(path), O_RDONLY), "openat");
+      try {
+        return getxattrFd(fd, name) as Uint8Array;
+      } finally {
+        close(fd);
+      }
+    };
+    const mapped = `${ws.base}/mapped`;
+    apply(mapped, [[
+      file("secret", "s\n", {
+        mode: 0o640,
+        xattrs: { "system.posix_acl_access": xattrOf(`${ws.src}/secret`, "system.posix_acl_access") },
+      }),
+      dir("shared", {
+        xattrs: {
+          "system.posix_acl_access": xattrOf(`${ws.src}/shared`, "system.posix_acl_access"),
+          "system.posix_acl_default": xattrOf(`${ws.src}/shared`, "system.posix_acl_default"),
+        },
+      }),
+    ]], { idmap });
+    assert.ok(facls(mapped, ["secret"])[0]!.includes("user:201234:r--"), "the rootfs holds host ids");
+    const mappedOut = `${ws.base}/mapped.tar.zst`;
+    writePveTemplate(mapped, mappedOut, { idmap });
+    const ct2 = `${ws.base}/ct2`;
+    pctExtract(mappedOut, ct2);
+    assert.deepEqual(facls(ct2, paths), want);
   } finally {
     ws.done();
   }

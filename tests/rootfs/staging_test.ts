@@ -11,11 +11,20 @@ function withBase(fn: (base: string) => void): void {
   }
 }
 
+async function withBaseAsync(fn: (base: string) => Promise<void>): Promise<void> {
+  const base = Deno.makeTempDirSync({ prefix: "oci2lxc-staging-" });
+  try {
+    await fn(base);
+  } finally {
+    Deno.removeSync(base, { recursive: true });
+  }
+}
+
 Deno.test("createStaging makes an empty 0700 directory beside DEST, creating DEST's parent", () => {
   withBase((base) => {
     const staging = createStaging(`${base}/lxc/ct1`);
     const name = staging.path.slice(staging.path.lastIndexOf("/") + 1);
-    assert(/^\.ct1\.oci2lxc-staging-[0-9a-f]{12}$/.test(name), name);
+    assert(new RegExp(`^\\.ct1\\.oci2lxc-staging-${Deno.pid}-\\d+-[0-9a-f]{8}$`).test(name), name);
     assertEquals(
       staging.path.slice(0, staging.path.lastIndexOf("/")),
       Deno.realPathSync(`${base}/lxc`),
@@ -27,11 +36,11 @@ Deno.test("createStaging makes an empty 0700 directory beside DEST, creating DES
   });
 });
 
-Deno.test("Staging.commit renames the staging directory into a missing DEST with mode 0755", () => {
-  withBase((base) => {
+Deno.test("Staging.commit renames the staging directory into a missing DEST with mode 0755", async () => {
+  await withBaseAsync(async (base) => {
     const staging = createStaging(`${base}/ct`);
     Deno.writeTextFileSync(`${staging.path}/config`, "x");
-    staging.commit(false);
+    await staging.commit(false);
     assertEquals(ls(base), ["ct"]);
     assertEquals(Deno.readTextFileSync(`${base}/ct/config`), "x");
     assertEquals(Deno.statSync(`${base}/ct`).mode! & 0o7777, 0o755);
@@ -40,15 +49,13 @@ Deno.test("Staging.commit renames the staging directory into a missing DEST with
   });
 });
 
-Deno.test("Staging.commit refuses an existing DEST without force and leaves both in place", () => {
-  withBase((base) => {
+Deno.test("Staging.commit refuses an existing DEST without force and leaves both in place", async () => {
+  await withBaseAsync(async (base) => {
     Deno.mkdirSync(`${base}/ct`);
     Deno.writeTextFileSync(`${base}/ct/old`, "old");
     const staging = createStaging(`${base}/ct`);
-    const err = assertThrows(
-      () => staging.commit(false),
-      /^Cannot write .*\/ct: it already exists$/,
-    );
+    const err = await staging.commit(false).then(() => undefined, (e: Error) => e);
+    assert(err && /^Cannot write .*\/ct: it already exists$/.test(err.message), String(err));
     assert(
       err instanceof Oci2LxcError && err.code === "destination" &&
         err.hint === "use --force to replace it",
@@ -59,14 +66,14 @@ Deno.test("Staging.commit refuses an existing DEST without force and leaves both
   });
 });
 
-Deno.test("Staging.commit with force swaps DEST in and removes the old tree completely", () => {
-  withBase((base) => {
+Deno.test("Staging.commit with force swaps DEST in and removes the old tree completely", async () => {
+  await withBaseAsync(async (base) => {
     Deno.mkdirSync(`${base}/ct/rootfs/etc`, { recursive: true });
     Deno.writeTextFileSync(`${base}/ct/rootfs/etc/old`, "old");
     Deno.chmodSync(`${base}/ct/rootfs/etc`, 0);
     const staging = createStaging(`${base}/ct`);
     Deno.writeTextFileSync(`${staging.path}/new`, "new");
-    staging.commit(true);
+    assertEquals(await staging.commit(true), {});
     assertEquals(ls(base), ["ct"]);
     assertEquals(ls(`${base}/ct`), ["new"]);
   });

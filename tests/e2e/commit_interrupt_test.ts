@@ -1,0 +1,99 @@
+/**
+ * Ctrl-C while `convert --force` removes the old DEST after the swap (issue
+ * 11, item 5): the removal gives the event loop its turns, so the signal is
+ * seen at once; the new container stays in place, the error says so and
+ * where the rest of the old one is, and the next run removes that rest.
+ *
+ * The moment is made certain as in interrupt_test.ts: once DEST holds the
+ * new config and the old tree sits under its staging name, the converter is
+ * frozen (SIGSTOP), the test checks it is still mid-way, sends SIGINT and
+ * lets it go on (SIGCONT).
+ */
+import { assert, assertEquals } from "../_helpers/assert.ts";
+import { FIXTURES, withTempDir } from "../_helpers/oci_builder.ts";
+import { ENTRIES, spawnCli } from "./_cli.ts";
+import { processState } from "./_lxc.ts";
+
+/** An old container with 100,000 empty files in its rootfs: seconds to remove, so the signal lands mid-way. */
+async function bigOldContainer(dest: string): Promise<void> {
+  Deno.mkdirSync(`${dest}/rootfs`, { recursive: true });
+  Deno.writeTextFileSync(`${dest}/config`, "lxc.uts.name = old\n");
+  const script = "for d in $(seq 40); do mkdir d$d && (cd d$d && seq 2500 | xargs touch); done";
+  const r = await new Deno.Command("sh", { args: ["-c", script], cwd: `${dest}/rootfs` }).output();
+  assert(r.success, "could not make the old tree");
+}
+
+function oldTreeIn(dir: string): string | undefined {
+  return [...Deno.readDirSync(dir)].find((e) => e.name.startsWith(".ct.oci2lxc-staging-"))?.name;
+}
+
+function newConfigIn(dest: string): boolean {
+  try {
+    return Deno.readTextFileSync(`${dest}/config`).includes("Made by oci2lxc");
+  } catch {
+    return false;
+  }
+}
+
+/** Poll `check` every `everyMs` for up to `ms`; true once it holds. */
+async function waitFor(check: () => boolean, ms: number, everyMs: number): Promise<boolean> {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  return check();
+}
+
+for (const entry of ENTRIES) {
+  Deno.test(`[${entry}] SIGINT while --force removes the old DEST: exit 130 at once, new DEST in place, rest removed by the next run`, async () => {
+    await withTempDir(async (dir) => {
+      const dest = `${dir}/ct`;
+      await bigOldContainer(dest);
+      const child = await spawnCli(entry, ["convert", `${FIXTURES}busybox.oci.tar`, dest, "--force", "--quiet"]);
+      const output = child.output();
+      // A bound against a hang, not a speed test.
+      const stop = setTimeout(() => child.kill("SIGKILL"), 180_000);
+      try {
+        const swapped = await waitFor(() => newConfigIn(dest) && oldTreeIn(dir) !== undefined, 60_000, 1);
+        if (swapped) {
+          child.kill("SIGSTOP");
+          const frozen = await waitFor(() => processState(child.pid) === "T", 10_000, 1);
+          assert(frozen, `the converter did not stop on SIGSTOP: state ${processState(child.pid)}`);
+        }
+        const old = oldTreeIn(dir);
+        if (!swapped || old === undefined) {
+          child.kill("SIGKILL");
+          await output;
+          throw new Error(swapped ? "the old DEST was gone when it was frozen" : "no swap within 60 s");
+        }
+        child.kill("SIGINT");
+        child.kill("SIGCONT");
+        const r = await output;
+        const stderr = new TextDecoder().decode(r.stderr);
+        assertEquals(r.code, 130, `exit ${r.code}:\n${stderr}`);
+        const line = /^error: .*$/m.exec(stderr)?.[0] ?? "";
+        assert(
+          line.startsWith(`error: Cannot remove the old ${dest}: interrupted while removing it: `) &&
+            line.endsWith(`the new container is in place in ${dest}; what is left of the old one is ${dir}/${old}`),
+          stderr,
+        );
+        assert(/^hint: The next conversion into \S+ removes /m.test(stderr), stderr);
+        assert(newConfigIn(dest) && Deno.statSync(`${dest}/rootfs/bin/busybox`).isFile, "the new DEST is in place");
+        assert(Deno.statSync(`${dir}/${old}`).isDirectory, "the rest of the old one is where the error says");
+      } finally {
+        clearTimeout(stop);
+      }
+      // The next run for DEST removes what is left, and says so.
+      const next = await spawnCli(entry, ["convert", `${FIXTURES}busybox.oci.tar`, dest, "--force"]);
+      const r = await next.output();
+      const stderr = new TextDecoder().decode(r.stderr);
+      assertEquals(r.code, 0, stderr);
+      assert(
+        /^warning: removed \S+\/\.ct\.oci2lxc-staging-\S+, a staging directory left by an earlier run/m.test(stderr),
+        stderr,
+      );
+      assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["ct"]);
+    });
+  });
+}

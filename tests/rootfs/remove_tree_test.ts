@@ -1,0 +1,75 @@
+import { MountPointInTreeError, removeTree } from "../../core/rootfs/remove_tree.ts";
+import { createStaging } from "../../core/rootfs/staging.ts";
+import { AT_FDCWD } from "../../core/native/libc.ts";
+import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
+import { withTempDir } from "../_helpers/oci_builder.ts";
+
+async function sh(...args: string[]): Promise<void> {
+  const r = await new Deno.Command(args[0]!, { args: args.slice(1), stderr: "piped" }).output();
+  if (!r.success) throw new Error(`${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
+}
+
+/** Unmount everything at or below `dir`, deepest first (also what a broken removal moved). */
+async function unmountUnder(dir: string): Promise<void> {
+  const points = Deno.readTextFileSync("/proc/self/mountinfo").split("\n").map((l) => l.split(" ")[4] ?? "")
+    .filter((p) => p === dir || p.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length);
+  for (const p of points) await sh("umount", p);
+}
+
+function ls(dir: string): string[] {
+  return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+}
+
+Deno.test("removeTree never enters a bind mount of the same filesystem nor unlinks a bind-mounted file", async () => {
+  await withTempDir(async (dir) => {
+    Deno.mkdirSync(`${dir}/host/sub`, { recursive: true });
+    Deno.writeTextFileSync(`${dir}/host/sub/data`, "host data");
+    Deno.writeTextFileSync(`${dir}/hostfile`, "host file");
+    Deno.mkdirSync(`${dir}/tree/a/mnt`, { recursive: true });
+    Deno.mkdirSync(`${dir}/tree/b/c`, { recursive: true });
+    Deno.writeTextFileSync(`${dir}/tree/b/c/f`, "x");
+    Deno.writeTextFileSync(`${dir}/tree/a/file`, "");
+    Deno.writeTextFileSync(`${dir}/tree/a/other`, "x");
+    await sh("mount", "--bind", `${dir}/host`, `${dir}/tree/a/mnt`);
+    await sh("mount", "--bind", `${dir}/hostfile`, `${dir}/tree/a/file`);
+    try {
+      const err = assertThrows(
+        () => removeTree(AT_FDCWD, new TextEncoder().encode(`${dir}/tree`)),
+        MountPointInTreeError,
+      ) as MountPointInTreeError;
+      assertEquals([...err.mountPoints].sort(), ["a/file", "a/mnt"]);
+      assertEquals(Deno.readTextFileSync(`${dir}/host/sub/data`), "host data");
+      assertEquals(Deno.readTextFileSync(`${dir}/hostfile`), "host file");
+      // Everything else went; the mount points and the directories above them stay.
+      assertEquals(ls(`${dir}/tree`), ["a"]);
+      assertEquals(ls(`${dir}/tree/a`), ["file", "mnt"]);
+    } finally {
+      await unmountUnder(dir);
+    }
+  });
+});
+
+Deno.test("Staging.commit with force keeps a mount that appeared in the old DEST and reports the new one in place", async () => {
+  await withTempDir(async (dir) => {
+    Deno.mkdirSync(`${dir}/host`);
+    Deno.writeTextFileSync(`${dir}/host/data`, "host data");
+    Deno.mkdirSync(`${dir}/ct/rootfs/mnt`, { recursive: true });
+    Deno.writeTextFileSync(`${dir}/ct/config`, "old");
+    const staging = createStaging(`${dir}/ct`);
+    Deno.writeTextFileSync(`${staging.path}/config`, "new");
+    // Mounted after any check before the commit could have looked.
+    await sh("mount", "--bind", `${dir}/host`, `${dir}/ct/rootfs/mnt`);
+    try {
+      const result = await staging.commit(true);
+      assertEquals(Deno.readTextFileSync(`${dir}/ct/config`), "new");
+      assertEquals(Deno.readTextFileSync(`${dir}/host/data`), "host data");
+      assertEquals(result.leftover, staging.path);
+      assertEquals(result.problem, "rootfs/mnt is a mount point; not crossed");
+      assertEquals(ls(`${staging.path}`), ["rootfs"]);
+      assertEquals(Deno.readTextFileSync(`${staging.path}/rootfs/mnt/data`), "host data");
+    } finally {
+      await unmountUnder(dir);
+    }
+    assert(Deno.readTextFileSync(`${dir}/host/data`) === "host data");
+  });
+});
