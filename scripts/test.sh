@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 . scripts/ensure_deno.sh
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   need=()
-  for p in lxc dnsmasq-base busybox-static zstd gzip tar python3 iproute2 umoci skopeo libcap2-bin debootstrap isc-dhcp-client acl; do
+  for p in lxc dnsmasq-base busybox-static zstd gzip tar python3 iproute2 umoci skopeo libcap2-bin debootstrap isc-dhcp-client acl strace; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
   if [ ${#need[@]} -gt 0 ]; then
@@ -18,8 +18,9 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     }
   fi
 fi
-# Set-up that needs the network, done here and not in the tests: a Debian
-# root filesystem from the host's apt mirror, cached in /var/cache/oci2lxc-tests.
+# Set-up that needs the network, done here and not in the tests: the Debian
+# root filesystems (sysvinit, systemd) from the host's apt mirror, cached in
+# /var/cache/oci2lxc-tests; the helper builds every package list the tests use.
 if [ "$(id -u)" = 0 ]; then
   deno run -A tests/_helpers/debian_rootfs.ts >&2 || echo "warning: no Debian rootfs cache: its tests will fail" >&2
   deno run -A tests/_helpers/lxc6_root.ts >&2 || echo "warning: no LXC 6 root cache (Debian 13): the LXC 6 tests will fail" >&2

@@ -16,6 +16,14 @@
  * directory or symlink is removed or replaced, because a cached fd may then
  * point at a removed directory or at the old target of a symlink.
  *
+ * Work stays linear in a path's depth: the walk keeps each level's fd and
+ * canonical key instead of rebuilding them, a path whose parent is cached
+ * costs one `openat` (tar archives list a directory before what it holds), and
+ * {@linkcode ConfinedRoot.visitCanonical} opens many directories in one pass
+ * over the tree instead of one walk from the root each. Real paths longer than
+ * {@linkcode MAX_PATH_BYTES} are refused, so a chain of symlinks cannot build
+ * a tree deeper than PATH_MAX either.
+ *
  * @module
  */
 
@@ -42,7 +50,7 @@ import {
   S_IFMT,
   unlinkat,
 } from "../native/libc.ts";
-import { bytesKey, keyBytes, splitPath } from "./entry_path.ts";
+import { bytesKey, joinKey, keyBytes, MAX_PATH_BYTES, PathLimitError, splitPath } from "./entry_path.ts";
 
 /** A resolved directory inside the root. */
 export interface DirHandle {
@@ -64,9 +72,20 @@ export interface ConfinedRootOptions {
   createdDir?: (fd: number) => void;
 }
 
+/** A directory in the tree {@linkcode ConfinedRoot.visitCanonical} walks. */
+interface VisitNode {
+  readonly canon: string;
+  /** The last component of `canon`. */
+  readonly name: string;
+  readonly children: VisitNode[];
+  /** Asked for by the caller, not only on the way. */
+  wanted: boolean;
+}
+
 const MAX_CACHED = 512;
 const MAX_LINKS = 40;
 const DOT = new Uint8Array([0x2e]);
+const SLASH = 0x2f;
 
 /**
  * Confined directory resolution below one root directory.
@@ -143,9 +162,75 @@ export class ConfinedRoot {
     const key = bytesKey(path);
     const hit = this.#cache.get(key);
     if (hit !== undefined) return hit;
-    const handle = this.#resolve(path, create);
+    const handle = this.#fromCachedParent(path, key) ?? this.#resolve(path, create);
     if (handle !== null) this.#cache.set(key, handle);
     return handle;
+  }
+
+  /**
+   * Open each directory named by a canonical path (as in
+   * {@linkcode DirHandle.canon}) without following any symlink and call
+   * `visit` with its O_PATH fd, which `visit` owns and must close, or with
+   * -errno when it is not there (ENOENT; ENOTDIR for a non-directory or a
+   * symlink).
+   * A directory is visited after every directory below it. The paths are
+   * walked as a tree, depth first, with the fds of the current path kept
+   * open, so each directory on the way is opened once for the whole set: the
+   * work is linear in the size of the tree they span, not depth times count.
+   */
+  visitCanonical(canons: Iterable<string>, visit: (canon: string, fd: number) => void): void {
+    // The tree the paths span, built from each path up to the first ancestor already in it: linear in their length.
+    const root: VisitNode = { canon: "", name: "", children: [], wanted: false };
+    const nodes = new Map<string, VisitNode>([["", root]]);
+    for (const canon of canons) {
+      const known = nodes.get(canon);
+      if (known !== undefined) {
+        known.wanted = true;
+        continue;
+      }
+      let child: VisitNode = { canon, name: canon.slice(canon.lastIndexOf("/") + 1), children: [], wanted: true };
+      nodes.set(canon, child);
+      for (;;) {
+        const parentCanon = child.canon.slice(0, Math.max(0, child.canon.lastIndexOf("/")));
+        const parent = nodes.get(parentCanon);
+        if (parent !== undefined) {
+          parent.children.push(child);
+          break;
+        }
+        const made: VisitNode = {
+          canon: parentCanon,
+          name: parentCanon.slice(parentCanon.lastIndexOf("/") + 1),
+          children: [child],
+          wanted: false,
+        };
+        nodes.set(parentCanon, made);
+        child = made;
+      }
+    }
+    // Depth first with the fds of the current path open; a directory is visited when it is left.
+    const frames: { node: VisitNode; fd: number; next: number }[] = [{ node: root, fd: this.fd, next: 0 }];
+    try {
+      while (frames.length > 0) {
+        const frame = frames[frames.length - 1]!;
+        const child = frame.node.children[frame.next++];
+        if (child !== undefined) {
+          const fd = frame.fd < 0
+            ? frame.fd
+            : openat(frame.fd, keyBytes(child.name), O_PATH | O_DIRECTORY | O_NOFOLLOW);
+          frames.push({ node: child, fd: fd === -Errno.ELOOP ? -Errno.ENOTDIR : fd, next: 0 });
+          continue;
+        }
+        frames.pop();
+        if (frame.node.wanted) {
+          // A frame is never used again once left, so its fd passes to `visit`; the root's stays ours.
+          visit(frame.node.canon, frame.fd === this.fd ? openat(this.fd, DOT, O_PATH | O_DIRECTORY) : frame.fd);
+        } else if (frame.fd >= 0 && frame.fd !== this.fd) {
+          close(frame.fd);
+        }
+      }
+    } finally {
+      for (const { fd } of frames) if (fd >= 0 && fd !== this.fd) close(fd);
+    }
   }
 
   /**
@@ -201,6 +286,27 @@ export class ConfinedRoot {
     close(this.fd);
   }
 
+  /**
+   * `parent/name` when `parent` is cached and `name` is a directory (not a
+   * symlink, not `.` or `..`): one openat from the cached fd finds what a walk
+   * from the root would, since a symlink or a removed directory on the way
+   * would have invalidated the cache. `null` leaves the path to the full
+   * resolution (missing, a symlink, not a directory, too long).
+   */
+  #fromCachedParent(path: Uint8Array, key: string): DirHandle | null {
+    const slash = path.lastIndexOf(SLASH);
+    const name = path.subarray(slash + 1);
+    if (name.length === 0 || (name[0] === 0x2e && (name.length === 1 || (name.length === 2 && name[1] === 0x2e)))) {
+      return null;
+    }
+    const parent = slash < 0 ? this.rootHandle : this.#cache.get(key.slice(0, slash));
+    if (parent === undefined) return null;
+    const canon = joinKey(parent.canon, key.slice(slash + 1));
+    if (canon.length + 1 > MAX_PATH_BYTES) return null;
+    const fd = openat(parent.fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+    return fd < 0 ? null : this.#handle(fd, canon);
+  }
+
   #resolve(path: Uint8Array, create: boolean): DirHandle | null {
     if (!this.#userspace) {
       for (let attempt = 0; attempt < 4; attempt++) {
@@ -212,6 +318,10 @@ export class ConfinedRoot {
         );
         if (fd >= 0) {
           const canon = this.#canonFromProc(fd);
+          if (canon !== null && canon.length + 1 > MAX_PATH_BYTES) {
+            close(fd);
+            throw tooDeep(canon.length);
+          }
           if (canon !== null) return this.#handle(fd, canon);
           close(fd);
           break;
@@ -264,11 +374,25 @@ export class ConfinedRoot {
 
   /** securejoin-style resolution with optional creation; see the module doc. */
   #walk(path: Uint8Array, create: boolean): DirHandle | null {
-    const stack: { fd: number; name: Uint8Array }[] = [];
+    // Each level keeps its fd (for `..` in symlink targets) and its canonical key, built once.
+    const stack: { fd: number; canon: string }[] = [];
     const queue = splitPath(path).reverse();
     let links = 0;
     const top = () => (stack.length === 0 ? this.fd : stack[stack.length - 1]!.fd);
-    const canonOf = () => stack.map((s) => bytesKey(s.name)).join("/");
+    const canonOf = () => (stack.length === 0 ? "" : stack[stack.length - 1]!.canon);
+    const push = (fd: number, name: Uint8Array) => {
+      const canon = joinKey(canonOf(), bytesKey(name));
+      if (canon.length + 1 > MAX_PATH_BYTES) {
+        close(fd);
+        throw tooDeep(canon.length);
+      }
+      stack.push({ fd, canon });
+    };
+    /** Refuse, before anything is made, a directory whose real path would be too long. */
+    const refuseTooDeep = (name: Uint8Array) => {
+      const length = (stack.length === 0 ? 0 : canonOf().length + 1) + name.length;
+      if (length + 1 > MAX_PATH_BYTES) throw tooDeep(length);
+    };
     const closeAll = () => {
       for (const s of stack) close(s.fd);
       stack.length = 0;
@@ -295,7 +419,7 @@ export class ConfinedRoot {
         }
         const fd = openat(top(), c, O_PATH | O_DIRECTORY | O_NOFOLLOW);
         if (fd >= 0) {
-          stack.push({ fd, name: c });
+          push(fd, c);
           continue;
         }
         if (fd === -Errno.ENOTDIR || fd === -Errno.ELOOP) {
@@ -322,6 +446,7 @@ export class ConfinedRoot {
           }
           if (mode < 0 && mode !== -Errno.ENOENT) check(mode, "statx");
           if (!create) return null;
+          refuseTooDeep(c);
           if (mode >= 0) {
             // A non-directory where a directory must be: replace it (umoci does the same).
             notifyChange();
@@ -330,6 +455,7 @@ export class ConfinedRoot {
           }
         } else if (fd === -Errno.ENOENT) {
           if (!create) return null;
+          refuseTooDeep(c);
         } else {
           check(fd, "openat");
         }
@@ -340,7 +466,7 @@ export class ConfinedRoot {
           openat(top(), c, O_PATH | O_DIRECTORY | O_NOFOLLOW),
           "openat",
         );
-        stack.push({ fd: created, name: c });
+        push(created, c);
         if (made === 0) this.#createdDir(created);
       }
       const canon = canonOf();
@@ -352,4 +478,12 @@ export class ConfinedRoot {
       closeAll();
     }
   }
+}
+
+/** The error for a real path below the root that would pass {@linkcode MAX_PATH_BYTES}. */
+function tooDeep(canonLength: number): PathLimitError {
+  return new PathLimitError(
+    `the path resolves (symlinks followed) to a real path of at least ${canonLength + 1} bytes; ` +
+      `Linux allows at most ${MAX_PATH_BYTES} (PATH_MAX)`,
+  );
 }

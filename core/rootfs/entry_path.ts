@@ -1,9 +1,12 @@
 /**
  * Byte-level helpers for tar member names: lexical cleaning clamped at the
- * root, and a lossless string form of byte paths for map keys.
+ * root, the PATH_MAX/NAME_MAX limits a rootfs path must keep, and a lossless
+ * string form of byte paths for map keys.
  *
  * @module
  */
+
+import { displayName } from "../tar/tar_entry.ts";
 
 const SLASH = 0x2f;
 const DOT = 0x2e;
@@ -173,4 +176,67 @@ export function bytesStartAscii(bytes: Uint8Array, prefix: string): boolean {
     if (bytes[i] !== prefix.charCodeAt(i)) return false;
   }
   return true;
+}
+
+/**
+ * The longest path a rootfs may hold, in bytes, as the container sees it
+ * (`/` plus the path below the root): Linux's PATH_MAX is 4096 with the
+ * terminating NUL. Longer paths cannot be named by any program inside the
+ * container, and walking them costs work in proportion to their depth.
+ */
+export const MAX_PATH_BYTES = 4095;
+
+/** The longest name of one path component, in bytes: Linux's NAME_MAX. */
+export const MAX_NAME_BYTES = 255;
+
+/** A path that breaks {@linkcode MAX_PATH_BYTES} or {@linkcode MAX_NAME_BYTES}; `reason` says which and how. */
+export class PathLimitError extends RangeError {
+  /** Why the path is refused, e.g. `the path is 6001 bytes long …`. */
+  readonly reason: string;
+
+  constructor(reason: string) {
+    super(reason);
+    this.name = "PathLimitError";
+    this.reason = reason;
+  }
+}
+
+/**
+ * Check a cleaned path (relative, as {@linkcode cleanPath} returns it)
+ * against the limits; `what` names it in the reason ("the path", "the link
+ * target"). Linear in the path's length.
+ *
+ * @throws {PathLimitError} when the path or one of its components is too long
+ */
+export function checkPathLimits(path: Uint8Array, what: string): void {
+  if (path.length + 1 > MAX_PATH_BYTES) {
+    throw new PathLimitError(
+      `${what} is ${path.length + 1} bytes long as an absolute path; ` +
+        `Linux allows at most ${MAX_PATH_BYTES} (PATH_MAX)`,
+    );
+  }
+  let start = 0;
+  for (let i = 0; i <= path.length; i++) {
+    if (i < path.length && path[i] !== SLASH) continue;
+    if (i - start > MAX_NAME_BYTES) {
+      throw new PathLimitError(
+        `${what} has a component of ${i - start} bytes (${
+          shortName(path.subarray(start, i), 24)
+        }); Linux allows at most ${MAX_NAME_BYTES} (NAME_MAX)`,
+      );
+    }
+    start = i + 1;
+  }
+}
+
+/**
+ * A name for messages: control characters escaped, invalid UTF-8 as U+FFFD,
+ * and cut to about `max` characters with its length in bytes, so a 900 KB
+ * name does not fill the terminal.
+ */
+export function shortName(bytes: Uint8Array, max = 120): string {
+  if (bytes.length <= max) return displayName(bytes);
+  // Decode a little more than needed so a character cut at the end does not show.
+  const head = [...displayName(bytes.subarray(0, max + 4))].slice(0, max).join("");
+  return `${head}… (${bytes.length} bytes)`;
 }

@@ -2,12 +2,14 @@
  * Confined file access to an assembled rootfs, for the planner and for
  * plugins: read /etc/passwd, create /etc/network, write a config file. Every
  * path is resolved inside the root (symlinks included, absolute targets
- * re-rooted), so an image cannot steer a plugin's write to the host.
+ * re-rooted), so an image cannot steer a plugin's write to the host. A path
+ * with a NUL byte, and any call after close(), is refused.
  *
  * @module
  */
 import { Oci2LxcError } from "../errors.ts";
 import {
+  AT_EMPTY_PATH,
   AT_SYMLINK_NOFOLLOW,
   chmodFd,
   close,
@@ -17,9 +19,9 @@ import {
   mkdirat,
   O_CREAT,
   O_DIRECTORY,
+  O_EXCL,
   O_NOFOLLOW,
   O_RDONLY,
-  O_TRUNC,
   O_WRONLY,
   openat,
   read,
@@ -36,11 +38,12 @@ import {
 } from "../native/libc.ts";
 import { ConfinedRoot } from "./confined_root.ts";
 import { keyBytes } from "./entry_path.ts";
-import { type IdMap, mapId } from "./id_map.ts";
+import { describeRanges, type IdMap, mapId } from "./id_map.ts";
 
 const encoder = new TextEncoder();
 const MAX_LINKS = 40;
 const EMPTY = new Uint8Array(0);
+const O_NONBLOCK = 0o4000; // the same on x86_64 and aarch64
 
 /** Owner and mode for files and directories a plugin creates (container ids). */
 export interface CreateOptions {
@@ -74,6 +77,7 @@ export type PathKind = "file" | "directory" | "other" | undefined;
 export class RootfsAccess {
   readonly #root: ConfinedRoot;
   readonly #idmap: IdMap | undefined;
+  #closed = false;
   /** The rootfs directory on the host, for messages. */
   readonly path: string;
 
@@ -83,9 +87,13 @@ export class RootfsAccess {
     this.#root = new ConfinedRoot(path);
   }
 
-  /** The file's bytes, or undefined when it is missing or not a regular file. */
+  /**
+   * The file's bytes, or undefined when it is missing or not a regular file. Only a regular file is opened: a FIFO
+   * or a device node the image put there reads as missing.
+   */
   readFile(path: string, limit = 16 << 20): Uint8Array | undefined {
-    const fd = this.#open(path, O_RDONLY);
+    this.#usable(path);
+    const fd = this.#open(path, O_RDONLY, S_IFREG);
     if (fd === undefined) return undefined;
     try {
       const st = fstat(fd);
@@ -96,6 +104,7 @@ export class RootfsAccess {
         throw new Oci2LxcError(
           "rootfs",
           `Cannot read ${path} in the rootfs: it is larger than ${limit} bytes`,
+          { hint: `Check the image's ${path}, or pass readFile() a larger limit if such a file is expected` },
         );
       }
       const out = new Uint8Array(st.size);
@@ -124,6 +133,7 @@ export class RootfsAccess {
 
   /** What `path` is, following symlinks inside the root. */
   kind(path: string): PathKind {
+    this.#usable(path);
     const found = this.#locate(path);
     if (!found) return undefined;
     const st = statx(found.dirFd, found.name, AT_SYMLINK_NOFOLLOW);
@@ -134,6 +144,7 @@ export class RootfsAccess {
 
   /** The path with every symlink resolved inside the root, or undefined when it does not exist. */
   realPath(path: string): string | undefined {
+    this.#usable(path);
     const found = this.#locate(path);
     if (!found || typeof statx(found.dirFd, found.name, AT_SYMLINK_NOFOLLOW) === "number") return undefined;
     const name = new TextDecoder().decode(found.name);
@@ -144,7 +155,9 @@ export class RootfsAccess {
 
   /** What `path` itself is, without following a final symlink ("symlink" for a link). */
   lkind(path: string): PathKind | "symlink" {
-    const parts = components(path);
+    this.#usable(path);
+    const parts = this.#foldDotDot(components(path));
+    if (parts === undefined) return undefined;
     if (parts.length === 0) return "directory";
     const parent = this.#root.resolveDir(encoder.encode(parts.slice(0, -1).join("/")), false);
     if (!parent) return undefined;
@@ -156,7 +169,8 @@ export class RootfsAccess {
 
   /** Whether the directory is empty; undefined when it is missing or not a directory. */
   isDirEmpty(path: string): boolean | undefined {
-    const fd = this.#open(path, O_RDONLY | O_DIRECTORY);
+    this.#usable(path);
+    const fd = this.#open(path, O_RDONLY | O_DIRECTORY, S_IFDIR);
     if (fd === undefined) return undefined;
     try {
       const entries = readDir(fd);
@@ -166,64 +180,36 @@ export class RootfsAccess {
     }
   }
 
-  /** Create a directory and its missing parents (parents: 0755, root-owned). */
+  /**
+   * Create a directory and its missing parents (parents: 0755, root-owned). An existing directory is left as it is;
+   * anything else in the way, after following symlinks inside the root, is an error, never replaced.
+   */
   mkdir(path: string, options: CreateOptions = {}): void {
-    const parts = components(path);
-    let dir = "";
-    for (let i = 0; i < parts.length; i++) {
-      const last = i === parts.length - 1;
-      const parent = this.#root.resolveDir(encoder.encode(dir), true);
-      if (!parent) {
-        throw new Oci2LxcError(
-          "rootfs",
-          `Cannot create ${path} in the rootfs: ${dir} is not a directory`,
-        );
-      }
-      const name = encoder.encode(parts[i]!);
-      const made = mkdirat(
-        parent.fd,
-        name,
-        last ? (options.mode ?? 0o755) : 0o755,
-      );
-      if (made === 0) {
-        this.#chown(parent.fd, name, last ? options : {}, path);
-        if (last && options.mode !== undefined) {
-          this.#chmodAt(parent.fd, name, options.mode, path);
-        }
-      } else if (made !== -Errno.EEXIST) {
-        throw new Oci2LxcError(
-          "rootfs",
-          `Cannot create ${path} in the rootfs: mkdir failed (errno ${-made})`,
-        );
-      } else if (this.kind(`${dir}/${parts[i]}`) !== "directory") {
-        throw new Oci2LxcError(
-          "rootfs",
-          `Cannot create ${path} in the rootfs: ${dir}/${parts[i]} exists and is not a directory`,
-        );
-      }
-      dir = dir ? `${dir}/${parts[i]}` : parts[i]!;
-    }
-    this.#root.invalidate();
+    this.#usable(path);
+    this.#makeDirs(components(path), options, `Cannot create ${path} in the rootfs`, path);
   }
 
   /**
-   * Write a file, replacing what is there. A symlink at the path is replaced
-   * by the file, never written through.
+   * Write a file, replacing what is there: the file is always a new one, with the owner and mode of `options`. A
+   * symlink at the path is replaced by the file, never written through; a hardlinked file is replaced too, so its
+   * other names keep their content. Missing parents are made as {@linkcode RootfsAccess.mkdir} makes them.
    */
   writeFile(
     path: string,
     data: Uint8Array | string,
     options: CreateOptions = {},
   ): void {
-    const parts = components(path);
+    this.#usable(path);
+    const parts = this.#foldDotDot(components(path)) ?? [];
     if (parts.length === 0) {
       throw new Oci2LxcError(
         "rootfs",
-        `Cannot write ${path} in the rootfs: it names the root`,
+        `Cannot write ${path || `""`} in the rootfs: it names the root`,
       );
     }
+    const ids = this.#ids(options, path); // an owner outside the idmap is refused before anything is written
     const parentPath = parts.slice(0, -1).join("/");
-    if (parentPath) this.mkdir(parentPath);
+    this.#makeDirs(parts.slice(0, -1), undefined, `Cannot write ${path} in the rootfs`, path);
     const parent = this.#root.resolveDir(encoder.encode(parentPath), false);
     if (!parent) {
       throw new Oci2LxcError(
@@ -233,54 +219,62 @@ export class RootfsAccess {
     }
     const name = encoder.encode(parts[parts.length - 1]!);
     const mode = statx(parent.fd, name, AT_SYMLINK_NOFOLLOW);
-    if (typeof mode !== "number" && (mode.mode & S_IFMT) !== S_IFREG) {
+    if (typeof mode !== "number") {
       if ((mode.mode & S_IFMT) === S_IFDIR) {
         throw new Oci2LxcError(
           "rootfs",
           `Cannot write ${path} in the rootfs: it is a directory`,
         );
       }
+      // Whatever is there goes, the file is new (O_EXCL): writing into it would go through a symlink, into every
+      // other name of a hardlinked inode (one outside the root too), or keep an old owner and mode.
       unlinkat(parent.fd, name, 0);
+      this.#root.invalidate(); // it may have been a symlink that cached directories went through
     }
-    const dirFd = openat(parent.fd, EMPTY, O_RDONLY | O_DIRECTORY);
-    const usable = dirFd >= 0 ? dirFd : parent.fd;
-    try {
-      const fd = openat(
-        usable,
-        name,
-        O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW,
-        options.mode ?? 0o644,
+    const fd = openat(
+      parent.fd,
+      name,
+      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+      options.mode ?? 0o644,
+    );
+    if (fd < 0) {
+      throw new Oci2LxcError(
+        "rootfs",
+        `Cannot write ${path} in the rootfs: open failed (errno ${-fd})`,
       );
-      if (fd < 0) {
+    }
+    try {
+      const bytes = typeof data === "string" ? encoder.encode(data) : data;
+      const w = writeAll(fd, bytes);
+      if (w < 0) {
         throw new Oci2LxcError(
           "rootfs",
-          `Cannot write ${path} in the rootfs: open failed (errno ${-fd})`,
+          `Cannot write ${path} in the rootfs: write failed (errno ${-w})`,
         );
       }
-      try {
-        const bytes = typeof data === "string" ? encoder.encode(data) : data;
-        const w = writeAll(fd, bytes);
-        if (w < 0) {
-          throw new Oci2LxcError(
-            "rootfs",
-            `Cannot write ${path} in the rootfs: write failed (errno ${-w})`,
-          );
-        }
-        this.#chownFd(fd, options, path);
-        chmodFd(fd, options.mode ?? 0o644);
-      } finally {
-        close(fd);
-      }
+      // Always: a setgid directory would give the new file its group, and the owner comes before the mode, whose
+      // setuid bit a chown would clear.
+      fchownat(fd, EMPTY, ids[0], ids[1], AT_EMPTY_PATH);
+      chmodFd(fd, options.mode ?? 0o644);
     } finally {
-      if (dirFd >= 0) close(dirFd);
+      close(fd);
     }
   }
 
-  /** Create (or replace a non-directory with) a symlink at `path` holding `target` verbatim. */
+  /**
+   * Create (or replace a non-directory with) a symlink at `path` holding `target` verbatim. Missing parents are made
+   * as {@linkcode RootfsAccess.mkdir} makes them.
+   */
   symlink(target: string, path: string): void {
-    const parts = components(path);
-    if (parts.length === 0) throw new Oci2LxcError("rootfs", `Cannot create a symlink at ${path}: it names the root`);
-    const parent = this.#root.resolveDir(encoder.encode(parts.slice(0, -1).join("/")), true);
+    this.#usable(path);
+    this.#usable(target);
+    const parts = this.#foldDotDot(components(path)) ?? [];
+    if (parts.length === 0) {
+      throw new Oci2LxcError("rootfs", `Cannot create a symlink at ${path || `""`}: it names the root`);
+    }
+    const [uid, gid] = this.#ids({}, path);
+    this.#makeDirs(parts.slice(0, -1), undefined, `Cannot create a symlink at ${path}`, path);
+    const parent = this.#root.resolveDir(encoder.encode(parts.slice(0, -1).join("/")), false);
     if (!parent) throw new Oci2LxcError("rootfs", `Cannot create a symlink at ${path}: its directory is missing`);
     const name = encoder.encode(parts[parts.length - 1]!);
     const st = statx(parent.fd, name, AT_SYMLINK_NOFOLLOW);
@@ -289,16 +283,79 @@ export class RootfsAccess {
         throw new Oci2LxcError("rootfs", `Cannot create a symlink at ${path}: a directory is there`);
       }
       unlinkat(parent.fd, name, 0);
+      this.#root.invalidate(); // it may have been a symlink that cached directories went through
     }
     const made = symlinkat(encoder.encode(target), parent.fd, name);
     if (made < 0) throw new Oci2LxcError("rootfs", `Cannot create a symlink at ${path}: errno ${-made}`);
-    const [uid, gid] = this.#ids({}, path);
     if (this.#idmap) fchownat(parent.fd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
   }
 
-  /** Release the root's file descriptors. */
+  /** Release the root's file descriptors; any later call is refused, a second close() does nothing. */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#root.close();
+  }
+
+  /**
+   * Refuse a path the kernel would read otherwise (it ends at a NUL byte, so `/etc/hostname\0x` would name
+   * /etc/hostname), and any call after close(): the root's fd numbers may by then belong to another directory.
+   */
+  #usable(path: string): void {
+    if (this.#closed) {
+      throw new Oci2LxcError("rootfs", `Cannot use ${path} in the rootfs: its access to ${this.path} was closed`, {
+        hint: "Use context.rootfs only while the hook it was given to runs; the conversion closes it afterwards",
+      });
+    }
+    if (path.includes("\0")) {
+      throw new Oci2LxcError(
+        "rootfs",
+        `Cannot use ${JSON.stringify(path)} in the rootfs: a path cannot hold a NUL byte`,
+        { hint: "Remove the NUL byte from the path or symlink target the plugin gives to context.rootfs" },
+      );
+    }
+  }
+
+  /**
+   * Make each missing directory of `parts` in turn, following symlinks inside the root: the last one with `last`
+   * (when given), the others 0755 and owned by the container's root. Something in the way that is not a directory
+   * (after following symlinks) is an error, never replaced.
+   */
+  #makeDirs(parts: string[], last: CreateOptions | undefined, action: string, path: string): void {
+    // Owners are checked against the idmap before anything is made.
+    const lastIds = last === undefined ? undefined : this.#ids(last, path);
+    const rootIds = this.#ids({}, path);
+    let dir = "";
+    for (let i = 0; i < parts.length; i++) {
+      const own = i === parts.length - 1 && last !== undefined && lastIds !== undefined;
+      const sub = dir ? `${dir}/${parts[i]}` : parts[i]!;
+      if (parts[i] === "..") {
+        dir = sub; // the directory above one that is there: resolveDir goes up from where symlinks led
+        continue;
+      }
+      // Not `create`: that would replace a non-directory in the way; each step below checked it is a directory.
+      const parent = this.#root.resolveDir(encoder.encode(dir), false);
+      if (!parent) throw new Oci2LxcError("rootfs", `${action}: /${dir} is not a directory`);
+      const name = encoder.encode(parts[i]!);
+      const ids = own ? lastIds : rootIds;
+      const made = mkdirat(parent.fd, name, own ? (last.mode ?? 0o755) : 0o755);
+      if (made === 0) {
+        // Always: a setgid parent would give the new directory its group.
+        fchownat(parent.fd, name, ids[0], ids[1], AT_SYMLINK_NOFOLLOW);
+        if (own && last.mode !== undefined) this.#chmodAt(parent.fd, name, last.mode, path);
+      } else if (made !== -Errno.EEXIST) {
+        throw new Oci2LxcError("rootfs", `${action}: mkdir failed (errno ${-made})`);
+      } else if (this.kind(sub) !== "directory") {
+        const reason = this.lkind(sub) === "symlink"
+          ? "is a symlink to a missing path or to something that is not a directory"
+          : "exists and is not a directory";
+        throw new Oci2LxcError("rootfs", `${action}: /${sub} ${reason}`);
+      }
+      dir = sub;
+    }
+    // Directories were made: cached handles may be stale. Nothing holds one now, so their fds can close at once.
+    this.#root.invalidate();
+    this.#root.release();
   }
 
   /** Find the directory fd and final name of `path`, following symlinks (bounded) inside the root. */
@@ -306,8 +363,10 @@ export class RootfsAccess {
   #canonOf = new Map<number, string>();
 
   #locate(path: string): { dirFd: number; name: Uint8Array } | undefined {
-    let parts = components(path);
+    let parts: string[] | undefined = components(path);
     for (let hops = 0; hops <= MAX_LINKS; hops++) {
+      parts = this.#foldDotDot(parts);
+      if (parts === undefined) return undefined;
       if (parts.length === 0) {
         return { dirFd: this.#root.fd, name: new Uint8Array([0x2e]) };
       }
@@ -324,16 +383,33 @@ export class RootfsAccess {
       const target = readlinkat(parent.fd, name);
       if (typeof target === "number") return undefined;
       const text = new TextDecoder().decode(target);
-      const base = new TextDecoder().decode(keyToPath(parent.canon));
-      parts = components(text.startsWith("/") ? text : `${base}/${text}`);
+      // A relative target continues from the link's directory, whose real path has no symlink to go up from.
+      parts = text.startsWith("/") ? components(text) : [...canonParts(parent.canon), ...components(text)];
     }
     return undefined; // a loop: treat as missing, like ELOOP
   }
 
-  #open(path: string, flags: number): number | undefined {
+  /**
+   * A path whose last component is `..` names the directory above the one before it, after symlinks: resolve it
+   * whole (the kernel, or the walk, goes up from where a link led) and give its real components, so the last one is
+   * a name in its parent again. Undefined when that directory is not there.
+   */
+  #foldDotDot(parts: string[]): string[] | undefined {
+    if (parts[parts.length - 1] !== "..") return parts;
+    const dir = this.#root.resolveDir(encoder.encode(parts.join("/")), false);
+    return dir ? canonParts(dir.canon) : undefined;
+  }
+
+  /**
+   * Open `path` only when it is of `type` (S_IFREG or S_IFDIR): opening a FIFO waits for a writer, and opening a
+   * device node acts on the host's device. O_NONBLOCK keeps that true for whatever is there at the open itself.
+   */
+  #open(path: string, flags: number, type: number): number | undefined {
     const found = this.#locate(path);
     if (!found) return undefined;
-    const fd = openat(found.dirFd, found.name, flags | O_NOFOLLOW);
+    const st = statx(found.dirFd, found.name, AT_SYMLINK_NOFOLLOW);
+    if (typeof st === "number" || (st.mode & S_IFMT) !== type) return undefined;
+    const fd = openat(found.dirFd, found.name, flags | O_NOFOLLOW | O_NONBLOCK);
     return fd < 0 ? undefined : fd;
   }
 
@@ -347,26 +423,10 @@ export class RootfsAccess {
       throw new Oci2LxcError(
         "rootfs",
         `Cannot set the owner of ${path}: ${uid}:${gid} is outside the idmap`,
+        { hint: `Widen the map given with --idmap (${describeIdMap(this.#idmap)}) to cover ${uid}:${gid}` },
       );
     }
     return [hostUid, hostGid];
-  }
-
-  #chown(
-    dirFd: number,
-    name: Uint8Array,
-    options: CreateOptions,
-    path: string,
-  ): void {
-    const [uid, gid] = this.#ids(options, path);
-    if (uid === 0 && gid === 0 && !this.#idmap) return;
-    fchownat(dirFd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
-  }
-
-  #chownFd(fd: number, options: CreateOptions, path: string): void {
-    const [uid, gid] = this.#ids(options, path);
-    if (uid === 0 && gid === 0 && !this.#idmap) return;
-    fchownat(fd, EMPTY, uid, gid, 0x1000 /* AT_EMPTY_PATH */);
   }
 
   #chmodAt(dirFd: number, name: Uint8Array, mode: number, path: string): void {
@@ -385,17 +445,23 @@ export class RootfsAccess {
   }
 }
 
-/** Lexical components of a container path, `..` clamped at the root (the kernel does the same in-root). */
+/**
+ * Components of a container path, without empty and `.` ones. `..` stays: it means "up from where the components
+ * before it led", which only resolution inside the root can tell (`/var/run/..` is `/` when /var/run links to /run).
+ */
 function components(path: string): string[] {
-  const out: string[] = [];
-  for (const part of path.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") out.pop();
-    else out.push(part);
-  }
-  return out;
+  return path.split("/").filter((part) => part !== "" && part !== ".");
+}
+
+/** The components of a canonical directory key (a real path: no symlinks, no `..`). */
+function canonParts(canon: string): string[] {
+  return canon === "" ? [] : new TextDecoder().decode(keyToPath(canon)).split("/");
 }
 
 function keyToPath(canon: string): Uint8Array {
   return keyBytes(canon); // canonical keys hold one byte per character
+}
+
+function describeIdMap(map: IdMap): string {
+  return `uid ${describeRanges(map.uid)}; gid ${describeRanges(map.gid)}`;
 }

@@ -83,7 +83,18 @@ import {
   writeAll,
 } from "../native/libc.ts";
 import { ConfinedRoot, type DirHandle } from "./confined_root.ts";
-import { bytesEqualAscii, bytesKey, bytesStartAscii, cleanPath, joinKey, keyBytes, keyDepth } from "./entry_path.ts";
+import {
+  bytesEqualAscii,
+  bytesKey,
+  bytesStartAscii,
+  checkPathLimits,
+  cleanPath,
+  joinKey,
+  keyBytes,
+  MAX_PATH_BYTES,
+  PathLimitError,
+  shortName,
+} from "./entry_path.ts";
 import { describeRanges, type IdMap, mapId } from "./id_map.ts";
 import { removeTree } from "./remove_tree.ts";
 import { shiftXattr, xattrIsHostOwned, xattrSkipReason } from "./xattr_policy.ts";
@@ -156,7 +167,6 @@ interface DirMeta {
 /** A directory whose metadata is settled at the end of the layer. */
 interface DirRecord {
   canon: string;
-  depth: number;
   ino: number;
   dev: number;
   /** Times before this layer changed the directory; restored when `meta` is absent. */
@@ -354,10 +364,11 @@ export class RootfsWriter implements TarHandler {
       throw new Error("RootfsWriter.endLayer called without beginLayer");
     }
     if (this.#file !== undefined) this.#finishFile();
-    const records = [...this.#dirs.values()].sort((a, b) => b.depth - a.depth);
-    for (const rec of records) {
+    // Descendants before ancestors, each directory opened once: deep trees cost linear work.
+    this.#root.visitCanonical(this.#dirs.keys(), (canon, fd) => {
+      const rec = this.#dirs.get(canon)!;
       try {
-        this.#settleDir(rec);
+        this.#settleDir(rec, fd);
       } catch (err) {
         if (err instanceof Oci2LxcError) throw err;
         const path = rec.meta ? displayName(rec.meta.entry.path) : displayName(keyBytes(rec.canon)) || "/";
@@ -367,7 +378,7 @@ export class RootfsWriter implements TarHandler {
           { cause: err },
         );
       }
-    }
+    });
     this.#dirs.clear();
     this.#upper.clear();
     this.#created.clear();
@@ -389,11 +400,11 @@ export class RootfsWriter implements TarHandler {
         `Cannot finish the rootfs: ${this.#layer} is not ended`,
       );
     }
-    const pending = [...this.#finalModes].sort((a, b) => keyDepth(b[0]) - keyDepth(a[0]));
+    const pending = new Map(this.#finalModes);
     this.#finalModes.clear();
-    for (const [canon, want] of pending) {
-      const fd = this.#root.openCanonical(canon);
-      if (fd < 0) continue; // removed by a later layer
+    this.#root.visitCanonical(pending.keys(), (canon, fd) => {
+      const want = pending.get(canon)!;
+      if (fd < 0) return; // removed by a later layer
       try {
         const st = fstat(fd);
         if (
@@ -413,7 +424,7 @@ export class RootfsWriter implements TarHandler {
       } finally {
         close(fd);
       }
-    }
+    });
   }
 
   /** Close every fd. Safe to call after a failure and more than once. */
@@ -435,7 +446,13 @@ export class RootfsWriter implements TarHandler {
     if (entry.linkPath.includes(0)) {
       throw new Error("the link target contains a NUL byte");
     }
+    if (entry.type === "symlink" && entry.linkPath.length > MAX_PATH_BYTES) {
+      throw new PathLimitError(
+        `the symlink target is ${entry.linkPath.length} bytes long; Linux allows at most ${MAX_PATH_BYTES} (PATH_MAX)`,
+      );
+    }
     const clean = cleanPath(entry.path);
+    checkPathLimits(clean.path, "the path");
     if (clean.hadDotDot || clean.absolute) {
       this.#warn(
         "unsafe-path",
@@ -667,6 +684,7 @@ export class RootfsWriter implements TarHandler {
     if (src.path.length === 0) {
       throw new Error("hardlink target is the root directory");
     }
+    checkPathLimits(src.path, "the hardlink target");
     const srcName = src.path.subarray(src.nameStart);
     const srcParentPath = src.path.subarray(0, Math.max(0, src.nameStart - 1));
     let srcParent = this.#root.resolveDir(srcParentPath, false);
@@ -869,7 +887,6 @@ export class RootfsWriter implements TarHandler {
       if (typeof st === "number") throw new LibcError("statx", -st);
       this.#dirs.set(dir.canon, {
         canon: dir.canon,
-        depth: keyDepth(dir.canon),
         ino: st.ino,
         dev: st.dev,
         saved: { atime: st.atime, mtime: st.mtime },
@@ -887,7 +904,6 @@ export class RootfsWriter implements TarHandler {
     }
     this.#dirs.set(canon, {
       canon,
-      depth: keyDepth(canon),
       ino,
       dev,
       saved: undefined,
@@ -895,8 +911,8 @@ export class RootfsWriter implements TarHandler {
     });
   }
 
-  #settleDir(rec: DirRecord): void {
-    const fd = this.#root.openCanonical(rec.canon);
+  /** Settle one directory; `fd` is its O_PATH fd (closed here) or -errno from opening it. */
+  #settleDir(rec: DirRecord, fd: number): void {
     if (fd === -Errno.ENOENT || fd === -Errno.ENOTDIR || fd === -Errno.ELOOP) {
       return; // removed later in the layer
     }
@@ -1101,6 +1117,17 @@ export class RootfsWriter implements TarHandler {
 
   #wrap(entry: TarEntry, err: unknown): Oci2LxcError {
     if (err instanceof Oci2LxcError) return err;
+    if (err instanceof PathLimitError) {
+      return new Oci2LxcError(
+        "rootfs",
+        `Cannot apply ${shortName(entry.path)} from ${this.#layer}: ${err.reason}`,
+        {
+          cause: err,
+          hint: "no program in the container could use this path; rebuild the image with shorter paths " +
+            "(or without this entry)",
+        },
+      );
+    }
     return new Oci2LxcError(
       "rootfs",
       `Cannot apply ${displayName(entry.path)} from ${this.#layer}: ${describeError(err)}`,

@@ -35,6 +35,22 @@ export const DEFAULT_CACHE_DIR = "/var/cache/oci2lxc-tests";
  */
 export const DEBIAN_SYSTEM_PACKAGES: readonly string[] = ["sysvinit-core", "ifupdown", "isc-dhcp-client", "iproute2"];
 
+/**
+ * The systemd variant: systemd as /sbin/init, and no ifupdown, so the
+ * converter's systemd-networkd files configure the network; systemd-resolved
+ * (its own package since bookworm) turns the DNS servers networkd learns
+ * into /etc/resolv.conf, as on a Debian installed with systemd-networkd.
+ * dbus is named because resolved depends on the virtual `dbus-system-bus`,
+ * which debootstrap does not resolve.
+ */
+export const DEBIAN_SYSTEMD_PACKAGES: readonly string[] = ["systemd-sysv", "systemd-resolved", "dbus", "iproute2"];
+
+/** Every package list the tests use: what `deno run -A tests/_helpers/debian_rootfs.ts` builds. */
+export const DEBIAN_TEST_PACKAGE_LISTS: readonly (readonly string[])[] = [
+  DEBIAN_SYSTEM_PACKAGES,
+  DEBIAN_SYSTEMD_PACKAGES,
+];
+
 // Bump when the recipe below changes in a way the package list does not show.
 const RECIPE = 1;
 const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -226,5 +242,6 @@ export async function debianSystemImage(dir: string, options: DebianRootfsOption
 }
 
 if (import.meta.main) {
-  console.log(await debianRootfsTar({ build: true }));
+  // One after the other: two debootstraps at once would only compete for the same mirror and disk.
+  for (const include of DEBIAN_TEST_PACKAGE_LISTS) console.log(await debianRootfsTar({ include, build: true }));
 }

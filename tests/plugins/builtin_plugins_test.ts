@@ -1,7 +1,7 @@
 import { BUILTIN_FACTORIES, builtinPlugins, HELPER_FILES } from "../../plugins/mod.ts";
 import { debianNetwork, renderInterfaces } from "../../plugins/distro_debian.ts";
 import { detect, parseOsRelease } from "../../plugins/distro_detect.ts";
-import { systemdNetwork } from "../../plugins/distro_systemd.ts";
+import { nameserversOf, renderNetworkFile, systemdNetwork } from "../../plugins/distro_systemd.ts";
 import { filterResolvConf, hostsFiles } from "../../plugins/hosts_files.ts";
 import { network } from "../../plugins/network.ts";
 import { parseNetSpecs } from "../../core/network/net_spec.ts";
@@ -162,7 +162,9 @@ Deno.test("systemd-network writes .network files, a preset and the enable link f
       [
         "/network/",
         `/network/50-oci2lxc-eth0.network: ${
-          JSON.stringify("# Written by oci2lxc\n[Match]\nName=eth0\n\n[Network]\nDHCP=yes\nIPv6AcceptRA=yes\n")
+          JSON.stringify(
+            "# Written by oci2lxc\n[Match]\nName=eth0\n\n[Network]\nDHCP=yes\nIPv6AcceptRA=yes\n\n[DHCPv4]\nUseHostname=no\n",
+          )
         }`,
         "/system/",
         "/system/multi-user.target.wants/",
@@ -175,6 +177,85 @@ Deno.test("systemd-network writes .network files, a preset and the enable link f
     );
   } finally {
     h.cleanup();
+  }
+});
+
+Deno.test("systemd-network gives a system container a machine-id of its own, keeping an unset one unset", async () => {
+  const image = "cf712f7d7cb64a0b81dbf06556522040\n";
+  for (
+    const [files, expected] of [
+      [{ "/etc/machine-id": image, "/var/lib/dbus/machine-id": image }, "fresh"],
+      [{ "/etc/machine-id": "" }, ""],
+      [{ "/etc/machine-id": "uninitialized\n" }, "uninitialized\n"],
+    ] as const
+  ) {
+    const h = pluginHarness(
+      { "/etc/os-release": "ID=debian\n", "/usr/lib/systemd/systemd": "", ...files },
+      { config: { Cmd: ["/usr/lib/systemd/systemd"] } },
+    );
+    try {
+      await systemdNetwork().rootfs!(h.context);
+      const id = Deno.readTextFileSync(`${h.dir}/rootfs/etc/machine-id`);
+      if (expected === "fresh") {
+        assert(/^[0-9a-f]{32}\n$/.test(id) && id !== image, id);
+        assertEquals(Deno.statSync(`${h.dir}/rootfs/etc/machine-id`).mode! & 0o777, 0o444);
+        assertEquals(Deno.readTextFileSync(`${h.dir}/rootfs/var/lib/dbus/machine-id`), id);
+      } else {
+        assertEquals(id, expected);
+      }
+    } finally {
+      h.cleanup();
+    }
+  }
+});
+
+Deno.test("nameserversOf() keeps the addresses a container can use", () => {
+  assertEquals(
+    nameserversOf(
+      "nameserver 127.0.0.53\nnameserver 192.0.2.1\n# nameserver 192.0.2.9\nnameserver ::1\n" +
+        "nameserver fe80::1%eth0\nnameserver 2001:db8::53\nnameserver bogus\nsearch example.org\n",
+    ),
+    ["192.0.2.1", "2001:db8::53"],
+  );
+});
+
+Deno.test("renderNetworkFile() names DNS servers for a static interface only, never beside DHCP", () => {
+  const [staticIf, dhcpIf, mixedIf] = parseNetSpecs([
+    "name=eth0,ip=192.0.2.10/24,gw=192.0.2.1,ip6=none",
+    "name=eth1,ip=dhcp",
+    "name=eth2,ip=192.0.2.11/24,ip6=dhcp",
+  ]) as NetInterface[];
+  assertEquals(
+    renderNetworkFile(staticIf!, ["192.0.2.53"]),
+    "# Written by oci2lxc\n[Match]\nName=eth0\n\n[Network]\nAddress=192.0.2.10/24\nGateway=192.0.2.1\n" +
+      "DNS=192.0.2.53\nIPv6AcceptRA=no\n",
+  );
+  assert(!renderNetworkFile(dhcpIf!, ["192.0.2.53"]).includes("DNS="));
+  assert(!renderNetworkFile(mixedIf!, ["192.0.2.53"]).includes("DNS="));
+});
+
+Deno.test("systemd-network reads the host's name servers for a static interface, and warns when none is usable", async () => {
+  for (
+    const [resolv, dnsLines, warned] of [
+      ["nameserver 127.0.0.53\nnameserver 192.0.2.53\n", "DNS=192.0.2.53\n", false],
+      ["nameserver 127.0.0.53\n", "", true],
+    ] as const
+  ) {
+    const h = pluginHarness(
+      { "/etc/os-release": "ID=debian\n", "/usr/lib/systemd/systemd": "" },
+      { config: { Cmd: ["/usr/lib/systemd/systemd"] } },
+      { net: ["name=eth0,link=br0,ip=192.0.2.10/24,gw=192.0.2.1,ip6=none"] },
+    );
+    try {
+      const hostResolvConf = `${h.dir}/host-resolv.conf`;
+      Deno.writeTextFileSync(hostResolvConf, resolv);
+      await systemdNetwork({ hostResolvConf }).rootfs!(h.context);
+      const file = Deno.readTextFileSync(`${h.dir}/rootfs/etc/systemd/network/50-oci2lxc-eth0.network`);
+      assert(file.includes(`Gateway=192.0.2.1\n${dnsLines}IPv6AcceptRA=no\n`), file);
+      assertEquals(h.warnings.some((w) => w.includes("names no name server usable")), warned, h.warnings.join("\n"));
+    } finally {
+      h.cleanup();
+    }
   }
 });
 

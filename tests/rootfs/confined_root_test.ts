@@ -98,3 +98,52 @@ Deno.test("ConfinedRoot.openCanonical refuses to follow symlinks", () => {
     assert(root.openCanonical("link") < 0);
   });
 });
+
+Deno.test("ConfinedRoot resolves below a cached parent without following a symlink or '..' there", () => {
+  both((root, dir) => {
+    Deno.mkdirSync(`${dir}/a/d`, { recursive: true });
+    Deno.mkdirSync(`${dir}/x`);
+    Deno.symlinkSync("/x", `${dir}/a/l`);
+    assertEquals(root.resolveDir(b("a"), false)?.canon, "a"); // now cached
+    assertEquals(root.resolveDir(b("a/d"), false)?.canon, "a/d");
+    assertEquals(root.resolveDir(b("a/l"), false)?.canon, "x");
+    assertEquals(root.resolveDir(b("a/l/.."), false)?.canon, "");
+    assertEquals(root.resolveDir(b("a/.."), false)?.canon, "");
+    assertEquals(root.resolveDir(b("a/new"), true)?.canon, "a/new");
+  });
+});
+
+Deno.test("ConfinedRoot refuses to create a directory whose real path passes PATH_MAX", () => {
+  both((root, dir) => {
+    const deep = "B/".repeat(2040); // 4080 bytes
+    Deno.symlinkSync(deep, `${dir}/s`);
+    assertThrows(() => root.resolveDir(b("s/CCCCCCCCCCCCCCCCCCCC"), true), /at least 4101 bytes.*PATH_MAX/);
+    assertEquals(root.resolveDir(b("s/CCCCCCCCCCCC"), true)?.canon, `${deep}CCCCCCCCCCCC`);
+  });
+});
+
+Deno.test("ConfinedRoot.visitCanonical visits each path once, below before above, without following symlinks", () => {
+  both((root, dir) => {
+    Deno.mkdirSync(`${dir}/a/b/c`, { recursive: true });
+    Deno.mkdirSync(`${dir}/a-b`);
+    Deno.mkdirSync(`${dir}/z`);
+    Deno.symlinkSync("z", `${dir}/l`);
+    Deno.writeTextFileSync(`${dir}/f`, "");
+    const seen: [string, number][] = [];
+    root.visitCanonical(["a", "a/b/c", "", "a-b", "l", "l/x", "f", "gone/x", "a/b/c"], (canon, fd) => {
+      if (fd >= 0) {
+        const st = Deno.statSync(`/proc/self/fd/${fd}`);
+        assert(st.isDirectory, canon);
+        close(fd);
+      }
+      seen.push([canon, fd < 0 ? fd : 0]);
+    });
+    const order = seen.map(([c]) => c);
+    assertEquals([...order].sort(), ["", "a", "a-b", "a/b/c", "f", "gone/x", "l", "l/x"]);
+    assert(order.indexOf("a/b/c") < order.indexOf("a") && order.indexOf("a") < order.indexOf(""), order.join());
+    assertEquals(order[order.length - 1], "");
+    const fds = Object.fromEntries(seen);
+    assertEquals([fds["a"], fds["a-b"], fds["a/b/c"]], [0, 0, 0]);
+    assertEquals([fds["l"], fds["l/x"], fds["f"], fds["gone/x"]], [-20, -20, -20, -2]); // ENOTDIR, ENOENT
+  });
+});
