@@ -169,6 +169,13 @@ export function bytesEqualAscii(bytes: Uint8Array, text: string): boolean {
   return true;
 }
 
+/** Bytewise order of two names (what `sort` gives in the C locale). */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
 /** True when `bytes` starts with the ASCII string `prefix`. */
 export function bytesStartAscii(bytes: Uint8Array, prefix: string): boolean {
   if (bytes.length < prefix.length) return false;

@@ -20,6 +20,7 @@
  */
 
 import { createHash } from "node:crypto";
+import { compareBytes } from "./entry_path.ts";
 import {
   AT_FDCWD,
   AT_SYMLINK_NOFOLLOW,
@@ -93,12 +94,6 @@ function hex(bytes: Uint8Array): string {
   let out = "";
   for (const b of bytes) out += HEX[b];
   return out;
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
 }
 
 const readBuf = new Uint8Array(1 << 20);
