@@ -48,7 +48,7 @@ import {
   writeAll,
 } from "../native/libc.ts";
 import { ConfinedRoot, type DirHandle } from "./confined_root.ts";
-import { DirMetadata } from "./dir_metadata.ts";
+import { type DirMeta, DirMetadata } from "./dir_metadata.ts";
 import {
   bytesKey,
   bytesStartAscii,
@@ -76,8 +76,8 @@ export interface RootfsWriterOptions {
   /** Receives every warning; by default warnings are dropped. */
   onWarning?: (warning: RootfsWarning) => void;
   /**
-   * Not root: skip chown and devices, with warnings, instead of failing;
-   * directories stay owner-accessible until {@linkcode RootfsWriter.finish}.
+   * Not root: skip chown and devices, with warnings, instead of failing; directories stay owner-accessible until
+   * {@linkcode RootfsWriter.finish}.
    */
   approximate?: boolean;
   /** Resolve paths with the userspace walk even where openat2 works (tests use this). */
@@ -105,9 +105,8 @@ interface OpenFile {
 }
 
 /**
- * Writes layers into a root directory; a {@linkcode TarHandler} for the tar
- * reader. Call {@linkcode beginLayer}, feed the layer's entries, call
- * {@linkcode endLayer}; repeat per layer; then {@linkcode finish} and
+ * Writes layers into a root directory; a {@linkcode TarHandler} for the tar reader. Call {@linkcode beginLayer},
+ * feed the layer's entries, call {@linkcode endLayer}; repeat per layer; then {@linkcode finish} and
  * {@linkcode close} (close also after a failure).
  *
  * @example Writing one layer
@@ -336,20 +335,16 @@ export class RootfsWriter implements TarHandler {
       this.#meta.warn("root-entry", entry, `a ${entry.type} entry for the root directory was skipped`);
       return;
     }
-    const [uid, gid] = this.#meta.owner(entry);
     const h = this.#root.rootHandle;
-    const [atime, mtime] = entryTimes(entry);
+    this.#dirs.record("", h.ino, h.dev, this.#dirMeta(entry, true));
+  }
+
+  /** What a directory entry says, owner shifted and xattrs checked before anything is made. */
+  #dirMeta(entry: TarEntry, merged: boolean): DirMeta {
+    const [uid, gid] = this.#meta.owner(entry);
     const xattrs = this.#meta.xattrs(entry);
-    this.#dirs.record("", h.ino, h.dev, {
-      uid,
-      gid,
-      mode: entry.mode & 0o7777,
-      xattrs,
-      atime,
-      mtime,
-      merged: true,
-      entry,
-    });
+    const [atime, mtime] = entryTimes(entry);
+    return { uid, gid, mode: entry.mode & 0o7777, xattrs, atime, mtime, merged, entry };
   }
 
   #writeFile(entry: TarEntry, parent: DirHandle, name: Uint8Array): void {
@@ -386,26 +381,24 @@ export class RootfsWriter implements TarHandler {
   }
 
   #writeDir(entry: TarEntry, parent: DirHandle, name: Uint8Array, canon: string, path: Uint8Array): void {
-    const [uid, gid] = this.#meta.owner(entry);
-    const xattrs = this.#meta.xattrs(entry);
+    const meta = this.#dirMeta(entry, false);
     let made = mkdirat(parent.fd, name, 0o700);
-    let merged = false;
     if (made === -Errno.EEXIST) {
       const mode = check(lstatMode(parent.fd, name), "statx");
       const type = mode & S_IFMT;
       if (type === S_IFDIR) {
-        merged = true;
+        meta.merged = true;
       } else if (type === S_IFLNK && this.#root.resolveDir(path, false) !== null) {
         // keep-dirlinks: the link stays and later entries go through it. Like umoci, the entry's owner and times
         // land on the link itself.
-        linkMeta(this.#ctx, entry, parent, name, uid, gid, NO_XATTRS);
+        linkMeta(this.#ctx, entry, parent, name, meta.uid, meta.gid, NO_XATTRS);
         return;
       } else {
         removeExisting(this.#ctx, parent, name, mode);
         made = mkdirat(parent.fd, name, 0o700);
       }
     }
-    if (!merged) {
+    if (!meta.merged) {
       check(made, "mkdirat");
       this.#whiteouts.created(canon);
     }
@@ -413,17 +406,7 @@ export class RootfsWriter implements TarHandler {
     const st = fstat(fd);
     close(fd);
     if (typeof st === "number") throw new LibcError("statx", -st);
-    const [atime, mtime] = entryTimes(entry);
-    this.#dirs.record(canon, st.ino, st.dev, {
-      uid,
-      gid,
-      mode: entry.mode & 0o7777,
-      xattrs,
-      atime,
-      mtime,
-      merged,
-      entry,
-    });
+    this.#dirs.record(canon, st.ino, st.dev, meta);
     this.#stats.directories++;
   }
 
