@@ -1,8 +1,7 @@
 /**
- * systemd: /etc/systemd/network and /etc/systemd/system-preset exist, and a
- * system container gets a `.network` file per interface for
- * systemd-networkd plus a preset that enables it, unless the image already
- * manages the interface with ifupdown (Debian with /etc/network/interfaces).
+ * systemd: /etc/systemd/network and /etc/systemd/system-preset exist, and a system container gets a `.network` file per
+ * interface for systemd-networkd plus a preset that enables it, unless the image already manages the interface with
+ * ifupdown (Debian with /etc/network/interfaces).
  *
  * | hook   | kind       | runs after                  | runs before   |
  * | ------ | ---------- | --------------------------- | ------------- |

@@ -1,13 +1,11 @@
 /**
- * {@linkcode ContainerPlan} → lines for `/etc/pve/lxc/VMID.conf`, the
- * Proxmox VE container config, to add after `pct create` made the
- * container from our template.
+ * {@linkcode ContainerPlan} → lines for `/etc/pve/lxc/VMID.conf`, the Proxmox VE container config, to add after `pct
+ * create` made the container from our template.
  *
- * How PVE reads that file (pve-container `PVE/LXC/Config.pm`): `key: value`
- * lines, values trimmed at both ends; `#` lines become the container's
- * description (percent escapes are decoded); raw `lxc.*` lines are kept
- * only for whitelisted keys (others are dropped with "unable to parse
- * config") and passed to LXC as `key = value` at every start.
+ * How PVE reads that file (pve-container `PVE/LXC/Config.pm`): `key: value` lines, values trimmed at both ends; `#`
+ * lines become the container's description (percent escapes are decoded); raw `lxc.*` lines are kept only for
+ * whitelisted keys (others are dropped with "unable to parse config") and passed to LXC as `key = value` at every
+ * start.
  *
  * What is written, by version:
  *
@@ -22,22 +20,17 @@
  * | static IPs (apps) | raw `lxc.net.N.ipv4/ipv6.*`, `flags = up` | `host-managed=1` on `netN` |
  * | MAC address | `hwaddr` on `netN`, stable ({@linkcode stableHwaddr}) | the same |
  *
- * Which pve-container a 9.1 conf may count on comes from the version text
- * ({@linkcode parsePveTarget}): `9.1` alone means the first 9.1 release
- * (pve-container 6.0.15, November 2025), which has `entrypoint`, `env`,
- * `host-managed` and `lxc.init.cwd` but drops `lxc.init.uid/gid/groups`
- * (checked in pve-container's git: added by c464df5, first released in
- * 6.1.0; /dev/shm for application containers by a535b4c, in 6.1.10).
+ * Which pve-container a 9.1 conf may count on comes from the version text ({@linkcode parsePveTarget}): `9.1` alone
+ * means the first 9.1 release (pve-container 6.0.15, November 2025), which has `entrypoint`, `env`, `host-managed` and
+ * `lxc.init.cwd` but drops `lxc.init.uid/gid/groups` (checked in pve-container's git: added by c464df5, first released
+ * in 6.1.0; /dev/shm for application containers by a535b4c, in 6.1.10).
  *
- * Before 9.1 the whitelist lacks `lxc.init.uid`, `gid`, `groups` and `cwd`,
- * but has `lxc.include`, so those go into a small LXC config file
- * ({@linkcode PveConfig.include}) that the container includes from a host
- * path. `rootfs`, `memory`, `swap`, `cores` and `unprivileged` are never
- * written: `pct create` sets them.
+ * Before 9.1 the whitelist lacks `lxc.init.uid`, `gid`, `groups` and `cwd`, but has `lxc.include`, so those go into a
+ * small LXC config file ({@linkcode PveConfig.include}) that the container includes from a host path. `rootfs`,
+ * `memory`, `swap`, `cores` and `unprivileged` are never written: `pct create` sets them.
  *
- * Every value is checked: no control characters or line breaks reach the
- * file, raw values are quoted for LXC's reader (`encodeConfigValue`), and
- * comments are escaped.
+ * Every value is checked: no control characters or line breaks reach the file, raw values are quoted for LXC's reader
+ * (`encodeConfigValue`), and comments are escaped.
  *
  * @module
  */
@@ -70,8 +63,8 @@ export interface PveConfOptions {
   /** The Proxmox VE version the config is for. */
   pveVersion: PveVersion;
   /**
-   * The lowest pve-container release the host may run (`[6, 1, 0]`); the
-   * default is the first one of `pveVersion` ({@linkcode parsePveTarget}).
+   * The lowest pve-container release the host may run (`[6, 1, 0]`); the default is the first one of `pveVersion`
+   * ({@linkcode parsePveTarget}).
    */
   pveContainer?: PveContainerVersion | undefined;
   /** The template file name (`busybox.tar.zst`), for the description. */
@@ -113,11 +106,11 @@ export function defaultIncludePath(vmid: number): string {
 }
 
 /**
- * Render the Proxmox VE config lines for `plan` (and the include file PVE
- * before 9.1 needs for the user and working directory).
+ * Render the Proxmox VE config lines for `plan` (and the include file PVE before 9.1 needs for the user and working
+ * directory).
  *
- * @throws {Oci2LxcError} `usage` for a bad vmid or `--net`; `config` when a
- *   plan value cannot be represented for that Proxmox VE version
+ * @throws {Oci2LxcError} `usage` for a bad vmid or `--net`; `config` when a plan value cannot be represented for that
+ *   Proxmox VE version
  *
  * @example
  * ```ts
@@ -229,8 +222,8 @@ export function renderPveConfig(plan: ContainerPlan, options: PveConfOptions): P
   for (const [name, value] of plan.env) {
     const entry = `${name}=${value}`;
     checkConfigValue(entry, `the environment variable ${name}`);
-    // PVE 9.1 folds lxc.environment.runtime lines into its env property, whose
-    // pattern wants \w+ names, and trims each line: those go in unquoted.
+    // PVE 9.1 folds lxc.environment.runtime lines into its env property, whose pattern wants \w+ names, and trims each
+    // line: those go in unquoted.
     if (native && ENV_NAME.test(name) && entry.trimEnd() === entry) {
       w.rawVerbatim("lxc.environment.runtime", entry);
     } else {
@@ -259,8 +252,7 @@ export function renderPveConfig(plan: ContainerPlan, options: PveConfOptions): P
 
   w.raw("lxc.signal.halt", plan.stopSignal, "the stop signal");
 
-  // Mounts.
-  // pve-container mounts /dev/shm for an entrypoint other than /sbin/init from 6.1.10 on.
+  // Mounts. pve-container mounts /dev/shm for an entrypoint other than /sbin/init from 6.1.10 on.
   if (isApp && (!native || !pveContainerAtLeast(pveContainer, PVE_MOUNTS_SHM))) {
     w.raw("lxc.mount.entry", mountEntry("tmpfs", "/dev/shm", "tmpfs", "rw,nosuid,nodev,noexec,mode=1777,create=dir"));
   }
@@ -302,8 +294,8 @@ export function renderPveConfig(plan: ContainerPlan, options: PveConfOptions): P
 }
 
 /**
- * Only the `/etc/pve/lxc/VMID.conf` lines; see {@linkcode renderPveConfig}
- * for the include file that PVE before 9.1 may also need.
+ * Only the `/etc/pve/lxc/VMID.conf` lines; see {@linkcode renderPveConfig} for the include file that PVE before 9.1
+ * may also need.
  */
 export function renderPveConf(plan: ContainerPlan, options: PveConfOptions): string {
   return renderPveConfig(plan, options).conf;

@@ -13,15 +13,13 @@ import type { PveConfWriter } from "./pve_conf_writer.ts";
 const DEFAULT_BRIDGE = "vmbr0";
 
 /**
- * A MAC address for interface `index` of container `vmid` that stays the
- * same at every start and every conversion. Without `hwaddr`, pve-container's
- * `parse_lxc_network` draws a new random one each time it reads the config,
- * and a DHCP server then hands out a new lease at every boot.
+ * A MAC address for interface `index` of container `vmid` that stays the same at every start and every conversion.
+ * Without `hwaddr`, pve-container's `parse_lxc_network` draws a new random one each time it reads the config, and a
+ * DHCP server then hands out a new lease at every boot.
  *
- * Made as Proxmox's `PVE::Tools::random_ether_addr` makes its addresses
- * (SHA-1 bytes, multicast bit cleared, locally administered bit set), from
- * the vmid and index instead of random input, so it passes PVE's `mac-addr`
- * format and cannot be a vendor's address.
+ * Made as Proxmox's `PVE::Tools::random_ether_addr` makes its addresses (SHA-1 bytes, multicast bit cleared, locally
+ * administered bit set), from the vmid and index instead of random input, so it passes PVE's `mac-addr` format and
+ * cannot be a vendor's address.
  *
  * @example
  * ```ts
@@ -76,8 +74,8 @@ export function netLines(w: PveConfWriter, spec: NetInterface, n: number, ctx: N
   w.option(`net${n}`, parts.join(","));
 
   if (!ctx.isApp || ctx.native) return;
-  // Before 9.1 PVE configures addresses only through the distro's files, which an
-  // unmanaged container does not get; LXC sets these before the command starts.
+  // Before 9.1 PVE configures addresses only through the distro's files, which an unmanaged container does not get; LXC
+  // sets these before the command starts.
   if (v4.mode === "static") {
     w.raw(`lxc.net.${n}.ipv4.address`, v4.cidr);
     if (v4.gateway !== undefined) w.raw(`lxc.net.${n}.ipv4.gateway`, v4.gateway);

@@ -40,12 +40,10 @@ export function pveContainerAtLeast(have: PveContainerVersion, want: PveContaine
 }
 
 /**
- * What a `--pve-version` text means: a Proxmox VE version as `pveversion`
- * prints it (`7`, `8.4`, `9.0`, `9.1`, `9.1.14`, `9.2`…), or the
- * pve-container release that `pveversion -v` lists (`pve-container/6.1.0`,
- * also `pve-container: 6.1.0`). A bare `9.1` counts on pve-container 6.0.15
- * only, the first 9.1 release; `9.1.12` and later, and `9.2` on, bring
- * 6.1.6 or later.
+ * What a `--pve-version` text means: a Proxmox VE version as `pveversion` prints it (`7`, `8.4`, `9.0`, `9.1`,
+ * `9.1.14`, `9.2`…), or the pve-container release that `pveversion -v` lists (`pve-container/6.1.0`, also
+ * `pve-container: 6.1.0`). A bare `9.1` counts on pve-container 6.0.15 only, the first 9.1 release; `9.1.12` and later,
+ * and `9.2` on, bring 6.1.6 or later.
  *
  * @throws {Oci2LxcError} `usage` for anything else, or a version before 7
  *
@@ -84,8 +82,8 @@ export function parsePveTarget(text: string): PveTarget {
 }
 
 /**
- * The Proxmox VE version for a version text (see {@linkcode parsePveTarget}):
- * `7`, `7.4`, `8.2`, `9`, `9.0`, `9.1`, `9.2`… (later versions behave as 9.1).
+ * The Proxmox VE version for a version text (see {@linkcode parsePveTarget}): `7`, `7.4`, `8.2`, `9`, `9.0`, `9.1`,
+ * `9.2`… (later versions behave as 9.1).
  *
  * @throws {Oci2LxcError} `usage` for anything else, or a version before 7
  *

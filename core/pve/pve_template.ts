@@ -31,8 +31,8 @@ export interface PveTemplateResult extends RootfsTarResult {
 /**
  * Write the rootfs at `rootfsDir` as a zstd-compressed pax tar at `outFile`.
  *
- * @throws {Oci2LxcError} `rootfs` when the tree cannot be read or an owner is
- *   outside the id map; `destination` when the file cannot be written
+ * @throws {Oci2LxcError} `rootfs` when the tree cannot be read or an owner is outside the id map; `destination` when
+ *   the file cannot be written
  *
  * @example
  * ```ts ignore

@@ -1,8 +1,7 @@
 /**
- * Confined file access to an assembled rootfs, for the planner and for
- * plugins: read /etc/passwd, create /etc/network, write a config file. Every
- * path is resolved inside the root (symlinks included, absolute targets
- * re-rooted), so an image cannot steer a plugin's write to the host.
+ * Confined file access to an assembled rootfs, for the planner and for plugins: read /etc/passwd, create /etc/network,
+ * write a config file. Every path is resolved inside the root (symlinks included, absolute targets re-rooted), so an
+ * image cannot steer a plugin's write to the host.
  *
  * @module
  */
@@ -207,8 +206,7 @@ export class RootfsAccess {
   }
 
   /**
-   * Write a file, replacing what is there. A symlink at the path is replaced
-   * by the file, never written through.
+   * Write a file, replacing what is there. A symlink at the path is replaced by the file, never written through.
    */
   writeFile(
     path: string,

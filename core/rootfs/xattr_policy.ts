@@ -3,17 +3,15 @@
  * back, for a template made from the rootfs).
  *
  * Decisions (documented in docs and tests):
- * - `trusted.*` is skipped with a warning, as containerd does: those names
- *   steer host-side machinery (overlayfs reads `trusted.overlay.*`), and a
- *   container in a user namespace cannot read them anyway.
- * - `security.selinux` and `system.nfs4_acl` are skipped with a warning, as
- *   umoci does: labels and NFS ACLs belong to the host, not the image.
- * - `security.capability` is kept (file capabilities make `ping` work); a v3
- *   capability's root uid is shifted through the uid map.
- * - POSIX ACLs (`system.posix_acl_access`, `system.posix_acl_default`) are
- *   kept with their named user and group entries shifted through the maps.
- *   GNU tar's `SCHILY.acl.*` text records reach here as these xattrs too
- *   (the tar reader converts them, `posix_acl.ts`).
+ * - `trusted.*` is skipped with a warning, as containerd does: those names steer host-side machinery (overlayfs reads
+ *   `trusted.overlay.*`), and a container in a user namespace cannot read them anyway.
+ * - `security.selinux` and `system.nfs4_acl` are skipped with a warning, as umoci does: labels and NFS ACLs belong to
+ *   the host, not the image.
+ * - `security.capability` is kept (file capabilities make `ping` work); a v3 capability's root uid is shifted through
+ *   the uid map.
+ * - POSIX ACLs (`system.posix_acl_access`, `system.posix_acl_default`) are kept with their named user and group entries
+ *   shifted through the maps. GNU tar's `SCHILY.acl.*` text records reach here as these xattrs too (the tar reader
+ *   converts them, `posix_acl.ts`).
  * - Everything else (`user.*`, other `security.*`) is written as it is.
  *
  * @module
