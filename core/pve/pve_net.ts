@@ -56,18 +56,15 @@ export function netLines(w: PveConfWriter, spec: NetInterface, n: number, ctx: N
     parts.push(`hwaddr=${stableHwaddr(ctx.vmid, n)}`);
   }
   const v4 = spec.ipv4;
-  if (v4.mode === "dhcp") parts.push("ip=dhcp");
-  else if (v4.mode === "static") {
-    parts.push(`ip=${v4.cidr}`);
-    if (v4.gateway === "auto") fail("gw=auto: give the gateway's address");
-    if (v4.gateway !== undefined) parts.push(`gw=${v4.gateway}`);
-  }
   const v6 = spec.ipv6;
-  if (v6.mode === "dhcp") parts.push("ip6=dhcp");
-  else if (v6.mode === "static") {
-    parts.push(`ip6=${v6.cidr}`);
-    if (v6.gateway === "auto") fail("gw6=auto: give the gateway's address");
-    if (v6.gateway !== undefined) parts.push(`gw6=${v6.gateway}`);
+  // PVE's `ip`/`gw` and `ip6`/`gw6` take the same forms.
+  for (const [ip, gw, family] of [["ip", "gw", v4], ["ip6", "gw6", v6]] as const) {
+    if (family.mode === "dhcp") parts.push(`${ip}=dhcp`);
+    else if (family.mode === "static") {
+      parts.push(`${ip}=${family.cidr}`);
+      if (family.gateway === "auto") fail(`${gw}=auto: give the gateway's address`);
+      if (family.gateway !== undefined) parts.push(`${gw}=${family.gateway}`);
+    }
   }
   if (spec.mtu !== undefined) parts.push(`mtu=${spec.mtu}`);
   if (ctx.isApp && ctx.native) parts.push("host-managed=1");
@@ -76,13 +73,10 @@ export function netLines(w: PveConfWriter, spec: NetInterface, n: number, ctx: N
   if (!ctx.isApp || ctx.native) return;
   // Before 9.1 PVE configures addresses only through the distro's files, which an unmanaged container does not get; LXC
   // sets these before the command starts.
-  if (v4.mode === "static") {
-    w.raw(`lxc.net.${n}.ipv4.address`, v4.cidr);
-    if (v4.gateway !== undefined) w.raw(`lxc.net.${n}.ipv4.gateway`, v4.gateway);
-  }
-  if (v6.mode === "static") {
-    w.raw(`lxc.net.${n}.ipv6.address`, v6.cidr);
-    if (v6.gateway !== undefined) w.raw(`lxc.net.${n}.ipv6.gateway`, v6.gateway);
+  for (const [key, family] of [["ipv4", v4], ["ipv6", v6]] as const) {
+    if (family.mode !== "static") continue;
+    w.raw(`lxc.net.${n}.${key}.address`, family.cidr);
+    if (family.gateway !== undefined) w.raw(`lxc.net.${n}.${key}.gateway`, family.gateway);
   }
   w.raw(`lxc.net.${n}.flags`, "up");
   if (v4.mode === "dhcp" || v6.mode === "dhcp") {
