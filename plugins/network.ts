@@ -1,8 +1,7 @@
 /**
- * Networking from `--net`: the plan's LXC interfaces (static addresses that
- * LXC configures before an app starts), and for app containers that ask for
- * DHCP, the host-side hooks that run a DHCP client in the container's
- * network namespace and keep it renewing (`oci2lxc hook dhcp`).
+ * Networking from `--net`: the plan's LXC interfaces (static addresses that LXC configures before an app starts), and
+ * for app containers that ask for DHCP, the host-side hooks that run a DHCP client in the container's network namespace
+ * and keep it renewing (`oci2lxc hook dhcp`).
  *
  * | hook   | kind       | runs after           | runs before                    |
  * | ------ | ---------- | -------------------- | ------------------------------ |

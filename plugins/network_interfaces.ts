@@ -1,6 +1,5 @@
 /**
- * The container's interfaces as the `--net` options describe them, for the
- * plugins that render them into distro files.
+ * The container's interfaces as the `--net` options describe them, for the plugins that render them into distro files.
  *
  * @module
  */
