@@ -56,23 +56,29 @@ export function parseAuthChallenges(header: string): AuthChallenge[] {
       continue;
     }
     const params: Record<string, string> = {};
-    for (;;) {
-      skip(/[ \t]/);
-      const start = i;
-      const name = token();
-      skip(/[ \t]/);
-      if (name === "" || header[i] !== "=") {
-        // Not a parameter: the next challenge's scheme (or a token68, which we never need), read by the outer loop.
-        i = start;
-        break;
+    skip(/[ \t]/);
+    // A token68 (`Basic dXNlcg==`) instead of parameters: a registry never sends one that we need; skip it.
+    const token68 = /^[A-Za-z0-9\-._~+/]+=*[ \t]*(?:,|$)/.exec(header.slice(i))?.[0];
+    if (token68 && !/^[^=]+=[^=,]/.test(header.slice(i))) i += token68.length;
+    else {
+      for (;;) {
+        skip(/[ \t]/);
+        const start = i;
+        const name = token();
+        skip(/[ \t]/);
+        if (name === "" || header[i] !== "=") {
+          // Not a parameter: the next challenge's scheme (or a token68, which we never need), read by the outer loop.
+          i = start;
+          break;
+        }
+        i++;
+        skip(/[ \t]/);
+        params[name.toLowerCase()] = header[i] === '"' ? quoted() : token();
+        skip(/[ \t]/);
+        if (header[i] !== ",") break;
+        i++;
+        skip(/[\s,]/);
       }
-      i++;
-      skip(/[ \t]/);
-      params[name.toLowerCase()] = header[i] === '"' ? quoted() : token();
-      skip(/[ \t]/);
-      if (header[i] !== ",") break;
-      i++;
-      skip(/[\s,]/);
     }
     challenges.push({ scheme: scheme.toLowerCase(), params });
   }
