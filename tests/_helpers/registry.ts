@@ -21,8 +21,6 @@ export type RegistryMode = "http" | "tls-basic" | "token";
 export interface StartRegistryOptions {
   /** Token mode: tokens for anonymous requests grant pull (as Docker Hub's do). Default false: no access. */
   anonymousPull?: boolean;
-  /** Token mode: this many first tokens are already expired when issued (the answer still says 300 s). */
-  expiredTokens?: number;
 }
 
 /** One request the token server answered. */
@@ -127,6 +125,8 @@ async function makeCertificates(dir: string, name: string): Promise<{ ca: string
 class TokenServer {
   readonly requests: TokenRequest[] = [];
   readonly url: string;
+  /** How many of the next tokens are already expired when issued (their answer still says 300 s). */
+  expireNext = 0;
   readonly #server: Deno.HttpServer;
 
   constructor(server: Deno.HttpServer, url: string) {
@@ -141,8 +141,8 @@ class TokenServer {
     password: string,
     options: StartRegistryOptions,
   ): Promise<TokenServer> {
-    let expiredLeft = options.expiredTokens ?? 0;
     const requests: TokenRequest[] = [];
+    const state = { server: undefined as TokenServer | undefined };
     const handler = async (request: Request): Promise<Response> => {
       const url = new URL(request.url);
       const scopes = url.searchParams.getAll("scope");
@@ -164,8 +164,9 @@ class TokenServer {
       });
       const now = Math.floor(Date.now() / 1000);
       // An "expired" token ended two minutes ago: beyond distribution's 60 s leeway.
-      const exp = expiredLeft > 0 ? now - 120 : now + 300;
-      if (expiredLeft > 0) expiredLeft--;
+      const expired = (state.server?.expireNext ?? 0) > 0;
+      if (expired) state.server!.expireNext--;
+      const exp = expired ? now - 120 : now + 300;
       const jwtHeader = base64url(JSON.stringify({ typ: "JWT", alg: "RS256", kid }));
       const claims = base64url(JSON.stringify({
         iss: ISSUER,
@@ -186,6 +187,7 @@ class TokenServer {
     const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handler);
     const tokenServer = new TokenServer(server, `http://127.0.0.1:${server.addr.port}/token`);
     (tokenServer as { requests: TokenRequest[] }).requests = requests;
+    state.server = tokenServer;
     return tokenServer;
   }
 
