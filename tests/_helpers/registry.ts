@@ -121,74 +121,74 @@ async function makeCertificates(dir: string, name: string): Promise<{ ca: string
   return { ca, cert, key };
 }
 
-/** The token server of `token` mode. */
+/**
+ * The token server of `token` mode: grants what valid Basic credentials ask for (pull and push, so skopeo can seed),
+ * pull to anonymous requests with `anonymousPull`, nothing otherwise; signs RS256 JWTs with the claims distribution
+ * 2.8 checks (iss, aud, exp, nbf, access) and the `kid` of the key in its `rootcertbundle`.
+ */
 class TokenServer {
+  /** Every token request, in order. */
   readonly requests: TokenRequest[] = [];
   readonly url: string;
   /** How many of the next tokens are already expired when issued (their answer still says 300 s). */
   expireNext = 0;
-  readonly #server: Deno.HttpServer;
+  readonly #server: Deno.HttpServer<Deno.NetAddr>;
+  readonly #signingKey: CryptoKey;
+  readonly #kid: string;
+  readonly #basic: string;
+  readonly #user: string;
+  readonly #anonymousPull: boolean;
 
-  constructor(server: Deno.HttpServer, url: string) {
-    this.#server = server;
-    this.url = url;
+  constructor(signingKey: CryptoKey, kid: string, user: string, password: string, anonymousPull: boolean) {
+    this.#signingKey = signingKey;
+    this.#kid = kid;
+    this.#user = user;
+    this.#basic = `Basic ${btoa(`${user}:${password}`)}`;
+    this.#anonymousPull = anonymousPull;
+    this.#server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (r) => this.#handle(r));
+    this.url = `http://127.0.0.1:${this.#server.addr.port}/token`;
   }
 
-  static async start(
-    signingKey: CryptoKey,
-    kid: string,
-    user: string,
-    password: string,
-    options: StartRegistryOptions,
-  ): Promise<TokenServer> {
-    const requests: TokenRequest[] = [];
-    const state = { server: undefined as TokenServer | undefined };
-    const handler = async (request: Request): Promise<Response> => {
-      const url = new URL(request.url);
-      const scopes = url.searchParams.getAll("scope");
-      const header = request.headers.get("authorization");
-      let authenticated = false;
-      if (header !== null) {
-        authenticated = header === `Basic ${btoa(`${user}:${password}`)}`;
-        requests.push({ scopes, account: url.searchParams.get("account") ?? undefined, authenticated });
-        if (!authenticated) {
-          return Response.json({ errors: [{ code: "UNAUTHORIZED", message: "bad credentials" }] }, { status: 401 });
-        }
-      } else requests.push({ scopes, account: undefined, authenticated });
-      const access = scopes.flatMap((scope) => {
-        const [type, name, actions] = scope.split(":");
-        if (type !== "repository" || !name || !actions) return [];
-        const wanted = actions.split(",");
-        const granted = authenticated ? wanted : options.anonymousPull ? wanted.filter((a) => a === "pull") : [];
-        return granted.length ? [{ type, name, actions: granted }] : [];
-      });
-      const now = Math.floor(Date.now() / 1000);
-      // An "expired" token ended two minutes ago: beyond distribution's 60 s leeway.
-      const expired = (state.server?.expireNext ?? 0) > 0;
-      if (expired) state.server!.expireNext--;
-      const exp = expired ? now - 120 : now + 300;
-      const jwtHeader = base64url(JSON.stringify({ typ: "JWT", alg: "RS256", kid }));
-      const claims = base64url(JSON.stringify({
-        iss: ISSUER,
-        sub: authenticated ? user : "",
-        aud: SERVICE,
-        exp,
-        nbf: now - 300,
-        iat: now - 300,
-        jti: crypto.randomUUID(),
-        access,
-      }));
-      const signature = new Uint8Array(
-        await crypto.subtle.sign("RSASSA-PKCS1-v1_5", signingKey, new TextEncoder().encode(`${jwtHeader}.${claims}`)),
-      );
-      const token = `${jwtHeader}.${claims}.${base64url(signature)}`;
-      return Response.json({ token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() });
-    };
-    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handler);
-    const tokenServer = new TokenServer(server, `http://127.0.0.1:${server.addr.port}/token`);
-    (tokenServer as { requests: TokenRequest[] }).requests = requests;
-    state.server = tokenServer;
-    return tokenServer;
+  async #handle(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const scopes = url.searchParams.getAll("scope");
+    const header = request.headers.get("authorization");
+    const authenticated = header === this.#basic;
+    this.requests.push({ scopes, account: url.searchParams.get("account") ?? undefined, authenticated });
+    if (header !== null && !authenticated) {
+      return Response.json({ errors: [{ code: "UNAUTHORIZED", message: "bad credentials" }] }, { status: 401 });
+    }
+    const access = scopes.flatMap((scope) => {
+      const [type, name, actions] = scope.split(":");
+      if (type !== "repository" || !name || !actions) return [];
+      const wanted = actions.split(",");
+      const granted = authenticated ? wanted : this.#anonymousPull ? wanted.filter((a) => a === "pull") : [];
+      return granted.length ? [{ type, name, actions: granted }] : [];
+    });
+    const now = Math.floor(Date.now() / 1000);
+    // An "expired" token ended two minutes ago: beyond distribution's 60 s leeway.
+    const expired = this.expireNext > 0;
+    if (expired) this.expireNext--;
+    const jwtHeader = base64url(JSON.stringify({ typ: "JWT", alg: "RS256", kid: this.#kid }));
+    const claims = base64url(JSON.stringify({
+      iss: ISSUER,
+      sub: authenticated ? this.#user : "",
+      aud: SERVICE,
+      exp: expired ? now - 120 : now + 300,
+      nbf: now - 300,
+      iat: now - 300,
+      jti: crypto.randomUUID(),
+      access,
+    }));
+    const signature = new Uint8Array(
+      await crypto.subtle.sign(
+        "RSASSA-PKCS1-v1_5",
+        this.#signingKey,
+        new TextEncoder().encode(`${jwtHeader}.${claims}`),
+      ),
+    );
+    const token = `${jwtHeader}.${claims}.${base64url(signature)}`;
+    return Response.json({ token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() });
   }
 
   async close(): Promise<void> {
@@ -364,7 +364,7 @@ export async function startRegistry(mode: RegistryMode, options: StartRegistryOp
         false,
         ["sign"],
       );
-      tokenServer = await TokenServer.start(signingKey, libtrustKeyId(spki), user, password, options);
+      tokenServer = new TokenServer(signingKey, libtrustKeyId(spki), user, password, options.anonymousPull ?? false);
       config.push(
         "auth:",
         "  token:",
