@@ -21,6 +21,8 @@ export type RegistryMode = "http" | "tls-basic" | "token";
 export interface StartRegistryOptions {
   /** Token mode: tokens for anonymous requests grant pull (as Docker Hub's do). Default false: no access. */
   anonymousPull?: boolean;
+  /** TLS modes: the registry requires a client certificate, which `certDir` then holds as client.cert/client.key. */
+  clientCertificates?: boolean;
 }
 
 /** One request the token server answered. */
@@ -71,54 +73,34 @@ function pemToDer(pem: string): Uint8Array {
   return Uint8Array.from(atob(body), (c) => c.charCodeAt(0));
 }
 
-/** A CA and a server certificate for 127.0.0.1 and localhost, signed by it. */
-async function makeCertificates(dir: string, name: string): Promise<{ ca: string; cert: string; key: string }> {
-  const ca = `${dir}/${name}-ca.crt`;
-  const caKey = `${dir}/${name}-ca.key`;
-  const key = `${dir}/${name}-server.key`;
-  const csr = `${dir}/${name}-server.csr`;
-  const cert = `${dir}/${name}-server.crt`;
-  const ext = `${dir}/${name}-server.ext`;
+/** A certificate and key for `subject`, signed by the CA `ca` (with `ca.key` beside it), with the `ext` extensions. */
+async function signedCertificate(ca: string, base: string, subject: string, ext: string): Promise<void> {
   await run([
     "openssl",
     "req",
-    "-x509",
     "-newkey",
     "rsa:2048",
     "-nodes",
     "-keyout",
-    caKey,
+    `${base}.key`,
     "-out",
-    ca,
-    "-days",
-    "2",
+    `${base}.csr`,
     "-subj",
-    `/CN=oci2lxc test CA ${name}`,
+    subject,
   ]);
-  await run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"]);
-  await Deno.writeTextFile(
-    ext,
-    "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-  );
-  await run([
-    "openssl",
-    "x509",
-    "-req",
-    "-in",
-    csr,
-    "-CA",
-    ca,
-    "-CAkey",
-    caKey,
-    "-CAcreateserial",
-    "-out",
-    cert,
-    "-days",
-    "2",
-    "-extfile",
-    ext,
-  ]);
-  return { ca, cert, key };
+  await Deno.writeTextFile(`${base}.ext`, ext);
+  const sign = `x509 -req -days 2 -CAcreateserial -in ${base}.csr -CA ${ca} -CAkey ${ca}.key -extfile ${base}.ext`;
+  await run(["openssl", ...sign.split(" "), "-out", `${base}.crt`]);
+}
+
+/** A CA, and a server certificate for 127.0.0.1 and localhost signed by it (paths without spaces: a temp dir). */
+async function makeCertificates(dir: string): Promise<{ ca: string; cert: string; key: string }> {
+  const ca = `${dir}/ca.crt`;
+  const makeCa = `req -x509 -newkey rsa:2048 -nodes -days 2 -keyout ${ca}.key -out ${ca}`;
+  await run(["openssl", ...makeCa.split(" "), "-subj", "/CN=oci2lxc test CA"]);
+  const ext = "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n";
+  await signedCertificate(ca, `${dir}/server`, "/CN=127.0.0.1", ext);
+  return { ca, cert: `${dir}/server.crt`, key: `${dir}/server.key` };
 }
 
 /**
@@ -206,7 +188,7 @@ export class TestRegistry implements AsyncDisposable {
   /** Basic / token credentials (tls-basic and token modes). */
   readonly user = "tester";
   readonly password = "pass:word-1234";
-  /** A directory holding only the registry's CA as `ca.crt` (TLS modes): for `--cert-dir`. */
+  /** The registry's CA as `ca.crt` (TLS modes), and with `clientCertificates` client.cert/client.key: for `--cert-dir`. */
   readonly certDir: string | undefined;
   /** The token server (token mode). */
   readonly tokenServer: TokenServer | undefined;
@@ -327,11 +309,18 @@ export async function startRegistry(mode: RegistryMode, options: StartRegistryOp
     const user = "tester";
     const password = "pass:word-1234";
     if (mode !== "http") {
-      const { ca, cert, key } = await makeCertificates(dir, "registry");
+      const { ca, cert, key } = await makeCertificates(dir);
       certDir = `${dir}/certs.d`;
       await Deno.mkdir(certDir);
       await Deno.copyFile(ca, `${certDir}/ca.crt`);
       config.push("  tls:", `    certificate: ${cert}`, `    key: ${key}`);
+      if (options.clientCertificates) {
+        // The registry asks for a client certificate from our CA; certs.d holds it as client.cert + client.key.
+        await signedCertificate(ca, `${dir}/client`, "/CN=oci2lxc test client", "extendedKeyUsage=clientAuth\n");
+        await Deno.copyFile(`${dir}/client.crt`, `${certDir}/client.cert`);
+        await Deno.copyFile(`${dir}/client.key`, `${certDir}/client.key`);
+        config.push("    clientcas:", `      - ${ca}`);
+      }
     }
     if (mode === "tls-basic") {
       await run(["htpasswd", "-Bbc", `${dir}/htpasswd`, user, password]);

@@ -203,3 +203,32 @@ Deno.test("Token auth with credentials from a docker-credential-test helper (cre
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("TLS: a client certificate from --cert-dir (NAME.cert with NAME.key), verified and unverified", async () => {
+  await using registry = await startRegistry("tls-basic", { clientCertificates: true });
+  await registry.seed("busybox.oci.tar", "busybox:latest");
+  const creds = parseCreds(`${registry.user}:${registry.password}`);
+  await pull(registry, { certDir: registry.certDir, creds });
+  await pull(registry, { certDir: registry.certDir, creds, tlsVerify: false });
+  const caOnly = await Deno.makeTempDir({ prefix: "oci2lxc-certs-" });
+  try {
+    await Deno.copyFile(`${registry.certDir}/ca.crt`, `${caOnly}/ca.crt`);
+    await rejectsWith(pull(registry, { certDir: caOnly, creds }), (err) => {
+      assert.equal(err.code, "registry");
+      assert.match(err.message, /^Cannot (connect to registry|read manifest latest of) 127\.0\.0\.1:\d+.*: TLS failed/);
+    });
+    // A key without its certificate is refused before any connection.
+    await Deno.copyFile(`${registry.certDir}/client.key`, `${caOnly}/client.key`);
+    assert.throws(() => new RegistryClient(registry.host, { certDir: caOnly, env: {} }), (err: unknown) => {
+      assert.ok(err instanceof Oci2LxcError && err.code === "registry");
+      assert.equal(
+        err.message,
+        `Cannot read certificates from ${caOnly}: key client.key has no client certificate client.cert`,
+      );
+      assert.match(err.hint ?? "", /^Check --cert-dir/);
+      return true;
+    });
+  } finally {
+    await Deno.remove(caOnly, { recursive: true });
+  }
+});
