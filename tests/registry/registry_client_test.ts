@@ -178,3 +178,28 @@ Deno.test("RegistryClient never uses plain http unless tlsVerify is false", asyn
   // Not one request reached the registry over http.
   assert.equal(registry.accessLog().length, seeding);
 });
+
+Deno.test("RegistryClient stops on its abort signal: before a request (interrupted) and in the middle of a blob", async () => {
+  await using registry = await startRegistry("http");
+  await registry.seed("busybox.oci.tar", "busybox:latest");
+  const before = new AbortController();
+  before.abort();
+  {
+    using c = new RegistryClient(registry.host, { tlsVerify: false, env: {}, signal: before.signal });
+    await assert.rejects(c.getManifest("busybox", "latest", ACCEPT), (err: unknown) => {
+      assert.ok(err instanceof Oci2LxcError && err.code === "interrupted", String(err));
+      assert.match(err.message, new RegExp(`^Cannot connect to registry ${registry.host} at https://.*: interrupted$`));
+      return true;
+    });
+  }
+  const during = new AbortController();
+  using c = new RegistryClient(registry.host, { tlsVerify: false, env: {}, signal: during.signal });
+  const layer = json((await c.getManifest("busybox", "latest", ACCEPT)).bytes).layers[0];
+  const reader = (await c.getBlob("busybox", layer.digest)).stream.getReader();
+  assert.ok(!(await reader.read()).done);
+  during.abort();
+  // Bounded: the layer is about 1 MB, so a stream that ignored the abort would end within its chunks.
+  await assert.rejects(async () => {
+    for (let i = 0; i < 10_000; i++) if ((await reader.read()).done) return;
+  });
+});
