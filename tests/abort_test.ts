@@ -45,7 +45,7 @@ Deno.test("readLayer() stops on its check also while the rest of a damaged blob 
     for (let at = 0; at < blob.length; at += 65536) crypto.getRandomValues(blob.subarray(at, at + 65536));
     blob.set([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 0x03, 0x07]);
     await writeOciDir(`${dir}/img`, [{ tar: new Uint8Array(1024), compression: "gzip", blob }]);
-    const image = open(`oci:${dir}/img`);
+    const image = await open(`oci:${dir}/img`);
     try {
       let checks = 0;
       let sunk = 0;

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { readMember } from "../image/range_reader.ts";
+import { readRange } from "../image/range_reader.ts";
 import { ChunkRing, KIND_DATA, KIND_END, KIND_ERROR, RingCancelled } from "./chunk_ring.ts";
 import { encodeErrorRecord, errorRecord, type LayerJob } from "./layer_job.ts";
 import { LayerStream } from "./layer_stream.ts";
@@ -45,11 +45,11 @@ function run(ring: ChunkRing, jobs: readonly LayerJob[]): void {
       const stream = new LayerStream({ ...job, sink: (chunk) => ring.put(KIND_DATA, chunk) });
       let read = 0;
       try {
-        readMember(job.member, (chunk) => {
+        readRange(job.range!, (chunk) => {
           stream.push(chunk);
           read += chunk.length;
           ring.progress[i] = read;
-        });
+        }, job.name);
       } catch (err) {
         stream.close();
         throw err;
