@@ -103,9 +103,7 @@ export async function assembleRootfs(
     } catch {
       jobs = undefined;
     }
-    // The worker reads local files itself; a blob that is only a stream is read on this thread.
-    if (jobs?.some((job) => job.range === undefined)) jobs = undefined;
-    if (jobs) worker = await LayerWorker.start(jobs, options.signal);
+    if (jobs) worker = await LayerWorker.start(jobs, options.signal, layers.map((l) => l.blob));
     result.readInWorker = worker !== undefined;
     for (const layer of layers) {
       const name = layerName(layer, layers.length);

@@ -96,6 +96,8 @@ export async function readLayer(
     }, { signal: options.signal });
   } catch (err) {
     stream.close();
+    // An abort that cancelled a stream's transfer is an interruption, not a read error.
+    options.check?.();
     throw err;
   }
   if (sinkError === undefined) return stream.finish();
