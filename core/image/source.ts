@@ -1,7 +1,8 @@
 /**
- * Opening an image from a reference: find what the path is (OCI layout
+ * Opening an image from a local reference: find what the path is (OCI layout
  * directory, OCI or docker archive, compressed archive), index it, and select
- * the manifest for the wanted platform.
+ * the manifest for the wanted platform. (Sources elsewhere, a registry, have
+ * their own module; core/open.ts picks by transport.)
  *
  * @module
  */
