@@ -84,13 +84,19 @@ export function guardDestination(dest: string, options: GuardOptions = {}): Guar
   const cwd = options.cwd ?? Deno.cwd();
   const absDest = resolve(cwd, dest);
   const target = realTarget(absDest);
-  const exists = lstatOrUndefined(target) !== undefined;
-  const protectedDir = isSystemDir(target) || isSystemDir(absDest);
+  const info = lstatOrUndefined(target);
+  const exists = info !== undefined;
   if (options.format === "pve") {
-    if (protectedDir) {
-      throw new Oci2LxcError("destination", `Cannot write Proxmox VE output into ${target}: it is a system directory`, {
-        hint: "Pass a directory of its own for the template and conf, e.g. /var/tmp/NAME",
-      });
+    // Written into, so a symlink counts as the directory it leads to.
+    const system = isSystemDir(target) || isSystemDir(absDest) ? target : systemDirAt(statOrUndefined(target));
+    if (system !== undefined) {
+      throw new Oci2LxcError(
+        "destination",
+        `Cannot write Proxmox VE output into ${target}: ${systemText(target, system)}`,
+        {
+          hint: "Pass a directory of its own for the template and conf, e.g. /var/tmp/NAME",
+        },
+      );
     }
     return { absDest, target, exists };
   }
@@ -101,13 +107,16 @@ export function guardDestination(dest: string, options: GuardOptions = {}): Guar
       hint: "Use --force to replace it (only once the new container is complete)",
     });
   }
-  if (protectedDir) {
-    throw new Oci2LxcError("destination", `Cannot replace ${target}: it is a system directory`, {
+  // Replaced as an entry, so a symlink is only a link; a bind mount or an alias path (/usr/lib for /lib) of a system
+  // directory is the directory itself, found by its device and inode.
+  const system = isSystemDir(target) || isSystemDir(absDest) ? target : systemDirAt(info);
+  if (system !== undefined) {
+    throw new Oci2LxcError("destination", `Cannot replace ${target}: ${systemText(target, system)}`, {
       hint: "Pass the container's own directory, e.g. /var/lib/lxc/NAME; --force never replaces this one",
     });
   }
   const realCwd = realOrSelf(cwd);
-  if (realCwd === target || realCwd.startsWith(`${target}/`)) {
+  if (realCwd === target || realCwd.startsWith(`${target}/`) || isCwdOrAncestor(info, realCwd)) {
     throw new Oci2LxcError(
       "destination",
       `Cannot replace ${target}: it is the working directory${realCwd === target ? "" : ` or holds it (${realCwd})`}`,
@@ -139,6 +148,49 @@ export function guardDestination(dest: string, options: GuardOptions = {}): Guar
 
 function isSystemDir(path: string): boolean {
   return SYSTEM_DIRS.has(path) || /^\/lib[^/]*$/.test(path);
+}
+
+function systemText(target: string, system: string): string {
+  return system === target ? "it is a system directory" : `it is the system directory ${system} (by another path)`;
+}
+
+/** `dev:ino` of a file, the identity that bind mounts and symlinked paths share. */
+function identity(info: Deno.FileInfo | undefined): string | undefined {
+  return info === undefined || info.ino === null ? undefined : `${info.dev}:${info.ino}`;
+}
+
+/** The system directory that `info` is (seen through a symlink such as /lib → usr/lib), or undefined. */
+function systemDirAt(info: Deno.FileInfo | undefined): string | undefined {
+  const id = identity(info);
+  if (id === undefined || !info?.isDirectory) return undefined;
+  let libs: string[] = [];
+  try {
+    libs = [...Deno.readDirSync("/")].map((e) => `/${e.name}`).filter((p) => isSystemDir(p));
+  } catch {
+    // no listing of /: the fixed names are checked still
+  }
+  for (const dir of [...SYSTEM_DIRS, ...libs]) {
+    if (identity(statOrUndefined(dir)) === id) return dir;
+  }
+  return undefined;
+}
+
+/** Whether `info` is the working directory or one above it, by identity (a bind mount of it has another path). */
+function isCwdOrAncestor(info: Deno.FileInfo | undefined, realCwd: string): boolean {
+  const id = identity(info);
+  if (id === undefined || !info?.isDirectory) return false;
+  for (let dir = realCwd;; dir = dirname(dir)) {
+    if (identity(statOrUndefined(dir)) === id) return true;
+    if (dirname(dir) === dir) return false;
+  }
+}
+
+function statOrUndefined(path: string): Deno.FileInfo | undefined {
+  try {
+    return Deno.statSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The entry a rename at `absDest` acts on: the real parent (symlinks resolved) plus the last name as it is. */

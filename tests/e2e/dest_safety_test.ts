@@ -80,6 +80,48 @@ Deno.test("--force refuses an empty DEST, '.', '..', a system directory and a di
   });
 });
 
+Deno.test("--force refuses /etc reached through a bind mount of / (dry run, in a private mount namespace)", async () => {
+  await withTempDir(async (dir) => {
+    Deno.mkdirSync(`${dir}/root`);
+    // The bind mount lives and dies with unshare's namespace: the host never sees it, the temp dir's removal neither.
+    // A dry run replaces nothing, so a regression fails this test without touching /etc.
+    const r = await new Deno.Command("unshare", {
+      args: [
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        'mount --bind / "$1" && shift && exec "$@"',
+        "sh",
+        `${dir}/root`,
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--quiet",
+        `${PROJECT_ROOT}main.ts`,
+        "convert",
+        IMAGE,
+        `${dir}/root/etc`,
+        "--force",
+        "--replace-any",
+        "--dry-run",
+        "--quiet",
+      ],
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const stderr = new TextDecoder().decode(r.stderr);
+    assertEquals(r.code, 1, stderr);
+    assert(
+      stderr.includes(`error: Cannot replace ${dir}/root/etc: it is the system directory /etc (by another path)`),
+      stderr,
+    );
+    assertEquals(ls(`${dir}/root`), []);
+  });
+});
+
 Deno.test("--force never crosses a mount: a DEST with a bind mount in it is refused and the mounted files stay", async () => {
   await withTempDir(async (dir) => {
     const made = await convertIn(dir, [IMAGE, `${dir}/ct`, "--quiet"]);

@@ -97,3 +97,44 @@ Deno.test("guardDestination with --format pve refuses only an empty DEST and sys
   assertEquals(guardDestination(".", { format: "pve", cwd: "/var/tmp" }).absDest, "/var/tmp");
   assertThrows(() => guardDestination("/", { format: "pve", force: true }), Oci2LxcError, "system directory");
 });
+
+Deno.test("guardDestination refuses a system directory named by another path: /usr/lib is /lib on a merged /usr", async () => {
+  // Debian 12 and later: /lib, /bin, /sbin are symlinks into /usr, so /usr/lib is the directory /lib names.
+  const merged = ["/lib", "/bin", "/sbin"].filter((d) => Deno.lstatSync(d).isSymlink);
+  assert(merged.length > 0, "this test needs a merged /usr (Debian 12's default)");
+  await withTempDir((dir) => {
+    Deno.symlinkSync("/usr", `${dir}/usr`);
+    for (const d of merged) {
+      const real = Deno.realPathSync(d);
+      for (const dest of [real, `${dir}${real}`]) {
+        const err = refusal(dest, { force: true, replaceAny: true });
+        assertEquals(err?.message, `Cannot replace ${real}: it is the system directory ${d} (by another path)`);
+      }
+    }
+    // Proxmox VE output is written into DEST, so a symlink to /etc is /etc.
+    Deno.symlinkSync("/etc", `${dir}/etc`);
+    assertEquals(
+      refusal(`${dir}/etc`, { format: "pve" })?.message,
+      `Cannot write Proxmox VE output into ${dir}/etc: it is the system directory /etc (by another path)`,
+    );
+    // Replaced as an entry, a symlink is only a link: replacing it leaves /etc alone.
+    assertEquals(guardDestination(`${dir}/etc`, { force: true, replaceAny: true }).target, `${dir}/etc`);
+  });
+});
+
+Deno.test("guardDestination refuses an ancestor of the working directory seen through a bind mount", async () => {
+  await withTempDir(async (dir) => {
+    Deno.mkdirSync(`${dir}/a/b/work`, { recursive: true });
+    Deno.mkdirSync(`${dir}/alias`);
+    const mount = await new Deno.Command("mount", { args: ["--bind", `${dir}/a`, `${dir}/alias`] }).output();
+    assert(mount.success);
+    try {
+      for (const dest of [`${dir}/alias/b`, `${dir}/alias/b/work`]) {
+        const err = refusal(dest, { force: true, replaceAny: true, cwd: `${dir}/a/b/work` });
+        assert(err?.message.startsWith(`Cannot replace ${dest}: it is the working directory`), err?.message);
+      }
+    } finally {
+      await new Deno.Command("umount", { args: [`${dir}/alias`] }).output();
+    }
+  });
+});
