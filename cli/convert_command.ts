@@ -11,6 +11,7 @@ import { checkEnvOption } from "../core/plan/plan_env.ts";
 import { parsePveTarget } from "../core/pve/pve_conf.ts";
 import { checkDestForConfig, checkLxcVersion, parseVmid } from "./option_values.ts";
 import { DEFAULT_UNPRIVILEGED_MAP, parseIdMap } from "../core/rootfs/parse_id_map.ts";
+import { workingDirectory } from "../core/rootfs/dest_guard.ts";
 import type { ConversionReport } from "../core/conversion.ts";
 import type { CliContext, Command, ParsedArgs } from "./commands.ts";
 import { formatReport } from "./format_report.ts";
@@ -184,7 +185,7 @@ function convertOptions(args: ParsedArgs, dest: string) {
     throw new Oci2LxcError("usage", "Cannot use --idmap and --unprivileged together: --unprivileged is one idmap");
   }
   const format = formatOption(v.format as string | undefined);
-  if (format !== "pve") checkDestForConfig(resolve(dest));
+  if (format !== "pve") checkDestForConfig(resolve(dest.startsWith("/") ? "/" : workingDirectory(dest), dest));
   ((v.env as string[] | undefined) ?? []).forEach((entry, i) => {
     checkConfigValue(entry, `--env[${i}]`, "usage");
     checkEnvOption(entry, `--env[${i}]`);

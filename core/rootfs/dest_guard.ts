@@ -81,8 +81,9 @@ export function guardDestination(dest: string, options: GuardOptions = {}): Guar
   if (options.replaceAny && !options.force) {
     throw new Oci2LxcError("usage", "Cannot use --replace-any without --force: it only widens what --force replaces");
   }
-  const cwd = options.cwd ?? Deno.cwd();
-  const absDest = resolve(cwd, dest);
+  // The working directory's path is needed only to resolve a relative DEST: it may not be UTF-8 (Deno.cwd() throws).
+  const cwd = options.cwd ?? (dest.startsWith("/") ? undefined : workingDirectory(dest));
+  const absDest = resolve(cwd ?? "/", dest);
   const target = realTarget(absDest);
   const info = lstatOrUndefined(target);
   const exists = info !== undefined;
@@ -115,11 +116,14 @@ export function guardDestination(dest: string, options: GuardOptions = {}): Guar
       hint: "Pass the container's own directory, e.g. /var/lib/lxc/NAME; --force never replaces this one",
     });
   }
-  const realCwd = realOrSelf(cwd);
-  if (realCwd === target || realCwd.startsWith(`${target}/`) || isCwdOrAncestor(info, realCwd)) {
+  const realCwd = cwd === undefined ? undefined : realOrSelf(cwd);
+  const isCwd = realCwd === target || isCwdOrAncestor(info, cwd ?? ".") === "itself";
+  if (isCwd || realCwd?.startsWith(`${target}/`) || isCwdOrAncestor(info, cwd ?? ".") === "ancestor") {
     throw new Oci2LxcError(
       "destination",
-      `Cannot replace ${target}: it is the working directory${realCwd === target ? "" : ` or holds it (${realCwd})`}`,
+      `Cannot replace ${target}: it is the working directory${
+        isCwd ? "" : ` or holds it${realCwd ? ` (${realCwd})` : ""}`
+      }`,
       { hint: "Pass the container's own directory, e.g. /var/lib/lxc/NAME; --force never replaces this one" },
     );
   }
@@ -175,13 +179,37 @@ function systemDirAt(info: Deno.FileInfo | undefined): string | undefined {
   return undefined;
 }
 
-/** Whether `info` is the working directory or one above it, by identity (a bind mount of it has another path). */
-function isCwdOrAncestor(info: Deno.FileInfo | undefined, realCwd: string): boolean {
+/**
+ * Whether `info` is the working directory `cwd` or one above it, by identity (a bind mount of it has another path). The
+ * walk goes up through `..`, so it needs no path text of the working directory.
+ */
+function isCwdOrAncestor(info: Deno.FileInfo | undefined, cwd: string): "itself" | "ancestor" | undefined {
   const id = identity(info);
-  if (id === undefined || !info?.isDirectory) return false;
-  for (let dir = realCwd;; dir = dirname(dir)) {
-    if (identity(statOrUndefined(dir)) === id) return true;
-    if (dirname(dir) === dir) return false;
+  if (id === undefined || !info?.isDirectory) return undefined;
+  let previous: string | undefined;
+  // Bounded: PATH_MAX allows at most 2048 levels ("a/" each).
+  for (let dir = cwd, level = 0; level <= 2048; dir = `${dir}/..`, level++) {
+    const here = identity(statOrUndefined(dir));
+    if (here === id) return level === 0 ? "itself" : "ancestor";
+    if (here === undefined || here === previous) return undefined; // `/..` is `/`: the top
+    previous = here;
+  }
+  return undefined;
+}
+
+/**
+ * The working directory's path, for a relative DEST.
+ *
+ * @throws {Oci2LxcError} code "destination" when it has no UTF-8 path (or is gone): an absolute DEST still works
+ */
+export function workingDirectory(dest: string): string {
+  try {
+    return Deno.cwd();
+  } catch (err) {
+    throw new Oci2LxcError("destination", `Cannot resolve DEST ${dest}: the working directory cannot be named`, {
+      cause: err,
+      hint: `Pass DEST as an absolute path (the working directory's path is not valid UTF-8, or it was removed)`,
+    });
   }
 }
 

@@ -122,6 +122,50 @@ Deno.test("--force refuses /etc reached through a bind mount of / (dry run, in a
   });
 });
 
+Deno.test("a working directory whose path is not UTF-8: an absolute DEST converts, a relative one is refused by name", async () => {
+  await withTempDir(async (dir) => {
+    // Deno.cwd() throws for such a path; it used to fail every conversion with "Cannot finish" and a bug-report hint.
+    const work = `${dir}/work-\\377`; // octal: dash's printf knows no \\x escapes
+    await sh(`mkdir "$(printf '${work}')"`);
+    const inWork = (args: string[]) =>
+      new Deno.Command("sh", {
+        args: [
+          "-c",
+          `cd "$(printf '${work}')" && exec "$@"`,
+          "sh",
+          Deno.execPath(),
+          "run",
+          "-A",
+          "--quiet",
+          `${PROJECT_ROOT}main.ts`,
+          "convert",
+          IMAGE,
+          ...args,
+          "--quiet",
+        ],
+        stdout: "null",
+        stderr: "piped",
+        env: { NO_COLOR: "1" },
+      }).output().then((r) => ({ code: r.code, stderr: new TextDecoder().decode(r.stderr) }));
+    const absolute = await inWork([`${dir}/ct`]);
+    assertEquals(absolute.code, 0, absolute.stderr);
+    assert(ls(`${dir}/ct`).includes("rootfs"));
+    const relative = await inWork(["ct"]);
+    assertEquals(relative.code, 1, relative.stderr);
+    assert(
+      relative.stderr.startsWith("error: Cannot resolve DEST ct: the working directory cannot be named\n"),
+      relative.stderr,
+    );
+    const parent = await inWork([dir, "--force", "--replace-any"]);
+    assertEquals(parent.code, 1, parent.stderr);
+    assert(
+      parent.stderr.startsWith(`error: Cannot replace ${dir}: it is the working directory or holds it\n`),
+      parent.stderr,
+    );
+    assertEquals(ls(dir).length, 2, "ct and the working directory, nothing else");
+  });
+});
+
 Deno.test("--force never crosses a mount: a DEST with a bind mount in it is refused and the mounted files stay", async () => {
   await withTempDir(async (dir) => {
     const made = await convertIn(dir, [IMAGE, `${dir}/ct`, "--quiet"]);
