@@ -107,6 +107,11 @@ for (const entry of ENTRIES) {
       const refused = await create("refused", BUSYBOX, "--force");
       assert(refused.code !== 0, refused.out);
       assert(refused.out.includes("Unknown option '--force'"), refused.out);
+      // A name lxc-create takes and convert does not: the hint names lxc-create's -n, not convert's --name or DEST.
+      const named = await create("a b", BUSYBOX, "-q");
+      assert(named.code !== 0, named.out);
+      assert(named.out.includes('error: Cannot use container name "a b"'), named.out);
+      assert(named.out.includes("hint: lxc-create takes names the oci2lxc template cannot use"), named.out);
       assertEquals([...Deno.readDirSync(`${dir}/lxc`)].map((e) => e.name).sort(), ["ours", "theirs"]);
     });
   });
