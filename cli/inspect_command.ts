@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { makeTempDirIn } from "../core/temp_dir.ts";
 import { convert, inspect } from "../core/api.ts";
 import type { ConversionReport } from "../core/conversion.ts";
 import { formatInspect } from "../core/inspect.ts";
@@ -76,7 +77,7 @@ export function planName(reference: string): string {
 /** Run a dry-run conversion in a temporary directory and report it with paths relative to it. */
 async function planImage(reference: string, platform: string | undefined, cli: CliContext): Promise<ConversionReport> {
   const name = planName(reference);
-  const dir = await Deno.makeTempDir({ prefix: "oci2lxc-plan-" });
+  const dir = makeTempDirIn("oci2lxc-plan-");
   try {
     const report = await withInterrupt((signal) =>
       convert(reference, `${dir}/${name}`, {

@@ -278,6 +278,65 @@ Deno.test("a failed conversion into /a/b/c/ct removes a, b and c it created, and
   });
 });
 
+Deno.test("a dry run and inspect --plan name a missing or non-UTF-8 TMPDIR and leave nothing in it", async () => {
+  await withTempDir(async (dir) => {
+    // Their temporary directory, not an unpacked archive (the image is not compressed): Deno's makeTempDir said
+    // "Cannot finish: … os error 2: tmpdir" with the bug-report hint, and for a TMPDIR that is not UTF-8 it made the
+    // directory, then failed on its name and left it.
+    await sh(`mkdir "$(printf '${dir}/t-\\377')"`); // octal: dash's printf knows no \\x escapes
+    const runs: [string[], RegExp, RegExp][] = [
+      [
+        ["convert", IMAGE, `${dir}/ct`, "--dry-run", "--quiet"],
+        /^error: Cannot make a temporary directory in \$TMPDIR \(\S+\/nonexistent\/x\): No such file/m,
+        /^hint: Set TMPDIR to a directory that exists/m,
+      ],
+      [
+        ["inspect", "--plan", IMAGE],
+        /^error: Cannot make a temporary directory in \$TMPDIR \(\S+\/nonexistent\/x\): No such file/m,
+        /^hint: Set TMPDIR to a directory that exists/m,
+      ],
+    ];
+    for (const [args, error, hint] of runs) {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--quiet", `${PROJECT_ROOT}main.ts`, ...args],
+        stdout: "null",
+        stderr: "piped",
+        env: { NO_COLOR: "1", TMPDIR: `${dir}/nonexistent/x` },
+      }).output();
+      const stderr = new TextDecoder().decode(r.stderr);
+      assertEquals(r.code, 1, stderr);
+      assert(error.test(stderr) && hint.test(stderr), stderr);
+      // The same with TMPDIR's bytes not UTF-8 (set through sh: Deno's env takes only strings).
+      const raw = await new Deno.Command("sh", {
+        args: [
+          "-c",
+          `TMPDIR="$(printf '${dir}/t-\\377')" exec "$@"`,
+          "sh",
+          Deno.execPath(),
+          "run",
+          "-A",
+          "--quiet",
+          `${PROJECT_ROOT}main.ts`,
+          ...args,
+        ],
+        stdout: "null",
+        stderr: "piped",
+        env: { NO_COLOR: "1" },
+      }).output();
+      const rawErr = new TextDecoder().decode(raw.stderr);
+      assertEquals(raw.code, 1, rawErr);
+      assert(
+        /^error: Cannot use \$TMPDIR: /m.test(rawErr) &&
+          /^hint: Set TMPDIR to a directory whose path is UTF-8/m.test(rawErr),
+        rawErr,
+      );
+    }
+    // Deno cannot open a name that is not UTF-8: find lists what is there.
+    const left = await new Deno.Command("find", { args: [dir, "-mindepth", "1"], stdout: "piped" }).output();
+    assertEquals(new TextDecoder().decode(left.stdout).split("\n").filter((l) => l !== "").length, 1, "only TMPDIR");
+  });
+});
+
 Deno.test("a missing TMPDIR is named and not created; a full disk names the file and where room is needed", async () => {
   await withTempDir(async (dir) => {
     const r = await convertIn(dir, [GZIPPED, `${dir}/ct`, "--dry-run", "--quiet"], { TMPDIR: `${dir}/nonexistent/x` });
