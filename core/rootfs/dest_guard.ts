@@ -140,6 +140,14 @@ export function guardDestination(dest: string, options: GuardOptions = {}): Guar
       hint: `Stop it first: lxc-stop -P ${dirname(target)} -n ${basename(target)}`,
     });
   }
+  if (!options.replaceAny && info?.isSymlink) {
+    // A container directory moved to other storage and linked back is common; the commit would replace the link.
+    const real = realOrSelf(target);
+    throw new Oci2LxcError("destination", `Cannot replace ${target}: it is a symlink (to ${real})`, {
+      hint: `--force replaces the link itself, not what it leads to: pass ${real} as DEST to replace that, ` +
+        "or add --replace-any to replace the link with a new directory",
+    });
+  }
   if (!options.replaceAny && !looksLikeContainer(target)) {
     throw new Oci2LxcError(
       "destination",

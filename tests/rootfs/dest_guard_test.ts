@@ -117,6 +117,13 @@ Deno.test("guardDestination refuses a system directory named by another path: /u
       refusal(`${dir}/etc`, { format: "pve" })?.message,
       `Cannot write Proxmox VE output into ${dir}/etc: it is the system directory /etc (by another path)`,
     );
+    // A symlink to a container: --force would replace the link, so it says that rather than "no config or rootfs".
+    Deno.mkdirSync(`${dir}/data/ct/rootfs`, { recursive: true });
+    Deno.symlinkSync(`${dir}/data/ct`, `${dir}/ct`);
+    assertEquals(
+      refusal(`${dir}/ct`, { force: true })?.message,
+      `Cannot replace ${dir}/ct: it is a symlink (to ${dir}/data/ct)`,
+    );
     // Replaced as an entry, a symlink is only a link: replacing it leaves /etc alone.
     assertEquals(guardDestination(`${dir}/etc`, { force: true, replaceAny: true }).target, `${dir}/etc`);
   });
