@@ -148,6 +148,14 @@ export function guardDestination(dest: string, options: GuardOptions = {}): Guar
         "or add --replace-any to replace the link with a new directory",
     });
   }
+  const held = options.replaceAny ? [] : containersIn(target);
+  if (held.length > 0) {
+    throw new Oci2LxcError(
+      "destination",
+      `Cannot replace ${target}: it holds containers (${held.slice(0, 3).join(", ")}${held.length > 3 ? ", …" : ""})`,
+      { hint: "Pass one container's directory (LXCPATH/NAME), not the LXC path; --replace-any replaces it all" },
+    );
+  }
   if (!options.replaceAny && !looksLikeContainer(target)) {
     throw new Oci2LxcError(
       "destination",
@@ -256,17 +264,40 @@ function lstatOrUndefined(path: string): Deno.FileInfo | undefined {
   }
 }
 
-/** A container we or LXC made has a `config` or a `rootfs`; an empty directory holds nothing to lose. */
+/**
+ * A container we or LXC made has a `config` file or a `rootfs`; an empty directory holds nothing to lose. (A directory
+ * named `config` is a container of an LXC path, see {@linkcode containersIn}.)
+ */
 function looksLikeContainer(target: string): boolean {
   const info = lstatOrUndefined(target);
   if (info === undefined || !info.isDirectory) return false;
-  if (lstatOrUndefined(`${target}/config`) || lstatOrUndefined(`${target}/rootfs`)) return true;
+  const config = lstatOrUndefined(`${target}/config`);
+  if ((config !== undefined && !config.isDirectory) || lstatOrUndefined(`${target}/rootfs`)) return true;
   try {
     for (const _ of Deno.readDirSync(target)) return false;
   } catch {
     return false; // unreadable: nothing says it is ours
   }
   return true;
+}
+
+/**
+ * Up to four subdirectories of `dir` that are containers themselves (a `config` file and a `rootfs` directory): `dir`
+ * is then an LXC path, and one of them may be named `config` or `rootfs`.
+ */
+function containersIn(dir: string): string[] {
+  const found: string[] = [];
+  try {
+    for (const entry of Deno.readDirSync(dir)) {
+      if (!entry.isDirectory) continue;
+      const config = lstatOrUndefined(`${dir}/${entry.name}/config`);
+      if (config?.isFile && lstatOrUndefined(`${dir}/${entry.name}/rootfs`)?.isDirectory) found.push(entry.name);
+      if (found.length === 4) break;
+    }
+  } catch {
+    // unreadable: looksLikeContainer refuses it
+  }
+  return found;
 }
 
 /**

@@ -145,3 +145,29 @@ Deno.test("guardDestination refuses an ancestor of the working directory seen th
     }
   });
 });
+
+Deno.test("guardDestination refuses an LXC path, also one holding containers named config and rootfs", async () => {
+  await withTempDir((dir) => {
+    // Each of these has a directory `config` or `rootfs`, which made the LXC path "look like a container".
+    for (const names of [["config", "web"], ["rootfs"], ["config", "rootfs", "a", "b", "c"]]) {
+      const lxcpath = `${dir}/lxc-${names.length}`;
+      for (const name of names) {
+        Deno.mkdirSync(`${lxcpath}/${name}/rootfs`, { recursive: true });
+        Deno.writeTextFileSync(`${lxcpath}/${name}/config`, `lxc.uts.name = ${name}\n`);
+      }
+      const err = refusal(lxcpath, { force: true });
+      assert(err?.message.startsWith(`Cannot replace ${lxcpath}: it holds containers (`), err?.message);
+      assertEquals(
+        err?.hint,
+        "Pass one container's directory (LXCPATH/NAME), not the LXC path; --replace-any replaces it all",
+      );
+      // One of its containers is still a container.
+      assertEquals(guardDestination(`${lxcpath}/${names[0]}`, { force: true }).exists, true);
+    }
+    // A container whose rootfs happens to hold a directory with a config file is still a container.
+    Deno.mkdirSync(`${dir}/ct/rootfs/etc/app`, { recursive: true });
+    Deno.writeTextFileSync(`${dir}/ct/config`, "lxc.uts.name = ct\n");
+    Deno.writeTextFileSync(`${dir}/ct/rootfs/etc/app/config`, "x");
+    assertEquals(guardDestination(`${dir}/ct`, { force: true }).exists, true);
+  });
+});
