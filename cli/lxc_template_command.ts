@@ -23,6 +23,7 @@
 import { dirname } from "node:path";
 import { Oci2LxcError, quoteForMessage } from "../core/errors.ts";
 import { checkContainerName } from "../core/plan/container_name.ts";
+import { lxcCreateAsideName } from "../core/rootfs/stale_leftovers.ts";
 import type { IdRange } from "../core/rootfs/id_map.ts";
 import type { Command, OptionSpec } from "./commands.ts";
 import { convertCommand, runConversion } from "./convert_command.ts";
@@ -139,7 +140,8 @@ async function moveAside(path: string, name: string): Promise<string> {
       hint: `Remove what is in ${path} besides config and an empty rootfs, or use another -n NAME`,
     });
   }
-  const aside = `${dirname(path)}/.${name}.oci2lxc-lxc-create-${Deno.pid}`;
+  // Named with this run's PID and start time: after a kill, the next conversion into NAME removes it.
+  const aside = `${dirname(path)}/${lxcCreateAsideName(name)}`;
   await Deno.rename(path, aside);
   return aside;
 }

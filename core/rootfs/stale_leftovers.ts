@@ -1,6 +1,6 @@
 /**
  * Removing what killed runs left beside DEST: staging directories (with the old DEST when the kill came during the
- * commit) and unpacked outer archives. Their names carry the owner's PID and start time (see owner_tag.ts), so a
+ * commit), unpacked outer archives, and the directory lxc-create made that the LXC template moved aside. Their names carry the owner's PID and start time (see owner_tag.ts), so a
  * leftover is removed only when its owner is gone; a live run's are never touched.
  *
  * @module
@@ -23,6 +23,11 @@ export function unpackName(base: string): string {
   return `.${base}.oci2lxc-unpack-${ownerTag()}-${randomHex()}.tar`;
 }
 
+/** `.NAME.oci2lxc-lxc-create-TAG` for the directory lxc-create made for NAME, moved aside by the LXC template. */
+export function lxcCreateAsideName(base: string): string {
+  return `.${base}.oci2lxc-lxc-create-${ownerTag()}-${randomHex()}`;
+}
+
 function randomHex(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(4));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -42,7 +47,7 @@ export async function cleanStaleLeftovers(
   options: { signal?: AbortSignal | undefined } = {},
 ): Promise<string[]> {
   const pattern = new RegExp(
-    `^\\.${escapeRegExp(base)}\\.oci2lxc-(staging|unpack)-(\\d+)-(\\d+)-[0-9a-f]+(\\.old|\\.tar)?$`,
+    `^\\.${escapeRegExp(base)}\\.oci2lxc-(staging|unpack|lxc-create)-(\\d+)-(\\d+)-[0-9a-f]+(\\.old|\\.tar)?$`,
   );
   const found: { name: string; pid: number; kind: string }[] = [];
   try {
@@ -51,7 +56,12 @@ export async function cleanStaleLeftovers(
       if (m === null) continue;
       const pid = Number(m[2]);
       if (isOwnerAlive(pid, Number(m[3]))) continue;
-      found.push({ name: entry.name, pid, kind: m[1] === "unpack" ? "an unpacked archive" : "a staging directory" });
+      const kind = m[1] === "unpack"
+        ? "an unpacked archive"
+        : m[1] === "staging"
+        ? "a staging directory"
+        : "lxc-create's directory moved aside";
+      found.push({ name: entry.name, pid, kind });
     }
   } catch {
     return []; // no parent yet: nothing can be left there

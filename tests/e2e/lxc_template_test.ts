@@ -107,6 +107,16 @@ for (const entry of ENTRIES) {
       const refused = await create("refused", BUSYBOX, "--force");
       assert(refused.code !== 0, refused.out);
       assert(refused.out.includes("Unknown option '--force'"), refused.out);
+      // What a killed template run left (lxc-create's directory moved aside, owner PID 999999 gone) goes with the next
+      // run for that name, as staging directories do.
+      const stale = `${dir}/lxc/.again.oci2lxc-lxc-create-999999-1-0badcafe`;
+      await Deno.mkdir(`${stale}/rootfs`, { recursive: true });
+      await Deno.writeTextFile(`${stale}/config`, "lxc.uts.name = again\n");
+      const again = await create("again", BUSYBOX); // not quiet: the removal is a warning
+      assertEquals(again.code, 0, again.out);
+      assert(again.out.includes(`removed ${stale}, lxc-create's directory moved aside`), again.out);
+      assertEquals([...Deno.readDirSync(`${dir}/lxc`)].map((e) => e.name).sort(), ["again", "ours", "theirs"]);
+      await Deno.remove(`${dir}/lxc/again`, { recursive: true });
       // A name lxc-create takes and convert does not: the hint names lxc-create's -n, not convert's --name or DEST.
       const named = await create("a b", BUSYBOX, "-q");
       assert(named.code !== 0, named.out);
