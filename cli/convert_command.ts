@@ -5,7 +5,7 @@
  */
 import { convert } from "../core/api.ts";
 import { resolve } from "node:path";
-import { messageLine, Oci2LxcError, quoteForMessage } from "../core/errors.ts";
+import { messageLine, Oci2LxcError, quoteForMessage, terminalText } from "../core/errors.ts";
 import { checkConfigValue } from "../core/lxc/config_value.ts";
 import { checkEnvOption } from "../core/plan/plan_env.ts";
 import { parsePveTarget } from "../core/pve/pve_conf.ts";
@@ -117,7 +117,7 @@ export const convertCommand: Command = {
   positionalNames: ["IMAGE", "DEST"],
   async run(args, cli) {
     const report = await runConversion(args.positionals[0]!, args.positionals[1]!, args, cli);
-    printOut(args.values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+    printOut(args.values.json ? JSON.stringify(report, null, 2) : terminalText(formatReport(report)));
     return 0;
   },
 };

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { terminalText } from "../core/errors.ts";
 import { makeTempDirIn } from "../core/temp_dir.ts";
 import { convert, inspect } from "../core/api.ts";
 import type { ConversionReport } from "../core/conversion.ts";
@@ -48,14 +49,14 @@ export const inspectCommand: Command = {
   async run(args, cli) {
     if (args.values.plan) {
       const report = await planImage(args.positionals[0]!, args.values.platform as string | undefined, cli);
-      printOut(args.values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+      printOut(args.values.json ? JSON.stringify(report, null, 2) : terminalText(formatReport(report)));
       return 0;
     }
     // Ctrl-C also stops the unpacking of a compressed archive (and, later, a registry's transfers).
     const report = await withInterrupt((signal) =>
       inspect(args.positionals[0]!, { platform: args.values.platform as string | undefined, signal })
     );
-    printOut(args.values.json ? JSON.stringify(report, null, 2) : formatInspect(report));
+    printOut(args.values.json ? JSON.stringify(report, null, 2) : terminalText(formatInspect(report)));
     return 0;
   },
 };
