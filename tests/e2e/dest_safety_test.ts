@@ -236,6 +236,36 @@ Deno.test("a second conversion into a DEST being converted fails at once naming 
   });
 });
 
+Deno.test("--wait checks DEST again once it holds the lock: the first run made it, so without --force it stops at once", async () => {
+  await withTempDir(async (dir) => {
+    const held = await acquireDestLock(dir, "ct");
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", `${PROJECT_ROOT}main.ts`, "convert", GZIPPED, `${dir}/ct`, "--wait"],
+      cwd: dir,
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    let stderr = "";
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      stderr += chunk.value;
+      if (stderr.includes("waiting for another oci2lxc")) break;
+    }
+    // The holder ends having made DEST (as a finished conversion would).
+    Deno.mkdirSync(`${dir}/ct/rootfs`, { recursive: true });
+    Deno.writeTextFileSync(`${dir}/ct/config`, "lxc.uts.name = ct\n");
+    held.release();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) stderr += chunk.value;
+    assertEquals((await child.status).code, 1, stderr);
+    assert(/^error: Cannot write \S+\/ct: it already exists$/m.test(stderr), stderr);
+    // It used to unpack the image, assemble and plan, and fail only at the commit.
+    assert(!stderr.includes("decompressed"), stderr);
+    assertEquals(ls(dir), ["ct"]);
+    assertEquals(ls(`${dir}/ct`), ["config", "rootfs"]);
+  });
+});
+
 Deno.test("a run removes what killed runs for the same DEST left beside it, says so, and keeps a live run's", async () => {
   await withTempDir(async (dir) => {
     // A PID that ran and is gone: a child that has exited.
