@@ -7,7 +7,7 @@
  */
 
 import { describeError } from "../errors.ts";
-import { AT_FDCWD, check, close, O_DIRECTORY, O_PATH, openat } from "../native/libc.ts";
+import { AT_FDCWD, check, close, O_DIRECTORY, O_PATH, openat, RENAME_NOREPLACE, renameat2 } from "../native/libc.ts";
 import { isOwnerAlive, ownerTag } from "./owner_tag.ts";
 import { removeTreeAsync } from "./remove_tree.ts";
 
@@ -70,6 +70,21 @@ export async function cleanStaleLeftovers(
   if (found.length === 0) return warnings;
   const dirFd = check(openat(AT_FDCWD, encoder.encode(dir), O_PATH | O_DIRECTORY), "openat", dir);
   try {
+    // Without RENAME_EXCHANGE (ZFS before 2.2) a commit moves the old DEST aside, then the new one in: a kill between
+    // the two leaves no DEST. The old container was the one in use: put it back rather than remove both.
+    const aside = found.find((f) => f.name.endsWith(".old"));
+    if (
+      aside !== undefined &&
+      renameat2(dirFd, encoder.encode(aside.name), dirFd, encoder.encode(base), RENAME_NOREPLACE) === 0
+    ) {
+      found.splice(found.indexOf(aside), 1);
+      const at = (name: string) => `${dir === "/" ? "" : dir}/${name}`;
+      warnings.push(
+        `restored ${at(base)} from ${
+          at(aside.name)
+        }: an earlier run (PID ${aside.pid}) was killed while it replaced it`,
+      );
+    }
     for (const f of found) {
       const path = `${dir === "/" ? "" : dir}/${f.name}`;
       try {
