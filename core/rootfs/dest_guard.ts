@@ -140,6 +140,15 @@ export function guardDestination(dest: string, options: GuardOptions = {}): Guar
       hint: `Stop it first: lxc-stop -P ${dirname(target)} -n ${basename(target)}`,
     });
   }
+  // Started with another LXC path (a symlink to DEST's parent), LXC says nothing: its init still has its root here.
+  const inside = processRootedIn(target);
+  if (inside !== undefined) {
+    throw new Oci2LxcError("destination", `Cannot replace ${target}: ${inside} has its root in ${target}/rootfs`, {
+      hint:
+        `Stop it first (a running container: lxc-stop -n ${basename(target)} -P LXCPATH, with the LXC path it was ` +
+        "started with)",
+    });
+  }
   if (!options.replaceAny && info?.isSymlink) {
     // A container directory moved to other storage and linked back is common; the commit would replace the link.
     const real = realOrSelf(target);
@@ -319,6 +328,35 @@ export function mountsUnder(target: string): string[] {
     if (point === target || point.startsWith(`${target}/`)) found.push(point);
   }
   return found;
+}
+
+/**
+ * A process whose root directory is DEST's rootfs (`/proc/PID/root`, compared by device and inode), as "process PID
+ * (COMM)": a running container, whatever LXC path it was started with (lxc-info only knows the one it is asked
+ * about), or a chroot. Processes whose root cannot be read are skipped.
+ */
+function processRootedIn(target: string): string | undefined {
+  const rootfs = lstatOrUndefined(`${target}/rootfs`);
+  if (rootfs === undefined || !rootfs.isDirectory) return undefined; // a symlinked rootfs is removed as a link
+  const id = identity(rootfs);
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync("/proc")];
+  } catch {
+    return undefined; // no /proc: lxc-info below is all there is
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    if (identity(statOrUndefined(`/proc/${entry.name}/root`)) !== id) continue;
+    let comm = "?";
+    try {
+      comm = Deno.readTextFileSync(`/proc/${entry.name}/comm`).trim();
+    } catch {
+      // gone meanwhile: it was there
+    }
+    return `process ${entry.name} (${comm})`;
+  }
+  return undefined;
 }
 
 /**

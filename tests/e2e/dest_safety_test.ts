@@ -436,3 +436,43 @@ Deno.test("--force refuses a DEST that LXC runs as a container (lxcpath DEST's p
     }
   });
 });
+
+Deno.test("--force refuses a running container started through another LXC path (a symlink to DEST's parent)", async () => {
+  await withTempDir(async (dir) => {
+    // /var/lib/lxc as a symlink to other storage is common: lxc-start uses the link's path, and lxc-info asked with
+    // the real path (what the guard resolves DEST's parent to) says STOPPED.
+    Deno.mkdirSync(`${dir}/real`);
+    Deno.symlinkSync(`${dir}/real`, `${dir}/link`);
+    const name = `o2l-safety-${crypto.randomUUID().slice(0, 6)}`;
+    const made = await convertIn(dir, [
+      IMAGE,
+      `${dir}/real/${name}`,
+      "--quiet",
+      "--entrypoint",
+      '["/bin/sleep","600"]',
+    ]);
+    assertEquals(made.code, 0, made.stderr);
+    try {
+      const started = await lxc(["lxc-start", "-n", name, "-P", `${dir}/link`, "-d"]);
+      assertEquals(started.code, 0, started.out);
+      await waitFor("RUNNING", async () => {
+        const s = await lxc(["lxc-info", "-n", name, "-P", `${dir}/link`, "-s", "-H"]);
+        return s.out.trim() === "RUNNING" ? true : undefined;
+      });
+      for (const dest of [`${dir}/real/${name}`, `${dir}/link/${name}`]) {
+        const r = await convertIn(dir, [IMAGE, dest, "--force", "--dry-run", "--quiet"]);
+        assertEquals(r.code, 1, r.stderr);
+        assert(
+          new RegExp(
+            `^error: Cannot replace \\S+/real/${name}: process \\d+ \\(\\S+\\) has its root in \\S+/rootfs`,
+            "m",
+          )
+            .test(r.stderr),
+          r.stderr,
+        );
+      }
+    } finally {
+      await forceStop(name, `${dir}/link`);
+    }
+  });
+});
