@@ -7,7 +7,7 @@
  */
 
 import { basename, dirname, resolve } from "node:path";
-import { Oci2LxcError } from "../errors.ts";
+import { Oci2LxcError, quoteForMessage } from "../errors.ts";
 
 /** Directories replaced by nobody's `--force`, even with `--replace-any` (each itself, not what is inside). */
 const SYSTEM_DIRS = new Set([
@@ -28,6 +28,12 @@ const SYSTEM_DIRS = new Set([
   "/run",
   "/tmp",
 ]);
+
+/**
+ * The longest DEST name that leaves room for the names beside it within NAME_MAX (255): `.NAME.oci2lxc-staging-` plus
+ * a PID (7 digits), a start time (20), 8 hex digits, their dashes and `.old` add 59 bytes.
+ */
+const MAX_DEST_NAME_BYTES = 255 - 59;
 
 /** Options for {@linkcode guardDestination}. */
 export interface GuardOptions {
@@ -84,6 +90,17 @@ export function guardDestination(dest: string, options: GuardOptions = {}): Guar
   // The working directory's path is needed only to resolve a relative DEST: it may not be UTF-8 (Deno.cwd() throws).
   const cwd = options.cwd ?? (dest.startsWith("/") ? undefined : workingDirectory(dest));
   const absDest = resolve(cwd ?? "/", dest);
+  const nameBytes = new TextEncoder().encode(basename(absDest)).length;
+  if (nameBytes > MAX_DEST_NAME_BYTES) {
+    throw new Oci2LxcError(
+      "usage",
+      `Cannot use DEST ${
+        quoteForMessage(basename(absDest))
+      }: its name is ${nameBytes} bytes, and the staging directory ` +
+        `and lock beside it add up to 59 (a name holds at most 255)`,
+      { hint: `Choose a DEST whose last component has at most ${MAX_DEST_NAME_BYTES} bytes` },
+    );
+  }
   const target = realTarget(absDest);
   const info = lstatOrUndefined(target);
   const exists = info !== undefined;

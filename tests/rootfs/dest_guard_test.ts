@@ -171,3 +171,15 @@ Deno.test("guardDestination refuses an LXC path, also one holding containers nam
     assertEquals(guardDestination(`${dir}/ct`, { force: true }).exists, true);
   });
 });
+
+Deno.test("guardDestination refuses a DEST name too long for the staging directory and lock beside it", () => {
+  // 230 bytes is a valid directory name, but ".NAME.oci2lxc-staging-PID-START-XXXXXXXX.old" is not: the run failed in
+  // the middle with ENAMETOOLONG (and at 300 bytes with "Check that DIR is writable").
+  for (const [name, bytes] of [["a".repeat(197), 197], ["é".repeat(99), 198]] as const) {
+    const err = refusal(`/var/tmp/${name}`, { format: "lxc" });
+    assertEquals(err?.code, "usage");
+    assert(err?.message.includes(`its name is ${bytes} bytes`), err?.message);
+    assertEquals(err?.hint, "Choose a DEST whose last component has at most 196 bytes");
+  }
+  assertEquals(guardDestination(`/nonexistent/${"a".repeat(196)}`, {}).exists, false);
+});
