@@ -174,6 +174,22 @@ export function guardDestination(dest: string, options: GuardOptions = {}): Guar
         "or add --replace-any to replace the link with a new directory",
     });
   }
+  // --replace-any widens --force to any directory or file; a device node, FIFO or socket (/dev/null) is never a
+  // container, and replacing one breaks whoever uses it.
+  const special = info?.isCharDevice
+    ? "a character device"
+    : info?.isBlockDevice
+    ? "a block device"
+    : info?.isFifo
+    ? "a FIFO"
+    : info?.isSocket
+    ? "a socket"
+    : undefined;
+  if (special !== undefined) {
+    throw new Oci2LxcError("destination", `Cannot replace ${target}: it is ${special}, not a container`, {
+      hint: "Pass the container's own directory, e.g. /var/lib/lxc/NAME; --force never replaces this one",
+    });
+  }
   const held = options.replaceAny ? [] : containersIn(target);
   if (held.length > 0) {
     throw new Oci2LxcError(

@@ -183,3 +183,24 @@ Deno.test("guardDestination refuses a DEST name too long for the staging directo
   }
   assertEquals(guardDestination(`/nonexistent/${"a".repeat(196)}`, {}).exists, false);
 });
+
+Deno.test("guardDestination never replaces a device node, FIFO or socket, even with --replace-any", async () => {
+  // --replace-any means any directory (or file): /dev/null replaced by a directory breaks the host.
+  await withTempDir(async (dir) => {
+    const mk = await new Deno.Command("sh", {
+      args: ["-c", `mknod '${dir}/null' c 1 3 && mkfifo '${dir}/fifo'`],
+    }).output();
+    assert(mk.success);
+    for (
+      const [dest, what] of [["/dev/null", "a character device"], [`${dir}/null`, "a character device"], [
+        `${dir}/fifo`,
+        "a FIFO",
+      ]]
+    ) {
+      assertEquals(
+        refusal(dest!, { force: true, replaceAny: true, dryRun: true })?.message,
+        `Cannot replace ${dest}: it is ${what}, not a container`,
+      );
+    }
+  });
+});
