@@ -172,6 +172,15 @@ for (const entry of ENTRIES) {
         refused.stderr.startsWith(`error: Cannot write ${dir}/lxc-oci2lxc: it exists and oci2lxc did not write it`),
       );
       assertEquals((await cli(entry, ["install-lxc-template", "--dir", dir, "--force"])).code, 0);
+      // A symlink in its place is replaced, not written through: with --force it used to overwrite (and chmod 0755)
+      // whatever it pointed to.
+      await Deno.writeTextFile(`${dir}/victim`, "secret\n", { mode: 0o600 });
+      await Deno.remove(`${dir}/lxc-oci2lxc`);
+      await Deno.symlink(`${dir}/victim`, `${dir}/lxc-oci2lxc`);
+      assertEquals((await cli(entry, ["install-lxc-template", "--dir", dir, "--force"])).code, 0);
+      assertEquals(await Deno.readTextFile(`${dir}/victim`), "secret\n");
+      assertEquals((await Deno.stat(`${dir}/victim`)).mode! & 0o777, 0o600);
+      assert((await Deno.lstat(`${dir}/lxc-oci2lxc`)).isFile);
     });
   });
 }
