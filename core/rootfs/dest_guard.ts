@@ -134,8 +134,9 @@ export function guardDestination(dest: string, options: GuardOptions = {}): Guar
     });
   }
   const realCwd = cwd === undefined ? undefined : realOrSelf(cwd);
-  const isCwd = realCwd === target || isCwdOrAncestor(info, cwd ?? ".") === "itself";
-  if (isCwd || realCwd?.startsWith(`${target}/`) || isCwdOrAncestor(info, cwd ?? ".") === "ancestor") {
+  const chain = isCwdOrAncestor(info, cwd ?? ".");
+  const isCwd = realCwd === target || chain === "itself";
+  if (isCwd || realCwd?.startsWith(`${target}/`) || chain === "ancestor") {
     throw new Oci2LxcError(
       "destination",
       `Cannot replace ${target}: it is the working directory${
