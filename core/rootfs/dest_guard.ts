@@ -92,12 +92,11 @@ export function guardDestination(dest: string, options: GuardOptions = {}): Guar
   const absDest = resolve(cwd ?? "/", dest);
   const nameBytes = new TextEncoder().encode(basename(absDest)).length;
   if (nameBytes > MAX_DEST_NAME_BYTES) {
+    const name = quoteForMessage(basename(absDest));
     throw new Oci2LxcError(
       "usage",
-      `Cannot use DEST ${
-        quoteForMessage(basename(absDest))
-      }: its name is ${nameBytes} bytes, and the staging directory ` +
-        `and lock beside it add up to 59 (a name holds at most 255)`,
+      `Cannot use DEST ${name}: its name is ${nameBytes} bytes, and the staging directory and lock beside it add up ` +
+        "to 59 (a name holds at most 255)",
       { hint: `Choose a DEST whose last component has at most ${MAX_DEST_NAME_BYTES} bytes` },
     );
   }
