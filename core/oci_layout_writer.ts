@@ -271,12 +271,25 @@ class DirectoryBlobs {
     } catch (err) {
       throw writeError(final, err);
     }
+    // A failure of the stream (a broken transfer, a digest mismatch) passes through as it is: only what goes wrong
+    // writing here is a "destination" error.
+    const write = (chunk: Uint8Array) => {
+      try {
+        writeAll(file, chunk);
+      } catch (err) {
+        throw writeError(final, err);
+      }
+    };
     try {
-      if (source instanceof Uint8Array) writeAll(file, source);
-      else await copyStream(source, (chunk) => writeAll(file, chunk));
-      file.syncSync();
-      file.close();
-      await Deno.rename(temp, final);
+      if (source instanceof Uint8Array) write(source);
+      else await copyStream(source, write);
+      try {
+        file.syncSync();
+        file.close();
+        await Deno.rename(temp, final);
+      } catch (err) {
+        throw writeError(final, err);
+      }
     } catch (err) {
       try {
         file.close();
@@ -284,7 +297,7 @@ class DirectoryBlobs {
         // closed already
       }
       await Deno.remove(temp).catch(() => {});
-      throw err instanceof Oci2LxcError ? err : writeError(final, err);
+      throw err;
     }
     this.#present.add(digest);
     this.added.push(final);
