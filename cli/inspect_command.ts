@@ -50,7 +50,10 @@ export const inspectCommand: Command = {
       printOut(args.values.json ? JSON.stringify(report, null, 2) : formatReport(report));
       return 0;
     }
-    const report = inspect(args.positionals[0]!, { platform: args.values.platform as string | undefined });
+    // Ctrl-C also stops the unpacking of a compressed archive (and, later, a registry's transfers).
+    const report = await withInterrupt((signal) =>
+      inspect(args.positionals[0]!, { platform: args.values.platform as string | undefined, signal })
+    );
     printOut(args.values.json ? JSON.stringify(report, null, 2) : formatInspect(report));
     return 0;
   },

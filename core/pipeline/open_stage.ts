@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { openAsync } from "../open.ts";
+import { open } from "../open.ts";
 import { claimDestination } from "../rootfs/dest_claim.ts";
 import type { Stage } from "./stage_table.ts";
 import type { Opened } from "./stage_data.ts";
@@ -24,7 +24,7 @@ export const openStage: Stage<void, Opened> = {
     });
     // After a failure also the directories this run created go, once the unpacked archive is gone (image.close).
     if (claim) run.atEnd((failed) => claim.release(failed));
-    const image = await openAsync(run.request.reference, {
+    const image = await open(run.request.reference, {
       platform: options.platform,
       tempDir: claim?.dir,
       tempName: claim?.unpackName,

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { inspect, verify } from "../../core/api.ts";
 import { DigestMismatchError, Oci2LxcError } from "../../core/errors.ts";
-import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
+import { assert, assertEquals, assertRejects } from "../_helpers/assert.ts";
 import { compress, FIXTURES, flipByte, run, sha256, tarOf, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
 
 async function sampleTree(dir: string, name: string, size: number): Promise<string> {
@@ -41,7 +41,7 @@ Deno.test("opening refuses a config or manifest whose bytes do not match the dig
   await withTempDir(async (dir) => {
     const image = await twoLayerImage(dir);
     await flipByte(image.configPath, 5);
-    const err = assertThrows(() => inspect(`oci:${image.dir}`), DigestMismatchError);
+    const err = await assertRejects(() => inspect(`oci:${image.dir}`), DigestMismatchError);
     assertEquals(
       err.message,
       `Cannot verify config ${image.configDigest}: the content hashes to ${
@@ -50,7 +50,7 @@ Deno.test("opening refuses a config or manifest whose bytes do not match the dig
     );
     await flipByte(image.configPath, 5);
     await flipByte(image.manifestPath, 5);
-    assertThrows(
+    await assertRejects(
       () => inspect(`oci:${image.dir}`),
       DigestMismatchError,
       `Cannot verify manifest ${image.manifestDigest}`,
@@ -62,7 +62,7 @@ Deno.test("opening names a deleted blob and the path it expected", async () => {
   await withTempDir(async (dir) => {
     const image = await twoLayerImage(dir);
     await Deno.remove(image.layerPaths[1]!);
-    const err = assertThrows(() => inspect(`oci:${image.dir}`), Oci2LxcError);
+    const err = await assertRejects(() => inspect(`oci:${image.dir}`), Oci2LxcError);
     assertEquals(
       err.message,
       `Cannot find layer 2 ${image.layerDigests[1]} in directory ${image.dir}: blobs/sha256/${
@@ -76,7 +76,7 @@ Deno.test("opening names index.json when it is not JSON", async () => {
   await withTempDir(async (dir) => {
     const image = await twoLayerImage(dir);
     await Deno.writeTextFile(join(image.dir, "index.json"), '{"manifests": [');
-    const err = assertThrows(() => inspect(`oci:${image.dir}`), Oci2LxcError);
+    const err = await assertRejects(() => inspect(`oci:${image.dir}`), Oci2LxcError);
     assert(err.message.startsWith(`Cannot parse index.json in directory ${image.dir}:`), err.message);
   });
 });
@@ -86,7 +86,7 @@ Deno.test("opening a truncated archive says where it ends", async () => {
     const bytes = await Deno.readFile(`${FIXTURES}busybox.oci.tar`);
     const cut = join(dir, "cut.tar");
     await Deno.writeFile(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
-    const err = assertThrows(() => inspect(`oci-archive:${cut}`), Oci2LxcError);
+    const err = await assertRejects(() => inspect(`oci-archive:${cut}`), Oci2LxcError);
     assert(err.message.startsWith(`Cannot read ${cut}: the archive is truncated`), err.message);
     assertEquals((err as Oci2LxcError).exitCode, 1);
   });
@@ -96,7 +96,7 @@ Deno.test("a flipped byte inside an archive's layer is found by verify()", async
   await withTempDir(async (dir) => {
     const copy = join(dir, "busybox.tar");
     await Deno.copyFile(`${FIXTURES}busybox.oci.tar`, copy);
-    const report0 = inspect(`oci-archive:${copy}`);
+    const report0 = await inspect(`oci-archive:${copy}`);
     const layerDigest = report0.layers[0]!.digest!;
     // Find the layer blob's bytes in the archive and flip one in the middle.
     const bytes = await Deno.readFile(copy);

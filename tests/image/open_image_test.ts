@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../_helpers/assert.ts";
 import { inspect, open, verify } from "../../core/api.ts";
 import { Oci2LxcError } from "../../core/errors.ts";
 import { parseReference } from "../../core/reference.ts";
@@ -22,8 +22,8 @@ const BUSYBOX_FORMS = [
 ];
 
 for (const reference of BUSYBOX_FORMS) {
-  Deno.test(`inspect() names the same config digest for ${reference.replace(FIXTURES, "")}`, () => {
-    const report = inspect(reference, { platform: "linux/amd64" });
+  Deno.test(`inspect() names the same config digest for ${reference.replace(FIXTURES, "")}`, async () => {
+    const report = await inspect(reference, { platform: "linux/amd64" });
     assertEquals(report.config.digest, BUSYBOX_CONFIG);
     assertEquals(report.platform, "linux/amd64");
     assertEquals(report.layers.length, 1);
@@ -38,8 +38,8 @@ for (const reference of BUSYBOX_FORMS) {
   });
 }
 
-Deno.test("open() selects the arm64/v8 manifest of a multi-platform index and skips the attestation", () => {
-  const image = open(`oci-archive:${FIXTURES}busybox.multiarch.oci.tar`, { platform: "linux/arm64" });
+Deno.test("open() selects the arm64/v8 manifest of a multi-platform index and skips the attestation", async () => {
+  const image = await open(`oci-archive:${FIXTURES}busybox.multiarch.oci.tar`, { platform: "linux/arm64" });
   try {
     assertEquals(image.platforms.map((p) => `${p.os}/${p.architecture}/${p.variant ?? ""}`), [
       "linux/amd64/",
@@ -53,8 +53,8 @@ Deno.test("open() selects the arm64/v8 manifest of a multi-platform index and sk
   }
 });
 
-Deno.test("open() lists the offered platforms when none matches", () => {
-  const err = assertThrows(() => open(`${FIXTURES}busybox.multiarch.oci.tar`, { platform: "linux/s390x" }));
+Deno.test("open() lists the offered platforms when none matches", async () => {
+  const err = await assertRejects(() => open(`${FIXTURES}busybox.multiarch.oci.tar`, { platform: "linux/s390x" }));
   assert(err instanceof Oci2LxcError);
   assertEquals(err.code, "platform");
   assertEquals(
@@ -63,41 +63,43 @@ Deno.test("open() lists the offered platforms when none matches", () => {
   );
 });
 
-Deno.test("open() refuses a single-platform image for another platform, naming it", () => {
-  const err = assertThrows(() => open(`${FIXTURES}busybox.oci.tar`, { platform: "linux/arm64" }));
+Deno.test("open() refuses a single-platform image for another platform, naming it", async () => {
+  const err = await assertRejects(() => open(`${FIXTURES}busybox.oci.tar`, { platform: "linux/arm64" }));
   assert(err instanceof Oci2LxcError);
   assertEquals(err.code, "platform");
   assert(err.message.includes("it offers linux/amd64"), err.message);
 });
 
-Deno.test("open() selects by ref name and lists the refs when the name is unknown", () => {
-  const image = open(`oci-archive:${FIXTURES}busybox.oci.tar:latest`, { platform: "linux/amd64" });
+Deno.test("open() selects by ref name and lists the refs when the name is unknown", async () => {
+  const image = await open(`oci-archive:${FIXTURES}busybox.oci.tar:latest`, { platform: "linux/amd64" });
   image.close();
   assertEquals(image.refName, "latest");
-  const err = assertThrows(() => open(`oci-archive:${FIXTURES}busybox.oci.tar:nope`, { platform: "linux/amd64" }));
+  const err = await assertRejects(() =>
+    open(`oci-archive:${FIXTURES}busybox.oci.tar:nope`, { platform: "linux/amd64" })
+  );
   assert(err instanceof Oci2LxcError);
   assert(err.message.startsWith(`Cannot find image "nope" in archive`), err.message);
   assert(err.message.includes(`"latest"`), err.message);
 });
 
-Deno.test("open() selects a docker-archive image by index and by tag", () => {
-  const byIndex = open(`docker-archive:${FIXTURES}busybox.docker.tar:@0`, { platform: "linux/amd64" });
+Deno.test("open() selects a docker-archive image by index and by tag", async () => {
+  const byIndex = await open(`docker-archive:${FIXTURES}busybox.docker.tar:@0`, { platform: "linux/amd64" });
   byIndex.close();
   assertEquals(byIndex.config.digest, BUSYBOX_CONFIG);
   const tag = byIndex.refName!;
-  const byTag = open(`docker-archive:${FIXTURES}busybox.docker.tar:${tag}`, { platform: "linux/amd64" });
+  const byTag = await open(`docker-archive:${FIXTURES}busybox.docker.tar:${tag}`, { platform: "linux/amd64" });
   byTag.close();
   assertEquals(byTag.config.digest, BUSYBOX_CONFIG);
-  assertThrows(
+  await assertRejects(
     () => open(`docker-archive:${FIXTURES}busybox.docker.tar:@7`, { platform: "linux/amd64" }),
     Oci2LxcError,
   );
 });
 
-Deno.test("open() removes the temporary file of a compressed archive on close()", () => {
+Deno.test("open() removes the temporary file of a compressed archive on close()", async () => {
   const tempDir = Deno.makeTempDirSync();
   try {
-    const image = open(`${FIXTURES}busybox.docker.tar.gz`, { platform: "linux/amd64", tempDir });
+    const image = await open(`${FIXTURES}busybox.docker.tar.gz`, { platform: "linux/amd64", tempDir });
     assertEquals([...Deno.readDirSync(tempDir)].length, 1);
     image.close();
     assertEquals([...Deno.readDirSync(tempDir)].length, 0);
