@@ -9,12 +9,7 @@ import type { Command } from "./commands.ts";
 import { formatBytes } from "./format_bytes.ts";
 import { withInterrupt } from "./interrupt.ts";
 import { printErr, printOut } from "./output.ts";
-import { REGISTRY_OPTIONS, registryOptionValues } from "./registry_options.ts";
-
-/** All of standard input as text (for `--password-stdin`). */
-export async function readStdinText(): Promise<string> {
-  return await new Response(Deno.stdin.readable).text();
-}
+import { readStdinText, REGISTRY_OPTIONS, registryOptionValues } from "./registry_options.ts";
 
 /** The pull command. */
 export const pullCommand: Command = {
