@@ -20,17 +20,14 @@ import {
   type RegistryReference,
 } from "./registry/reference.ts";
 import { RegistryClient, type RegistryClientOptions } from "./registry/registry_client.ts";
+import { MANIFEST_ACCEPT } from "./image/registry_source.ts";
+import { INDEX_TYPES, MANIFEST_TYPES, REF_NAME } from "./image/select_image.ts";
 import { Hasher, shortDigest } from "./digest.ts";
 
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
 const DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
 const DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json";
-/** What we read, sent as `Accept`. */
-export const MANIFEST_ACCEPT: readonly string[] = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST];
-const INDEX_TYPES = new Set([OCI_INDEX, DOCKER_LIST]);
-const MANIFEST_TYPES = new Set([OCI_MANIFEST, DOCKER_MANIFEST]);
-const REF_NAME = "org.opencontainers.image.ref.name";
 /** Indexes nest at most this deep (as the archive reader allows). */
 const MAX_INDEX_DEPTH = 4;
 
