@@ -7,36 +7,11 @@ import { assert, assertEquals } from "../_helpers/assert.ts";
 import { FaultProxy } from "../_helpers/fault_proxy.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
 import { startRegistry } from "../_helpers/registry.ts";
-import { bundle, ENTRIES, type Entry, PROJECT_ROOT, spawnCli } from "./_cli.ts";
+import { ENTRIES, spawnCli } from "./_cli.ts";
+import { cliWithStdin } from "./_registry_cli.ts";
 
 const LAYER = "sha256:1e1101c055c7e933c198d9ef792d219c800dc59657fdb082e3fdd929a1e531f9";
 const BUSYBOX_MANIFEST = "sha256:91cb23fa479875d403f40e75523c3e3684e46fc6a4a4432d9ad9fef128793094";
-
-/** Run the CLI with `stdin` as its standard input and an empty HOME (no auth file of the host's). */
-async function cliWithStdin(entry: Entry, args: string[], stdin: string, home: string) {
-  const script = entry === "bundle" ? await bundle() : `${PROJECT_ROOT}main.ts`;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", script, ...args],
-    cwd: PROJECT_ROOT,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    clearEnv: true,
-    env: {
-      NO_COLOR: "1",
-      HOME: home,
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      // Deno's own cache stays where it was, not in the empty HOME.
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
-    },
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(stdin));
-  await writer.close();
-  const out = await child.output();
-  const text = new TextDecoder();
-  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
-}
 
 for (const entry of ENTRIES) {
   Deno.test(`[${entry}] pull with token auth and --password-stdin writes an archive skopeo reads`, async () => {
