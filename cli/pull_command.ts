@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { pull } from "../core/pull.ts";
+import { pull } from "../core/api.ts";
 import type { Command } from "./commands.ts";
 import { formatBytes } from "./format_bytes.ts";
 import { withInterrupt } from "./interrupt.ts";
