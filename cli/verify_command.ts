@@ -45,7 +45,13 @@ export const verifyCommand: Command = {
       for (const l of report.layers) printOut(`layer ${l.index + 1}: ${l.digest} ok, diff_id ${l.diffId}`);
       if (report.reordered) printOut("note: the manifest lists layers in another order than the config's diff_ids");
       for (const p of report.problems) printErr(`error: ${messageLine(p.message)}`);
-      if (!report.ok) printErr("hint: The archive is damaged or was modified; fetch or save the image again");
+      if (!report.ok) {
+        printErr(
+          args.positionals[0]!.startsWith("docker://")
+            ? "hint: The registry holds a damaged image, or something between it and us changed the bytes; run again"
+            : "hint: The archive is damaged or was modified; fetch or save the image again",
+        );
+      }
       printOut(report.ok ? "verified: all digests and sizes match" : `${report.problems.length} problem(s) found`);
     }
     return report.ok ? 0 : 1;
