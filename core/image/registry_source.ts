@@ -2,7 +2,8 @@
  * A registry (`docker://HOST/NAME[:TAG][@DIGEST]`) as an {@linkcode ImageSource}: manifests by digest and blobs as
  * streams from {@linkcode RegistryClient}. Selecting the image and checking every document is shared
  * (select_image.ts); layers are hashed and decompressed by their reader as the bytes arrive from the socket, with no
- * copy on disk. Nothing here opens a layer: `inspect` reads the index, manifest and config only.
+ * copy on disk, and the next layer's transfer starts while one is written (prefetch.ts). Nothing here opens a layer
+ * before the reader opens the first: `inspect` reads the index, manifest and config only.
  *
  * @module
  */
@@ -16,6 +17,7 @@ import { parseJson } from "./documents.ts";
 import type { Image, ImageDocument } from "./image.ts";
 import type { ImageSource } from "./image_source.ts";
 import type { Platform } from "./platform.ts";
+import { prefetchLayers } from "./prefetch.ts";
 import { INDEX_TYPES, requireDescriptors, selectImage } from "./select_image.ts";
 
 /** The manifest media types we read, sent as `Accept`. */
@@ -151,8 +153,16 @@ export async function openRegistryImage(reference: RegistryReference, options: O
       const descriptor = { mediaType: top.mediaType, digest: top.digest, size: top.bytes.length };
       image = await selectImage(source, [descriptor], selectOptions);
     }
-    // A tag names the image, not one of several in the source: selectImage must not take it as a ref name to match.
-    return { ...image, refName: reference.tag, close: () => client.close() };
+    // While one layer is written, the next one's transfer starts (bounded: prefetch.ts).
+    const ahead = prefetchLayers(image.layers);
+    return {
+      ...image,
+      layers: ahead.layers,
+      close: () => {
+        ahead.cancel();
+        client.close();
+      },
+    };
   } catch (err) {
     client.close();
     throw err;

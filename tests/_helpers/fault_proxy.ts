@@ -2,8 +2,8 @@
  * A fault proxy for tests: an HTTP server on 127.0.0.1 that passes requests on to a test registry (plain http) and
  * breaks the answers the test asks it to, the way networks and busy registries do: a connection dropped in the
  * middle of a body, `429 Too Many Requests` with `Retry-After`, `503 Service Unavailable`, a flipped byte, a response
- * that stalls after its first bytes (until the test releases it or the proxy closes: bounded). Every request it sees
- * is recorded.
+ * that stalls after its first bytes (until the test releases it or the proxy closes: bounded; then cut, or with `hold`
+ * continued). Every request it sees is recorded, and {@linkcode FaultProxy.seen} waits for one.
  *
  * @module
  */
@@ -19,7 +19,9 @@ export type Fault =
   /** Pass the body with the byte at `at` changed. */
   | { kind: "flip"; at: number }
   /** Send the first `after` bytes of the body, then nothing until {@linkcode FaultProxy.release} or close. */
-  | { kind: "stall"; after: number };
+  | { kind: "stall"; after: number }
+  /** As `stall`, but on release the rest of the body follows: a slow response, not a broken one. */
+  | { kind: "hold"; after: number };
 
 /** A fault for requests whose method and path match `match` (`GET /v2/x/blobs/sha256:…`); `times` how often. */
 export interface FaultRule {
@@ -39,6 +41,8 @@ export class FaultProxy implements AsyncDisposable {
   readonly #upstream: string;
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #stalled = new Set<() => void>();
+  readonly #waiters = new Set<{ test: () => boolean; resolve: () => void }>();
+  #closed = false;
   /** Resolves when a stalled response has sent its first bytes (for a test that acts then). */
   stalled: Promise<void>;
   #onStall!: () => void;
@@ -49,6 +53,37 @@ export class FaultProxy implements AsyncDisposable {
     this.stalled = new Promise((resolve) => this.#onStall = resolve);
     this.#server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (r) => this.#handle(r));
     this.host = `127.0.0.1:${this.#server.addr.port}`;
+  }
+
+  /**
+   * Resolves when a request whose `METHOD PATH` matches `match` has arrived (also one seen before); rejects after
+   * `limitMs` so that a test waiting for something that never comes fails instead of hanging.
+   */
+  seen(match: RegExp, limitMs = 30_000): Promise<void> {
+    const found = () => this.requests.some((line) => match.test(line.split(" → ")[0]!));
+    if (found()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = { test: found, resolve };
+      const timer = setTimeout(() => {
+        this.#waiters.delete(waiter);
+        reject(new Error(`fault proxy: no request matching ${match} in ${limitMs} ms: ${this.requests.join("; ")}`));
+      }, limitMs);
+      waiter.resolve = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#waiters.add(waiter);
+    });
+  }
+
+  #record(line: string): void {
+    this.requests.push(line);
+    for (const waiter of [...this.#waiters]) {
+      if (waiter.test()) {
+        this.#waiters.delete(waiter);
+        waiter.resolve();
+      }
+    }
   }
 
   /** Add a rule; the first matching rule with uses left applies. */
@@ -77,14 +112,14 @@ export class FaultProxy implements AsyncDisposable {
     const line = `${request.method} ${url.pathname}`;
     const fault = this.#take(line);
     if (fault?.kind === "429") {
-      this.requests.push(`${line} → 429 fault`);
+      this.#record(`${line} → 429 fault`);
       return new Response('{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}', {
         status: 429,
         headers: { "retry-after": String(fault.retryAfter), "content-type": "application/json" },
       });
     }
     if (fault?.kind === "503") {
-      this.requests.push(`${line} → 503 fault`);
+      this.#record(`${line} → 503 fault`);
       return new Response("unavailable", { status: 503 });
     }
     const headers = new Headers(request.headers);
@@ -94,7 +129,7 @@ export class FaultProxy implements AsyncDisposable {
       headers,
       redirect: "manual",
     });
-    this.requests.push(`${line} → ${upstream.status}${fault ? ` ${fault.kind} fault` : ""}`);
+    this.#record(`${line} → ${upstream.status}${fault ? ` ${fault.kind} fault` : ""}`);
     const out = new Headers(upstream.headers);
     if (!fault || !upstream.body || request.method === "HEAD") {
       return new Response(upstream.body, { status: upstream.status, headers: out });
@@ -106,25 +141,37 @@ export class FaultProxy implements AsyncDisposable {
   #damage(body: ReadableStream<Uint8Array>, fault: Fault): ReadableStream<Uint8Array> {
     const reader = body.getReader();
     let at = 0;
-    const limit = fault.kind === "drop" || fault.kind === "stall" ? fault.after : Infinity;
+    let rest: Uint8Array | undefined;
+    let limit = fault.kind === "drop" || fault.kind === "stall" || fault.kind === "hold" ? fault.after : Infinity;
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         if (at >= limit) {
-          await reader.cancel();
-          if (fault.kind === "stall") {
+          if (fault.kind !== "hold") await reader.cancel();
+          if (fault.kind === "stall" || fault.kind === "hold") {
             this.#onStall();
             // Bounded: it ends when the test releases it or the proxy closes.
             await new Promise<void>((resolve) => this.#stalled.add(resolve));
           }
-          controller.error(new Error("fault proxy: connection cut"));
-          return;
+          if (fault.kind !== "hold" || this.#closed) {
+            await reader.cancel().catch(() => {});
+            controller.error(new Error("fault proxy: connection cut"));
+            return;
+          }
+          limit = Infinity;
         }
-        const { done, value } = await reader.read();
-        if (done) {
-          controller.close();
-          return;
+        // What is beyond `limit` in a chunk waits in `rest` (a held response sends it after its release).
+        let value = rest;
+        rest = undefined;
+        if (!value) {
+          const read = await reader.read();
+          if (read.done) {
+            controller.close();
+            return;
+          }
+          value = read.value;
         }
         let chunk = value.subarray(0, Math.min(value.length, limit - at));
+        if (chunk.length < value.length) rest = value.subarray(chunk.length);
         if (fault.kind === "flip" && fault.at >= at && fault.at < at + chunk.length) {
           chunk = chunk.slice();
           chunk[fault.at - at] = chunk[fault.at - at]! ^ 0x01;
@@ -137,6 +184,7 @@ export class FaultProxy implements AsyncDisposable {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
+    this.#closed = true;
     this.release();
     await this.#server.shutdown();
   }

@@ -130,3 +130,29 @@ for (const f of faults) {
     }
   });
 }
+
+Deno.test("docker://: while a layer is written, the next layer's transfer has started (bounded prefetch)", async () => {
+  await using registry = await startRegistry("http");
+  await registry.seed("whiteouts.oci.tar", "whiteouts:1");
+  await using proxy = new FaultProxy(registry.host);
+  // The first layer (busybox's) is held after 100 kB; the second is asked for while it waits.
+  proxy.add({ match: new RegExp(`^GET /v2/whiteouts/blobs/${LAYER}$`), fault: { kind: "hold", after: 100_000 } });
+  const second =
+    /^GET \/v2\/whiteouts\/blobs\/sha256:f0cfe0d8121fdf7118b154baefea305dd17bca72673705ce3568b153bebc93f7$/;
+  const dir = await Deno.makeTempDir({ prefix: "oci2lxc-docker-" });
+  try {
+    const converting = rootfs(`docker://${proxy.host}/whiteouts:1`, `${dir}/ct`, { tlsVerify: false, env: {} });
+    converting.catch(() => {});
+    await proxy.stalled;
+    await proxy.seen(second);
+    proxy.release();
+    const got = await converting.catch((err) => {
+      throw new Error(`${err.message}: ${proxy.requests.join("; ")}`);
+    });
+    assert.equal(got, await rootfs(`oci-archive:${FIXTURES}whiteouts.oci.tar`, `${dir}/fixture`));
+    const gets = proxy.requests.filter((r) => r.startsWith("GET /v2/whiteouts/blobs/"));
+    assert.equal(gets.length, 4, `config and three layers, each fetched once: ${gets.join("; ")}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
