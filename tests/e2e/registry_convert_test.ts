@@ -8,6 +8,7 @@
 import { convert } from "../../core/api.ts";
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
 import { assert, assertEquals } from "../_helpers/assert.ts";
+import { type Schema, validateJson } from "../_helpers/json_schema.ts";
 import { FaultProxy } from "../_helpers/fault_proxy.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
 import { startRegistry } from "../_helpers/registry.ts";
@@ -15,6 +16,7 @@ import { ENTRIES, spawnCli } from "./_cli.ts";
 import { cliWithStdin } from "./_registry_cli.ts";
 
 const FIXTURE = new URL("../../fixtures/images/busybox.oci.tar", import.meta.url).pathname;
+const SCHEMA = new URL("../../docs/report.schema.json", import.meta.url).pathname;
 const LAYER = "sha256:1e1101c055c7e933c198d9ef792d219c800dc59657fdb082e3fdd929a1e531f9";
 const BUSYBOX_CONFIG = "sha256:3413ea0cd15531b72d0fc837fdcc972795603e6d06366bbefe65cb9358b706e9";
 
@@ -48,7 +50,10 @@ for (const entry of ENTRIES) {
         const args = ["convert", image, `${dir}/ct`, ...platform, "--quiet", "--json", ...access];
         const converted = await cliWithStdin(entry, args, password, home);
         assertEquals(converted.code, 0, converted.stderr);
-        assertEquals(JSON.parse(converted.stdout).image.transport, "docker");
+        const report = JSON.parse(converted.stdout);
+        assertEquals(report.image.transport, "docker");
+        const schema = JSON.parse(await Deno.readTextFile(SCHEMA)) as Schema;
+        assertEquals(validateJson(schema, report), [], "the report matches docs/report.schema.json");
         await convert(`oci-archive:${FIXTURE}`, `${dir}/fixture`, { platform: "linux/amd64" });
         assertEquals(fsManifest(`${dir}/ct/rootfs`), fsManifest(`${dir}/fixture/rootfs`));
         for (const r of [inspected, verified, converted]) {
