@@ -71,6 +71,17 @@ export interface PullTarget {
  * `:` that exists, else before the first `:`; as for images).
  *
  * @throws {Oci2LxcError} code "usage" for any other transport
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parsePullTarget } from "./pull.ts";
+ * assert.deepEqual(parsePullTarget("oci-archive:/no/such/dir/app.tar:1.2"), {
+ *   transport: "oci-archive",
+ *   path: "/no/such/dir/app.tar",
+ *   ref: "1.2",
+ * });
+ * ```
  */
 export function parsePullTarget(text: string): PullTarget {
   const usage = (reason: string) =>
