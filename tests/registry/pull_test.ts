@@ -134,6 +134,9 @@ Deno.test("pull: an existing layout directory keeps its images and gets the new 
       ),
       ["b", "a"],
     );
+    await Deno.mkdir(`${dir}/empty`);
+    await pull(`docker://${registry.host}/zstd:1`, `oci:${dir}/empty`, options(registry));
+    await tool(["skopeo", "inspect", "--raw", `oci:${dir}/empty:1`]);
     await tool(["skopeo", "inspect", "--raw", `oci:${dir}/layout:a`]);
     await tool(["skopeo", "inspect", "--raw", `oci:${dir}/layout:b`]);
     assert.ok(!listing(`${dir}/layout`).some((n) => n.startsWith(".")), listing(`${dir}/layout`).join(" "));
@@ -161,8 +164,14 @@ Deno.test("pull: a missing tag, wrong credentials or a file where a directory is
       pull(`docker://${registry.host}/busybox:1`, `oci:${dir}/old.tar`, options(registry)),
       (err: Oci2LxcError) => err.code === "destination" && /not a directory/.test(err.message),
     );
+    await Deno.mkdir(`${dir}/empty`);
+    await assert.rejects(
+      pull(`docker://${registry.host}/busybox:2`, `oci:${dir}/empty`, options(registry)),
+      (err: Oci2LxcError) => err.code === "registry",
+    );
+    assert.deepEqual(listing(`${dir}/empty`), [], "an empty directory stays empty");
     assert.equal(await Deno.readTextFile(`${dir}/old.tar`), "old");
-    assert.deepEqual(listing(dir), ["old.tar"]);
+    assert.deepEqual(listing(dir), ["empty", "old.tar"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
