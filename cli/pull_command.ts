@@ -37,7 +37,7 @@ export const pullCommand: Command = {
   ].join("\n"),
   examples: [
     "oci2lxc pull docker://debian:12 oci-archive:debian.tar",
-    "oci2lxc pull docker://registry.example.com:5000/app:1.2 oci:./layout:app --creds me --password-stdin",
+    "oci2lxc pull docker://registry.example.com:5000/app:1.2 oci:./images:app --creds me --password-stdin",
     "oci2lxc pull docker://busybox oci-archive:busybox.tar --all",
   ],
   options: {
