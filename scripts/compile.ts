@@ -20,7 +20,14 @@
  */
 
 /** What every command but `hook dhcp` needs. */
-export const NEEDED = ["--allow-read", "--allow-write", "--allow-ffi", "--allow-run", "--allow-env"] as const;
+export const NEEDED = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-ffi",
+  "--allow-run",
+  "--allow-env",
+  "--allow-net",
+] as const;
 
 /** What the binary is compiled with: see the module doc for why it is not {@linkcode NEEDED}. */
 export const PERMISSIONS = ["--allow-all"] as const;
