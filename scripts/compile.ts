@@ -10,8 +10,8 @@
  *
  * Permissions baked into the binary: every command but the DHCP hook needs
  * exactly --allow-read --allow-write --allow-ffi --allow-run --allow-env
- * (checked by running the bundle with only those through convert, verify,
- * inspect --plan, plugins and version). The DHCP hook that LXC runs reads
+ * --allow-net (checked by running the bundle with only those through convert,
+ * verify, inspect --plan, pull, plugins and version, also from a registry). The DHCP hook that LXC runs reads
  * /proc (a process's network namespace, its stat, our own fds), and Deno 2.9
  * lets only --allow-all read /proc; so the binary gets --allow-all. With
  * --allow-ffi and --allow-run granted, that adds no real power.
