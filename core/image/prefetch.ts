@@ -1,8 +1,10 @@
 /**
- * Prefetching the next layer of a stream-only source (a registry): when a layer is opened, the next one is requested
- * at once and its first bytes are read into a bounded buffer, so the request's round trips and the start of the
- * transfer overlap with the writing of the current layer. Memory stays flat: at most `limit` bytes are buffered (the
- * rest waits in the socket, held back by TCP's flow control), and only one layer ahead. Nothing is fetched before the
+ * Prefetching the next layer of a stream-only source (a registry): once no more than `limit` bytes of a layer are left
+ * to read (at once for a small layer), the next one is requested and its first bytes are read into a bounded buffer, so
+ * the request's round trips and the start of the transfer overlap with the end of the current layer. Memory stays
+ * flat: at most `limit` bytes are buffered (the rest waits in the socket, held back by TCP's flow control), and only
+ * one layer ahead. Starting near the end rather than at the start keeps the prefetched connection from idling for the
+ * whole of a large layer, which servers with a send timeout (nginx's 60 s) would cut. Nothing is fetched before the
  * first layer is opened, so `inspect` never downloads a layer.
  *
  * @module
@@ -21,8 +23,9 @@ export interface PrefetchedLayers {
 }
 
 /**
- * Wrap the blobs of `layers` so that opening layer N starts layer N+1's transfer into a buffer of `limit` bytes. Each
- * prefetched stream is handed out once; a second `open()` of the same layer starts a new transfer.
+ * Wrap the blobs of `layers` so that reading layer N to within `limit` bytes of its end starts layer N+1's transfer
+ * into a buffer of `limit` bytes. Each prefetched stream is handed out once; a second `open()` of the same layer starts
+ * a new transfer.
  */
 export function prefetchLayers(layers: readonly ImageLayer[], limit = PREFETCH_BYTES): PrefetchedLayers {
   const ahead = new Map<number, Promise<ReadableStream<Uint8Array>>>();
@@ -51,11 +54,29 @@ export function prefetchLayers(layers: readonly ImageLayer[], limit = PREFETCH_B
       size: layer.blob.size,
       mediaType: layer.blob.mediaType,
       local: layer.blob.local,
-      open: (options?: BlobOpenOptions) => {
+      open: async (options?: BlobOpenOptions) => {
         const early = ahead.get(position);
         ahead.delete(position);
-        start(position + 1);
-        return early ?? layer.blob.open(options);
+        const stream = await (early ?? layer.blob.open(options));
+        // Unknown size: start the next one at the end of this one.
+        const size = layer.blob.size ?? Infinity;
+        let read = 0;
+        const nearEnd = () => {
+          if (size - read <= limit) start(position + 1);
+        };
+        nearEnd();
+        return stream.pipeThrough(
+          new TransformStream<Uint8Array, Uint8Array>({
+            transform(chunk, controller) {
+              read += chunk.length;
+              nearEnd();
+              controller.enqueue(chunk);
+            },
+            flush() {
+              start(position + 1);
+            },
+          }),
+        );
       },
     };
     return { ...layer, blob };
