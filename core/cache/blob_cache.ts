@@ -10,8 +10,8 @@
  * - `locks/ALG-HEX`: a blob's download lock (blob_lock.ts), held only while that blob downloads.
  * - `images/SHA256(REFERENCE).json`: the digest a reference last resolved to (for `--pull=never` and `cache list`).
  *
- * A cached blob is trusted while its stamp matches (inode, size and ctime unchanged: any write to it changes ctime);
- * otherwise it is hashed again, and dropped when it no longer matches its digest. Readers verify every digest anyway
+ * A cached blob is trusted while its stamp matches (inode, size and ctime unchanged: any write to it changes ctime, and
+ * a stamp taken within a second of the ctime does not count: see RACY_MS); otherwise it is hashed again, and dropped when it no longer matches its digest. Readers verify every digest anyway
  * (core/layer/layer_stream.ts), so a blob that rots in place still ends in a clear error, never a wrong rootfs.
  *
  * @module
@@ -24,8 +24,17 @@ interface Stamp {
   ino: number;
   size: number;
   ctimeMs: number;
+  /** When the stamp was written: a ctime this close to it may hide a write in the same clock tick. */
+  stampedAtMs: number;
   mediaType: string;
 }
+
+/**
+ * How much older than its stamp a blob's ctime must be for the stamp to vouch for it. ctime moves in coarse clock
+ * ticks (up to 10 ms), so a write in the tick the stamp was taken would keep it; as git does with a "racily clean"
+ * index entry, such a blob is hashed again on its next use, and stamped anew.
+ */
+const RACY_MS = 1000;
 
 /** What an image record holds. */
 export interface ImageRecord {
@@ -285,7 +294,13 @@ export class BlobCache {
 
   #writeStamp(digest: string, path: string, mediaType: string): void {
     const info = Deno.statSync(path);
-    const stamp: Stamp = { ino: info.ino ?? 0, size: info.size, ctimeMs: info.ctime?.getTime() ?? 0, mediaType };
+    const stamp: Stamp = {
+      ino: info.ino ?? 0,
+      size: info.size,
+      ctimeMs: info.ctime?.getTime() ?? 0,
+      stampedAtMs: Date.now(),
+      mediaType,
+    };
     const stampPath = this.stampPath(digest);
     Deno.mkdirSync(stampPath.slice(0, stampPath.lastIndexOf("/")), { recursive: true });
     const tmp = `${stampPath}.${Deno.pid}.tmp`;
@@ -296,7 +311,9 @@ export class BlobCache {
 
 /** Whether the blob is still the file we checked. */
 function matches(stamp: Stamp, info: Deno.FileInfo): boolean {
-  return stamp.ino === (info.ino ?? 0) && stamp.size === info.size && stamp.ctimeMs === (info.ctime?.getTime() ?? 0);
+  const ctime = info.ctime?.getTime() ?? 0;
+  return stamp.ino === (info.ino ?? 0) && stamp.size === info.size && stamp.ctimeMs === ctime &&
+    stamp.stampedAtMs - ctime >= RACY_MS;
 }
 
 /** The digest of a whole file. */

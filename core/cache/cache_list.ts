@@ -39,7 +39,9 @@ export interface CacheListing {
 
 /** List the cache: images by reference, blobs by last use (most recent first). */
 export function listCache(cache: BlobCache): CacheListing {
-  const blobs = cache.blobs().sort((a, b) => b.lastUse.getTime() - a.lastUse.getTime() || (a.digest < b.digest ? -1 : 1));
+  const blobs = cache.blobs().sort((a, b) =>
+    b.lastUse.getTime() - a.lastUse.getTime() || (a.digest < b.digest ? -1 : 1)
+  );
   const sizes = new Map(blobs.map((b) => [b.digest, b.size]));
   const images = cache.images().map(({ record, lastUse }) => {
     const digests = imageDigests(cache, record.digest);

@@ -156,7 +156,9 @@ async function openThrough(
 function notCached(what: string, digest: string, description: string): Oci2LxcError {
   return new Oci2LxcError(
     "registry",
-    `Cannot read ${what} ${shortDigest(digest)} of ${description}: it is not in the cache, and --pull=never forbids downloading it`,
+    `Cannot read ${what} ${
+      shortDigest(digest)
+    } of ${description}: it is not in the cache, and --pull=never forbids downloading it`,
     { hint: "Run once without --pull=never (the default --pull=missing downloads what the cache lacks)" },
   );
 }
