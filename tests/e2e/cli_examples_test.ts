@@ -64,6 +64,7 @@ Deno.test("every --help example runs with fixture images and exits 0", async () 
     "inspect",
     "verify",
     "plugins",
+    "cache",
     "version",
     "install-lxc-template",
     "completion",
