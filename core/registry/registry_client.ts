@@ -132,17 +132,17 @@ export class RegistryClient implements Disposable {
     const action = `connect to registry ${this.registry}`;
     const attempt = async (scheme: "https" | "http") => {
       const url = new URL(`${scheme}://${this.endpoint}/v2/`);
-      let response: Response;
-      try {
-        response = await this.#transport.send({
-          method: "GET",
-          url,
-          headers: new Headers(),
+      // The first contact is not retried (a wrong port should fail at once), but it has the connect timeout.
+      const response = await sendWithRetry(
+        (signal) => this.#transport.send({ method: "GET", url, headers: new Headers(), signal }),
+        {
+          policy: { ...this.#retry, attempts: 1 },
+          action,
           signal: this.#options.signal,
-        });
-      } catch (err) {
-        throw connectionError(err, `${action} at ${url.origin}`, this.endpoint, this.#options.signal);
-      }
+          failed: (err) => connectionError(err, `${action} at ${url.origin}`, this.endpoint, this.#options.signal),
+          retryable: () => false,
+        },
+      );
       this.#options.debug?.(`GET ${url} → ${response.status}`);
       if (response.status !== 200 && response.status !== 401) {
         const body = await readErrorBody(response);

@@ -104,3 +104,27 @@ Deno.test("an endless 503 ends in one clear error after the retry budget", async
   assert.equal(proxy.statusAnswers, 3, "three tries, no more");
   assert.equal(events.length, 2);
 });
+
+Deno.test("a registry that accepts connections but never answers ends in a timeout error, not a hang", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) held.push(conn); // never answered
+  })();
+  try {
+    using c = new RegistryClient(`127.0.0.1:${(listener.addr as Deno.NetAddr).port}`, {
+      tlsVerify: false,
+      env: {},
+      retry: { connectTimeoutMs: 200, baseDelayMs: 10 },
+    });
+    await assert.rejects(c.getManifest("busybox", "latest", ACCEPT), (err: unknown) => {
+      assert.ok(err instanceof Oci2LxcError && err.code === "registry", String(err));
+      assert.match(err.message, /^Cannot connect to registry 127\.0\.0\.1:\d+ at https:.*: no answer within 0\.2 s/);
+      return true;
+    });
+  } finally {
+    listener.close();
+    await accepting.catch(() => {});
+    for (const conn of held) conn.close();
+  }
+});
