@@ -130,7 +130,20 @@ Deno.test("a pull-through mirror serves a second node without the upstream sendi
     using first = node();
     digests = await pullAll(first);
   }
-  // distribution's proxy fetches a blob it lacks twice on first use (one copy to store, one to serve).
+  // distribution's proxy fetches a blob it lacks twice on first use (one copy to store, one to serve), and stores it
+  // in the background; a request while that store is under way is fetched from upstream again. Wait (bounded) until
+  // the mirror holds every blob, as a fleet's second node would come later.
+  const stored = (d: string) => {
+    const hex = d.slice("sha256:".length);
+    try {
+      return Deno.statSync(`${mirror.dir}/storage/docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`)
+        .isFile;
+    } catch {
+      return false;
+    }
+  };
+  for (let i = 0; i < 400 && !digests.every(stored); i++) await new Promise((r) => setTimeout(r, 25));
+  assert.ok(digests.every(stored), "the mirror stored every blob");
   const afterFirst = upstream.blobGets();
   assert.deepEqual([...new Set(afterFirst)].sort(), [...digests].sort(), "the mirror fetched the blobs from upstream");
   {
