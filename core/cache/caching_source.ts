@@ -17,7 +17,7 @@ import { shortDigest } from "../digest.ts";
 import { Oci2LxcError } from "../errors.ts";
 import { rangeStream } from "../image/range_reader.ts";
 import type { BlobCache } from "./blob_cache.ts";
-import { blobLock } from "./blob_lock.ts";
+import { type BlobLock, blobLock } from "./blob_lock.ts";
 import type { PullPolicy } from "./cache_dir.ts";
 
 /** Options for {@linkcode cachingSource}. */
@@ -47,10 +47,7 @@ export function cachingSource(source: ImageSource, cache: BlobCache, options: Ca
       }
       if (pull === "never") throw notCached(what, descriptor.digest, source.description);
       // Under the blob's lock too, so two runs that start together ask the registry once.
-      await Deno.mkdir(`${cache.dir}/locks`, { recursive: true });
-      const lock = await blobLock(cache.lockPath(descriptor.digest), {
-        onWait: () => options.onWait?.(what, descriptor.digest),
-      });
+      const lock = await lockBlob(cache, descriptor.digest, undefined, () => options.onWait?.(what, descriptor.digest));
       try {
         const cached = pull === "always" ? undefined : cache.readSmall(descriptor.digest);
         if (cached) return cached;
@@ -102,11 +99,7 @@ async function openThrough(
   options: CachingSourceOptions,
 ): Promise<ReadableStream<Uint8Array>> {
   const digest = descriptor.digest;
-  await Deno.mkdir(`${cache.dir}/locks`, { recursive: true });
-  const lock = await blobLock(cache.lockPath(digest), {
-    signal: open?.signal,
-    onWait: () => options.onWait?.(what, digest),
-  });
+  const lock = await lockBlob(cache, digest, open?.signal, () => options.onWait?.(what, digest));
   let writer;
   let stream: ReadableStream<Uint8Array>;
   try {
@@ -117,7 +110,10 @@ async function openThrough(
       return rangeStream({ file: cached, offset: 0, size: Deno.statSync(cached).size }, `${what} ${digest}`);
     }
     stream = await source.blob(descriptor, what).open(open);
-    writer = await cache.writer(digest, descriptor.size, descriptor.mediaType ?? "");
+    writer = await cache.writer(digest, descriptor.size, descriptor.mediaType ?? "").catch(async (err) => {
+      await stream.cancel();
+      throw cacheError(cache, err);
+    });
   } catch (err) {
     lock.release();
     throw err;
@@ -151,6 +147,28 @@ async function openThrough(
       await reader.cancel(reason);
     },
   }, { highWaterMark: 0 });
+}
+
+/** Take a blob's download lock, making the lock directory; a cache we cannot write is a clear error. */
+async function lockBlob(
+  cache: BlobCache,
+  digest: string,
+  signal: AbortSignal | undefined,
+  onWait: () => void,
+): Promise<BlobLock> {
+  try {
+    await Deno.mkdir(`${cache.dir}/locks`, { recursive: true });
+    return await blobLock(cache.lockPath(digest), { signal, onWait });
+  } catch (err) {
+    throw err instanceof Oci2LxcError ? err : cacheError(cache, err);
+  }
+}
+
+function cacheError(cache: BlobCache, err: unknown): Oci2LxcError {
+  return new Oci2LxcError("destination", `Cannot write the blob cache ${cache.dir}: ${(err as Error).message}`, {
+    cause: err,
+    hint: "Give a directory you can write with --cache-dir DIR, or --no-cache",
+  });
 }
 
 function notCached(what: string, digest: string, description: string): Oci2LxcError {

@@ -215,3 +215,17 @@ Deno.test("--pull=never reads only the cache and names what is missing; --pull=a
     );
   });
 });
+
+Deno.test("a cache directory that cannot be written is a clear error naming it, with the way out", async () => {
+  await withTempDir(async (dir) => {
+    const memory = await MemorySource.load(BUSYBOX);
+    // A file where the cache directory should be: no user, root included, can make directories under it.
+    await Deno.writeTextFile(`${dir}/cache`, "");
+    const image = await selectFrom(cachingSource(memory, new BlobCache(`${dir}/cache/sub`)), memory.top).catch((e) =>
+      e
+    );
+    assert(image instanceof Oci2LxcError && image.code === "destination", String(image));
+    assert(image.message.startsWith(`Cannot write the blob cache ${dir}/cache/sub: `), image.message);
+    assert(image.hint?.includes("--no-cache"), image.hint);
+  });
+});
