@@ -147,8 +147,9 @@ Deno.test("parseReference() splits transport, path and ref, keeping colons of ex
   }
 });
 
-Deno.test("parseReference() refuses an empty reference and registry references with a hint", () => {
+Deno.test("parseReference() refuses an empty reference and URLs other than docker://, which is a registry", () => {
   assertThrows(() => parseReference(""), Oci2LxcError, "Cannot parse image reference: it is empty");
-  const err = assertThrows(() => parseReference("docker://busybox:latest"));
-  assert(err instanceof Oci2LxcError && err.code === "usage" && err.hint?.includes("skopeo copy"));
+  const err = assertThrows(() => parseReference("https://busybox:latest"));
+  assert(err instanceof Oci2LxcError && err.code === "usage" && err.hint?.includes("docker://"));
+  assertEquals(parseReference("docker://busybox:latest").transport, "docker");
 });
