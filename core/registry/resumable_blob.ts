@@ -101,7 +101,8 @@ export async function resumableBlob(
           }
           return controller.close();
         }
-        hasher.update(chunk.value);
+        // Not hashed when the caller hashes anyway (the layer reader does): one pass over the bytes, not two.
+        if (options.verify !== false) hasher.update(chunk.value);
         received += chunk.value.length;
         sinceDrop += chunk.value.length;
         controller.enqueue(chunk.value);
