@@ -9,6 +9,7 @@ import { Oci2LxcError, quoteForMessage } from "../core/errors.ts";
 import { type Plugin, validatePlugin } from "../core/plugin.ts";
 import { versionLine } from "./version_command.ts";
 import { type Command, commandHelp, parseCommandArgs, shortUsage } from "./commands.ts";
+import { cacheCommand } from "./cache_command.ts";
 import { convertCommand } from "./convert_command.ts";
 import { completionCommand } from "./completion_command.ts";
 import { hookCommand } from "./hook_command.ts";
@@ -30,6 +31,7 @@ export const COMMANDS: Command[] = [
   verifyCommand,
   pullCommand,
   pluginsCommand,
+  cacheCommand,
   versionCommand,
   installLxcTemplateCommand,
   completionCommand(visible),
