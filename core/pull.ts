@@ -12,6 +12,7 @@
 import { describeError, DigestMismatchError, isInterruption, Oci2LxcError, quoteForMessage } from "./errors.ts";
 import { formatPlatform, hostPlatform, parsePlatform, type Platform, platformScore } from "./image/platform.ts";
 import { type IndexEntry, type OciLayoutWriter, openLayoutWriter } from "./oci_layout_writer.ts";
+import { checkArchiveTarget, type PullReplaceOptions } from "./pull_target_guard.ts";
 import { parseReference } from "./reference.ts";
 import {
   formatRegistryReference,
@@ -32,7 +33,7 @@ const DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json";
 const MAX_INDEX_DEPTH = 4;
 
 /** Options for {@linkcode pull}. */
-export interface PullOptions extends RegistryClientOptions {
+export interface PullOptions extends RegistryClientOptions, PullReplaceOptions {
   /** `os/arch[/variant]` or a Platform; the host's by default. Ignored with `all`. */
   platform?: string | Platform | undefined;
   /** Copy the whole index and every image it lists (skopeo's `--all`). */
@@ -379,7 +380,7 @@ async function choose(
  *
  * @throws {Oci2LxcError} code "registry" for a registry that cannot be reached, refuses us or lacks the image,
  *   "digest" for a blob whose bytes differ, "platform" when an index has no image for the platform, "destination" when
- *   the target cannot be written, "interrupted" when `signal` aborts; the target is then as it was
+ *   the target cannot be written or an existing oci-archive FILE may not be replaced (see `force`), "interrupted" when `signal` aborts; the target is then as it was
  */
 export async function pull(image: string, target: string, options: PullOptions = {}): Promise<PullResult> {
   const ref = parseRegistryReference(image);
@@ -387,6 +388,12 @@ export async function pull(image: string, target: string, options: PullOptions =
   const platform = typeof options.platform === "string"
     ? parsePlatform(options.platform)
     : options.platform ?? hostPlatform();
+  // An existing oci-archive FILE is replaced only as --force/--replace-any allow: checked before any work, and again
+  // just before the rename.
+  const guard = () => {
+    if (where.transport === "oci-archive") checkArchiveTarget(where.path, options);
+  };
+  guard();
   using client = new RegistryClient(ref.registry, options);
   const writer = await openLayoutWriter(where);
   const puller = new Puller(ref, client, writer, options);
@@ -418,6 +425,7 @@ export async function pull(image: string, target: string, options: PullOptions =
     }
     if (refName !== undefined) entry.annotations = { [REF_NAME]: refName };
     options.signal?.throwIfAborted();
+    guard();
     await writer.commit(entry);
     return {
       reference: name,

@@ -152,7 +152,11 @@ Deno.test("pull: a missing tag, wrong credentials or a file where a directory is
   try {
     await Deno.writeTextFile(`${dir}/old.tar`, "old");
     await assert.rejects(
-      pull(`docker://${registry.host}/busybox:2`, `oci-archive:${dir}/old.tar`, options(registry)),
+      pull(
+        `docker://${registry.host}/busybox:2`,
+        `oci-archive:${dir}/old.tar`,
+        options(registry, { force: true, replaceAny: true }),
+      ),
       (err: Oci2LxcError) => err.code === "registry" && /has no tag "2".*"1"/.test(err.message),
     );
     const wrong = options(registry, { creds: parseCreds(`${registry.user}:nope`) });
@@ -172,6 +176,56 @@ Deno.test("pull: a missing tag, wrong credentials or a file where a directory is
     assert.deepEqual(listing(`${dir}/empty`), [], "an empty directory stays empty");
     assert.equal(await Deno.readTextFile(`${dir}/old.tar`), "old");
     assert.deepEqual(listing(dir), ["empty", "old.tar"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("pull: an existing oci-archive FILE is replaced only with --force, and only an OCI archive without --replace-any", async () => {
+  await using registry = await startRegistry("http");
+  await registry.seed("busybox.oci.tar", "busybox:1");
+  const dir = await Deno.makeTempDir({ prefix: "oci2lxc-pull-" });
+  const image = `docker://${registry.host}/busybox:1`;
+  const refused = (message: RegExp) => (err: Oci2LxcError) => err.code === "destination" && message.test(err.message);
+  try {
+    // A file that is no archive (as /etc/passwd would be): not without --force, not with --force alone.
+    await Deno.writeTextFile(`${dir}/passwd`, "root:x:0:0:root:/root:/bin/sh\n");
+    await assert.rejects(pull(image, `oci-archive:${dir}/passwd`, options(registry)), refused(/already exists/));
+    await assert.rejects(
+      pull(image, `oci-archive:${dir}/passwd`, options(registry, { force: true })),
+      refused(/not an OCI archive/),
+    );
+    assert.equal(await Deno.readTextFile(`${dir}/passwd`), "root:x:0:0:root:/root:/bin/sh\n");
+    await assert.rejects(
+      pull(image, `oci-archive:${dir}/passwd`, options(registry, { replaceAny: true })),
+      (err: Oci2LxcError) => err.code === "usage" && /--replace-any without --force/.test(err.message),
+    );
+    // A symlink is replaced as a link only with --replace-any; what it leads to is never written.
+    await Deno.symlink(`${dir}/passwd`, `${dir}/link.tar`);
+    await assert.rejects(
+      pull(image, `oci-archive:${dir}/link.tar`, options(registry, { force: true })),
+      refused(/symbolic link/),
+    );
+    // A FIFO is never replaced, whatever the flags.
+    await new Deno.Command("mkfifo", { args: [`${dir}/fifo`] }).output();
+    await assert.rejects(
+      pull(image, `oci-archive:${dir}/fifo`, options(registry, { force: true, replaceAny: true })),
+      refused(/a FIFO, not an OCI archive/),
+    );
+    // oci:DIR: a directory that is neither empty nor a layout is refused (an existing layout gets the image beside).
+    await Deno.mkdir(`${dir}/home`);
+    await Deno.writeTextFile(`${dir}/home/notes`, "mine");
+    await assert.rejects(pull(image, `oci:${dir}/home`, options(registry)), refused(/a directory but no OCI layout/));
+    assert.deepEqual(listing(`${dir}/home`), ["notes"]);
+    // An OCI archive is replaced with --force; any file with --force --replace-any.
+    await pull(image, `oci-archive:${dir}/b.tar`, options(registry));
+    await assert.rejects(pull(image, `oci-archive:${dir}/b.tar`, options(registry)), refused(/already exists/));
+    await pull(image, `oci-archive:${dir}/b.tar:again`, options(registry, { force: true }));
+    await tool(["skopeo", "inspect", "--raw", `oci-archive:${dir}/b.tar:again`]);
+    await pull(image, `oci-archive:${dir}/link.tar`, options(registry, { force: true, replaceAny: true }));
+    assert.ok(!Deno.lstatSync(`${dir}/link.tar`).isSymlink, "the link itself was replaced");
+    assert.equal(await Deno.readTextFile(`${dir}/passwd`), "root:x:0:0:root:/root:/bin/sh\n");
+    assert.deepEqual(listing(dir), ["b.tar", "fifo", "home", "link.tar", "passwd"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
