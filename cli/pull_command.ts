@@ -5,6 +5,7 @@
  * @module
  */
 import { pull } from "../core/api.ts";
+import { messageLine } from "../core/errors.ts";
 import type { Command } from "./commands.ts";
 import { formatBytes } from "./format_bytes.ts";
 import { withInterrupt } from "./interrupt.ts";
@@ -68,6 +69,7 @@ export const pullCommand: Command = {
         force: args.values.force === true,
         replaceAny: args.values["replace-any"] === true,
         signal,
+        onWarning: (w) => printErr(`warning: ${messageLine(w)}`),
         onBlob: quiet ? undefined : (b) => printErr(`copied ${b.what} ${b.digest} (${formatBytes(b.size)})`),
       })
     );

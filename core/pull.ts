@@ -14,6 +14,8 @@ import { formatPlatform, hostPlatform, parsePlatform, type Platform, platformSco
 import { type IndexEntry, type OciLayoutWriter, openLayoutWriter } from "./oci_layout_writer.ts";
 import { checkArchiveTarget, type PullReplaceOptions } from "./pull_target_guard.ts";
 import { parseReference } from "./reference.ts";
+import { cleanStaleTagged } from "./rootfs/stale_leftovers.ts";
+import { basename, dirname, join } from "node:path";
 import {
   formatRegistryReference,
   manifestReference,
@@ -38,6 +40,8 @@ export interface PullOptions extends RegistryClientOptions, PullReplaceOptions {
   platform?: string | Platform | undefined;
   /** Copy the whole index and every image it lists (skopeo's `--all`). */
   all?: boolean | undefined;
+  /** Receives findings worth telling the user: a killed pull's leftovers that were removed. */
+  onWarning?: ((message: string) => void) | undefined;
   /** Called after each blob is in place. */
   onBlob?: ((blob: { digest: string; size: number; what: string }) => void) | undefined;
 }
@@ -375,6 +379,30 @@ async function choose(
 }
 
 /**
+ * Remove what killed pulls left at `path` (their names carry the owner's PID and start time, see
+ * core/oci_layout_writer.ts `tempPath`): the partial tar or directory beside it, and in an existing layout directory a
+ * partial `index.json` or blob. Returns one warning per leftover.
+ */
+async function cleanStalePulls(path: string, signal: AbortSignal | undefined): Promise<string[]> {
+  const kind = "a partial pull";
+  const warnings = await cleanStaleTagged(dirname(path), { prefix: `.${basename(path)}.oci2lxc-pull`, kind }, {
+    signal,
+  });
+  warnings.push(...await cleanStaleTagged(path, { prefix: ".index.json.oci2lxc-pull", kind }, { signal }));
+  let algorithms: string[] = [];
+  try {
+    algorithms = [...Deno.readDirSync(join(path, "blobs"))].filter((e) => e.isDirectory).map((e) => e.name);
+  } catch {
+    // no layout directory (a tar, or a new directory): nothing inside to sweep
+  }
+  for (const a of algorithms) {
+    const blobs = join(path, "blobs", a);
+    warnings.push(...await cleanStaleTagged(blobs, { prefix: /\.[0-9a-f]+\.oci2lxc-pull/, kind }, { signal }));
+  }
+  return warnings;
+}
+
+/**
  * Copy the registry image `image` (`docker://…`) into `target` (`oci-archive:FILE[:REF]`, `oci:DIR[:REF]`).
  * `index.json` names it by REF, else by the reference's tag.
  *
@@ -394,6 +422,7 @@ export async function pull(image: string, target: string, options: PullOptions =
     if (where.transport === "oci-archive") checkArchiveTarget(where.path, options);
   };
   guard();
+  for (const w of await cleanStalePulls(where.path, options.signal)) options.onWarning?.(w);
   using client = new RegistryClient(ref.registry, options);
   const writer = await openLayoutWriter(where);
   const puller = new Puller(ref, client, writer, options);

@@ -8,6 +8,7 @@ import { convert } from "../../core/api.ts";
 import type { Oci2LxcError } from "../../core/errors.ts";
 import { pull, type PullOptions } from "../../core/pull.ts";
 import { parseCreds } from "../../core/registry/credentials.ts";
+import { ownerTag } from "../../core/rootfs/owner_tag.ts";
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
 import { startRegistry, type TestRegistry } from "../_helpers/registry.ts";
 
@@ -226,6 +227,38 @@ Deno.test("pull: an existing oci-archive FILE is replaced only with --force, and
     assert.ok(!Deno.lstatSync(`${dir}/link.tar`).isSymlink, "the link itself was replaced");
     assert.equal(await Deno.readTextFile(`${dir}/passwd`), "root:x:0:0:root:/root:/bin/sh\n");
     assert.deepEqual(listing(dir), ["b.tar", "fifo", "home", "link.tar", "passwd"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("pull: what a killed pull left beside FILE or inside a layout is removed by the next pull, a live one's is kept", async () => {
+  await using registry = await startRegistry("http");
+  await registry.seed("busybox.oci.tar", "busybox:1");
+  const dir = await Deno.makeTempDir({ prefix: "oci2lxc-pull-" });
+  const image = `docker://${registry.host}/busybox:1`;
+  try {
+    await pull(image, `oci:${dir}/layout:a`, options(registry));
+    const blobs = `${dir}/layout/blobs/sha256`;
+    const deadTar = `${dir}/.b.tar.oci2lxc-pull-999999-1-0badcafe`;
+    const deadDir = `${dir}/.layout.oci2lxc-pull-999999-1-0badcafe`;
+    const deadIndex = `${dir}/layout/.index.json.oci2lxc-pull-999999-1-0badcafe`;
+    const deadBlob = `${blobs}/.${"ab".repeat(32)}.oci2lxc-pull-999999-1-0badcafe`;
+    const live = `${dir}/.b.tar.oci2lxc-pull-${ownerTag()}-0badcafe`;
+    for (const f of [deadTar, deadIndex, deadBlob, live]) await Deno.writeTextFile(f, "partial");
+    await Deno.mkdir(`${deadDir}/blobs`, { recursive: true });
+    const warnings: string[] = [];
+    await pull(image, `oci-archive:${dir}/b.tar`, options(registry, { onWarning: (w) => warnings.push(w) }));
+    await pull(image, `oci:${dir}/layout:a`, options(registry, { onWarning: (w) => warnings.push(w) }));
+    for (const f of [deadTar, deadIndex, deadBlob]) {
+      assert.ok(
+        warnings.some((w) => w.startsWith(`removed ${f}, a partial pull left by an earlier run`)),
+        warnings.join("\n"),
+      );
+    }
+    assert.ok(warnings.some((w) => w.startsWith(`removed ${deadDir}, a partial pull`)), warnings.join("\n"));
+    assert.deepEqual(listing(dir), [live.slice(dir.length + 1), "b.tar", "layout"], "a live pull's file stays");
+    assert.ok(!listing(blobs).some((n) => n.startsWith(".")), listing(blobs).join(" "));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
