@@ -5,6 +5,7 @@
  * @module
  */
 import { pull } from "../core/api.ts";
+import { messageLine } from "../core/errors.ts";
 import type { Command } from "./commands.ts";
 import { formatBytes } from "./format_bytes.ts";
 import { withInterrupt } from "./interrupt.ts";
@@ -15,7 +16,8 @@ import { readStdinText, REGISTRY_OPTIONS, registryOptionValues } from "./registr
 export const pullCommand: Command = {
   name: "pull",
   summary: "copy a registry image into an OCI archive or layout directory, verified",
-  usage: "oci2lxc pull IMAGE TARGET [--platform OS/ARCH[/VARIANT] | --all] [REGISTRY OPTIONS]",
+  usage:
+    "oci2lxc pull IMAGE TARGET [--platform OS/ARCH[/VARIANT] | --all] [--force [--replace-any]] [REGISTRY OPTIONS]",
   description: [
     "IMAGE is docker://[HOST[:PORT]/]NAME[:TAG][@DIGEST] (Docker Hub's rules: no host",
     "means docker.io, a one-part name gets library/, no tag means latest). TARGET is",
@@ -24,7 +26,9 @@ export const pullCommand: Command = {
     "tag. Every manifest and blob is checked against its digest and size while it is",
     "written, and kept byte for byte, except that a Docker schema 2 manifest is written",
     "as the OCI manifest it maps to (as skopeo does). Nothing shows at TARGET until the",
-    "copy is complete: a failure or Ctrl-C (exit 130) leaves TARGET as it was.",
+    "copy is complete: a failure or Ctrl-C (exit 130) leaves TARGET as it was. An existing",
+    "FILE is replaced only with --force, and only if it is an OCI archive (a tar with",
+    "index.json and oci-layout) unless --replace-any is given too.",
     "",
     "From a multi-platform image the host's platform (or --platform) is copied, as",
     "skopeo does; --all copies the index and every platform.",
@@ -43,6 +47,11 @@ export const pullCommand: Command = {
   options: {
     platform: { type: "string", value: "OS/ARCH[/VARIANT]", help: "Platform to copy (default: this host's)" },
     all: { type: "boolean", help: "Copy every platform of a multi-platform image, and its index" },
+    force: {
+      type: "boolean",
+      help: "Replace an existing oci-archive FILE if it is an OCI archive, once the copy is complete",
+    },
+    "replace-any": { type: "boolean", help: "With --force: replace FILE even if it is no OCI archive (or a symlink)" },
     ...REGISTRY_OPTIONS,
     json: { type: "boolean", help: "Print what was copied as JSON" },
     quiet: { type: "boolean", short: "q", help: "Do not print each blob to stderr" },
@@ -57,7 +66,10 @@ export const pullCommand: Command = {
         ...registry,
         platform: args.values.platform as string | undefined,
         all: args.values.all === true,
+        force: args.values.force === true,
+        replaceAny: args.values["replace-any"] === true,
         signal,
+        onWarning: (w) => printErr(`warning: ${messageLine(w)}`),
         onBlob: quiet ? undefined : (b) => printErr(`copied ${b.what} ${b.digest} (${formatBytes(b.size)})`),
       })
     );

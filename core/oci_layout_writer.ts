@@ -12,6 +12,7 @@
 import { basename, dirname, join } from "node:path";
 import { parseDigest } from "./digest.ts";
 import { describeError, Oci2LxcError, quoteForMessage } from "./errors.ts";
+import { pullTempName } from "./rootfs/stale_leftovers.ts";
 import { TarWriter } from "./tar/tar_writer.ts";
 
 /** `oci-layout`'s content: the layout version every reader checks. */
@@ -53,9 +54,12 @@ export interface OciLayoutWriter {
 const REF_NAME = "org.opencontainers.image.ref.name";
 const encoder = new TextEncoder();
 
-/** The temporary name of a target: `.NAME.oci2lxc-pull-PID-RANDOM` beside it (hidden, and says whose it is). */
+/**
+ * The temporary name of a target: `.NAME.oci2lxc-pull-PID-START-RANDOM` beside it (hidden, and says whose it is, so a
+ * later pull removes it once its owner is gone: core/pull.ts).
+ */
 function tempPath(path: string): string {
-  return join(dirname(path), `.${basename(path)}.oci2lxc-pull-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`);
+  return join(dirname(path), pullTempName(basename(path)));
 }
 
 function blobPath(digest: string): string {

@@ -12,7 +12,10 @@
 import { describeError, DigestMismatchError, isInterruption, Oci2LxcError, quoteForMessage } from "./errors.ts";
 import { formatPlatform, hostPlatform, parsePlatform, type Platform, platformScore } from "./image/platform.ts";
 import { type IndexEntry, type OciLayoutWriter, openLayoutWriter } from "./oci_layout_writer.ts";
+import { checkArchiveTarget, type PullReplaceOptions } from "./pull_target_guard.ts";
 import { parseReference } from "./reference.ts";
+import { cleanStaleTagged } from "./rootfs/stale_leftovers.ts";
+import { basename, dirname, join } from "node:path";
 import {
   formatRegistryReference,
   manifestReference,
@@ -32,11 +35,13 @@ const DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json";
 const MAX_INDEX_DEPTH = 4;
 
 /** Options for {@linkcode pull}. */
-export interface PullOptions extends RegistryClientOptions {
+export interface PullOptions extends RegistryClientOptions, PullReplaceOptions {
   /** `os/arch[/variant]` or a Platform; the host's by default. Ignored with `all`. */
   platform?: string | Platform | undefined;
   /** Copy the whole index and every image it lists (skopeo's `--all`). */
   all?: boolean | undefined;
+  /** Receives findings worth telling the user: a killed pull's leftovers that were removed. */
+  onWarning?: ((message: string) => void) | undefined;
   /** Called after each blob is in place. */
   onBlob?: ((blob: { digest: string; size: number; what: string }) => void) | undefined;
 }
@@ -374,12 +379,36 @@ async function choose(
 }
 
 /**
+ * Remove what killed pulls left at `path` (their names carry the owner's PID and start time, see
+ * core/oci_layout_writer.ts `tempPath`): the partial tar or directory beside it, and in an existing layout directory a
+ * partial `index.json` or blob. Returns one warning per leftover.
+ */
+async function cleanStalePulls(path: string, signal: AbortSignal | undefined): Promise<string[]> {
+  const kind = "a partial pull";
+  const warnings = await cleanStaleTagged(dirname(path), { prefix: `.${basename(path)}.oci2lxc-pull`, kind }, {
+    signal,
+  });
+  warnings.push(...await cleanStaleTagged(path, { prefix: ".index.json.oci2lxc-pull", kind }, { signal }));
+  let algorithms: string[] = [];
+  try {
+    algorithms = [...Deno.readDirSync(join(path, "blobs"))].filter((e) => e.isDirectory).map((e) => e.name);
+  } catch {
+    // no layout directory (a tar, or a new directory): nothing inside to sweep
+  }
+  for (const a of algorithms) {
+    const blobs = join(path, "blobs", a);
+    warnings.push(...await cleanStaleTagged(blobs, { prefix: /\.[0-9a-f]+\.oci2lxc-pull/, kind }, { signal }));
+  }
+  return warnings;
+}
+
+/**
  * Copy the registry image `image` (`docker://…`) into `target` (`oci-archive:FILE[:REF]`, `oci:DIR[:REF]`).
  * `index.json` names it by REF, else by the reference's tag.
  *
  * @throws {Oci2LxcError} code "registry" for a registry that cannot be reached, refuses us or lacks the image,
  *   "digest" for a blob whose bytes differ, "platform" when an index has no image for the platform, "destination" when
- *   the target cannot be written, "interrupted" when `signal` aborts; the target is then as it was
+ *   the target cannot be written or an existing oci-archive FILE may not be replaced (see `force`), "interrupted" when `signal` aborts; the target is then as it was
  */
 export async function pull(image: string, target: string, options: PullOptions = {}): Promise<PullResult> {
   const ref = parseRegistryReference(image);
@@ -387,6 +416,13 @@ export async function pull(image: string, target: string, options: PullOptions =
   const platform = typeof options.platform === "string"
     ? parsePlatform(options.platform)
     : options.platform ?? hostPlatform();
+  // An existing oci-archive FILE is replaced only as --force/--replace-any allow: checked before any work, and again
+  // just before the rename.
+  const guard = () => {
+    if (where.transport === "oci-archive") checkArchiveTarget(where.path, options);
+  };
+  guard();
+  for (const w of await cleanStalePulls(where.path, options.signal)) options.onWarning?.(w);
   using client = new RegistryClient(ref.registry, options);
   const writer = await openLayoutWriter(where);
   const puller = new Puller(ref, client, writer, options);
@@ -418,6 +454,7 @@ export async function pull(image: string, target: string, options: PullOptions =
     }
     if (refName !== undefined) entry.annotations = { [REF_NAME]: refName };
     options.signal?.throwIfAborted();
+    guard();
     await writer.commit(entry);
     return {
       reference: name,

@@ -21,6 +21,7 @@ import type { MemberTable } from "./member.ts";
 import { isOciLayout, openOciLayout } from "./oci_layout.ts";
 import { hostPlatform, type Platform } from "./platform.ts";
 import { TarIndex } from "./tar_index.ts";
+import { cleanStaleTagged, tempUnpackName } from "../rootfs/stale_leftovers.ts";
 import { tempBase } from "../temp_dir.ts";
 
 /** Options for {@linkcode openImage}. */
@@ -45,11 +46,23 @@ export interface OpenImageOptions {
  */
 export async function openImage(reference: ImageReference, options: OpenImageOptions = {}): Promise<Image> {
   const found = locate(reference);
-  const temp = found.compression === "none"
-    ? undefined
-    : await decompressToTemp(reference.path, found.compression, tempPlace(options), options.signal);
-  return await indexImage(reference, found, temp, options);
+  let swept: string[] = [];
+  let temp: string | undefined;
+  if (found.compression !== "none") {
+    const place = tempPlace(options);
+    // A killed dry run, inspect or verify leaves its unpacked archive in $TMPDIR: the next unpack there removes those
+    // whose owner is gone (the ones beside DEST are the conversion's claim's to sweep).
+    if (place.name === undefined) {
+      swept = await cleanStaleTagged(place.dir, TMPDIR_UNPACKS, { signal: options.signal });
+      place.name = tempUnpackName();
+    }
+    temp = await decompressToTemp(reference.path, found.compression, place, options.signal);
+  }
+  return await indexImage(reference, found, temp, options, swept);
 }
+
+/** Unpacked archives in $TMPDIR ({@linkcode tempUnpackName}). */
+const TMPDIR_UNPACKS = { prefix: ".oci2lxc-unpack", suffix: ".tar", kind: "an unpacked archive" };
 
 /** What the path of a reference is: a directory, or a file and its outer compression. */
 interface Located {
@@ -92,6 +105,7 @@ async function indexImage(
   found: Located,
   temp: string | undefined,
   options: OpenImageOptions,
+  swept: readonly string[] = [],
 ): Promise<Image> {
   const platform = options.platform ?? hostPlatform();
   try {
@@ -119,7 +133,9 @@ async function indexImage(
         platform,
       });
     }
-    const warnings = temp ? [...image.warnings, `decompressed ${reference.path} to a temporary file`] : image.warnings;
+    const warnings = temp
+      ? [...swept, ...image.warnings, `decompressed ${reference.path} to a temporary file`]
+      : image.warnings;
     return {
       ...image,
       warnings,
@@ -193,7 +209,7 @@ class TempArchive {
   readonly #decompressor: ReturnType<typeof createDecompressor>;
 
   constructor(source: string, compression: Compression, place: TempPlace) {
-    this.path = join(place.dir, place.name ?? `.oci2lxc-${crypto.randomUUID()}.tar`);
+    this.path = join(place.dir, place.name ?? tempUnpackName());
     this.source = localBlob({ name: source, file: source, offset: 0, size: Deno.statSync(source).size }, {});
     let out: Deno.FsFile;
     try {

@@ -67,12 +67,14 @@ export function pveOutput(request: OutputRequest, options: ConvertOptions): Outp
         header: [`Made by oci2lxc from ${reference}`, `config ${context.image.config.digest}`],
         extra,
         onWarning: context.warn,
+        signal: options.signal,
       });
       return {
         async write(staging: Staging, dryRun: boolean): Promise<OutputResult> {
           try {
             if (dryRun) return { paths };
-            const out = rendered.write(join(staging.path, "rootfs"));
+            // Async with pauses: Ctrl-C stops the template write, and no template or conf is left.
+            const out = await rendered.write(join(staging.path, "rootfs"));
             return {
               paths: { dest, config: out.conf, rootfs: out.template },
               pve: {

@@ -18,7 +18,7 @@
  * | stop signal | raw `lxc.signal.halt` | raw `lxc.signal.halt` |
  * | /dev/shm (apps) | raw `lxc.mount.entry` | PVE mounts it from pve-container 6.1.10, else raw `lxc.mount.entry` |
  * | static IPs (apps) | raw `lxc.net.N.ipv4/ipv6.*`, `flags = up` | `host-managed=1` on `netN` |
- * | MAC address | `hwaddr` on `netN`, stable ({@linkcode stableHwaddr}) | the same |
+ * | MAC address | `hwaddr` on `netN`, random and written once ({@linkcode randomPveHwaddr}) | the same |
  *
  * Which pve-container a 9.1 conf may count on comes from the version text ({@linkcode parsePveTarget}): `9.1` alone
  * means the first 9.1 release (pve-container 6.0.15, November 2025), which has `entrypoint`, `env`, `host-managed` and
@@ -54,7 +54,7 @@ import {
 } from "./pve_target.ts";
 
 export type { PveVersion } from "./pve_init_cmd.ts";
-export { stableHwaddr } from "./pve_net.ts";
+export { randomPveHwaddr } from "./pve_net.ts";
 export { parsePveTarget, parsePveVersion, type PveContainerVersion, type PveTarget } from "./pve_target.ts";
 
 /** Options for {@linkcode renderPveConfig}. */
@@ -80,6 +80,8 @@ export interface PveConfOptions {
   onWarning?: ((message: string) => void) | undefined;
   /** Lines plugins added, checked by the caller ({@linkcode pveLxcKeyProblem}): raw `lxc.*` lines, after ours. */
   extra?: readonly PveExtraLine[] | undefined;
+  /** Random bytes for generated MAC addresses (tests pass a fixed source); default `crypto.getRandomValues`. */
+  randomBytes?: ((length: number) => Uint8Array) | undefined;
 }
 
 /** A line a plugin added: a raw `lxc.*` key and value, or a comment (part of the container's description). */
@@ -193,7 +195,7 @@ export function renderPveConfig(plan: ContainerPlan, options: PveConfOptions): P
   let index = 0;
   for (const spec of specs) {
     if (spec.type === "none") continue;
-    netLines(w, spec, index++, { native, isApp, warn, vmid });
+    netLines(w, spec, index++, { native, isApp, warn, randomBytes: options.randomBytes });
   }
 
   // User and working directory.

@@ -1,11 +1,10 @@
 /**
- * `--net` specs as Proxmox VE `netN` properties: veth on a bridge, a MAC address that stays the same, addresses PVE
+ * `--net` specs as Proxmox VE `netN` properties: veth on a bridge, a MAC address drawn once and written into the conf, addresses PVE
  * sets itself (9.1 `host-managed`) or, for application containers before 9.1, raw lines that make LXC set them.
  *
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { Oci2LxcError } from "../errors.ts";
 import type { NetInterface } from "../network/net_spec.ts";
 import type { PveConfWriter } from "./pve_conf_writer.ts";
@@ -14,33 +13,37 @@ import type { PveConfWriter } from "./pve_conf_writer.ts";
 export const PVE_DEFAULT_BRIDGE = "vmbr0";
 
 /**
- * A MAC address for interface `index` of container `vmid` that stays the same at every start and every conversion.
- * Without `hwaddr`, pve-container's `parse_lxc_network` draws a new random one each time it reads the config, and a
- * DHCP server then hands out a new lease at every boot.
+ * A random MAC address for one interface, written once into the conf so it stays the same at every start. Without
+ * `hwaddr`, pve-container's `parse_lxc_network` draws a new random one each time it reads the config, and a DHCP server
+ * then hands out a new lease at every boot. Random rather than derived from the vmid: standalone Proxmox VE hosts all
+ * start at CT 100, and containers of two of them on one network must not share an address.
  *
- * Made as Proxmox's `PVE::Tools::random_ether_addr` makes its addresses (SHA-1 bytes, multicast bit cleared, locally
- * administered bit set), from the vmid and index instead of random input, so it passes PVE's `mac-addr` format and
- * cannot be a vendor's address.
+ * Shaped as Proxmox's `PVE::Tools::random_ether_addr` shapes its addresses (multicast bit cleared, locally administered
+ * bit set), so it passes PVE's `mac-addr` format and cannot be a vendor's address.
  *
  * @example
  * ```ts
- * import { stableHwaddr } from "./pve_net.ts";
- * console.assert(stableHwaddr(120, 0) === stableHwaddr(120, 0));
- * console.assert(/^[0-9A-F][26AE](:[0-9A-F]{2}){5}$/.test(stableHwaddr(120, 0)));
+ * import { randomPveHwaddr } from "./pve_net.ts";
+ * console.assert(/^[0-9A-F][26AE](:[0-9A-F]{2}){5}$/.test(randomPveHwaddr()));
  * ```
  */
-export function stableHwaddr(vmid: number, index: number): string {
-  const bytes = createHash("sha1").update(`oci2lxc pve net ${vmid} ${index}`).digest();
+export function randomPveHwaddr(randomBytes: (length: number) => Uint8Array = defaultRandomBytes): string {
+  const bytes = randomBytes(6).slice(0, 6);
   bytes[0] = (bytes[0]! & 0xfe) | 0x02;
-  return [...bytes.subarray(0, 6)].map((b) => b.toString(16).toUpperCase().padStart(2, "0")).join(":");
+  return [...bytes].map((b) => b.toString(16).toUpperCase().padStart(2, "0")).join(":");
+}
+
+function defaultRandomBytes(length: number): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(length));
 }
 
 /** What the interface lines depend on besides the spec. */
 export interface NetContext {
-  vmid: number;
   native: boolean;
   isApp: boolean;
   warn: (message: string) => void;
+  /** Random bytes for the MAC addresses (tests pass a fixed source). */
+  randomBytes?: ((length: number) => Uint8Array) | undefined;
 }
 
 /** `netN: …` and, for apps before 9.1, the raw lines that make LXC set the addresses. */
@@ -54,7 +57,7 @@ export function netLines(w: PveConfWriter, spec: NetInterface, n: number, ctx: N
     if (spec.hwaddr.includes("x")) fail(`hwaddr=${spec.hwaddr}: Proxmox VE wants a full MAC address (no x)`);
     parts.push(`hwaddr=${spec.hwaddr.toUpperCase()}`);
   } else {
-    parts.push(`hwaddr=${stableHwaddr(ctx.vmid, n)}`);
+    parts.push(`hwaddr=${randomPveHwaddr(ctx.randomBytes)}`);
   }
   const v4 = spec.ipv4;
   const v6 = spec.ipv6;

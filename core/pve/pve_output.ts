@@ -55,6 +55,8 @@ export interface PveOutputOptions {
   level?: number | undefined;
   workers?: number | undefined;
   onWarning?: ((message: string) => void) | undefined;
+  /** Stops the template write (an "interrupted" error); nothing is then left of the template, conf or include file. */
+  signal?: AbortSignal | undefined;
 }
 
 /** What {@linkcode writePveOutput} wrote. */
@@ -78,7 +80,7 @@ export interface PveOutput {
 /** The conf rendered by {@linkcode renderPveOutput}, and the write that follows it. */
 export interface RenderedPveOutput {
   /** Write the template from `rootfsDir`, the conf and the include file into the output directory. */
-  write(rootfsDir: string): PveOutput;
+  write(rootfsDir: string): Promise<PveOutput>;
 }
 
 /**
@@ -87,10 +89,10 @@ export interface RenderedPveOutput {
  * the (long) template write. Every file appears complete or not at all.
  *
  * @throws {Oci2LxcError} `usage` (bad name, vmid, version, `--net`),
- *   `config` (a value PVE cannot take), `rootfs`, `destination`
+ *   `config` (a value PVE cannot take), `rootfs`, `destination`, `interrupted` (`signal`)
  */
-export function writePveOutput(options: PveOutputOptions): PveOutput {
-  return renderPveOutput(options).write(options.rootfsDir);
+export async function writePveOutput(options: PveOutputOptions): Promise<PveOutput> {
+  return await renderPveOutput(options).write(options.rootfsDir);
 }
 
 /**
@@ -126,12 +128,12 @@ export function renderPveOutput(options: Omit<PveOutputOptions, "rootfsDir">): R
   return { write: (rootfsDir) => writeRendered(options, rootfsDir, templateName, rendered) };
 }
 
-function writeRendered(
+async function writeRendered(
   options: Omit<PveOutputOptions, "rootfsDir">,
   rootfsDir: string,
   templateName: string,
   rendered: PveConfig,
-): PveOutput {
+): Promise<PveOutput> {
   const { vmid, outDir } = options;
   try {
     Deno.mkdirSync(outDir, { recursive: true });
@@ -139,19 +141,35 @@ function writeRendered(
     throw new Oci2LxcError("destination", `Cannot create ${outDir}: ${describeError(err)}`, { cause: err });
   }
   const template = join(outDir, templateName);
-  const result = writePveTemplate(rootfsDir, template, {
+  const result = await writePveTemplate(rootfsDir, template, {
     etcFiles: options.plan.kind === "app" ? nameFiles(rendered, options) : undefined,
     idmap: options.idmap,
     onWarning: options.onWarning,
     level: options.level,
     workers: options.workers,
+    signal: options.signal,
   });
+  // From here on nothing waits, so no signal is seen before the files are complete; should the conf or include file
+  // fail, the template goes too: a template without its conf is half a result.
   const conf = join(outDir, `${vmid}.conf`);
-  writeTextAtomic(conf, rendered.conf);
   let include: string | undefined;
-  if (rendered.include !== undefined) {
-    include = join(outDir, `${vmid}.oci2lxc.conf`);
-    writeTextAtomic(include, rendered.include);
+  const written = [template];
+  try {
+    writeTextAtomic(conf, rendered.conf);
+    written.push(conf);
+    if (rendered.include !== undefined) {
+      include = join(outDir, `${vmid}.oci2lxc.conf`);
+      writeTextAtomic(include, rendered.include);
+    }
+  } catch (err) {
+    for (const path of written) {
+      try {
+        Deno.removeSync(path);
+      } catch {
+        // not written
+      }
+    }
+    throw err;
   }
   return {
     template,

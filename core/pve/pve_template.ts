@@ -4,12 +4,13 @@
  *
  * The archive is written to `OUT.partial-PID-START` and renamed into place, so an interrupted run never leaves a
  * truncated template under the real name; the owner tag (owner_tag.ts) lets the next run for OUT remove what a killed
- * one left.
+ * one left. The write is async with pauses for the event loop (`tarRootfs`), so Ctrl-C stops it: the partial file is
+ * removed and no template appears. zstd compresses as the tar streams through it.
  *
  * @module
  */
 
-import { describeError, Oci2LxcError } from "../errors.ts";
+import { describeError, Oci2LxcError, throwIfInterrupted } from "../errors.ts";
 import { ZstdCompressor } from "../layer/zstd_compressor.ts";
 import { isOwnerAlive, ownerTag, startTimeOf } from "../rootfs/owner_tag.ts";
 import { type RootfsTarOptions, type RootfsTarResult, tarRootfs } from "./rootfs_tar.ts";
@@ -34,19 +35,19 @@ export interface PveTemplateResult extends RootfsTarResult {
  * Write the rootfs at `rootfsDir` as a zstd-compressed pax tar at `outFile`.
  *
  * @throws {Oci2LxcError} `rootfs` when the tree cannot be read or an owner is outside the id map; `destination` when
- *   the file cannot be written
+ *   the file cannot be written; `interrupted` when `options.signal` aborts (nothing is left at `outFile`)
  *
  * @example
  * ```ts ignore
  * import { writePveTemplate } from "./pve_template.ts";
- * const { members, bytes } = writePveTemplate("/var/lib/lxc/web/rootfs", "/tmp/web.tar.zst");
+ * const { members, bytes } = await writePveTemplate("/var/lib/lxc/web/rootfs", "/tmp/web.tar.zst");
  * ```
  */
-export function writePveTemplate(
+export async function writePveTemplate(
   rootfsDir: string,
   outFile: string,
   options: PveTemplateOptions = {},
-): PveTemplateResult {
+): Promise<PveTemplateResult> {
   removeStalePartials(outFile, options.onWarning);
   const partial = `${outFile}.partial-${ownerTag()}`;
   let file: Deno.FsFile;
@@ -64,10 +65,12 @@ export function writePveTemplate(
       ...(options.workers !== undefined ? { workers: options.workers } : {}),
     });
     const compressor = zstd;
-    const result = tarRootfs(rootfsDir, (chunk) => compressor.push(chunk), options);
+    const result = await tarRootfs(rootfsDir, (chunk) => compressor.push(chunk), options);
     compressor.finish();
     const bytes = compressor.bytesOut;
     file.close();
+    // The last pause may have seen nothing; a signal that came during the final compression still means no template.
+    throwIfInterrupted(options.signal, `write ${outFile}`, "before it was complete");
     Deno.renameSync(partial, outFile);
     done = true;
     return { ...result, bytes };

@@ -14,10 +14,14 @@
  *   GNU tar's `SCHILY.acl.access`/`SCHILY.acl.default` text with numeric ids, since pct's `--xattrs-include`
  *   patterns drop the former and `--acls` restores only the latter.
  *
+ * The walk lets the event loop run every few dozen entries and every MiB of file data (core/event_loop_pause.ts), so
+ * Ctrl-C is seen while a large rootfs is archived; once `signal` is aborted it stops with the "interrupted" error.
+ *
  * @module
  */
 
-import { Oci2LxcError } from "../errors.ts";
+import { letEventLoopRun } from "../event_loop_pause.ts";
+import { Oci2LxcError, throwIfInterrupted } from "../errors.ts";
 import {
   AT_EMPTY_PATH,
   AT_FDCWD,
@@ -69,6 +73,8 @@ export interface RootfsTarOptions {
    * warning.
    */
   etcFiles?: ReadonlyMap<string, TemplateFile> | undefined;
+  /** Stops the walk (an "interrupted" error) at its next pause. */
+  signal?: AbortSignal | undefined;
 }
 
 /** A generated file for {@linkcode RootfsTarOptions.etcFiles}. */
@@ -87,6 +93,8 @@ export interface RootfsTarResult {
   skipped: number;
 }
 
+/** Entries between two turns of the event loop; a chunk of file data (1 MiB) counts as this many. */
+const ENTRIES_PER_PAUSE = 64;
 const SLASH = 0x2f;
 const DOT_SLASH = new Uint8Array([0x2e, SLASH]);
 const EMPTY = new Uint8Array(0);
@@ -104,15 +112,16 @@ const TYPES = new Map<number, TarEntryType>([
  * Write the rootfs at `rootfsDir` as an uncompressed pax tar to `sink`, in the form `pct create` wants (see the
  * module notes).
  *
- * @throws {Oci2LxcError} `rootfs` when the tree cannot be read or an owner is outside the id map
+ * @throws {Oci2LxcError} `rootfs` when the tree cannot be read or an owner is outside the id map; `interrupted` when
+ *   `signal` aborts
  */
-export function tarRootfs(
+export async function tarRootfs(
   rootfsDir: string,
   sink: (chunk: Uint8Array) => void,
   options: RootfsTarOptions = {},
-): RootfsTarResult {
+): Promise<RootfsTarResult> {
   const walker = new RootfsWalker(rootfsDir, new TarWriter(sink), options);
-  return walker.run();
+  return await walker.run();
 }
 
 /** One walk over the tree, parents before children, each directory's names in bytewise order. */
@@ -129,12 +138,16 @@ class RootfsWalker {
   /** Generated files by member name (`./etc/hosts`), and their names inside `./etc/`. */
   readonly #etcFiles = new Map<string, TemplateFile>();
   readonly #etcNames: Uint8Array[] = [];
+  readonly #signal: AbortSignal | undefined;
+  /** Work (entries, chunks of data) since the event loop last ran. */
+  #sincePause = 0;
 
   constructor(root: string, tar: TarWriter, options: RootfsTarOptions) {
     this.#root = root;
     this.#tar = tar;
     this.#idmap = options.idmap;
     this.#warn = options.onWarning ?? (() => {});
+    this.#signal = options.signal;
     for (const [path, file] of options.etcFiles ?? []) {
       const m = /^etc\/([^/]+)$/.exec(path);
       if (!m || m[1] === "." || m[1] === "..") {
@@ -145,14 +158,15 @@ class RootfsWalker {
     }
   }
 
-  run(): RootfsTarResult {
+  async run(): Promise<RootfsTarResult> {
+    throwIfInterrupted(this.#signal, "write the template", "before it started");
     const rootFd = openat(AT_FDCWD, new TextEncoder().encode(this.#root), O_RDONLY | O_DIRECTORY);
     if (rootFd < 0) this.#fail(this.#root, "open", -rootFd);
     try {
       const st = statx(rootFd, EMPTY, AT_EMPTY_PATH);
       if (typeof st === "number") this.#fail(this.#root, "stat", -st);
       this.#add(DOT_SLASH, st, rootFd, EMPTY);
-      this.#walk(rootFd, DOT_SLASH);
+      await this.#walk(rootFd, DOT_SLASH);
       this.#tar.finish();
     } finally {
       close(rootFd);
@@ -161,8 +175,17 @@ class RootfsWalker {
     return { members: this.#tar.members, tarBytes: this.#tar.bytes, skipped: this.#skipped };
   }
 
+  /** Let the event loop run once `weight` more work makes a stretch long enough; stop if `signal` was aborted. */
+  async #pause(path: Uint8Array, weight: number): Promise<void> {
+    this.#sincePause += weight;
+    if (this.#sincePause < ENTRIES_PER_PAUSE) return;
+    this.#sincePause = 0;
+    await letEventLoopRun();
+    throwIfInterrupted(this.#signal, "write the template", `while archiving ${show(path)}`);
+  }
+
   /** Archive the children of the directory open as `dirFd`, whose member name is `prefix` (ends with `/`). */
-  #walk(dirFd: number, prefix: Uint8Array, dirSt?: Stat): void {
+  async #walk(dirFd: number, prefix: Uint8Array, dirSt?: Stat): Promise<void> {
     const found = readDir(dirFd);
     if (typeof found === "number") this.#fail(prefix, "read the directory", -found);
     const entries: { name: Uint8Array; generated?: boolean }[] = found;
@@ -179,6 +202,7 @@ class RootfsWalker {
     entries.sort((a, b) => compareBytes(a.name, b.name));
     for (const { name, generated } of entries) {
       const path = memberPath(prefix, name);
+      await this.#pause(path, 1);
       if (isEtc && this.#addEtcFile(path, dirSt!)) continue;
       if (generated) {
         // /etc is missing from the rootfs: a root-owned 0755 directory holds the generated files.
@@ -212,7 +236,7 @@ class RootfsWalker {
           const child = new Uint8Array(path.length + 1);
           child.set(path);
           child[path.length] = SLASH;
-          this.#walk(fd, child, st);
+          await this.#walk(fd, child, st);
         } finally {
           close(fd);
         }
@@ -224,7 +248,7 @@ class RootfsWalker {
         if (fd < 0) this.#fail(path, "open", -fd);
         try {
           this.#add(path, st, fd, EMPTY);
-          this.#copyData(fd, path, st.size);
+          await this.#copyData(fd, path, st.size);
         } finally {
           close(fd);
         }
@@ -332,7 +356,7 @@ class RootfsWalker {
     return acls;
   }
 
-  #copyData(fd: number, path: Uint8Array, size: number): void {
+  async #copyData(fd: number, path: Uint8Array, size: number): Promise<void> {
     const buffer = this.#buffer;
     let left = size;
     while (left > 0) {
@@ -348,6 +372,7 @@ class RootfsWalker {
       }
       this.#tar.write(buffer.subarray(0, n));
       left -= n;
+      if (left > 0) await this.#pause(path, ENTRIES_PER_PAUSE);
     }
   }
 

@@ -1,7 +1,9 @@
 /**
  * Removing what killed runs left beside DEST: staging directories (with the old DEST when the kill came during the
- * commit), unpacked outer archives, and the directory lxc-create made that the LXC template moved aside. Their names carry the owner's PID and start time (see owner_tag.ts), so a
- * leftover is removed only when its owner is gone; a live run's are never touched.
+ * commit), unpacked outer archives, and the directory lxc-create made that the LXC template moved aside; and, by the
+ * same rule, archives unpacked in $TMPDIR and `pull`'s temporary files beside its target. Their names carry the owner's
+ * PID and start time (see owner_tag.ts), so a leftover is removed only when its owner is gone; a live run's are never
+ * touched.
  *
  * @module
  */
@@ -90,6 +92,70 @@ export async function cleanStaleLeftovers(
       try {
         await removeTreeAsync(dirFd, encoder.encode(f.name), { signal: options.signal, what: path });
         warnings.push(`removed ${path}, ${f.kind} left by an earlier run (PID ${f.pid}) that no longer runs`);
+      } catch (err) {
+        if (options.signal?.aborted) throw err;
+        warnings.push(`cannot remove ${path}, left by an earlier run (PID ${f.pid}): ${describeError(err)}`);
+      }
+    }
+  } finally {
+    close(dirFd);
+  }
+  return warnings;
+}
+
+/** `.oci2lxc-unpack-TAG.tar` for an outer archive unpacked in $TMPDIR (a dry run, `inspect`, `verify`). */
+export function tempUnpackName(): string {
+  return `.oci2lxc-unpack-${ownerTag()}-${randomHex()}.tar`;
+}
+
+/** `.NAME.oci2lxc-pull-TAG` for what `pull` writes under a temporary name beside `NAME` (a tar, a directory, a blob). */
+export function pullTempName(base: string): string {
+  return `.${base}.oci2lxc-pull-${ownerTag()}-${randomHex()}`;
+}
+
+/** What {@linkcode cleanStaleTagged} looks for: names `^PREFIX-PID-START-HEX(SUFFIX)?$` (PREFIX and SUFFIX literal). */
+export interface TaggedLeftovers {
+  /** The name up to the owner tag: `.oci2lxc-unpack` or `.b.tar.oci2lxc-pull` (literal), or a pattern for it. */
+  prefix: string | RegExp;
+  /** An optional literal ending after the random part (`.tar`). */
+  suffix?: string | undefined;
+  /** What such a leftover is, for the warning: "an unpacked archive". */
+  kind: string;
+}
+
+/**
+ * Remove the leftovers `what` names in `dir` whose owner no longer runs, and return one warning per leftover: what was
+ * removed, or what could not be and why. A live run's are never touched; a missing `dir` has none.
+ */
+export async function cleanStaleTagged(
+  dir: string,
+  what: TaggedLeftovers,
+  options: { signal?: AbortSignal | undefined } = {},
+): Promise<string[]> {
+  const pattern = new RegExp(
+    `^${
+      typeof what.prefix === "string" ? escapeRegExp(what.prefix) : `(?:${what.prefix.source})`
+    }-(\\d+)-(\\d+)-[0-9a-f]+${what.suffix ? `(?:${escapeRegExp(what.suffix)})?` : ""}$`,
+  );
+  const found: { name: string; pid: number }[] = [];
+  try {
+    for (const entry of Deno.readDirSync(dir)) {
+      const m = pattern.exec(entry.name);
+      if (m !== null && !isOwnerAlive(Number(m[1]), Number(m[2]))) found.push({ name: entry.name, pid: Number(m[1]) });
+    }
+  } catch {
+    return [];
+  }
+  if (found.length === 0) return [];
+  const warnings: string[] = [];
+  const dirFd = openat(AT_FDCWD, encoder.encode(dir), O_PATH | O_DIRECTORY);
+  if (dirFd < 0) return [];
+  try {
+    for (const f of found) {
+      const path = `${dir === "/" ? "" : dir}/${f.name}`;
+      try {
+        await removeTreeAsync(dirFd, encoder.encode(f.name), { signal: options.signal, what: path });
+        warnings.push(`removed ${path}, ${what.kind} left by an earlier run (PID ${f.pid}) that no longer runs`);
       } catch (err) {
         if (options.signal?.aborted) throw err;
         warnings.push(`cannot remove ${path}, left by an earlier run (PID ${f.pid}): ${describeError(err)}`);

@@ -40,8 +40,12 @@ for (const entry of ENTRIES) {
       assert(!`${r.stdout}${r.stderr}`.includes(registry.password), "the password is never printed");
       const inspect = await new Deno.Command("skopeo", { args: ["inspect", `oci-archive:${dir}/b.tar:1`] }).output();
       assert(inspect.success, new TextDecoder().decode(inspect.stderr));
-      // Without the password: one clear error naming the registry, exit 1, no archive.
-      const denied = await cliWithStdin(entry, [...args.slice(0, 5), "--json"], "", home);
+      // b.tar exists now: replaced only with --force (it is an OCI archive, so --force alone will do).
+      const again = await cliWithStdin(entry, [...args.slice(0, 5), "--json"], "", home);
+      assert(/^error: Cannot write \S+\/b\.tar": it already exists$/m.test(again.stderr), again.stderr);
+      assert(/^hint: Use --force to replace it/m.test(again.stderr), again.stderr);
+      // Without the password: one clear error naming the registry, exit 1, the archive as it was.
+      const denied = await cliWithStdin(entry, [...args.slice(0, 5), "--force", "--json"], "", home);
       assertEquals(denied.code, 1, denied.stderr);
       assert(/^error: Cannot .*127\.0\.0\.1:\d+.*busybox/m.test(denied.stderr), denied.stderr);
       assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["b.tar"]);

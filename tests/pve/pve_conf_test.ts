@@ -10,7 +10,6 @@ import {
   type PveConfOptions,
   renderPveConf,
   renderPveConfig,
-  stableHwaddr,
 } from "../../core/pve/pve_conf.ts";
 import type { PveVersion } from "../../core/pve/pve_init_cmd.ts";
 
@@ -117,8 +116,11 @@ const opts = (version: PveVersion, more: Partial<PveConfOptions> = {}): PveConfO
   vmid: 120,
   pveVersion: version,
   templateName: "web.tar.zst",
+  randomBytes: countingBytes(),
   ...more,
 });
+/** The first MAC address from {@linkcode countingBytes}' default start. */
+const MAC = "12:11:12:13:14:15";
 
 Deno.test("renderPveConfig writes only keys each Proxmox VE version accepts, and leaves rootfs and sizes to pct create", () => {
   withPlan(APP, { volumes: ["/srv/web data:/var/www:ro"] }, (plan) => {
@@ -208,23 +210,28 @@ Deno.test("renderPveConfig for a bare 9.1 writes a conf that pve-container 6.0.1
   });
 });
 
-Deno.test("renderPveConfig gives every interface a stable MAC address in PVE's format, so DHCP leases survive restarts", () => {
+/** A fixed random source: bytes counting up from `start`, so the MAC addresses in goldens are known. */
+function countingBytes(start = 0x10): (length: number) => Uint8Array {
+  let next = start;
+  return (length) => Uint8Array.from({ length }, () => next++ & 0xff);
+}
+
+Deno.test("renderPveConfig gives every interface a random MAC address in PVE's format, written once into the conf", () => {
   withPlan(APP, {}, (plan) => {
     for (const version of VERSIONS) {
-      const mac = (vmid: number, n: number) => {
-        const p = parsePct(
-          renderPveConf(plan, { ...opts(version, { net: ["ip=dhcp", "link=vmbr1,ip=dhcp"] }), vmid }),
-          version,
-        );
-        return /(?:^|,)hwaddr=([^,]+)/.exec(p.options.get(`net${n}`)!)?.[1];
+      const macs = (vmid: number, randomBytes?: (length: number) => Uint8Array) => {
+        const net = ["ip=dhcp", "link=vmbr1,ip=dhcp"];
+        const p = parsePct(renderPveConf(plan, { ...opts(version, { net, randomBytes }), vmid }), version);
+        return [0, 1].map((n) => /(?:^|,)hwaddr=([^,]+)/.exec(p.options.get(`net${n}`)!)?.[1]);
       };
-      const first = mac(120, 0)!;
-      assert.match(first, MAC_ADDR, `${version}: a unicast address PVE accepts`);
-      assert.equal(parseInt(first.slice(0, 2), 16) & 0x02, 0x02, "locally administered");
-      assert.equal(mac(120, 0), first, "the same on every conversion");
-      assert.notEqual(mac(120, 1), first, "one per interface");
-      assert.notEqual(mac(121, 0), first, "one per container");
-      assert.equal(first, stableHwaddr(120, 0));
+      const [first, second] = macs(120);
+      assert.match(first!, MAC_ADDR, `${version}: a unicast address PVE accepts`);
+      assert.equal(parseInt(first!.slice(0, 2), 16) & 0x02, 0x02, "locally administered");
+      assert.notEqual(second, first, "one per interface");
+      // Standalone hosts all start at CT 100: the same vmid must not mean the same address on a shared network.
+      assert.notEqual(macs(120)[0], first, "drawn anew for every conversion, not derived from the vmid");
+      // The injected source is what the address comes from (the multicast bit cleared, the local bit set).
+      assert.deepEqual(macs(120, countingBytes(0x11)), ["12:12:13:14:15:16", "16:18:19:1A:1B:1C"]);
     }
   });
 });
@@ -251,7 +258,7 @@ Deno.test("renderPveConfig before 9.1 puts user and working directory in an incl
       // LXC sets the static addresses itself: an unmanaged container gets no network files.
       assert.equal(
         p.options.get("net0"),
-        `name=eth0,bridge=vmbr0,hwaddr=${stableHwaddr(120, 0)},ip=10.0.3.5/24,gw=10.0.3.1,ip6=fd00::5/64,gw6=fd00::1`,
+        `name=eth0,bridge=vmbr0,hwaddr=${MAC},ip=10.0.3.5/24,gw=10.0.3.1,ip6=fd00::5/64,gw6=fd00::1`,
       );
       assert.deepEqual(
         p.raw.filter(([k]) => k.startsWith("lxc.net.")),
@@ -299,7 +306,7 @@ Deno.test("renderPveConfig writes nothing for the command of a /sbin/init system
       assert.deepEqual(rawValues(p, "lxc.init.cmd"), []);
       assert.equal(
         p.options.get("net0"),
-        `name=eth0,bridge=vmbr0,hwaddr=${stableHwaddr(120, 0)},ip=dhcp`,
+        `name=eth0,bridge=vmbr0,hwaddr=${MAC},ip=dhcp`,
         "no host-managed for a system container",
       );
       assert.deepEqual(p.raw.filter(([k]) => k.startsWith("lxc.net.")), []);

@@ -34,13 +34,13 @@ function byName(members: readonly ReadMember[]): Map<string, ReadMember> {
   return new Map(members.map((m) => [latin1(m.entry.path), m]));
 }
 
-Deno.test("writePveTemplate archives hardlinks, symlinks, devices, setuid, xattrs, big ids and odd names exactly", () => {
+Deno.test("writePveTemplate archives hardlinks, symlinks, devices, setuid, xattrs, big ids and odd names exactly", async () => {
   const ws = workspace();
   try {
     buildHardTree(ws.src);
     const warnings: string[] = [];
     const out = `${ws.base}/t.tar.zst`;
-    const result = writePveTemplate(ws.src, out, { onWarning: (w) => warnings.push(w) });
+    const result = await writePveTemplate(ws.src, out, { onWarning: (w) => warnings.push(w) });
     assert.equal(result.bytes, Deno.statSync(out).size);
     assert.deepEqual([...Deno.readDirSync(ws.base)].map((e) => e.name).sort(), ["src", "t.tar.zst"]);
 
@@ -84,12 +84,12 @@ Deno.test("writePveTemplate archives hardlinks, symlinks, devices, setuid, xattr
   }
 });
 
-Deno.test("writePveTemplate output extracts with GNU tar into a tree whose manifest equals the source's", () => {
+Deno.test("writePveTemplate output extracts with GNU tar into a tree whose manifest equals the source's", async () => {
   const ws = workspace();
   try {
     buildHardTree(ws.src);
     const out = `${ws.base}/t.tar.zst`;
-    writePveTemplate(ws.src, out);
+    await writePveTemplate(ws.src, out);
     const listing = new TextDecoder().decode(run("tar", ["--zstd", "--numeric-owner", "-tvf", out]).stdout);
     assert.match(listing, /^-rwsr-xr-x 0\/0 +\d+ .* \.\/bin\/tool$/m);
     assert.match(listing, /^hrwsr-xr-x 0\/0 +0 .* \.\/bin\/tool-again link to \.\/bin\/tool$/m);
@@ -103,12 +103,12 @@ Deno.test("writePveTemplate output extracts with GNU tar into a tree whose manif
   }
 });
 
-Deno.test("writePveTemplate output extracts with pct's own tar flags, which leave ./dev/* out", () => {
+Deno.test("writePveTemplate output extracts with pct's own tar flags, which leave ./dev/* out", async () => {
   const ws = workspace();
   try {
     buildHardTree(ws.src);
     const out = `${ws.base}/t.tar.zst`;
-    writePveTemplate(ws.src, out);
+    await writePveTemplate(ws.src, out);
     const dest = `${ws.base}/ct`;
     pctExtract(out, dest);
     assert.deepEqual([...Deno.readDirSync(`${dest}/dev`)], []);
@@ -119,7 +119,7 @@ Deno.test("writePveTemplate output extracts with pct's own tar flags, which leav
   }
 });
 
-Deno.test("writePveTemplate shifts an id-mapped rootfs back to container ids, v3 capabilities and owners alike", () => {
+Deno.test("writePveTemplate shifts an id-mapped rootfs back to container ids, v3 capabilities and owners alike", async () => {
   const ws = workspace();
   const idmap: IdMap = {
     uid: [{ container: 0, host: 200000, size: 200000 }],
@@ -155,7 +155,7 @@ Deno.test("writePveTemplate shifts an id-mapped rootfs back to container ids, v3
     assert.equal(Deno.statSync(`${ws.src}/home/app`).uid, 201000);
 
     const out = `${ws.base}/t.tar.zst`;
-    writePveTemplate(ws.src, out, { idmap });
+    await writePveTemplate(ws.src, out, { idmap });
     const m = byName(readTar(unzstd(out)).members);
     assert.deepEqual([m.get(".")!.entry.uid, m.get(".")!.entry.gid], [0, 0]);
     assert.deepEqual([m.get("./home/app")!.entry.uid, m.get("./home/app")!.entry.gid], [1000, 1000]);
@@ -168,7 +168,7 @@ Deno.test("writePveTemplate shifts an id-mapped rootfs back to container ids, v3
 
     // Apart from the two extra files, the template equals one made from the unshifted tree.
     const plainOut = `${ws.base}/plain.tar.zst`;
-    writePveTemplate(plain, plainOut);
+    await writePveTemplate(plain, plainOut);
     const strip = (members: readonly ReadMember[]) =>
       members.filter((x) => !latin1(x.entry.path).startsWith("./cap-")).map((x) => ({
         ...x.entry,
@@ -184,7 +184,7 @@ Deno.test("writePveTemplate shifts an id-mapped rootfs back to container ids, v3
   }
 });
 
-Deno.test("writePveTemplate refuses an owner outside the id map and leaves no file behind", () => {
+Deno.test("writePveTemplate refuses an owner outside the id map and leaves no file behind", async () => {
   const ws = workspace();
   try {
     apply(ws.src, [[file("stray", "z", { uid: 5 })]]);
@@ -193,8 +193,8 @@ Deno.test("writePveTemplate refuses an owner outside the id map and leaves no fi
       uid: [{ container: 0, host: 100000, size: 65536 }],
       gid: [{ container: 0, host: 100000, size: 65536 }],
     };
-    assert.throws(
-      () => writePveTemplate(ws.src, out, { idmap }),
+    await assert.rejects(
+      writePveTemplate(ws.src, out, { idmap }),
       (err: unknown) =>
         err instanceof Oci2LxcError && err.code === "rootfs" &&
         /Cannot archive \/: it is owned by host uid 0, which the id map does not cover/.test(err.message),
@@ -205,7 +205,7 @@ Deno.test("writePveTemplate refuses an owner outside the id map and leaves no fi
   }
 });
 
-Deno.test("tarRootfs leaves sockets out with a warning and names device nodes outside /dev", () => {
+Deno.test("tarRootfs leaves sockets out with a warning and names device nodes outside /dev", async () => {
   const ws = workspace();
   try {
     apply(ws.src, [[file("a", "1")]]);
@@ -217,7 +217,7 @@ Deno.test("tarRootfs leaves sockets out with a warning and names device nodes ou
     const parts: Uint8Array[] = [];
     let r;
     try {
-      r = tarRootfs(ws.src, (c) => parts.push(c.slice()), { onWarning: (w) => warnings.push(w) });
+      r = await tarRootfs(ws.src, (c) => parts.push(c.slice()), { onWarning: (w) => warnings.push(w) });
     } finally {
       listener.close();
     }
@@ -231,7 +231,7 @@ Deno.test("tarRootfs leaves sockets out with a warning and names device nodes ou
   }
 });
 
-Deno.test("writePveTemplate keeps xattr policy: trusted.* stays out of the template", () => {
+Deno.test("writePveTemplate keeps xattr policy: trusted.* stays out of the template", async () => {
   const ws = workspace();
   try {
     apply(ws.src, [[file("f", "1")]]);
@@ -243,7 +243,7 @@ Deno.test("writePveTemplate keeps xattr policy: trusted.* stays out of the templ
       close(fd);
     }
     const parts: Uint8Array[] = [];
-    tarRootfs(ws.src, (c) => parts.push(c.slice()));
+    await tarRootfs(ws.src, (c) => parts.push(c.slice()));
     const f = byName(readTar(concat(parts)).members).get("./f")!;
     assert.deepEqual([...f.entry.xattrs.keys()], ["user.keep"]);
   } finally {
@@ -269,7 +269,7 @@ Deno.test("writePveTemplate turns the converted busybox fixture into a template 
   const expected = fixtureRootfs("busybox");
   try {
     for (const unprivileged of [false, true]) {
-      await t.step(unprivileged ? "unprivileged conversion" : "privileged conversion", () => {
+      await t.step(unprivileged ? "unprivileged conversion" : "privileged conversion", async () => {
         const dest = `${ws.base}/ct-${unprivileged ? "u" : "p"}`;
         const args = [
           "run",
@@ -288,7 +288,7 @@ Deno.test("writePveTemplate turns the converted busybox fixture into a template 
           : undefined;
         if (unprivileged) assert.equal(Deno.statSync(`${dest}/rootfs/work`).uid, 101000, "the rootfs holds host ids");
         const out = `${ws.base}/busybox-${unprivileged ? "u" : "p"}.tar.zst`;
-        const result = writePveTemplate(`${dest}/rootfs`, out, { idmap });
+        const result = await writePveTemplate(`${dest}/rootfs`, out, { idmap });
         const { members } = readTar(unzstd(out));
         assert.equal(result.members, members.length);
         const m = byName(members);
@@ -333,7 +333,7 @@ function facls(root: string, paths: readonly string[]): string[] {
   );
 }
 
-Deno.test("writePveTemplate keeps POSIX ACLs through pct's extraction, with container ids, as SCHILY.acl records", () => {
+Deno.test("writePveTemplate keeps POSIX ACLs through pct's extraction, with container ids, as SCHILY.acl records", async () => {
   const ws = workspace();
   const idmap: IdMap = {
     uid: [{ container: 0, host: 200000, size: 100000 }],
@@ -353,7 +353,7 @@ Deno.test("writePveTemplate keeps POSIX ACLs through pct's extraction, with cont
     assert.ok(want[1]!.includes("default:user:1234:rwx"), want[1]);
 
     const out = `${ws.base}/t.tar.zst`;
-    writePveTemplate(ws.src, out);
+    await writePveTemplate(ws.src, out);
     const m = byName(readTar(unzstd(out)).members);
     assert.ok(m.get("./secret")!.entry.xattrs.has("system.posix_acl_access"));
     const ct = `${ws.base}/ct`;
@@ -384,7 +384,7 @@ Deno.test("writePveTemplate keeps POSIX ACLs through pct's extraction, with cont
     ]], { idmap });
     assert.ok(facls(mapped, ["secret"])[0]!.includes("user:201234:r--"), "the rootfs holds host ids");
     const mappedOut = `${ws.base}/mapped.tar.zst`;
-    writePveTemplate(mapped, mappedOut, { idmap });
+    await writePveTemplate(mapped, mappedOut, { idmap });
     const ct2 = `${ws.base}/ct2`;
     pctExtract(mappedOut, ct2);
     assert.deepEqual(facls(ct2, paths), want);
@@ -393,7 +393,7 @@ Deno.test("writePveTemplate keeps POSIX ACLs through pct's extraction, with cont
   }
 });
 
-Deno.test("writePveTemplate removes the partial template a killed run left for the same file, and keeps a live run's", () => {
+Deno.test("writePveTemplate removes the partial template a killed run left for the same file, and keeps a live run's", async () => {
   const ws = workspace();
   try {
     apply(ws.src, [[file("a", "a")]]);
@@ -405,7 +405,7 @@ Deno.test("writePveTemplate removes the partial template a killed run left for t
     Deno.writeTextFileSync(`${out}.partial-${Deno.ppid}-${startTime(Deno.ppid)}`, "a live run's");
     Deno.writeTextFileSync(`${ws.base}/other.tar.zst.partial-999999-1`, "another template's");
     const warnings: string[] = [];
-    writePveTemplate(ws.src, out, { onWarning: (w) => warnings.push(w) });
+    await writePveTemplate(ws.src, out, { onWarning: (w) => warnings.push(w) });
     assert.deepEqual([...Deno.readDirSync(ws.base)].map((e) => e.name).sort(), [
       "other.tar.zst.partial-999999-1",
       "src",
@@ -425,3 +425,34 @@ function startTime(pid: number): number {
   const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
   return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
 }
+
+Deno.test("tarRootfs stops at its next pause once the signal is aborted; writePveTemplate then leaves no file", async () => {
+  const ws = workspace();
+  try {
+    apply(ws.src, [
+      Array.from({ length: 300 }, (_, i) => file(`f${String(i).padStart(3, "0")}`, "x".repeat(8192 + i))),
+    ]);
+    // Aborted by the first chunk the walk writes, as SIGINT would come during a long template: the walk must see it
+    // itself, between entries.
+    const controller = new AbortController();
+    let chunks = 0;
+    await assert.rejects(
+      tarRootfs(ws.src, () => {
+        if (chunks++ === 0) controller.abort();
+      }, { signal: controller.signal }),
+      (err: unknown) => {
+        assert.ok(err instanceof Oci2LxcError && err.code === "interrupted", String(err));
+        assert.match(err.message, /^Cannot write the template: interrupted while archiving \/f\d+$/);
+        return true;
+      },
+    );
+    const out = `${ws.base}/t.tar.zst`;
+    await assert.rejects(
+      writePveTemplate(ws.src, out, { signal: controller.signal }),
+      (err: unknown) => err instanceof Oci2LxcError && err.code === "interrupted",
+    );
+    assert.deepEqual([...Deno.readDirSync(ws.base)].map((e) => e.name), ["src"], "no template and no partial file");
+  } finally {
+    ws.done();
+  }
+});

@@ -95,11 +95,14 @@ for (const c of cases) {
       await Deno.writeTextFile(`${dir}/old.tar`, "old");
       for (const target of [`oci-archive:${dir}/old.tar`, `oci:${dir}/new`]) {
         await assert.rejects(
+          // old.tar is no OCI archive: --force --replace-any, so the fault, not the guard, is what stops the pull.
           pull(`docker://${proxy.host}/busybox:1`, target, {
             tlsVerify: false,
             env: {},
             platform: "linux/amd64",
             retry: RETRY,
+            force: true,
+            replaceAny: true,
           }),
           (err: Oci2LxcError) => {
             assert.equal(err.code, c.code, err.message);
@@ -117,6 +120,8 @@ for (const c of cases) {
         tlsVerify: false,
         env: {},
         platform: "linux/amd64",
+        force: true,
+        replaceAny: true,
       });
       assert.equal(result.blobs, 3);
       assert.deepEqual(listing(dir), ["old.tar"]);

@@ -8,6 +8,7 @@ import { convert } from "../../core/api.ts";
 import type { Oci2LxcError } from "../../core/errors.ts";
 import { pull, type PullOptions } from "../../core/pull.ts";
 import { parseCreds } from "../../core/registry/credentials.ts";
+import { ownerTag } from "../../core/rootfs/owner_tag.ts";
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
 import { startRegistry, type TestRegistry } from "../_helpers/registry.ts";
 
@@ -152,7 +153,11 @@ Deno.test("pull: a missing tag, wrong credentials or a file where a directory is
   try {
     await Deno.writeTextFile(`${dir}/old.tar`, "old");
     await assert.rejects(
-      pull(`docker://${registry.host}/busybox:2`, `oci-archive:${dir}/old.tar`, options(registry)),
+      pull(
+        `docker://${registry.host}/busybox:2`,
+        `oci-archive:${dir}/old.tar`,
+        options(registry, { force: true, replaceAny: true }),
+      ),
       (err: Oci2LxcError) => err.code === "registry" && /has no tag "2".*"1"/.test(err.message),
     );
     const wrong = options(registry, { creds: parseCreds(`${registry.user}:nope`) });
@@ -172,6 +177,88 @@ Deno.test("pull: a missing tag, wrong credentials or a file where a directory is
     assert.deepEqual(listing(`${dir}/empty`), [], "an empty directory stays empty");
     assert.equal(await Deno.readTextFile(`${dir}/old.tar`), "old");
     assert.deepEqual(listing(dir), ["empty", "old.tar"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("pull: an existing oci-archive FILE is replaced only with --force, and only an OCI archive without --replace-any", async () => {
+  await using registry = await startRegistry("http");
+  await registry.seed("busybox.oci.tar", "busybox:1");
+  const dir = await Deno.makeTempDir({ prefix: "oci2lxc-pull-" });
+  const image = `docker://${registry.host}/busybox:1`;
+  const refused = (message: RegExp) => (err: Oci2LxcError) => err.code === "destination" && message.test(err.message);
+  try {
+    // A file that is no archive (as /etc/passwd would be): not without --force, not with --force alone.
+    await Deno.writeTextFile(`${dir}/passwd`, "root:x:0:0:root:/root:/bin/sh\n");
+    await assert.rejects(pull(image, `oci-archive:${dir}/passwd`, options(registry)), refused(/already exists/));
+    await assert.rejects(
+      pull(image, `oci-archive:${dir}/passwd`, options(registry, { force: true })),
+      refused(/not an OCI archive/),
+    );
+    assert.equal(await Deno.readTextFile(`${dir}/passwd`), "root:x:0:0:root:/root:/bin/sh\n");
+    await assert.rejects(
+      pull(image, `oci-archive:${dir}/passwd`, options(registry, { replaceAny: true })),
+      (err: Oci2LxcError) => err.code === "usage" && /--replace-any without --force/.test(err.message),
+    );
+    // A symlink is replaced as a link only with --replace-any; what it leads to is never written.
+    await Deno.symlink(`${dir}/passwd`, `${dir}/link.tar`);
+    await assert.rejects(
+      pull(image, `oci-archive:${dir}/link.tar`, options(registry, { force: true })),
+      refused(/symbolic link/),
+    );
+    // A FIFO is never replaced, whatever the flags.
+    await new Deno.Command("mkfifo", { args: [`${dir}/fifo`] }).output();
+    await assert.rejects(
+      pull(image, `oci-archive:${dir}/fifo`, options(registry, { force: true, replaceAny: true })),
+      refused(/a FIFO, not an OCI archive/),
+    );
+    // oci:DIR: a directory that is neither empty nor a layout is refused (an existing layout gets the image beside).
+    await Deno.mkdir(`${dir}/home`);
+    await Deno.writeTextFile(`${dir}/home/notes`, "mine");
+    await assert.rejects(pull(image, `oci:${dir}/home`, options(registry)), refused(/a directory but no OCI layout/));
+    assert.deepEqual(listing(`${dir}/home`), ["notes"]);
+    // An OCI archive is replaced with --force; any file with --force --replace-any.
+    await pull(image, `oci-archive:${dir}/b.tar`, options(registry));
+    await assert.rejects(pull(image, `oci-archive:${dir}/b.tar`, options(registry)), refused(/already exists/));
+    await pull(image, `oci-archive:${dir}/b.tar:again`, options(registry, { force: true }));
+    await tool(["skopeo", "inspect", "--raw", `oci-archive:${dir}/b.tar:again`]);
+    await pull(image, `oci-archive:${dir}/link.tar`, options(registry, { force: true, replaceAny: true }));
+    assert.ok(!Deno.lstatSync(`${dir}/link.tar`).isSymlink, "the link itself was replaced");
+    assert.equal(await Deno.readTextFile(`${dir}/passwd`), "root:x:0:0:root:/root:/bin/sh\n");
+    assert.deepEqual(listing(dir), ["b.tar", "fifo", "home", "link.tar", "passwd"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("pull: what a killed pull left beside FILE or inside a layout is removed by the next pull, a live one's is kept", async () => {
+  await using registry = await startRegistry("http");
+  await registry.seed("busybox.oci.tar", "busybox:1");
+  const dir = await Deno.makeTempDir({ prefix: "oci2lxc-pull-" });
+  const image = `docker://${registry.host}/busybox:1`;
+  try {
+    await pull(image, `oci:${dir}/layout:a`, options(registry));
+    const blobs = `${dir}/layout/blobs/sha256`;
+    const deadTar = `${dir}/.b.tar.oci2lxc-pull-999999-1-0badcafe`;
+    const deadDir = `${dir}/.layout.oci2lxc-pull-999999-1-0badcafe`;
+    const deadIndex = `${dir}/layout/.index.json.oci2lxc-pull-999999-1-0badcafe`;
+    const deadBlob = `${blobs}/.${"ab".repeat(32)}.oci2lxc-pull-999999-1-0badcafe`;
+    const live = `${dir}/.b.tar.oci2lxc-pull-${ownerTag()}-0badcafe`;
+    for (const f of [deadTar, deadIndex, deadBlob, live]) await Deno.writeTextFile(f, "partial");
+    await Deno.mkdir(`${deadDir}/blobs`, { recursive: true });
+    const warnings: string[] = [];
+    await pull(image, `oci-archive:${dir}/b.tar`, options(registry, { onWarning: (w) => warnings.push(w) }));
+    await pull(image, `oci:${dir}/layout:a`, options(registry, { onWarning: (w) => warnings.push(w) }));
+    for (const f of [deadTar, deadIndex, deadBlob]) {
+      assert.ok(
+        warnings.some((w) => w.startsWith(`removed ${f}, a partial pull left by an earlier run`)),
+        warnings.join("\n"),
+      );
+    }
+    assert.ok(warnings.some((w) => w.startsWith(`removed ${deadDir}, a partial pull`)), warnings.join("\n"));
+    assert.deepEqual(listing(dir), [live.slice(dir.length + 1), "b.tar", "layout"], "a live pull's file stays");
+    assert.ok(!listing(blobs).some((n) => n.startsWith(".")), listing(blobs).join(" "));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -4,9 +4,14 @@
  * filesystem without RENAME_EXCHANGE (ZFS before 2.2), which leaves no DEST, the old one moved aside as `….old` and
  * the new one complete in its staging directory.
  */
+import { openImage } from "../../core/image/source.ts";
+import { parseReference } from "../../core/reference.ts";
+import { ownerTag } from "../../core/rootfs/owner_tag.ts";
 import { cleanStaleLeftovers } from "../../core/rootfs/stale_leftovers.ts";
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
+
+const FIXTURES = new URL("../../fixtures/images/", import.meta.url).pathname;
 
 function ls(dir: string): string[] {
   return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
@@ -36,5 +41,36 @@ Deno.test("cleanStaleLeftovers removes an old DEST moved aside when DEST is in p
     assertEquals(ls(dir), ["ct"]);
     assertEquals(warnings.length, 1, warnings.join("\n"));
     assert(warnings[0]!.startsWith(`removed ${staging}.old, a staging directory`), warnings[0]);
+  });
+});
+
+Deno.test("openImage removes archives that killed runs unpacked in $TMPDIR, and names its own by its owner", async () => {
+  await withTempDir(async (dir) => {
+    const dead = ".oci2lxc-unpack-999999-1-0badcafe.tar";
+    const live = `.oci2lxc-unpack-${ownerTag()}-0badcafe.tar`;
+    for (const name of [dead, live, ".oci2lxc-unpack-notes.tar", "other.tar"]) {
+      Deno.writeTextFileSync(`${dir}/${name}`, "x");
+    }
+    const before = Deno.env.get("TMPDIR");
+    Deno.env.set("TMPDIR", dir);
+    try {
+      const image = await openImage(parseReference(`docker-archive:${FIXTURES}busybox.docker.tar.gz`));
+      try {
+        const mine = ls(dir).filter((n) => n.startsWith(`.oci2lxc-unpack-${ownerTag()}-`) && n !== live);
+        assertEquals(mine.length, 1, ls(dir).join(" "));
+        assert(
+          image.warnings.some((w) =>
+            w.startsWith(`removed ${dir}/${dead}, an unpacked archive left by an earlier run`)
+          ),
+          image.warnings.join("\n"),
+        );
+      } finally {
+        image.close();
+      }
+    } finally {
+      if (before === undefined) Deno.env.delete("TMPDIR");
+      else Deno.env.set("TMPDIR", before);
+    }
+    assertEquals(ls(dir), [live, ".oci2lxc-unpack-notes.tar", "other.tar"].sort(), "a live run's and others' stay");
   });
 });
