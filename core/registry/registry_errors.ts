@@ -92,6 +92,15 @@ export function connectionError(err: unknown, action: string, host: string, sign
         "only for a registry you trust on a network you trust: --tls-verify=false (also allows plain http)",
     });
   }
+  // Under TLS 1.3 a server that wants a client certificate may refuse it after the client thinks the handshake is done:
+  // whether the client reads the alert ("TLS failed") or only sees the socket close depends on timing.
+  if (/connection closed|connection reset|ECONNRESET|unexpected eof|UnexpectedEof/i.test(detail)) {
+    return new Oci2LxcError("registry", `Cannot ${action}: the registry closed the connection (${detail})`, {
+      cause: err,
+      hint: "If the registry asks for a client certificate, put NAME.cert and NAME.key in --cert-dir DIR (or in " +
+        `/etc/containers/certs.d/${host}/); else check the network and the registry, then run again`,
+    });
+  }
   return new Oci2LxcError("registry", `Cannot ${action}: ${detail || "the connection failed"}`, {
     cause: err,
     hint: "Check the network and the registry, then run again",
