@@ -119,6 +119,8 @@ async function convertInto(
     const configPath = join(staging.path, "config");
     merged = mergeConfigEdits(Deno.readTextFileSync(configPath), edits);
     Deno.writeTextFileSync(configPath, merged.text);
+    // The staging directory is 0700 while it fills; the container directory keeps the mode it had.
+    Deno.chmodSync(staging.path, Deno.statSync(dest).mode! & 0o7777);
     const newVolumes = context.plan.volumes.filter((v) => !v.bound).map((v) => v.path);
     planned = planVolumeMoves(dest, old.volumes, staging.path, newVolumes, context.warn);
     // From here the staging directory is the swap's: it holds moved data until the swap, then the old generation.

@@ -93,7 +93,7 @@ export function generationChanges(a: ProvenanceRecord, b: ProvenanceRecord): Gen
   };
 }
 
-/** The human form of an update or rollback report. */
+/** The human form of an update or rollback report (the warnings went to stderr as they came). */
 export function formatUpdateReport(r: UpdateReport): string {
   const lines: string[] = [];
   if (r.upToDate) {
@@ -122,6 +122,5 @@ export function formatUpdateReport(r: UpdateReport): string {
   if (r.previous) lines.push(`  previous generation kept in ${r.previous} ('oci2lxc rollback ${r.dest}')`);
   if (r.swap === "renames") lines.push("  swap: two renames (this filesystem cannot exchange directories atomically)");
   if (r.restarted) lines.push("  the container was restarted");
-  for (const w of r.warnings) lines.push(`  warning: ${w}`);
   return lines.join("\n") + "\n";
 }
