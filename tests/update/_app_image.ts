@@ -66,7 +66,7 @@ const CONFIG_V2 = {
   Entrypoint: ["/bin/sh", "/app/run.sh"],
   Env: ["PATH=/bin", "APP_VERSION=2", "NEW=yes", "MINE=image2"],
   Volumes: { "/data": {}, "/logs": {} },
-  StopSignal: "SIGKILL",
+  StopSignal: "SIGQUIT",
 };
 
 /** Write v1 and v2 as OCI layout directories `dir/v1` and `dir/v2`. */
