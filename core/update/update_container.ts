@@ -115,6 +115,12 @@ async function convertInto(
   let swap: SwapKind | undefined;
   const after = options.keep === 0 ? "drop" : "keep";
   const swapIn = async (staging: Staging, context: ConversionContext) => {
+    // The last moment to stop with DEST untouched: two timer turns, always (letEventLoopRun pauses only once in
+    // 200 ms, and a small image converts in less), so a Ctrl-C from any time before is seen here.
+    if (options.signal) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
     throwIfInterrupted(options.signal, "update the container", "before the swap");
     const configPath = join(staging.path, "config");
     merged = mergeConfigEdits(Deno.readTextFileSync(configPath), edits);
