@@ -8,8 +8,19 @@ import { join } from "node:path";
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
 import { buildAppImages } from "../update/_app_image.ts";
-import { cli, ENTRIES } from "./_cli.ts";
+import { type Schema, validateJson } from "../_helpers/json_schema.ts";
+import { cli, ENTRIES, PROJECT_ROOT } from "./_cli.ts";
 import { sh, waitFor } from "./_lxc.ts";
+
+const SCHEMA = JSON.parse(Deno.readTextFileSync(`${PROJECT_ROOT}docs/report.schema.json`));
+
+/** Check an update or rollback report against the schema's `updateReport` (and its conversion against the root). */
+function assertSchema(report: unknown): void {
+  const updateSchema = { ...SCHEMA.$defs.updateReport, $defs: SCHEMA.$defs } as Schema;
+  assertEquals(validateJson(updateSchema, report), []);
+  const conversion = (report as { conversion: unknown }).conversion;
+  if (conversion !== null) assertEquals(validateJson(SCHEMA as Schema, conversion), []);
+}
 
 function seen(dest: string, version: number): Promise<string> {
   return waitFor(`the app of v${version} to write what it sees`, () => {
@@ -74,6 +85,7 @@ for (const entry of ENTRIES) {
         const updated = await cli(entry, ["update", dest, `oci:${v2.dir}`, "--json", "--quiet"]);
         assertEquals(updated.code, 0, updated.stderr);
         const report = JSON.parse(updated.stdout);
+        assertSchema(report);
         assertEquals(report.upToDate, false);
         assertEquals(report.changes.manifestDigest, { from: v1.manifestDigest, to: v2.manifestDigest });
         assertEquals(report.changes.configDigest, { from: v1.configDigest, to: v2.configDigest });
@@ -128,6 +140,7 @@ for (const entry of ENTRIES) {
         // Rollback: v1 again, with the data.
         const back = await cli(entry, ["rollback", dest, "--json"]);
         assertEquals(back.code, 0, back.stderr);
+        assertSchema(JSON.parse(back.stdout));
         assertEquals(JSON.parse(back.stdout).to.manifestDigest, v1.manifestDigest);
         assertEquals(Deno.statSync(mine).ino, mineIno);
         assertEquals(Deno.readTextFileSync(join(dest, "rootfs/cache/cached")), "cached\n");
@@ -152,3 +165,20 @@ for (const entry of ENTRIES) {
     });
   });
 }
+
+Deno.test("update of a DEST without oci2lxc.json says why it cannot and what to do; rollback without a previous generation too", async () => {
+  await withTempDir(async (dir) => {
+    const dest = join(dir, "ct");
+    Deno.mkdirSync(join(dest, "rootfs"), { recursive: true });
+    Deno.writeTextFileSync(join(dest, "config"), "lxc.uts.name = ct\n");
+    const r = await cli("main.ts", ["update", dest]);
+    assertEquals(r.code, 1);
+    assert(r.stderr.includes(`error: Cannot update ${dest}: it has no oci2lxc.json`), r.stderr);
+    assert(r.stderr.includes("hint: Convert it once more"), r.stderr);
+    const { v1 } = await buildAppImages(dir);
+    assertEquals((await cli("main.ts", ["convert", `oci:${v1.dir}`, dest, "--force", "--quiet"])).code, 0);
+    const back = await cli("main.ts", ["rollback", dest]);
+    assertEquals(back.code, 1);
+    assert(back.stderr.includes(`error: Cannot roll ${dest} back: there is no previous generation`), back.stderr);
+  });
+});
