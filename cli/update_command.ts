@@ -14,6 +14,7 @@ import { printErr, printOut } from "./output.ts";
 import { progressLine } from "./progress.ts";
 import { readStdinText, REGISTRY_OPTIONS, registryOptionValues } from "./registry_options.ts";
 import { selfCommand } from "./self_command.ts";
+import { parseVmid } from "./option_values.ts";
 
 /** The update command. */
 export const updateCommand: Command = {
@@ -33,6 +34,10 @@ export const updateCommand: Command = {
     "The same image again does nothing and says 'up to date' (--force rebuilds). A",
     "running container is refused unless --restart. An interrupted update leaves DEST",
     "as it was.",
+    "",
+    "For a --format pve output directory (docs/proxmox.md), --vmid N writes a new",
+    "template and N.conf beside the old ones and prints the pct steps that create",
+    "container N, move the old one's mount points to it and start it.",
   ].join("\n"),
   examples: [
     "oci2lxc update /var/lib/lxc/web",
@@ -46,6 +51,7 @@ export const updateCommand: Command = {
     wait: { type: "boolean", help: "Wait for another run on DEST to end instead of failing at once" },
     json: { type: "boolean", help: "Print the report as JSON on stdout" },
     quiet: { type: "boolean", short: "q", help: "No progress line and no warnings on stderr" },
+    vmid: { type: "string", value: "N", help: "Proxmox VE output (--format pve): the new container's id" },
     plugin: { type: "string", multiple: true, value: "FILE", help: "Also run this plugin module (deno run only)" },
     ...REGISTRY_OPTIONS,
   },
@@ -68,6 +74,7 @@ export const updateCommand: Command = {
           force: v.force === true,
           keep,
           restart: v.restart === true,
+          vmid: v.vmid === undefined ? undefined : parseVmid(v.vmid as string),
           wait: v.wait === true,
           registry,
           ...(extra.length ? { plugins: [...builtinPlugins(), ...extra] } : {}),

@@ -14,6 +14,7 @@ import { parsePveTarget, type PveExtraLine } from "../pve/pve_conf.ts";
 import { pveLxcKeyProblem } from "../pve/pve_lxc_keys.ts";
 import { renderPveOutput } from "../pve/pve_output.ts";
 import type { Staging } from "../rootfs/staging.ts";
+import { provenanceOf, pveProvenanceFile } from "../update/provenance.ts";
 import { NoBesideFiles } from "./beside_files.ts";
 import type { OutputRequest, OutputResult, OutputWriter, RenderedOutput } from "./output_writer.ts";
 
@@ -73,6 +74,16 @@ export function pveOutput(request: OutputRequest, options: ConvertOptions): Outp
           try {
             if (dryRun) return { paths };
             const out = rendered.write(join(staging.path, "rootfs"));
+            // What the conf was made from, for `oci2lxc update` (docs/proxmox.md, "Updating a container").
+            const record = provenanceOf(
+              context,
+              Deno.readTextFileSync(out.conf),
+              options.plugins?.map((p) => p.name) ?? [
+                "builtin",
+              ],
+              { vmid, pveVersion, template: out.template },
+            );
+            Deno.writeTextFileSync(join(dest, pveProvenanceFile(vmid)), JSON.stringify(record, null, 2) + "\n");
             return {
               paths: { dest, config: out.conf, rootfs: out.template },
               pve: {

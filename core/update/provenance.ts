@@ -39,7 +39,10 @@ export interface RecordedOptions {
 export interface ProvenanceRecord {
   /** Record format version. */
   schemaVersion: 1;
-  format: "lxc";
+  /** `lxc`: `DEST/oci2lxc.json` beside `config`; `pve`: `DEST/VMID.oci2lxc.json` beside `VMID.conf`. */
+  format: "lxc" | "pve";
+  /** For `pve`: the container id, the Proxmox VE version the conf is for, and the template written. */
+  pve: { vmid: number; pveVersion: string; template: string } | null;
   /** The image reference as given (for `docker://NAME:TAG`, `update` asks the registry again what the tag is). */
   reference: string;
   image: { transport: string; platform: string; manifestDigest: string; configDigest: string };
@@ -73,12 +76,18 @@ export function recordedOptions(options: ConvertOptions, context: ConversionCont
   };
 }
 
-/** The record of a finished LXC conversion whose config is `configText`. */
-export function provenanceOf(context: ConversionContext, configText: string, plugins: string[]): ProvenanceRecord {
+/** The record of a finished conversion whose config (LXC `config` or Proxmox VE `VMID.conf`) is `configText`. */
+export function provenanceOf(
+  context: ConversionContext,
+  configText: string,
+  plugins: string[],
+  pve: ProvenanceRecord["pve"] = null,
+): ProvenanceRecord {
   const { image } = context;
   return {
     schemaVersion: 1,
-    format: "lxc",
+    format: pve ? "pve" : "lxc",
+    pve,
     reference: context.report.reference,
     image: {
       transport: image.transport,
@@ -111,7 +120,29 @@ export function optionsOf(record: ProvenanceRecord): ConvertOptions {
     idmap: o.idmap ?? undefined,
     lxcVersion: o.lxcVersion ?? undefined,
     allowApproximate: o.allowApproximate,
+    ...(record.pve ? { format: "pve" as const, pveVersion: record.pve.pveVersion } : {}),
   };
+}
+
+/** `VMID.oci2lxc.json`: the record of a `--format pve` conversion, beside `VMID.conf` in the output directory. */
+export function pveProvenanceFile(vmid: number): string {
+  return `${vmid}.oci2lxc.json`;
+}
+
+/** The newest `VMID.oci2lxc.json` in the Proxmox VE output directory `dir` (the generation made last), if any. */
+export function newestPveRecord(dir: string): string | undefined {
+  let best: { path: string; mtime: number } | undefined;
+  try {
+    for (const e of Deno.readDirSync(dir)) {
+      if (!/^\d+\.oci2lxc\.json$/.test(e.name)) continue;
+      const path = join(dir, e.name);
+      const mtime = Deno.statSync(path).mtime?.getTime() ?? 0;
+      if (best === undefined || mtime >= best.mtime) best = { path, mtime };
+    }
+  } catch {
+    return undefined;
+  }
+  return best?.path;
 }
 
 /**
@@ -120,8 +151,8 @@ export function optionsOf(record: ProvenanceRecord): ConvertOptions {
  * @throws {Oci2LxcError} code "destination" when there is none (made before records, by hand, or `--format pve`)
  *   or it cannot be read
  */
-export function readProvenance(dir: string, what = dir): ProvenanceRecord {
-  const path = join(dir, PROVENANCE_FILE);
+export function readProvenance(dir: string, what = dir, file = PROVENANCE_FILE): ProvenanceRecord {
+  const path = join(dir, file);
   let text: string;
   try {
     text = Deno.readTextFileSync(path);
@@ -148,7 +179,7 @@ export function readProvenance(dir: string, what = dir): ProvenanceRecord {
       hint: `Restore ${path}, or convert ${what} again with --force`,
     });
   }
-  if (value?.schemaVersion !== 1 || value.format !== "lxc" || !Array.isArray(value.configLines)) {
+  if (value?.schemaVersion !== 1 || !["lxc", "pve"].includes(value.format) || !Array.isArray(value.configLines)) {
     throw new Oci2LxcError("destination", `Cannot read ${path}: not an oci2lxc record of schema version 1`, {
       hint: `Restore ${path}, or convert ${what} again with --force`,
     });

@@ -73,6 +73,7 @@ export async function rollbackContainer(dest: string, options: RollbackOptions =
         restarted: mustRestart,
         warnings,
         conversion: null,
+        pve: null,
       } satisfies UpdateReport;
     } catch (err) {
       if (mustRestart && !isRunning(absDest)) startContainer(absDest);

@@ -13,12 +13,19 @@ import { open, type RegistryOptions } from "../open.ts";
 import { convert } from "../api.ts";
 import { acquireDestLock } from "../rootfs/dest_lock.ts";
 import type { Staging } from "../rootfs/staging.ts";
-import { configEdits, type MergedConfig, mergeConfigEdits } from "./config_lines.ts";
+import { configEdits, mergeConfigEdits, type MergedConfig } from "./config_lines.ts";
 import { isRunning, refuseRunning, startContainer, stopContainer } from "./container_state.ts";
 import { previousPath, recoverSwap, swapGeneration, type SwapKind } from "./generation_swap.ts";
-import { optionsOf, type ProvenanceRecord, readProvenance } from "./provenance.ts";
+import {
+  newestPveRecord,
+  optionsOf,
+  PROVENANCE_FILE,
+  type ProvenanceRecord,
+  pveProvenanceFile,
+  readProvenance,
+} from "./provenance.ts";
 import { generationChanges, type UpdateReport } from "./update_report.ts";
-import { planVolumeMoves, type PlannedMoves } from "./volume_moves.ts";
+import { type PlannedMoves, planVolumeMoves } from "./volume_moves.ts";
 
 /** Options of {@linkcode updateContainer}. */
 export interface UpdateOptions
@@ -32,6 +39,8 @@ export interface UpdateOptions
   /** A running container is stopped, updated and started again (otherwise refused). */
   restart?: boolean | undefined;
   registry?: RegistryOptions | undefined;
+  /** For a Proxmox VE output directory: the id of the new container (the old one stays until you remove it). */
+  vmid?: number | undefined;
 }
 
 /** Take DEST's lock, finish or undo a swap a killed run left, and let go. */
@@ -68,22 +77,13 @@ export async function updateContainer(dest: string, options: UpdateOptions = {})
       hint: "Pass --keep 1 (the default) or --keep 0",
     });
   }
+  const pveRecord = exists(join(absDest, PROVENANCE_FILE)) ? undefined : newestPveRecord(absDest);
+  if (pveRecord !== undefined) return await updatePve(absDest, basename(pveRecord), options, warn, warnings);
   const old = await withRecoveredDest(absDest, options, warn, () => readProvenance(absDest));
   const mustRestart = refuseRunning(absDest, "update", options.restart ?? false);
   const reference = options.image ?? old.reference;
 
-  if (!options.force) {
-    const image = await open(reference, {
-      platform: old.options.platform,
-      registry: options.registry,
-      signal: options.signal,
-    });
-    const manifestDigest = image.manifest.digest;
-    image.close();
-    if (manifestDigest === old.image.manifestDigest) {
-      return upToDateReport(absDest, old, warnings);
-    }
-  }
+  if (!options.force && await isUpToDate(reference, old, options)) return upToDateReport(absDest, old, warnings);
 
   if (mustRestart) stopContainer(absDest);
   let restarted = false;
@@ -167,6 +167,100 @@ async function convertInto(
     previous: after === "keep" ? previousPath(dest) : null,
     swap: swap ?? null,
     conversion,
+    pve: null,
+  };
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `reference` still names the image `old` was made from (its manifest digest; nothing else is read). */
+async function isUpToDate(reference: string, old: ProvenanceRecord, options: UpdateOptions): Promise<boolean> {
+  const image = await open(reference, {
+    platform: old.options.platform,
+    registry: options.registry,
+    signal: options.signal,
+  });
+  try {
+    return image.manifest.digest === old.image.manifestDigest;
+  } finally {
+    image.close();
+  }
+}
+
+/**
+ * A Proxmox VE output directory: the container lives in Proxmox VE's storage, out of our reach. What can be done
+ * safely is done: a new template and conf for a new container id, written beside the old ones, and the `pct` steps
+ * that move the old container's mount points (its volume data) to the new one and start it; the old container stays
+ * as the way back (docs/proxmox.md, "Updating a container").
+ */
+async function updatePve(
+  dest: string,
+  recordFile: string,
+  options: UpdateOptions,
+  warn: (message: string) => void,
+  warnings: string[],
+): Promise<UpdateReport> {
+  const old = readProvenance(dest, dest, recordFile);
+  const from = old.pve!.vmid;
+  const to = options.vmid;
+  if (to === undefined || to === from) {
+    throw new Oci2LxcError("usage", `Cannot update the Proxmox VE container ${from} in ${dest} without a new id`, {
+      hint: `Pass --vmid N (not ${from}): the new container is created beside the old one, which stays as the way back`,
+    });
+  }
+  const reference = options.image ?? old.reference;
+  if (!options.force && await isUpToDate(reference, old, options)) return upToDateReport(dest, old, warnings);
+  const conversion = await convert(reference, dest, {
+    ...optionsOf(old),
+    vmid: to,
+    registry: options.registry,
+    plugins: options.plugins,
+    selfCommand: options.selfCommand,
+    onProgress: options.onProgress,
+    onWarning: warn,
+    signal: options.signal,
+  });
+  const now = readProvenance(dest, dest, pveProvenanceFile(to));
+  const create = (conversion.pve?.steps ?? []).filter((s) => s !== `pct start ${to}`);
+  const moves = old.volumes.map((v, i) =>
+    `pct move-volume ${from} mp${i} --target-vmid ${to} --target-volume mp${i}   # ${v}: check the mp number with 'pct config ${from}'`
+  );
+  const back = old.volumes.map((_, i) => `pct move-volume ${to} mp${i} --target-vmid ${from} --target-volume mp${i}`);
+  return {
+    schemaVersion: 1,
+    action: "update",
+    dest,
+    upToDate: false,
+    from: { reference: old.reference, ...digests(old) },
+    to: { reference: now.reference, ...digests(now) },
+    changes: generationChanges(old, now),
+    volumesCarried: [],
+    volumesAside: [],
+    configKept: [],
+    configConflicts: [],
+    previous: null,
+    swap: null,
+    restarted: false,
+    warnings,
+    conversion,
+    pve: {
+      vmid: { from, to },
+      steps: [
+        ...create,
+        `# carry over what you changed in /etc/pve/lxc/${from}.conf by hand (pct config ${from})`,
+        `pct stop ${from}`,
+        ...moves,
+        `pct start ${to}`,
+      ],
+      rollback: [`pct stop ${to}`, ...back, `pct start ${from}`],
+    },
   };
 }
 
@@ -193,5 +287,6 @@ function upToDateReport(dest: string, old: ProvenanceRecord, warnings: string[])
     restarted: false,
     warnings,
     conversion: null,
+    pve: null,
   };
 }

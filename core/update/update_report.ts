@@ -57,6 +57,11 @@ export interface UpdateReport {
   warnings: string[];
   /** The conversion of the new image, for an update that converted; null otherwise. */
   conversion: ConversionReport | null;
+  /**
+   * A Proxmox VE output directory: the old and new container ids, the steps to run on the Proxmox VE host (create the
+   * new container, move the old one's mount points to it, start it) and the steps back. Null for LXC.
+   */
+  pve: { vmid: { from: number; to: number }; steps: string[]; rollback: string[] } | null;
 }
 
 function change<T>(from: T, to: T): Change<T> {
@@ -118,6 +123,12 @@ export function formatUpdateReport(r: UpdateReport): string {
   for (const l of r.configKept) lines.push(`  config line kept: ${l}`);
   for (const k of r.configConflicts) {
     lines.push(`  config conflict: kept ${k.kept} (the new image says ${k.image || "nothing for this key"})`);
+  }
+  if (r.pve) {
+    lines.push(`  Proxmox VE: run on the host, to move container ${r.pve.vmid.from}'s data to ${r.pve.vmid.to}:`);
+    for (const s of r.pve.steps) lines.push(`    ${s}`);
+    lines.push(`  and to go back (container ${r.pve.vmid.from} is untouched until you destroy it):`);
+    for (const s of r.pve.rollback) lines.push(`    ${s}`);
   }
   if (r.previous) lines.push(`  previous generation kept in ${r.previous} ('oci2lxc rollback ${r.dest}')`);
   if (r.swap === "renames") lines.push("  swap: two renames (this filesystem cannot exchange directories atomically)");
