@@ -119,8 +119,13 @@ Deno.test("SIGKILL at random points of 3 updates of the Debian system image: exa
       await Deno.writeTextFile(join(root, "etc/motd"), "updated by the v2 layer\n");
       await Deno.writeTextFile(join(root, "etc/.wh.issue.net"), "");
     });
-    const v1 = { ...system, manifestDigest: "", configDigest: "", layerDigests: [], layerPaths: [] } as unknown as
-      BuiltImage;
+    const v1 = {
+      ...system,
+      manifestDigest: "",
+      configDigest: "",
+      layerDigests: [],
+      layerPaths: [],
+    } as unknown as BuiltImage;
     const v2 = await writeOciDir(join(dir, "v2"), [{ tar: base, compression: "gzip" }, {
       tar: extra,
       compression: "none",

@@ -39,8 +39,15 @@ Deno.test("mergeConfigEdits() keeps a changed value in place, reports a conflict
   const edits = configEdits(OURS, OURS.join("\n").replace("SIGTERM", "SIGKILL").replace("ct\n", "web\n"));
   const next = ["# Made by oci2lxc from oci:v2", "lxc.uts.name = ct", "lxc.signal.halt = SIGQUIT", ""].join("\n");
   const merged = mergeConfigEdits(next, edits);
-  assertEquals(merged.text, ["# Made by oci2lxc from oci:v2", "lxc.uts.name = web", "lxc.signal.halt = SIGKILL", ""].join("\n"));
-  assertEquals(merged.conflicts, [{ key: "lxc.signal.halt", kept: "lxc.signal.halt = SIGKILL", image: "lxc.signal.halt = SIGQUIT" }]);
+  assertEquals(
+    merged.text,
+    ["# Made by oci2lxc from oci:v2", "lxc.uts.name = web", "lxc.signal.halt = SIGKILL", ""].join("\n"),
+  );
+  assertEquals(merged.conflicts, [{
+    key: "lxc.signal.halt",
+    kept: "lxc.signal.halt = SIGKILL",
+    image: "lxc.signal.halt = SIGQUIT",
+  }]);
   assertEquals(merged.kept, ["lxc.uts.name = web", "lxc.signal.halt = SIGKILL"]);
 });
 
