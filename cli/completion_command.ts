@@ -83,7 +83,8 @@ export function bashCompletion(commands: readonly Command[]): string {
     "  esac",
     '  case "$what" in',
     '    words:*) COMPREPLY=( $(compgen -W "${what#words:}" -- "$cur") ); return 0 ;;',
-    '    files) COMPREPLY=( $(compgen -f -- "$cur") ); compopt -o filenames 2>/dev/null; return 0 ;;',
+    // One file a line (mapfile), so a name with a blank stays one candidate.
+    '    files) mapfile -t COMPREPLY < <(compgen -f -- "$cur"); compopt -o filenames 2>/dev/null; return 0 ;;',
     "    none) return 0 ;;",
     "  esac",
     '  case "$command" in',
@@ -93,7 +94,7 @@ export function bashCompletion(commands: readonly Command[]): string {
     '  if [[ "$cur" == -* ]]; then',
     '    COMPREPLY=( $(compgen -W "$opts" -- "$cur") )',
     "  else",
-    '    COMPREPLY=( $(compgen -f -- "$cur") )',
+    '    mapfile -t COMPREPLY < <(compgen -f -- "$cur")',
     "    compopt -o filenames 2>/dev/null",
     "  fi",
     "  return 0",

@@ -5,12 +5,13 @@
  */
 import { convert } from "../core/api.ts";
 import { resolve } from "node:path";
-import { messageLine, Oci2LxcError, quoteForMessage } from "../core/errors.ts";
+import { messageLine, Oci2LxcError, quoteForMessage, terminalText } from "../core/errors.ts";
 import { checkConfigValue } from "../core/lxc/config_value.ts";
 import { checkEnvOption } from "../core/plan/plan_env.ts";
 import { parsePveTarget } from "../core/pve/pve_conf.ts";
 import { checkDestForConfig, checkLxcVersion, parseVmid } from "./option_values.ts";
 import { DEFAULT_UNPRIVILEGED_MAP, parseIdMap } from "../core/rootfs/parse_id_map.ts";
+import { workingDirectory } from "../core/rootfs/dest_guard.ts";
 import type { ConversionReport } from "../core/conversion.ts";
 import type { CliContext, Command, ParsedArgs } from "./commands.ts";
 import { formatReport } from "./format_report.ts";
@@ -121,7 +122,7 @@ export const convertCommand: Command = {
   positionalNames: ["IMAGE", "DEST"],
   async run(args, cli) {
     const report = await runConversion(args.positionals[0]!, args.positionals[1]!, args, cli);
-    printOut(args.values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+    printOut(args.values.json ? JSON.stringify(report, null, 2) : terminalText(formatReport(report)));
     return 0;
   },
 };
@@ -191,7 +192,7 @@ function convertOptions(args: ParsedArgs, dest: string) {
     throw new Oci2LxcError("usage", "Cannot use --idmap and --unprivileged together: --unprivileged is one idmap");
   }
   const format = formatOption(v.format as string | undefined);
-  if (format !== "pve") checkDestForConfig(resolve(dest));
+  if (format !== "pve") checkDestForConfig(resolve(dest.startsWith("/") ? "/" : workingDirectory(dest), dest));
   ((v.env as string[] | undefined) ?? []).forEach((entry, i) => {
     checkConfigValue(entry, `--env[${i}]`, "usage");
     checkEnvOption(entry, `--env[${i}]`);

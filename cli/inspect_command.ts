@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { terminalText } from "../core/errors.ts";
+import { makeTempDirIn } from "../core/temp_dir.ts";
 import { convert, inspect } from "../core/api.ts";
 import type { ConversionReport } from "../core/conversion.ts";
 import { formatInspect } from "../core/inspect.ts";
@@ -57,14 +59,14 @@ export const inspectCommand: Command = {
     const registry = await registryOptionValues(args.values, readStdinText);
     if (args.values.plan) {
       const report = await planImage(args.positionals[0]!, args.values.platform as string | undefined, registry, cli);
-      printOut(args.values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+      printOut(args.values.json ? JSON.stringify(report, null, 2) : terminalText(formatReport(report)));
       return 0;
     }
     // Ctrl-C also stops the unpacking of a compressed archive and a registry's transfers.
     const report = await withInterrupt((signal) =>
       inspect(args.positionals[0]!, { platform: args.values.platform as string | undefined, signal, registry })
     );
-    printOut(args.values.json ? JSON.stringify(report, null, 2) : formatInspect(report));
+    printOut(args.values.json ? JSON.stringify(report, null, 2) : terminalText(formatInspect(report)));
     return 0;
   },
 };
@@ -91,7 +93,7 @@ async function planImage(
   cli: CliContext,
 ): Promise<ConversionReport> {
   const name = planName(reference);
-  const dir = await Deno.makeTempDir({ prefix: "oci2lxc-plan-" });
+  const dir = makeTempDirIn("oci2lxc-plan-");
   try {
     const report = await withInterrupt((signal) =>
       convert(reference, `${dir}/${name}`, {

@@ -94,10 +94,14 @@ export const installLxcTemplateCommand: Command = {
         hint: "Pass --force to replace it, or --dir to write the template elsewhere",
       });
     }
+    // Written beside it and renamed over it: a symlink in its place is replaced, never written (or chmod-ed) through.
+    const partial = `${file}.partial-${Deno.pid}`;
     try {
-      await Deno.writeTextFile(file, templateScript(selfCommand()), { mode: 0o755 });
-      await Deno.chmod(file, 0o755);
+      await Deno.writeTextFile(partial, templateScript(selfCommand()), { mode: 0o755, createNew: true });
+      await Deno.chmod(partial, 0o755);
+      await Deno.rename(partial, file);
     } catch (err) {
+      await Deno.remove(partial).catch(() => {});
       throw cannotWrite(file, err);
     }
     printOut(`Installed ${file}: lxc-create -t ${dir === defaultDirOrUndefined() ? "oci2lxc" : file} -n NAME -- IMAGE`);

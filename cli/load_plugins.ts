@@ -45,7 +45,18 @@ export async function loadPlugins(files: readonly string[]): Promise<Plugin<Conv
         hint: "export default a plugin object or a factory function",
       });
     }
-    validatePlugin(value as Plugin<unknown>);
+    try {
+      validatePlugin(value as Plugin<unknown>);
+    } catch (cause) {
+      // "Cannot use plugin: it is not an object" does not say which --plugin, when there are several.
+      const message = cause instanceof Oci2LxcError ? cause.message.replace(/^Cannot use plugin( "[^"]*")?: /, "") : "";
+      if (!(cause instanceof Oci2LxcError) || message === cause.message) throw cause;
+      throw new Oci2LxcError("plugin", `Cannot load plugin ${file}: ${message}`, {
+        cause,
+        hint: cause.hint ??
+          "--plugin takes a .ts or .js module whose default export is a plugin or a factory; --debug shows more",
+      });
+    }
     out.push(value as Plugin<ConversionContext>);
   }
   return out;

@@ -22,6 +22,8 @@
  */
 import { dirname } from "node:path";
 import { Oci2LxcError, quoteForMessage } from "../core/errors.ts";
+import { checkContainerName } from "../core/plan/container_name.ts";
+import { lxcCreateAsideName } from "../core/rootfs/stale_leftovers.ts";
 import type { IdRange } from "../core/rootfs/id_map.ts";
 import type { Command, OptionSpec } from "./commands.ts";
 import { convertCommand, runConversion } from "./convert_command.ts";
@@ -73,6 +75,11 @@ export const lxcTemplateCommand: Command = {
         hint: "It is run by lxc-create: lxc-create -t oci2lxc -n NAME -- IMAGE [convert options]",
       });
     }
+    // lxc-create takes names that convert does not; convert's hint (--name, DEST) means nothing here.
+    checkContainerName(
+      name,
+      'lxc-create takes names the oci2lxc template cannot use as lxc.uts.name: choose another -n NAME (e.g. "web-1")',
+    );
     if (v["mapped-uid"] !== undefined || v["mapped-gid"] !== undefined) {
       throw new Oci2LxcError("usage", `Cannot create ${name} with the oci2lxc template in a user namespace`, {
         hint: "lxc-create's config has lxc.idmap: create it as root without lxc.idmap and pass --unprivileged " +
@@ -133,7 +140,8 @@ async function moveAside(path: string, name: string): Promise<string> {
       hint: `Remove what is in ${path} besides config and an empty rootfs, or use another -n NAME`,
     });
   }
-  const aside = `${dirname(path)}/.${name}.oci2lxc-lxc-create-${Deno.pid}`;
+  // Named with this run's PID and start time: after a kill, the next conversion into NAME removes it.
+  const aside = `${dirname(path)}/${lxcCreateAsideName(name)}`;
   await Deno.rename(path, aside);
   return aside;
 }

@@ -80,7 +80,8 @@ export async function assembleRootfs(
   const writer = new RootfsWriter(rootfs, {
     ...(options.idmap ? { idmap: options.idmap } : {}),
     approximate: options.approximate ?? false,
-    onWarning: (w: RootfsWarning) => options.onWarning?.(w.message),
+    // The message alone does not say which entry: the layer and the entry come first, as the tar parser's do.
+    onWarning: (w: RootfsWarning) => options.onWarning?.(`${w.layer}: ${w.path}: ${w.message}`),
   });
   const result: AssembleResult = {
     layers: [],
@@ -109,7 +110,8 @@ export async function assembleRootfs(
       const name = layerName(layer, layers.length);
       const interrupted = () => throwIfInterrupted(options.signal, "finish the conversion", `in ${name}`);
       writer.beginLayer(name);
-      const parser = new TarParser(writer, { name, onWarning: (m) => options.onWarning?.(`${name}: ${m}`) });
+      // The parser names the layer in its warnings already.
+      const parser = new TarParser(writer, { name, onWarning: (m) => options.onWarning?.(m) });
       let bytes = 0;
       let reported = performance.now();
       const total = blobLength(layer.blob);

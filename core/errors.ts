@@ -140,6 +140,20 @@ export function messageLine(text: string): string {
 }
 
 /**
+ * A multi-line text for a terminal (a human report) with its control characters escaped as {@linkcode messageLine}
+ * does, line breaks kept: image values (a ref name, a label) must not move the cursor or retitle the window.
+ *
+ * @example
+ * ```ts
+ * import { terminalText } from "./errors.ts";
+ * console.assert(terminalText("ref v1\x1b[2J\nnext") === "ref v1\\x1b[2J\nnext");
+ * ```
+ */
+export function terminalText(text: string): string {
+  return text.split("\n").map((line) => line.replace(CONTROL, escapeControl)).join("\n");
+}
+
+/**
  * Quote a value the user or the image gave for a message: JSON string quoting (so a newline shows as `\n` and
  * quotes cannot be confused with the message's own), cut to `max` characters with the number cut said.
  *

@@ -13,6 +13,7 @@
 import type { ConversionContext } from "../core/conversion.ts";
 import { type LxcLine, lxcNetLines } from "../core/network/lxc_net_lines.ts";
 import { netSpecSummary, netSpecWarnings, wantsDhcp } from "../core/network/net_spec.ts";
+import { PVE_DEFAULT_BRIDGE } from "../core/pve/pve_net.ts";
 import { RESOLV_CONF_HEADER } from "../core/network/network_dir.ts";
 import type { PlanNetwork } from "../core/plan/container_plan.ts";
 import { definePlugin, type Plugin } from "../core/plugin.ts";
@@ -57,7 +58,11 @@ export function network(options: NetworkOptions = {}): Plugin<ConversionContext>
     plan(context) {
       const specs = context.plan.net;
       if (specs.length === 0) return;
-      for (const w of netSpecWarnings(specs)) context.warn(w);
+      // Proxmox VE puts an interface without link= on vmbr0 (pve_net.ts), so plain LXC's "no bridge" does not hold.
+      const shown = context.format === "pve"
+        ? specs.map((s) => s.type !== "none" && s.link === undefined ? { ...s, link: PVE_DEFAULT_BRIDGE } : s)
+        : specs;
+      for (const w of netSpecWarnings(shown)) context.warn(w);
       const lines = lxcNetLines(specs, {
         kind: context.plan.kind,
         dest: context.dest,
@@ -75,7 +80,7 @@ export function network(options: NetworkOptions = {}): Plugin<ConversionContext>
           context.files.set("network/resolv.conf", { data: RESOLV_CONF_HEADER, mode: 0o644 });
         }
       }
-      for (const s of specs) context.warn(`network: ${netSpecSummary(s)}`);
+      for (const s of shown) context.warn(`network: ${netSpecSummary(s)}`);
     },
     rootfs(context) {
       if (context.files.has("network/resolv.conf") && pending.get(context)?.some(([k]) => k === "lxc.mount.entry")) {

@@ -21,6 +21,7 @@ import type { MemberTable } from "./member.ts";
 import { isOciLayout, openOciLayout } from "./oci_layout.ts";
 import { hostPlatform, type Platform } from "./platform.ts";
 import { TarIndex } from "./tar_index.ts";
+import { tempBase } from "../temp_dir.ts";
 
 /** Options for {@linkcode openImage}. */
 export interface OpenImageOptions {
@@ -159,10 +160,6 @@ function checkTransport(reference: ImageReference, members: MemberTable, isDirec
       { hint: isDirectory ? `Use the bare path ${reference.path}` : `Use docker-archive:${reference.path}${ref}` },
     );
   }
-}
-
-function tempBase(): string {
-  return Deno.env.get("TMPDIR") || "/tmp";
 }
 
 /** Where a compressed outer archive is unpacked to, and whether that is the caller's choice or $TMPDIR. */

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { makeTempDirIn } from "../temp_dir.ts";
 import { join } from "node:path";
 import { type AssembleResult, assembleRootfs, isReorderMismatch, reorderLayers } from "../assemble.ts";
 import type { ImageLayer } from "../image/image.ts";
@@ -22,7 +23,7 @@ export const assembleStage: Stage<Opened, Assembled> = {
     const { options } = run;
     let stagingAt = run.request.dest;
     if (options.dryRun) {
-      const dryRunDir = Deno.makeTempDirSync({ prefix: "oci2lxc-dry-run-" });
+      const dryRunDir = makeTempDirIn("oci2lxc-dry-run-");
       // Empty by then (the staging directory was removed); recursive only as a safety net.
       run.atEnd(() => Deno.removeSync(dryRunDir, { recursive: true }));
       stagingAt = join(dryRunDir, run.request.name);

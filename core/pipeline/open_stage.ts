@@ -6,6 +6,7 @@
  */
 import { open } from "../open.ts";
 import { claimDestination } from "../rootfs/dest_claim.ts";
+import { guardDestination } from "../rootfs/dest_guard.ts";
 import type { Stage } from "./stage_table.ts";
 import type { Opened } from "./stage_data.ts";
 
@@ -24,6 +25,16 @@ export const openStage: Stage<void, Opened> = {
     });
     // After a failure also the directories this run created go, once the unpacked archive is gone (image.close).
     if (claim) run.atEnd((failed) => claim.release(failed));
+    // DEST may have changed while --wait waited for the lock (the other run made it, or started it): check it again
+    // now that nobody else converts into it, before any work.
+    if (claim) {
+      guardDestination(dest, {
+        force: options.force,
+        replaceAny: options.replaceAny,
+        format: options.format,
+        dryRun: options.dryRun,
+      });
+    }
     const image = await open(run.request.reference, {
       platform: options.platform,
       tempDir: claim?.dir,

@@ -21,10 +21,18 @@ export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 /** An ordered environment where each name appears once. */
 class EnvList {
   #values = new Map<string, string>();
+  /** Where each value came from (`Env[2] of the image config`, `--env[0]`), for messages, and its error code. */
+  #sources = new Map<string, { what: string; code: ErrorCode }>();
 
   /** Set `name`, keeping its position when it is already there. */
   set(name: string, value: string): void {
     this.#values.set(name, value);
+    this.#sources.delete(name);
+  }
+
+  /** Where the value of `name` came from, when an entry set it. */
+  sourceOf(name: string): { what: string; code: ErrorCode } | undefined {
+    return this.#sources.get(name);
   }
 
   /** Whether `name` is set. */
@@ -38,8 +46,9 @@ class EnvList {
   }
 
   /**
-   * Apply `NAME=value` / `NAME` entries. Each entry is checked for control characters and named in messages by
-   * `describe(i)`, e.g. `Env[2] of the image config`. Warnings go to `warn`.
+   * Apply `NAME=value` / `NAME` entries, named in messages by `describe(i)`, e.g. `Env[2] of the image config`. The
+   * caller's entries are checked for control characters here; an image's only if they stay (see
+   * {@linkcode planEnv}), so `--env` can replace or remove one LXC cannot take. Warnings go to `warn`.
    */
   apply(
     entries: readonly string[],
@@ -49,9 +58,11 @@ class EnvList {
   ): void {
     entries.forEach((entry, i) => {
       const what = describe(i);
-      checkConfigValue(entry, what, code);
       // The caller's own words that would do nothing are refused; an image's are skipped with a warning.
-      if (code === "usage") checkEnvOption(entry, what);
+      if (code === "usage") {
+        checkConfigValue(entry, what, code);
+        checkEnvOption(entry, what);
+      }
       const eq = entry.indexOf("=");
       const name = eq < 0 ? entry : entry.slice(0, eq);
       if (name === "") {
@@ -74,6 +85,7 @@ class EnvList {
         return;
       }
       this.#values.set(name, entry.slice(eq + 1));
+      this.#sources.set(name, { what, code });
     });
   }
 }
@@ -106,7 +118,8 @@ export function planEnv(
   env.apply(sources.env ?? [], (i) => `--env[${i}]`, "usage", warn);
   if (!env.has("HOME")) env.set("HOME", sources.home);
   for (const [name, value] of env.entries()) {
-    checkConfigValue(`${name}=${value}`, `the environment variable ${name}`);
+    const source = env.sourceOf(name);
+    checkConfigValue(`${name}=${value}`, source?.what ?? `the environment variable ${name}`, source?.code);
   }
   const field = fieldFate("Env", "lxc.environment", {
     imageSet: imageEnv !== undefined && imageEnv.length > 0,

@@ -10,7 +10,8 @@ import { Oci2LxcError } from "../errors.ts";
 import type { NetInterface } from "../network/net_spec.ts";
 import type { PveConfWriter } from "./pve_conf_writer.ts";
 
-const DEFAULT_BRIDGE = "vmbr0";
+/** The bridge of `netN` without `link=`: Proxmox VE's default (its installer makes vmbr0). */
+export const PVE_DEFAULT_BRIDGE = "vmbr0";
 
 /**
  * A MAC address for interface `index` of container `vmid` that stays the same at every start and every conversion.
@@ -48,7 +49,7 @@ export function netLines(w: PveConfWriter, spec: NetInterface, n: number, ctx: N
     throw new Oci2LxcError("usage", `Cannot write net${n} for Proxmox VE: ${why}`);
   };
   if (spec.type !== "veth") fail(`type=${spec.type}: Proxmox VE containers have veth interfaces on a bridge only`);
-  const parts = [`name=${spec.name}`, `bridge=${spec.link ?? DEFAULT_BRIDGE}`];
+  const parts = [`name=${spec.name}`, `bridge=${spec.link ?? PVE_DEFAULT_BRIDGE}`];
   if (spec.hwaddr !== undefined) {
     if (spec.hwaddr.includes("x")) fail(`hwaddr=${spec.hwaddr}: Proxmox VE wants a full MAC address (no x)`);
     parts.push(`hwaddr=${spec.hwaddr.toUpperCase()}`);

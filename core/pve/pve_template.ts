@@ -2,14 +2,16 @@
  * A Proxmox VE container template (`NAME.tar.zst`) from a converted rootfs, for `pct create VMID
  * STORAGE:vztmpl/NAME.tar.zst`: the tar `rootfs_tar.ts` writes, compressed with zstd.
  *
- * The archive is written to `OUT.partial-PID` and renamed into place, so an interrupted run never leaves a truncated
- * template under the real name.
+ * The archive is written to `OUT.partial-PID-START` and renamed into place, so an interrupted run never leaves a
+ * truncated template under the real name; the owner tag (owner_tag.ts) lets the next run for OUT remove what a killed
+ * one left.
  *
  * @module
  */
 
 import { describeError, Oci2LxcError } from "../errors.ts";
 import { ZstdCompressor } from "../layer/zstd_compressor.ts";
+import { isOwnerAlive, ownerTag, startTimeOf } from "../rootfs/owner_tag.ts";
 import { type RootfsTarOptions, type RootfsTarResult, tarRootfs } from "./rootfs_tar.ts";
 
 export { type RootfsTarResult, tarRootfs, type TemplateFile } from "./rootfs_tar.ts";
@@ -45,7 +47,8 @@ export function writePveTemplate(
   outFile: string,
   options: PveTemplateOptions = {},
 ): PveTemplateResult {
-  const partial = `${outFile}.partial-${Deno.pid}`;
+  removeStalePartials(outFile, options.onWarning);
+  const partial = `${outFile}.partial-${ownerTag()}`;
   let file: Deno.FsFile;
   try {
     file = Deno.openSync(partial, { write: true, createNew: true, mode: 0o644 });
@@ -81,6 +84,37 @@ export function writePveTemplate(
       } catch {
         // nothing to clean up
       }
+    }
+  }
+}
+
+/**
+ * Remove `OUT.partial-PID-START` files whose owner is gone (and `OUT.partial-PID` of older versions whose PID is), each
+ * with a warning: a killed run's partial template can be as large as the template.
+ */
+function removeStalePartials(outFile: string, onWarning: ((message: string) => void) | undefined): void {
+  const slash = outFile.lastIndexOf("/");
+  const dir = slash <= 0 ? (slash === 0 ? "/" : ".") : outFile.slice(0, slash);
+  const name = outFile.slice(slash + 1).replace(/[\\^$.*+?()[\]{}|]/g, "\\$&");
+  const pattern = new RegExp(`^${name}\\.partial-(\\d+)(?:-(\\d+))?$`);
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch {
+    return; // the open below says what is wrong with the directory
+  }
+  for (const entry of entries) {
+    const m = pattern.exec(entry.name);
+    if (m === null || !entry.isFile) continue;
+    const pid = Number(m[1]);
+    const alive = m[2] === undefined ? startTimeOf(pid) !== undefined : isOwnerAlive(pid, Number(m[2]));
+    if (alive) continue;
+    const path = `${dir === "/" ? "" : dir}/${entry.name}`;
+    try {
+      Deno.removeSync(path);
+      onWarning?.(`removed ${path}, a partial template left by an earlier run (PID ${pid}) that no longer runs`);
+    } catch (err) {
+      onWarning?.(`cannot remove ${path}, left by an earlier run (PID ${pid}): ${describeError(err)}`);
     }
   }
 }

@@ -10,6 +10,7 @@ import { Oci2LxcError } from "../errors.ts";
 import { AT_EMPTY_PATH, check, Errno, fchown, fchownat, LibcError, type Timespec } from "../native/libc.ts";
 import { displayName, type TarEntry } from "../tar/tar_entry.ts";
 import { describeRanges, type IdMap, mapId } from "./id_map.ts";
+import { ACL_DEFAULT_XATTR } from "./posix_acl.ts";
 import type { RootfsWarning, RootfsWarningCode } from "./rootfs_warning.ts";
 import { shiftXattr, xattrSkipReason } from "./xattr_policy.ts";
 
@@ -102,6 +103,11 @@ export class EntryMetadata {
       if (skip !== undefined) {
         const why = skip === "trusted" ? "trusted.* attributes are not written" : "host-specific attribute";
         this.warn("xattr-skipped", entry, `xattr ${name} skipped: ${why}`);
+        continue;
+      }
+      if (name === ACL_DEFAULT_XATTR && entry.type !== "directory") {
+        // The kernel refuses it (EACCES) and GNU tar sets it on directories only: it means nothing on a file.
+        this.warn("xattr-skipped", entry, `xattr ${name} skipped: a default ACL applies to directories only`);
         continue;
       }
       const shifted = this.idmap === undefined ? value : shiftXattr(name, value, this.idmap);

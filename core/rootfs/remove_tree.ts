@@ -46,6 +46,8 @@ interface Frame {
   pending: Uint8Array[];
   /** Something below was left in place (a mount point), so this directory cannot be removed either. */
   kept: boolean;
+  /** `dev:ino` once `fd` is closed, to check the directory that `..` later reopens is still this one. */
+  id?: string;
 }
 
 /**
@@ -150,6 +152,7 @@ function* removeSteps(parentFd: number, name: Uint8Array): Generator<void, void,
           continue;
         }
         if (frames.length >= MAX_OPEN) {
+          top.id = identityOf(top.fd);
           check(close(top.fd), "close");
           top.fd = -1;
         }
@@ -172,6 +175,10 @@ function* removeSteps(parentFd: number, name: Uint8Array): Generator<void, void,
           openat(top.fd, DOTDOT, O_RDONLY | O_DIRECTORY | O_NOFOLLOW),
           "openat",
         );
+        // Someone renamed a directory of the tree meanwhile: ".." now leads elsewhere, where nothing may be removed.
+        if (identityOf(parent.fd) !== parent.id) {
+          throw new Error(`${relativePath(frames, top.name)} was moved while being removed; stopped there`);
+        }
       }
       close(top.fd);
       top.fd = -1;
@@ -189,6 +196,12 @@ function mountOf(fd: number): string {
   const st = fstat(fd);
   if (typeof st === "number") return check(st, "statx") as never;
   return `d${st.dev}`;
+}
+
+function identityOf(fd: number): string {
+  const st = fstat(fd);
+  if (typeof st === "number") return check(st, "statx") as never;
+  return `${st.dev}:${st.ino}`;
 }
 
 function relativePath(frames: Frame[], child: Uint8Array): string {

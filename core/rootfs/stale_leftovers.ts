@@ -1,13 +1,13 @@
 /**
  * Removing what killed runs left beside DEST: staging directories (with the old DEST when the kill came during the
- * commit) and unpacked outer archives. Their names carry the owner's PID and start time (see owner_tag.ts), so a
+ * commit), unpacked outer archives, and the directory lxc-create made that the LXC template moved aside. Their names carry the owner's PID and start time (see owner_tag.ts), so a
  * leftover is removed only when its owner is gone; a live run's are never touched.
  *
  * @module
  */
 
 import { describeError } from "../errors.ts";
-import { AT_FDCWD, check, close, O_DIRECTORY, O_PATH, openat } from "../native/libc.ts";
+import { AT_FDCWD, check, close, O_DIRECTORY, O_PATH, openat, RENAME_NOREPLACE, renameat2 } from "../native/libc.ts";
 import { isOwnerAlive, ownerTag } from "./owner_tag.ts";
 import { removeTreeAsync } from "./remove_tree.ts";
 import { SWAP_JOURNAL } from "../update/swap_journal.ts";
@@ -22,6 +22,11 @@ export function stagingName(base: string): string {
 /** `.NAME.oci2lxc-unpack-TAG.tar` for the unpacked outer archive of a conversion into `DIR/NAME`. */
 export function unpackName(base: string): string {
   return `.${base}.oci2lxc-unpack-${ownerTag()}-${randomHex()}.tar`;
+}
+
+/** `.NAME.oci2lxc-lxc-create-TAG` for the directory lxc-create made for NAME, moved aside by the LXC template. */
+export function lxcCreateAsideName(base: string): string {
+  return `.${base}.oci2lxc-lxc-create-${ownerTag()}-${randomHex()}`;
 }
 
 function randomHex(): string {
@@ -52,7 +57,7 @@ export async function cleanStaleLeftovers(
   options: { signal?: AbortSignal | undefined } = {},
 ): Promise<string[]> {
   const pattern = new RegExp(
-    `^\\.${escapeRegExp(base)}\\.oci2lxc-(staging|unpack)-(\\d+)-(\\d+)-[0-9a-f]+(\\.old|\\.tar)?$`,
+    `^\\.${escapeRegExp(base)}\\.oci2lxc-(staging|unpack|lxc-create)-(\\d+)-(\\d+)-[0-9a-f]+(\\.old|\\.tar)?$`,
   );
   const found: { name: string; pid: number; kind: string }[] = [];
   try {
@@ -64,7 +69,12 @@ export async function cleanStaleLeftovers(
       // An update killed while it moved volume data into its staging directory: the data is the user's, and
       // `oci2lxc update` or `rollback` moves it back (core/update/generation_swap.ts).
       if (m[1] === "staging" && hasSwapJournal(`${dir === "/" ? "" : dir}/${entry.name}`)) continue;
-      found.push({ name: entry.name, pid, kind: m[1] === "unpack" ? "an unpacked archive" : "a staging directory" });
+      const kind = m[1] === "unpack"
+        ? "an unpacked archive"
+        : m[1] === "staging"
+        ? "a staging directory"
+        : "lxc-create's directory moved aside";
+      found.push({ name: entry.name, pid, kind });
     }
   } catch {
     return []; // no parent yet: nothing can be left there
@@ -73,6 +83,21 @@ export async function cleanStaleLeftovers(
   if (found.length === 0) return warnings;
   const dirFd = check(openat(AT_FDCWD, encoder.encode(dir), O_PATH | O_DIRECTORY), "openat", dir);
   try {
+    // Without RENAME_EXCHANGE (ZFS before 2.2) a commit moves the old DEST aside, then the new one in: a kill between
+    // the two leaves no DEST. The old container was the one in use: put it back rather than remove both.
+    const aside = found.find((f) => f.name.endsWith(".old"));
+    if (
+      aside !== undefined &&
+      renameat2(dirFd, encoder.encode(aside.name), dirFd, encoder.encode(base), RENAME_NOREPLACE) === 0
+    ) {
+      found.splice(found.indexOf(aside), 1);
+      const at = (name: string) => `${dir === "/" ? "" : dir}/${name}`;
+      warnings.push(
+        `restored ${at(base)} from ${
+          at(aside.name)
+        }: an earlier run (PID ${aside.pid}) was killed while it replaced it`,
+      );
+    }
     for (const f of found) {
       const path = `${dir === "/" ? "" : dir}/${f.name}`;
       try {

@@ -117,6 +117,20 @@ for (const entry of ENTRIES) {
     assert(lines[1]!.startsWith("hint: --plugin takes a .ts or .js module"), r.stderr);
   });
 
+  Deno.test(`[${entry}] --plugin whose default export is no plugin names the file`, async () => {
+    await withTempDir(async (dir) => {
+      // With several --plugin, "Cannot use plugin: it is not an object" did not say which one.
+      Deno.writeTextFileSync(`${dir}/good.ts`, 'export default { name: "good" };\n');
+      Deno.writeTextFileSync(`${dir}/num.ts`, "export default 42;\n");
+      const r = await cli(entry, [
+        ...["convert", BUSYBOX, `${dir}/ct`, "--dry-run", "--plugin", `${dir}/good.ts`, "--plugin", `${dir}/num.ts`],
+      ]);
+      assertEquals(r.code, 1, r.stderr);
+      assert(r.stderr.startsWith(`error: Cannot load plugin ${dir}/num.ts: it is not an object\n`), r.stderr);
+      assert(/^hint: --plugin takes a \.ts or \.js module/m.test(r.stderr), r.stderr);
+    });
+  });
+
   Deno.test(`[${entry}] convert refuses option values up front, the same for --dry-run and a real run`, async () => {
     await withTempDir(async (dir) => {
       const cases: [string[], string][] = [

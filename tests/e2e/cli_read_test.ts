@@ -1,5 +1,7 @@
 import { assert, assertEquals } from "../_helpers/assert.ts";
-import { flipByte, withTempDir } from "../_helpers/oci_builder.ts";
+import { flipByte, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
+import { file } from "../rootfs/_layers.ts";
+import { layerTar } from "../rootfs/_oci_image.ts";
 import { assertGolden, cli, ENTRIES } from "./_cli.ts";
 
 const FIX = "fixtures/images/";
@@ -62,3 +64,20 @@ for (const entry of ENTRIES) {
     });
   }
 }
+
+Deno.test("inspect and the convert report show an image's ref name with its control characters escaped", async () => {
+  await withTempDir(async (dir) => {
+    // The ref name comes from the image's index (an annotation): ESC, C1 CSI and CR would reach the terminal.
+    await writeOciDir(`${dir}/img`, [{ tar: layerTar([file("bin/true", "")]), compression: "none" }], {
+      Cmd: ["/bin/true"],
+    }, { refName: "v1\u001b]0;pwned\u0007\u009b2J\rX" });
+    const inspect = await cli("main.ts", ["inspect", `oci:${dir}/img`]);
+    const dry = await cli("main.ts", ["convert", `oci:${dir}/img`, `${dir}/ct`, "--dry-run", "--quiet"]);
+    for (const r of [inspect, dry]) {
+      assertEquals(r.code, 0, r.stderr);
+      // deno-lint-ignore no-control-regex
+      assert(!/[\x00-\x09\x0b-\x1f\x7f-\x9f]/.test(r.stdout), JSON.stringify(r.stdout));
+      assert(r.stdout.includes("v1\\x1b]0;pwned\\x07\\x9b2J\\rX"), r.stdout);
+    }
+  });
+});

@@ -50,6 +50,13 @@ for (const entry of ENTRIES) {
       assertEquals(await complete(script, ["oci2lxc", "convert", "--plugin", "examples/motd_plugin/motd_"]), [
         "examples/motd_plugin/motd_plugin.ts",
       ]);
+      // A file name with a blank is one candidate (compgen's output was split at blanks), as an image or as --plugin.
+      await Deno.mkdir(`${dir}/images`);
+      await Deno.writeTextFile(`${dir}/images/my image.tar`, "");
+      assertEquals(await complete(script, ["oci2lxc", "convert", "images/my"], dir), ["images/my image.tar"]);
+      assertEquals(await complete(script, ["oci2lxc", "convert", "--plugin", "images/my"], dir), [
+        "images/my image.tar",
+      ]);
       // The commands LXC runs are not offered.
       assertEquals(await complete(script, ["oci2lxc", "h"]), []);
       assertEquals(await complete(script, ["oci2lxc", "lxc"]), []);

@@ -4,6 +4,7 @@
  * protection. Whatever fails leaves neither DEST nor a staging directory.
  */
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
+import { aclTextToXattr } from "../../core/rootfs/posix_acl.ts";
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { WORKER_MIN_BYTES } from "../../core/assemble.ts";
 import { flipByte, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
@@ -172,3 +173,37 @@ Deno.test("--dry-run writes nothing near DEST: a missing parent stays missing", 
     assertEquals([...Deno.readDirSync(dir)], []);
   });
 });
+
+Deno.test("a layer's warnings name the layer once and the entry they are about", async () => {
+  await withTempDir(async (dir) => {
+    // Layer 1: a default ACL on a file, which the rootfs writer skips; layer 2: data after the end-of-archive marker,
+    // which the tar parser ignores. The first lost its layer and entry, the second had its layer twice.
+    const hostname = file("etc/hostname", "x\n", {
+      xattrs: { "system.posix_acl_default": aclValue("user::rwx,group::r-x,other::---") },
+    });
+    const junk = new Uint8Array(512).fill(0x41);
+    await writeOciDir(`${dir}/img`, [
+      { tar: layerTar([hostname]), compression: "none" },
+      { tar: new Uint8Array([...layerTar([file("srv/x", "x\n")]), ...junk]), compression: "none" },
+    ], { Cmd: ["/bin/true"] });
+    const r = await cli("main.ts", ["convert", `oci:${dir}/img`, `${dir}/ct`, "--quiet", "--json"]);
+    assertEquals(r.code, 0, r.stderr);
+    const warnings = (JSON.parse(r.stdout).warnings as string[]).map((w) => w.replace(/sha256:[0-9a-f]{12}/, "ID"));
+    assert(
+      warnings.includes(
+        "layer 1/2 (ID): etc/hostname: xattr system.posix_acl_default skipped: a default ACL applies to directories only",
+      ),
+      warnings.join("\n"),
+    );
+    assert(
+      warnings.some((w) => /^layer 2\/2 \(ID\): ignoring data after the end-of-archive marker, from byte \d+$/.test(w)),
+      warnings.join("\n"),
+    );
+  });
+});
+
+function aclValue(text: string): Uint8Array {
+  const value = aclTextToXattr(text);
+  if (typeof value === "string") throw new Error(value);
+  return value;
+}

@@ -80,6 +80,92 @@ Deno.test("--force refuses an empty DEST, '.', '..', a system directory and a di
   });
 });
 
+Deno.test("--force refuses /etc reached through a bind mount of / (dry run, in a private mount namespace)", async () => {
+  await withTempDir(async (dir) => {
+    Deno.mkdirSync(`${dir}/root`);
+    // The bind mount lives and dies with unshare's namespace: the host never sees it, the temp dir's removal neither.
+    // A dry run replaces nothing, so a regression fails this test without touching /etc.
+    const r = await new Deno.Command("unshare", {
+      args: [
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        'mount --bind / "$1" && shift && exec "$@"',
+        "sh",
+        `${dir}/root`,
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--quiet",
+        `${PROJECT_ROOT}main.ts`,
+        "convert",
+        IMAGE,
+        `${dir}/root/etc`,
+        "--force",
+        "--replace-any",
+        "--dry-run",
+        "--quiet",
+      ],
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const stderr = new TextDecoder().decode(r.stderr);
+    assertEquals(r.code, 1, stderr);
+    assert(
+      stderr.includes(`error: Cannot replace ${dir}/root/etc: it is the system directory /etc (by another path)`),
+      stderr,
+    );
+    assertEquals(ls(`${dir}/root`), []);
+  });
+});
+
+Deno.test("a working directory whose path is not UTF-8: an absolute DEST converts, a relative one is refused by name", async () => {
+  await withTempDir(async (dir) => {
+    // Deno.cwd() throws for such a path; it used to fail every conversion with "Cannot finish" and a bug-report hint.
+    const work = `${dir}/work-\\377`; // octal: dash's printf knows no \\x escapes
+    await sh(`mkdir "$(printf '${work}')"`);
+    const inWork = (args: string[]) =>
+      new Deno.Command("sh", {
+        args: [
+          "-c",
+          `cd "$(printf '${work}')" && exec "$@"`,
+          "sh",
+          Deno.execPath(),
+          "run",
+          "-A",
+          "--quiet",
+          `${PROJECT_ROOT}main.ts`,
+          "convert",
+          IMAGE,
+          ...args,
+          "--quiet",
+        ],
+        stdout: "null",
+        stderr: "piped",
+        env: { NO_COLOR: "1" },
+      }).output().then((r) => ({ code: r.code, stderr: new TextDecoder().decode(r.stderr) }));
+    const absolute = await inWork([`${dir}/ct`]);
+    assertEquals(absolute.code, 0, absolute.stderr);
+    assert(ls(`${dir}/ct`).includes("rootfs"));
+    const relative = await inWork(["ct"]);
+    assertEquals(relative.code, 1, relative.stderr);
+    assert(
+      relative.stderr.startsWith("error: Cannot resolve DEST ct: the working directory cannot be named\n"),
+      relative.stderr,
+    );
+    const parent = await inWork([dir, "--force", "--replace-any"]);
+    assertEquals(parent.code, 1, parent.stderr);
+    assert(
+      parent.stderr.startsWith(`error: Cannot replace ${dir}: it is the working directory or holds it\n`),
+      parent.stderr,
+    );
+    assertEquals(ls(dir).length, 2, "ct and the working directory, nothing else");
+  });
+});
+
 Deno.test("--force never crosses a mount: a DEST with a bind mount in it is refused and the mounted files stay", async () => {
   await withTempDir(async (dir) => {
     const made = await convertIn(dir, [IMAGE, `${dir}/ct`, "--quiet"]);
@@ -150,6 +236,36 @@ Deno.test("a second conversion into a DEST being converted fails at once naming 
   });
 });
 
+Deno.test("--wait checks DEST again once it holds the lock: the first run made it, so without --force it stops at once", async () => {
+  await withTempDir(async (dir) => {
+    const held = await acquireDestLock(dir, "ct");
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", `${PROJECT_ROOT}main.ts`, "convert", GZIPPED, `${dir}/ct`, "--wait"],
+      cwd: dir,
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    let stderr = "";
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      stderr += chunk.value;
+      if (stderr.includes("waiting for another oci2lxc")) break;
+    }
+    // The holder ends having made DEST (as a finished conversion would).
+    Deno.mkdirSync(`${dir}/ct/rootfs`, { recursive: true });
+    Deno.writeTextFileSync(`${dir}/ct/config`, "lxc.uts.name = ct\n");
+    held.release();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) stderr += chunk.value;
+    assertEquals((await child.status).code, 1, stderr);
+    assert(/^error: Cannot write \S+\/ct: it already exists$/m.test(stderr), stderr);
+    // It used to unpack the image, assemble and plan, and fail only at the commit.
+    assert(!stderr.includes("decompressed"), stderr);
+    assertEquals(ls(dir), ["ct"]);
+    assertEquals(ls(`${dir}/ct`), ["config", "rootfs"]);
+  });
+});
+
 Deno.test("a run removes what killed runs for the same DEST left beside it, says so, and keeps a live run's", async () => {
   await withTempDir(async (dir) => {
     // A PID that ran and is gone: a child that has exited.
@@ -189,6 +305,65 @@ Deno.test("a failed conversion into /a/b/c/ct removes a, b and c it created, and
     const r2 = await convertIn(dir, [`${dir}/bad.tar.gz`, `${dir}/x/y/ct`, "--quiet"]);
     assertEquals(r2.code, 1, r2.stderr);
     assertEquals(ls(dir), ["a", "bad.tar.gz"]);
+  });
+});
+
+Deno.test("a dry run and inspect --plan name a missing or non-UTF-8 TMPDIR and leave nothing in it", async () => {
+  await withTempDir(async (dir) => {
+    // Their temporary directory, not an unpacked archive (the image is not compressed): Deno's makeTempDir said
+    // "Cannot finish: … os error 2: tmpdir" with the bug-report hint, and for a TMPDIR that is not UTF-8 it made the
+    // directory, then failed on its name and left it.
+    await sh(`mkdir "$(printf '${dir}/t-\\377')"`); // octal: dash's printf knows no \\x escapes
+    const runs: [string[], RegExp, RegExp][] = [
+      [
+        ["convert", IMAGE, `${dir}/ct`, "--dry-run", "--quiet"],
+        /^error: Cannot make a temporary directory in \$TMPDIR \(\S+\/nonexistent\/x\): No such file/m,
+        /^hint: Set TMPDIR to a directory that exists/m,
+      ],
+      [
+        ["inspect", "--plan", IMAGE],
+        /^error: Cannot make a temporary directory in \$TMPDIR \(\S+\/nonexistent\/x\): No such file/m,
+        /^hint: Set TMPDIR to a directory that exists/m,
+      ],
+    ];
+    for (const [args, error, hint] of runs) {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--quiet", `${PROJECT_ROOT}main.ts`, ...args],
+        stdout: "null",
+        stderr: "piped",
+        env: { NO_COLOR: "1", TMPDIR: `${dir}/nonexistent/x` },
+      }).output();
+      const stderr = new TextDecoder().decode(r.stderr);
+      assertEquals(r.code, 1, stderr);
+      assert(error.test(stderr) && hint.test(stderr), stderr);
+      // The same with TMPDIR's bytes not UTF-8 (set through sh: Deno's env takes only strings).
+      const raw = await new Deno.Command("sh", {
+        args: [
+          "-c",
+          `TMPDIR="$(printf '${dir}/t-\\377')" exec "$@"`,
+          "sh",
+          Deno.execPath(),
+          "run",
+          "-A",
+          "--quiet",
+          `${PROJECT_ROOT}main.ts`,
+          ...args,
+        ],
+        stdout: "null",
+        stderr: "piped",
+        env: { NO_COLOR: "1" },
+      }).output();
+      const rawErr = new TextDecoder().decode(raw.stderr);
+      assertEquals(raw.code, 1, rawErr);
+      assert(
+        /^error: Cannot use \$TMPDIR: /m.test(rawErr) &&
+          /^hint: Set TMPDIR to a directory whose path is UTF-8/m.test(rawErr),
+        rawErr,
+      );
+    }
+    // Deno cannot open a name that is not UTF-8: find lists what is there.
+    const left = await new Deno.Command("find", { args: [dir, "-mindepth", "1"], stdout: "piped" }).output();
+    assertEquals(new TextDecoder().decode(left.stdout).split("\n").filter((l) => l !== "").length, 1, "only TMPDIR");
   });
 });
 
@@ -258,6 +433,46 @@ Deno.test("--force refuses a DEST that LXC runs as a container (lxcpath DEST's p
       assertEquals(ls(dir).filter((n) => n.startsWith(".")), [], "no staging directory, lock or unpacked file");
     } finally {
       await forceStop(name, dir);
+    }
+  });
+});
+
+Deno.test("--force refuses a running container started through another LXC path (a symlink to DEST's parent)", async () => {
+  await withTempDir(async (dir) => {
+    // /var/lib/lxc as a symlink to other storage is common: lxc-start uses the link's path, and lxc-info asked with
+    // the real path (what the guard resolves DEST's parent to) says STOPPED.
+    Deno.mkdirSync(`${dir}/real`);
+    Deno.symlinkSync(`${dir}/real`, `${dir}/link`);
+    const name = `o2l-safety-${crypto.randomUUID().slice(0, 6)}`;
+    const made = await convertIn(dir, [
+      IMAGE,
+      `${dir}/real/${name}`,
+      "--quiet",
+      "--entrypoint",
+      '["/bin/sleep","600"]',
+    ]);
+    assertEquals(made.code, 0, made.stderr);
+    try {
+      const started = await lxc(["lxc-start", "-n", name, "-P", `${dir}/link`, "-d"]);
+      assertEquals(started.code, 0, started.out);
+      await waitFor("RUNNING", async () => {
+        const s = await lxc(["lxc-info", "-n", name, "-P", `${dir}/link`, "-s", "-H"]);
+        return s.out.trim() === "RUNNING" ? true : undefined;
+      });
+      for (const dest of [`${dir}/real/${name}`, `${dir}/link/${name}`]) {
+        const r = await convertIn(dir, [IMAGE, dest, "--force", "--dry-run", "--quiet"]);
+        assertEquals(r.code, 1, r.stderr);
+        assert(
+          new RegExp(
+            `^error: Cannot replace \\S+/real/${name}: process \\d+ \\(\\S+\\) has its root in \\S+/rootfs`,
+            "m",
+          )
+            .test(r.stderr),
+          r.stderr,
+        );
+      }
+    } finally {
+      await forceStop(name, `${dir}/link`);
     }
   });
 });

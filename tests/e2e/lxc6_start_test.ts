@@ -253,3 +253,16 @@ Deno.test("the converted busybox app, one DEST, runs under LXC 5 and LXC 6 with 
     await startAndStop((argv, env) => lxc6.run(argv, env), await lxc6.version(), parent, name);
   });
 });
+
+Deno.test("more argv LXC 5 and 6 must read alike: UTF-8 with blanks, the launcher's own words, blanks only, NBSP", async () => {
+  // "$s", "$t", "${IFS}" and "%??" are the launcher script's own words; NBSP and UTF-8 are no C isspace.
+  const more = ["é ü", "日本 語", "${IFS}", "$s", "$t", "  ", "\t\t", `'"'`, "-", "--", "\u00a0x\u00a0", "a  b", "x\\"];
+  await checkArgv([...more, "%??", "${IFS%??}"], { shell: true, lxcVersion: "5.0.2", under: [5, 6] });
+  await checkArgv([...more, "%??", "${IFS%??}"], { shell: true, lxcVersion: "6.0.4", under: [5, 6] });
+  // Without a shell, LXC 6's quoting: every one of them that holds at most one kind of quote.
+  await checkArgv(more.filter((a) => !a.includes("'") || !a.includes('"')), {
+    shell: false,
+    lxcVersion: "6.0.4",
+    under: [6],
+  });
+});

@@ -107,6 +107,21 @@ for (const entry of ENTRIES) {
       const refused = await create("refused", BUSYBOX, "--force");
       assert(refused.code !== 0, refused.out);
       assert(refused.out.includes("Unknown option '--force'"), refused.out);
+      // What a killed template run left (lxc-create's directory moved aside, owner PID 999999 gone) goes with the next
+      // run for that name, as staging directories do.
+      const stale = `${dir}/lxc/.again.oci2lxc-lxc-create-999999-1-0badcafe`;
+      await Deno.mkdir(`${stale}/rootfs`, { recursive: true });
+      await Deno.writeTextFile(`${stale}/config`, "lxc.uts.name = again\n");
+      const again = await create("again", BUSYBOX); // not quiet: the removal is a warning
+      assertEquals(again.code, 0, again.out);
+      assert(again.out.includes(`removed ${stale}, lxc-create's directory moved aside`), again.out);
+      assertEquals([...Deno.readDirSync(`${dir}/lxc`)].map((e) => e.name).sort(), ["again", "ours", "theirs"]);
+      await Deno.remove(`${dir}/lxc/again`, { recursive: true });
+      // A name lxc-create takes and convert does not: the hint names lxc-create's -n, not convert's --name or DEST.
+      const named = await create("a b", BUSYBOX, "-q");
+      assert(named.code !== 0, named.out);
+      assert(named.out.includes('error: Cannot use container name "a b"'), named.out);
+      assert(named.out.includes("hint: lxc-create takes names the oci2lxc template cannot use"), named.out);
       assertEquals([...Deno.readDirSync(`${dir}/lxc`)].map((e) => e.name).sort(), ["ours", "theirs"]);
     });
   });
@@ -157,6 +172,15 @@ for (const entry of ENTRIES) {
         refused.stderr.startsWith(`error: Cannot write ${dir}/lxc-oci2lxc: it exists and oci2lxc did not write it`),
       );
       assertEquals((await cli(entry, ["install-lxc-template", "--dir", dir, "--force"])).code, 0);
+      // A symlink in its place is replaced, not written through: with --force it used to overwrite (and chmod 0755)
+      // whatever it pointed to.
+      await Deno.writeTextFile(`${dir}/victim`, "secret\n", { mode: 0o600 });
+      await Deno.remove(`${dir}/lxc-oci2lxc`);
+      await Deno.symlink(`${dir}/victim`, `${dir}/lxc-oci2lxc`);
+      assertEquals((await cli(entry, ["install-lxc-template", "--dir", dir, "--force"])).code, 0);
+      assertEquals(await Deno.readTextFile(`${dir}/victim`), "secret\n");
+      assertEquals((await Deno.stat(`${dir}/victim`)).mode! & 0o777, 0o600);
+      assert((await Deno.lstat(`${dir}/lxc-oci2lxc`)).isFile);
     });
   });
 }

@@ -50,3 +50,23 @@ Deno.test("convert --format pve without --vmid is a usage error", async () => {
   assertEquals(r.code, 2);
   assert(r.stderr.startsWith("error: Cannot write Proxmox VE output without a container id"), r.stderr);
 });
+
+Deno.test("convert --format pve without link= says the interface goes on vmbr0, as the conf has it", async () => {
+  await withTempDir(async (dir) => {
+    const r = await cli("main.ts", [
+      "convert",
+      "fixtures/images/busybox.oci.tar",
+      `${dir}/out`,
+      ...["--format", "pve", "--vmid", "120", "--net", "ip=10.0.0.5/24,gw=10.0.0.1", "--json", "--quiet"],
+    ]);
+    assertEquals(r.code, 0, r.stderr);
+    assert(Deno.readTextFileSync(`${dir}/out/120.conf`).includes("net0: name=eth0,bridge=vmbr0,"));
+    // Plain LXC's warning ("no link=, so the host end of its veth is on no bridge") does not hold for Proxmox VE.
+    const warnings: string[] = JSON.parse(r.stdout).warnings;
+    assert(!warnings.some((w) => w.includes("no bridge")), warnings.join("\n"));
+    assert(
+      warnings.includes("network: eth0: veth on vmbr0, 10.0.0.5/24 via 10.0.0.1, IPv6 SLAAC (kernel)"),
+      warnings.join("\n"),
+    );
+  });
+});

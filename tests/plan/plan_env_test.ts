@@ -21,3 +21,16 @@ Deno.test("planEnv refuses the caller's --env without a name, and only warns abo
 Deno.test("checkEnvOption passes NAME=VALUE, NAME= and a bare NAME", () => {
   for (const entry of ["A=1", "A=", "A", "A==b"]) checkEnvOption(entry, "--env");
 });
+
+Deno.test("planEnv lets --env replace or remove an image Env entry LXC cannot take, and names the entry when it stays", () => {
+  // The error's hint says "fix the image or override that field": overriding has to work.
+  const image = { Env: ["PATH=/bin", "A=x\u001by"] };
+  assert.deepEqual(planEnv(image, { ...SOURCES, env: ["A=b"] }, () => {}).env.find(([n]) => n === "A"), ["A", "b"]);
+  assert.equal(planEnv(image, { ...SOURCES, env: ["A"] }, () => {}).env.find(([n]) => n === "A"), undefined);
+  assert.throws(
+    () => planEnv(image, SOURCES, () => {}),
+    (err: unknown) =>
+      err instanceof Oci2LxcError && err.code === "config" &&
+      err.message === "Cannot use Env[1] of the image config: it contains an escape character (0x1B)",
+  );
+});

@@ -392,3 +392,36 @@ Deno.test("writePveTemplate keeps POSIX ACLs through pct's extraction, with cont
     ws.done();
   }
 });
+
+Deno.test("writePveTemplate removes the partial template a killed run left for the same file, and keeps a live run's", () => {
+  const ws = workspace();
+  try {
+    apply(ws.src, [[file("a", "a")]]);
+    const out = `${ws.base}/t.tar.zst`;
+    // A SIGKILL during the template (which can take minutes) left OUT.partial-PID for good: nothing removed it.
+    Deno.writeTextFileSync(`${out}.partial-999999`, "old style, owner gone");
+    Deno.writeTextFileSync(`${out}.partial-999999-1`, "owner gone");
+    // The parent process (deno test's runner or a shell) is alive: a partial named after it is a live run's.
+    Deno.writeTextFileSync(`${out}.partial-${Deno.ppid}-${startTime(Deno.ppid)}`, "a live run's");
+    Deno.writeTextFileSync(`${ws.base}/other.tar.zst.partial-999999-1`, "another template's");
+    const warnings: string[] = [];
+    writePveTemplate(ws.src, out, { onWarning: (w) => warnings.push(w) });
+    assert.deepEqual([...Deno.readDirSync(ws.base)].map((e) => e.name).sort(), [
+      "other.tar.zst.partial-999999-1",
+      "src",
+      "t.tar.zst",
+      `t.tar.zst.partial-${Deno.ppid}-${startTime(Deno.ppid)}`,
+    ]);
+    assert.deepEqual(warnings.sort(), [
+      `removed ${out}.partial-999999, a partial template left by an earlier run (PID 999999) that no longer runs`,
+      `removed ${out}.partial-999999-1, a partial template left by an earlier run (PID 999999) that no longer runs`,
+    ]);
+  } finally {
+    ws.done();
+  }
+});
+
+function startTime(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+}

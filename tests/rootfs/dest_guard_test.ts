@@ -97,3 +97,110 @@ Deno.test("guardDestination with --format pve refuses only an empty DEST and sys
   assertEquals(guardDestination(".", { format: "pve", cwd: "/var/tmp" }).absDest, "/var/tmp");
   assertThrows(() => guardDestination("/", { format: "pve", force: true }), Oci2LxcError, "system directory");
 });
+
+Deno.test("guardDestination refuses a system directory named by another path: /usr/lib is /lib on a merged /usr", async () => {
+  // Debian 12 and later: /lib, /bin, /sbin are symlinks into /usr, so /usr/lib is the directory /lib names.
+  const merged = ["/lib", "/bin", "/sbin"].filter((d) => Deno.lstatSync(d).isSymlink);
+  assert(merged.length > 0, "this test needs a merged /usr (Debian 12's default)");
+  await withTempDir((dir) => {
+    Deno.symlinkSync("/usr", `${dir}/usr`);
+    for (const d of merged) {
+      const real = Deno.realPathSync(d);
+      for (const dest of [real, `${dir}${real}`]) {
+        const err = refusal(dest, { force: true, replaceAny: true });
+        assertEquals(err?.message, `Cannot replace ${real}: it is the system directory ${d} (by another path)`);
+      }
+    }
+    // Proxmox VE output is written into DEST, so a symlink to /etc is /etc.
+    Deno.symlinkSync("/etc", `${dir}/etc`);
+    assertEquals(
+      refusal(`${dir}/etc`, { format: "pve" })?.message,
+      `Cannot write Proxmox VE output into ${dir}/etc: it is the system directory /etc (by another path)`,
+    );
+    // A symlink to a container: --force would replace the link, so it says that rather than "no config or rootfs".
+    Deno.mkdirSync(`${dir}/data/ct/rootfs`, { recursive: true });
+    Deno.symlinkSync(`${dir}/data/ct`, `${dir}/ct`);
+    assertEquals(
+      refusal(`${dir}/ct`, { force: true })?.message,
+      `Cannot replace ${dir}/ct: it is a symlink (to ${dir}/data/ct)`,
+    );
+    // Replaced as an entry, a symlink is only a link: replacing it leaves /etc alone.
+    assertEquals(guardDestination(`${dir}/etc`, { force: true, replaceAny: true }).target, `${dir}/etc`);
+  });
+});
+
+Deno.test("guardDestination refuses an ancestor of the working directory seen through a bind mount", async () => {
+  await withTempDir(async (dir) => {
+    Deno.mkdirSync(`${dir}/a/b/work`, { recursive: true });
+    Deno.mkdirSync(`${dir}/alias`);
+    const mount = await new Deno.Command("mount", { args: ["--bind", `${dir}/a`, `${dir}/alias`] }).output();
+    assert(mount.success);
+    try {
+      for (const dest of [`${dir}/alias/b`, `${dir}/alias/b/work`]) {
+        const err = refusal(dest, { force: true, replaceAny: true, cwd: `${dir}/a/b/work` });
+        assert(err?.message.startsWith(`Cannot replace ${dest}: it is the working directory`), err?.message);
+      }
+    } finally {
+      await new Deno.Command("umount", { args: [`${dir}/alias`] }).output();
+    }
+  });
+});
+
+Deno.test("guardDestination refuses an LXC path, also one holding containers named config and rootfs", async () => {
+  await withTempDir((dir) => {
+    // Each of these has a directory `config` or `rootfs`, which made the LXC path "look like a container".
+    for (const names of [["config", "web"], ["rootfs"], ["config", "rootfs", "a", "b", "c"]]) {
+      const lxcpath = `${dir}/lxc-${names.length}`;
+      for (const name of names) {
+        Deno.mkdirSync(`${lxcpath}/${name}/rootfs`, { recursive: true });
+        Deno.writeTextFileSync(`${lxcpath}/${name}/config`, `lxc.uts.name = ${name}\n`);
+      }
+      const err = refusal(lxcpath, { force: true });
+      assert(err?.message.startsWith(`Cannot replace ${lxcpath}: it holds containers (`), err?.message);
+      assertEquals(
+        err?.hint,
+        "Pass one container's directory (LXCPATH/NAME), not the LXC path; --replace-any replaces it all",
+      );
+      // One of its containers is still a container.
+      assertEquals(guardDestination(`${lxcpath}/${names[0]}`, { force: true }).exists, true);
+    }
+    // A container whose rootfs happens to hold a directory with a config file is still a container.
+    Deno.mkdirSync(`${dir}/ct/rootfs/etc/app`, { recursive: true });
+    Deno.writeTextFileSync(`${dir}/ct/config`, "lxc.uts.name = ct\n");
+    Deno.writeTextFileSync(`${dir}/ct/rootfs/etc/app/config`, "x");
+    assertEquals(guardDestination(`${dir}/ct`, { force: true }).exists, true);
+  });
+});
+
+Deno.test("guardDestination refuses a DEST name too long for the staging directory and lock beside it", () => {
+  // 230 bytes is a valid directory name, but ".NAME.oci2lxc-staging-PID-START-XXXXXXXX.old" is not: the run failed in
+  // the middle with ENAMETOOLONG (and at 300 bytes with "Check that DIR is writable").
+  for (const [name, bytes] of [["a".repeat(197), 197], ["é".repeat(99), 198]] as const) {
+    const err = refusal(`/var/tmp/${name}`, { format: "lxc" });
+    assertEquals(err?.code, "usage");
+    assert(err?.message.includes(`its name is ${bytes} bytes`), err?.message);
+    assertEquals(err?.hint, "Choose a DEST whose last component has at most 196 bytes");
+  }
+  assertEquals(guardDestination(`/nonexistent/${"a".repeat(196)}`, {}).exists, false);
+});
+
+Deno.test("guardDestination never replaces a device node, FIFO or socket, even with --replace-any", async () => {
+  // --replace-any means any directory (or file): /dev/null replaced by a directory breaks the host.
+  await withTempDir(async (dir) => {
+    const mk = await new Deno.Command("sh", {
+      args: ["-c", `mknod '${dir}/null' c 1 3 && mkfifo '${dir}/fifo'`],
+    }).output();
+    assert(mk.success);
+    for (
+      const [dest, what] of [["/dev/null", "a character device"], [`${dir}/null`, "a character device"], [
+        `${dir}/fifo`,
+        "a FIFO",
+      ]]
+    ) {
+      assertEquals(
+        refusal(dest!, { force: true, replaceAny: true, dryRun: true })?.message,
+        `Cannot replace ${dest}: it is ${what}, not a container`,
+      );
+    }
+  });
+});

@@ -1,6 +1,6 @@
-import { MountPointInTreeError, removeTree } from "../../core/rootfs/remove_tree.ts";
+import { MountPointInTreeError, removeTree, removeTreeAsync } from "../../core/rootfs/remove_tree.ts";
 import { createStaging } from "../../core/rootfs/staging.ts";
-import { AT_FDCWD } from "../../core/native/libc.ts";
+import { AT_FDCWD, close, O_DIRECTORY, O_PATH, openat } from "../../core/native/libc.ts";
 import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
 
@@ -73,3 +73,48 @@ Deno.test("Staging.commit with force keeps a mount that appeared in the old DEST
     assert(Deno.readTextFileSync(`${dir}/host/data`) === "host data");
   });
 });
+
+Deno.test("removeTreeAsync stops when a directory it climbs back to was moved out of the tree, and removes nothing outside", async () => {
+  await withTempDir(async (dir) => {
+    // Deeper than the walk keeps fds open (128): it climbs back through "..", which a rename during a pause (someone
+    // else writing in DEST's parent, e.g. a leftover planted in a shared directory) would point outside the tree.
+    let deep = `${dir}/tree`;
+    for (let i = 1; i <= 134; i++) deep += `/d${i}`;
+    Deno.mkdirSync(`${deep}/a`, { recursive: true });
+    for (let i = 0; i < 300; i++) Deno.writeTextFileSync(`${deep}/a/f${i}`, "");
+    Deno.mkdirSync(`${dir}/w/v`, { recursive: true });
+    Deno.mkdirSync(`${dir}/w/d133`); // outside the tree, named like the parent of the moved directory
+    let moved = false;
+    // The walk reads `aborted` after each pause: once a's files are gone it pauses inside a, with d134's fd closed.
+    const signal = {
+      get aborted() {
+        if (!moved && !existsPath(`${deep}/a/f0`)) {
+          Deno.renameSync(deep, `${dir}/w/v/d134`);
+          moved = true;
+        }
+        return false;
+      },
+    } as AbortSignal;
+    const fd = openat(AT_FDCWD, new TextEncoder().encode(dir), O_PATH | O_DIRECTORY);
+    let error: unknown;
+    try {
+      await removeTreeAsync(fd, new TextEncoder().encode("tree"), { signal });
+    } catch (err) {
+      error = err;
+    } finally {
+      close(fd);
+    }
+    assert(moved, "the walk paused inside a");
+    assert(existsPath(`${dir}/w/d133`), `a directory outside the tree was removed (the walk ended with ${error})`);
+    assert(error instanceof Error && /moved/.test(error.message), String(error));
+  });
+});
+
+function existsPath(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { RootfsWriter } from "../../core/rootfs/rootfs_writer.ts";
 import { aclTextToXattr, aclXattrToText } from "../../core/rootfs/posix_acl.ts";
 import { TarParser } from "../../core/tar/tar_parser.ts";
+import { TarWriter } from "../../core/tar/tar_writer.ts";
 import type { IdMap } from "../../core/rootfs/id_map.ts";
 
 function run(cmd: string, args: string[]): string {
@@ -131,3 +132,52 @@ Deno.test("aclTextToXattr reads libacl's text forms and refuses ACLs the kernel 
     assert.match(r as string, why);
   }
 });
+
+Deno.test("A default ACL on a file or symlink is skipped with a warning, as GNU tar does, and the layer applies", () => {
+  // The kernel refuses a default ACL on anything but a directory (EACCES); GNU tar sets one on directories only. A
+  // crafted layer used to fail the whole conversion with "setxattr system.posix_acl_default: EACCES".
+  const base = Deno.makeTempDirSync({ prefix: "oci2lxc-acl-" });
+  try {
+    const chunks: Uint8Array[] = [];
+    const tar = new TarWriter((c) => chunks.push(c.slice()));
+    const defaultAcl = "user::rwx\ngroup::r-x\nother::---\n";
+    const file = { type: "file" as const, mode: 0o640, uid: 0, gid: 0, mtime: 0 };
+    const enc = (s: string) => new TextEncoder().encode(s);
+    tar.add({ ...file, path: enc("text"), size: 2, acls: { default: defaultAcl } });
+    tar.write(enc("t\n"));
+    tar.add({ ...file, path: enc("binary"), size: 0, xattrs: [["system.posix_acl_default", aclBytes(defaultAcl)]] });
+    tar.add({ ...file, type: "symlink", path: enc("link"), linkPath: enc("text"), acls: { default: defaultAcl } });
+    tar.add({ ...file, type: "directory", mode: 0o750, path: enc("dir"), acls: { default: defaultAcl } });
+    tar.finish();
+    Deno.writeFileSync(`${base}/layer.tar`, concat(chunks));
+    const root = `${base}/root`;
+    const warnings = applyLayer(`${base}/layer.tar`, root);
+    // One for each of text, binary and link.
+    assert.deepEqual(
+      warnings,
+      Array(3).fill("xattr system.posix_acl_default skipped: a default ACL applies to directories only"),
+    );
+    assert.equal(Deno.readTextFileSync(`${root}/text`), "t\n");
+    assert.equal(facl(`${root}/binary`), "user::rw-,group::r--,other::--- mode 640");
+    assert.equal(Deno.readLinkSync(`${root}/link`), "text");
+    assert.match(facl(`${root}/dir`), /default:user::rwx,default:group::r-x,default:other::--- mode 750$/);
+  } finally {
+    Deno.removeSync(base, { recursive: true });
+  }
+});
+
+function aclBytes(text: string): Uint8Array {
+  const value = aclTextToXattr(text);
+  if (typeof value === "string") throw new Error(value);
+  return value;
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
