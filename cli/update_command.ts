@@ -41,7 +41,7 @@ export const updateCommand: Command = {
   ].join("\n"),
   examples: [
     "oci2lxc update /var/lib/lxc/web",
-    "oci2lxc update /var/lib/lxc/web oci-archive:nginx-1.27.tar --restart",
+    "oci2lxc update /var/lib/lxc/web oci-archive:nginx.tar --restart",
     "oci2lxc update /var/lib/lxc/app --keep 0 --json",
   ],
   options: {
