@@ -9,6 +9,7 @@ import { Oci2LxcError, quoteForMessage } from "../core/errors.ts";
 import { type Plugin, validatePlugin } from "../core/plugin.ts";
 import { versionLine } from "./version_command.ts";
 import { type Command, commandHelp, parseCommandArgs, shortUsage } from "./commands.ts";
+import { cacheCommand } from "./cache_command.ts";
 import { convertCommand } from "./convert_command.ts";
 import { rollbackCommand } from "./rollback_command.ts";
 import { updateCommand } from "./update_command.ts";
@@ -34,6 +35,7 @@ export const COMMANDS: Command[] = [
   verifyCommand,
   pullCommand,
   pluginsCommand,
+  cacheCommand,
   versionCommand,
   installLxcTemplateCommand,
   completionCommand(visible),

@@ -16,6 +16,8 @@ import { createTransport, type HttpTransport } from "./http_transport.ts";
 import { registryEndpoint } from "./reference.ts";
 import { RegistryAuth } from "./registry_auth.ts";
 import { connectionError, describeStatus, readErrorBody, statusError } from "./registry_errors.ts";
+import { resumableBlob } from "./resumable_blob.ts";
+import { attemptsNote, type RetryOptions, type RetryPolicy, retryPolicy, sendWithRetry } from "./retry_policy.ts";
 
 /** Options for {@linkcode RegistryClient}. */
 export interface RegistryClientOptions extends CredentialSourceOptions {
@@ -29,6 +31,8 @@ export interface RegistryClientOptions extends CredentialSourceOptions {
   signal?: AbortSignal | undefined;
   /** Receives one line per request: method, URL, status. Never a header, credential or token. */
   debug?: ((line: string) => void) | undefined;
+  /** Retries, resumes and timeouts (retry_policy.ts); `{ attempts: 1 }` turns retries and resumes off. */
+  retry?: RetryOptions | undefined;
 }
 
 /** A manifest (or index) as the registry sent it. */
@@ -59,6 +63,8 @@ export interface GetBlobOptions {
   size?: number;
   /** Check the digest as the bytes stream (default true); false when the caller hashes them itself. */
   verify?: boolean;
+  /** From offset 0: resume a dropped transfer with a Range request (default true, unless retries are off). */
+  resume?: boolean;
 }
 
 /** Manifest media types of Docker schema 1, which we refuse. */
@@ -91,12 +97,14 @@ export class RegistryClient implements Disposable {
   readonly auth: RegistryAuth;
   readonly #options: RegistryClientOptions;
   readonly #transport: HttpTransport;
+  readonly #retry: RetryPolicy;
   #base: Promise<string> | undefined;
 
   constructor(registry: string, options: RegistryClientOptions = {}) {
     this.registry = registry;
     this.endpoint = registryEndpoint(registry);
     this.#options = options;
+    this.#retry = retryPolicy(options.retry);
     const dir = certDirFor(this.endpoint, options);
     this.#transport = createTransport(loadTlsMaterial(dir, options.certDir !== undefined), options.tlsVerify !== false);
     this.auth = new RegistryAuth(registry, this.#transport, options);
@@ -124,17 +132,17 @@ export class RegistryClient implements Disposable {
     const action = `connect to registry ${this.registry}`;
     const attempt = async (scheme: "https" | "http") => {
       const url = new URL(`${scheme}://${this.endpoint}/v2/`);
-      let response: Response;
-      try {
-        response = await this.#transport.send({
-          method: "GET",
-          url,
-          headers: new Headers(),
+      // The first contact is not retried (a wrong port should fail at once), but it has the connect timeout.
+      const response = await sendWithRetry(
+        (signal) => this.#transport.send({ method: "GET", url, headers: new Headers(), signal }),
+        {
+          policy: { ...this.#retry, attempts: 1 },
+          action,
           signal: this.#options.signal,
-        });
-      } catch (err) {
-        throw connectionError(err, `${action} at ${url.origin}`, this.endpoint, this.#options.signal);
-      }
+          failed: (err) => connectionError(err, `${action} at ${url.origin}`, this.endpoint, this.#options.signal),
+          retryable: () => false,
+        },
+      );
       this.#options.debug?.(`GET ${url} → ${response.status}`);
       if (response.status !== 200 && response.status !== 401) {
         const body = await readErrorBody(response);
@@ -191,12 +199,14 @@ export class RegistryClient implements Disposable {
       const sent = new Headers(headers);
       // Credentials go only to the registry's own origin, never to the storage a blob redirects to.
       if (authorization && url.origin === first.origin) sent.set("authorization", authorization);
-      let response: Response;
-      try {
-        response = await this.#transport.send({ method, url, headers: sent, signal: this.#options.signal });
-      } catch (err) {
-        throw connectionError(err, `${action} at ${url.origin}`, url.host, this.#options.signal);
-      }
+      // Retried on connection errors, 5xx and 429 (retry_policy.ts); an unknown host or a TLS failure is not.
+      const response = await sendWithRetry((signal) => this.#transport.send({ method, url, headers: sent, signal }), {
+        policy: this.#retry,
+        action,
+        signal: this.#options.signal,
+        failed: (err) => connectionError(err, `${action} at ${url.origin}`, url.host, this.#options.signal),
+        retryable: (err) => !/ is unknown \(|: TLS failed \(/.test(err.message),
+      });
       this.#options.debug?.(`${method} ${url.origin}${url.pathname} → ${response.status}`);
       const location = response.headers.get("location");
       if (![301, 302, 303, 307, 308].includes(response.status) || !location) return response;
@@ -217,7 +227,11 @@ export class RegistryClient implements Disposable {
 
   async #fail(repository: string, response: Response, action: string): Promise<never> {
     const body = await readErrorBody(response);
-    throw statusError(response, body, action, await this.auth.credentialsNote(repository));
+    const error = statusError(response, body, action, await this.auth.credentialsNote(repository));
+    const note = attemptsNote(response);
+    throw note
+      ? new Oci2LxcError(error.code, `${error.message}${note}`, error.hint ? { hint: error.hint } : {})
+      : error;
   }
 
   /**
@@ -320,6 +334,19 @@ export class RegistryClient implements Disposable {
     const action = `read blob ${shortDigest(digest)} of ${name}`;
     const expected = parseDigest(digest, `a blob reference of ${name}`);
     const offset = options.offset ?? 0;
+    if (offset === 0 && options.resume !== false && this.#retry.attempts > 1) {
+      const fetchFrom = async (from: number) =>
+        await this.getBlob(repository, digest, { ...options, offset: from, verify: false, resume: false });
+      return await resumableBlob(
+        fetchFrom,
+        digest,
+        options,
+        this.#retry,
+        action,
+        `blob ${digest} of ${name}`,
+        this.#options.signal,
+      );
+    }
     const headers = new Headers();
     if (offset > 0) headers.set("range", `bytes=${offset}-`);
     const response = await this.#request(repository, "GET", `${repository}/blobs/${digest}`, headers, action);

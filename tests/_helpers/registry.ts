@@ -7,7 +7,7 @@
  *   RS256 JWTs the registry checks against the test's certificate (distribution's token spec: `kid` is libtrust's
  *   key ID of that certificate's key).
  * Seeded with `skopeo copy` from fixtures/images. Its access log (stdout, combined format) tells which blobs were
- * fetched. `await using` stops the registry and the token server and removes the temp dir.
+ * fetched. With `proxyRemoteUrl` it is a pull-through mirror of another registry. `await using` stops the registry and the token server and removes the temp dir.
  *
  * @module
  */
@@ -23,6 +23,11 @@ export interface StartRegistryOptions {
   anonymousPull?: boolean;
   /** TLS modes: the registry requires a client certificate, which `certDir` then holds as client.cert/client.key. */
   clientCertificates?: boolean;
+  /**
+   * A pull-through mirror of the registry at this URL (distribution's `proxy.remoteurl`, e.g. `http://127.0.0.1:5000`):
+   * it fetches from there what it lacks, keeps it, and serves it from then on. It cannot be seeded (pushed to).
+   */
+  proxyRemoteUrl?: string;
 }
 
 /** One request the token server answered. */
@@ -363,6 +368,7 @@ export async function startRegistry(mode: RegistryMode, options: StartRegistryOp
         `    rootcertbundle: ${tokenCert}`,
       );
     }
+    if (options.proxyRemoteUrl) config.push("proxy:", `  remoteurl: ${options.proxyRemoteUrl}`);
     await Deno.writeTextFile(`${dir}/config.yml`, config.join("\n") + "\n");
     // The access log goes to stdout, everything else to stderr: both into files, so no pipe can fill up.
     const process = new Deno.Command("sh", {

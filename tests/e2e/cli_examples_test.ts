@@ -88,6 +88,7 @@ Deno.test("every --help example runs with fixture images and exits 0", async () 
     "verify",
     "pull",
     "plugins",
+    "cache",
     "version",
     "install-lxc-template",
     "completion",

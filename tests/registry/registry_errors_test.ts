@@ -68,7 +68,12 @@ Deno.test("RegistryClient: 429 Too Many Requests says how long the registry asks
     );
   });
   try {
-    using client = new RegistryClient(`127.0.0.1:${server.addr.port}`, { tlsVerify: false, env: {} });
+    // Retries off: the error itself is under test here (tests/registry/retry_test.ts waits a 429 out).
+    using client = new RegistryClient(`127.0.0.1:${server.addr.port}`, {
+      tlsVerify: false,
+      env: {},
+      retry: { attempts: 1 },
+    });
     await assert.rejects(client.getManifest("library/busybox", "latest", ACCEPT), (err: unknown) => {
       assert.ok(err instanceof Oci2LxcError && err.code === "registry", String(err));
       assert.equal(
