@@ -103,3 +103,18 @@ Deno.test("planVolumeMoves() keeps a dropped volume aside, brings it back when d
     assertEquals(back.carried, ["/data"]);
   });
 });
+
+Deno.test("swapGeneration() with drop (--keep 0) removes the old generation and the one kept before it", async () => {
+  await withTempDir(async (dir) => {
+    const dest = join(dir, "ct");
+    container(dest, "v2", "data");
+    container(previousPath(dest), "v1");
+    const incoming = join(dir, ".ct.oci2lxc-staging-1-1-00000001");
+    container(incoming, "v3");
+    const planned = planVolumeMoves(dest, ["/data"], incoming, ["/data"], () => {});
+    await swapGeneration(dest, incoming, planned.moves, "drop");
+    assertEquals(read(join(dest, "rootfs/version")), "v3");
+    assertEquals(read(join(dest, "rootfs/data/mine")), "data");
+    assert(!exists(incoming) && !exists(previousPath(dest)), "no generation is kept with --keep 0");
+  });
+});
