@@ -36,6 +36,9 @@ export { DEFAULT_UNPRIVILEGED_MAP, parseIdMap } from "./core/rootfs/parse_id_map
 export type { RootfsAccess } from "./core/rootfs/rootfs_access.ts";
 export type { VerifyProblem, VerifyReport } from "./core/verify.ts";
 export { VERSION } from "./core/version.ts";
+export { updateContainer, type UpdateOptions } from "./core/update/update_container.ts";
+export { rollbackContainer, type RollbackOptions } from "./core/update/rollback_container.ts";
+export type { UpdateReport } from "./core/update/update_report.ts";
 export { BUILTIN_FACTORIES, builtinPlugins } from "./plugins/mod.ts";
 export { runCli } from "./cli/run_cli.ts";
 export type { RunCliOptions } from "./cli/run_cli.ts";

@@ -11,6 +11,8 @@ import { versionLine } from "./version_command.ts";
 import { type Command, commandHelp, parseCommandArgs, shortUsage } from "./commands.ts";
 import { cacheCommand } from "./cache_command.ts";
 import { convertCommand } from "./convert_command.ts";
+import { rollbackCommand } from "./rollback_command.ts";
+import { updateCommand } from "./update_command.ts";
 import { completionCommand } from "./completion_command.ts";
 import { hookCommand } from "./hook_command.ts";
 import { installLxcTemplateCommand } from "./install_lxc_template_command.ts";
@@ -27,6 +29,8 @@ import { notUtf8Arguments } from "./raw_args.ts";
 /** Every command, in the order `--help` lists them. */
 export const COMMANDS: Command[] = [
   convertCommand,
+  updateCommand,
+  rollbackCommand,
   inspectCommand,
   verifyCommand,
   pullCommand,

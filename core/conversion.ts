@@ -12,6 +12,7 @@ import type { StageName } from "./pipeline/stage_names.ts";
 import type { Plugin } from "./plugin.ts";
 import type { IdMap } from "./rootfs/id_map.ts";
 import type { RootfsAccess } from "./rootfs/rootfs_access.ts";
+import type { Staging } from "./rootfs/staging.ts";
 
 /** What the distro plugins found in the rootfs. */
 export interface DistroInfo {
@@ -78,6 +79,12 @@ export interface ConvertOptions {
   onProgress?: ((progress: ConversionProgress) => void) | undefined;
   /** Aborting stops the conversion at the next chunk and removes the staging directory. */
   signal?: AbortSignal | undefined;
+  /**
+   * How the staged container (config, rootfs and `oci2lxc.json` written) takes DEST's place instead of the plain
+   * replace: set by `oci2lxc update` (core/update/), whose generation swap carries the volume data and the user's
+   * config edits across and keeps the old generation. LXC output only.
+   */
+  swapIn?: ((staging: Staging, context: ConversionContext) => Promise<void>) | undefined;
 }
 
 /**

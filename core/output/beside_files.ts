@@ -32,7 +32,7 @@ export function checkBesideName(relative: string): void {
   if (relative.startsWith("/") || relative.split("/").some((p) => p === ".." || p === "" || p === ".")) {
     throw new Oci2LxcError("plugin", `Cannot write ${relative} beside the rootfs: use a relative path without ".."`);
   }
-  if (relative === "rootfs" || relative.startsWith("rootfs/") || relative === "config") {
+  if (relative === "rootfs" || relative.startsWith("rootfs/") || relative === "config" || relative === "oci2lxc.json") {
     throw new Oci2LxcError("plugin", `Cannot write ${relative} beside the rootfs: that name is the container's own`);
   }
 }

@@ -12,6 +12,7 @@ import { renderLxcConfig } from "../lxc/lxc_config.ts";
 import { LxcConfigWriter } from "../lxc/lxc_config_writer.ts";
 import { environmentKeyFor, parseLxcVersion } from "../lxc/lxc_version.ts";
 import type { Staging } from "../rootfs/staging.ts";
+import { PROVENANCE_FILE, provenanceOf } from "../update/provenance.ts";
 import { BesideFiles } from "./beside_files.ts";
 import type { OutputRequest, OutputResult, OutputWriter, RenderedOutput } from "./output_writer.ts";
 
@@ -53,6 +54,15 @@ export function lxcOutput(request: OutputRequest): OutputWriter {
           }
           files.writeInto(staging.path);
           Deno.writeTextFileSync(join(staging.path, "config"), text, { mode: 0o644 });
+          // What DEST was made from, for `oci2lxc update` (core/update/provenance.ts).
+          const record = provenanceOf(context, text, options.plugins?.map((p) => p.name) ?? ["builtin"]);
+          Deno.writeTextFileSync(join(staging.path, PROVENANCE_FILE), JSON.stringify(record, null, 2) + "\n", {
+            mode: 0o644,
+          });
+          if (options.swapIn) {
+            await options.swapIn(staging, context);
+            return { paths };
+          }
           const { leftover, problem } = await staging.commit(options.force ?? false, { signal: options.signal });
           // The new container is in place: a failed clean-up of the old one is a warning, not a failed conversion.
           if (leftover !== undefined) {

@@ -14,6 +14,7 @@ import { parsePveTarget, type PveExtraLine } from "../pve/pve_conf.ts";
 import { pveLxcKeyProblem } from "../pve/pve_lxc_keys.ts";
 import { renderPveOutput } from "../pve/pve_output.ts";
 import type { Staging } from "../rootfs/staging.ts";
+import { provenanceOf, pveProvenanceFile } from "../update/provenance.ts";
 import { NoBesideFiles } from "./beside_files.ts";
 import type { OutputRequest, OutputResult, OutputWriter, RenderedOutput } from "./output_writer.ts";
 
@@ -75,6 +76,16 @@ export function pveOutput(request: OutputRequest, options: ConvertOptions): Outp
             if (dryRun) return { paths };
             // Async with pauses: Ctrl-C stops the template write, and no template or conf is left.
             const out = await rendered.write(join(staging.path, "rootfs"));
+            // What the conf was made from, for `oci2lxc update` (docs/proxmox.md, "Updating a container").
+            const record = provenanceOf(
+              context,
+              Deno.readTextFileSync(out.conf),
+              options.plugins?.map((p) => p.name) ?? [
+                "builtin",
+              ],
+              { vmid, pveVersion, template: out.template },
+            );
+            Deno.writeTextFileSync(join(dest, pveProvenanceFile(vmid)), JSON.stringify(record, null, 2) + "\n");
             return {
               paths: { dest, config: out.conf, rootfs: out.template },
               pve: {

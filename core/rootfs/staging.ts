@@ -42,6 +42,11 @@ export interface Staging {
   /** Remove the staging directory and everything in it. Safe to call after commit (does nothing then). */
   abort(): void;
   /**
+   * The caller moved the staging directory itself (an update's generation swap): from now on abort does nothing,
+   * as after a commit.
+   */
+  release(): void;
+  /**
    * {@linkcode Staging.abort} with turns of the event loop, so that a second Ctrl-C during a long clean-up is seen
    * (and ends the process at once).
    */
@@ -249,6 +254,10 @@ class StagingDir implements Staging {
         },
       );
     }
+  }
+
+  release(): void {
+    this.#done = true;
   }
 
   async abortAsync(): Promise<void> {

@@ -12,6 +12,7 @@ import { describeError } from "../errors.ts";
 import { AT_FDCWD, check, close, O_DIRECTORY, O_PATH, openat, RENAME_NOREPLACE, renameat2 } from "../native/libc.ts";
 import { isOwnerAlive, ownerTag } from "./owner_tag.ts";
 import { removeTreeAsync } from "./remove_tree.ts";
+import { SWAP_JOURNAL } from "../update/swap_journal.ts";
 
 const encoder = new TextEncoder();
 
@@ -33,6 +34,15 @@ export function lxcCreateAsideName(base: string): string {
 function randomHex(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(4));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function hasSwapJournal(path: string): boolean {
+  try {
+    Deno.lstatSync(`${path}/${SWAP_JOURNAL}`);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function escapeRegExp(text: string): string {
@@ -58,6 +68,9 @@ export async function cleanStaleLeftovers(
       if (m === null) continue;
       const pid = Number(m[2]);
       if (isOwnerAlive(pid, Number(m[3]))) continue;
+      // An update killed while it moved volume data into its staging directory: the data is the user's, and
+      // `oci2lxc update` or `rollback` moves it back (core/update/generation_swap.ts).
+      if (m[1] === "staging" && hasSwapJournal(`${dir === "/" ? "" : dir}/${entry.name}`)) continue;
       const kind = m[1] === "unpack"
         ? "an unpacked archive"
         : m[1] === "staging"

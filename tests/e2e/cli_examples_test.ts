@@ -82,6 +82,8 @@ Deno.test("every --help example runs with fixture images and exits 0", async () 
   assertEquals(commands, [
     "",
     "convert",
+    "update",
+    "rollback",
     "inspect",
     "verify",
     "pull",
@@ -103,6 +105,14 @@ Deno.test("every --help example runs with fixture images and exits 0", async () 
         const args = substitute(example, dir, used, registry.host);
         if (args[0] === "convert" && !args.includes("--dry-run")) args.push("--dry-run");
         if (args.some((a) => a.startsWith("docker://"))) args.push("--tls-verify=false");
+        // update and rollback act on a container made by convert (rollback: one that was updated once).
+        if (args[0] === "update" || args[0] === "rollback") {
+          const made = await cli("main.ts", ["convert", `${FIX}busybox.oci.tar`, args[1]!, "--quiet"]);
+          assertEquals(made.code, 0, made.stderr);
+          if (args[0] === "rollback") {
+            assertEquals((await cli("main.ts", ["update", args[1]!, "--force", "-q"])).code, 0);
+          }
+        }
         const r = await cli("main.ts", args);
         assertEquals(r.code, 0, `${example}\n  ran as: ${args.join(" ")}\n${r.stderr}`);
         assert(r.stdout.length > 0, `${example} printed nothing`);

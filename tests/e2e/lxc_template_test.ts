@@ -50,7 +50,12 @@ for (const entry of ENTRIES) {
       assertEquals(Deno.statSync(path).mode! & 0o777, 0o770);
       assertEquals(Deno.statSync(`${path}/config`).mode! & 0o777, 0o640);
       assertEquals([...Deno.readDirSync(`${dir}/lxc`)].map((e) => e.name), [name]);
-      assertEquals([...Deno.readDirSync(path)].map((e) => e.name).sort(), ["config", "network", "rootfs"]);
+      assertEquals([...Deno.readDirSync(path)].map((e) => e.name).sort(), [
+        "config",
+        "network",
+        "oci2lxc.json",
+        "rootfs",
+      ]);
 
       const config = Deno.readTextFileSync(`${path}/config`);
       const lines = config.split("\n");
