@@ -35,7 +35,8 @@ export async function waitFor<T>(
 
 /** Stop (kill) a container whatever state it is in; for finally blocks. */
 export async function forceStop(name: string, parent: string): Promise<void> {
-  await sh(["lxc-stop", "-n", name, "-P", parent, "-k", "-t", "5"]);
+  // `-k` takes no timeout (lxc-stop refuses `-k -t N` and stops nothing); a kill does not wait for the container.
+  await sh(["lxc-stop", "-n", name, "-P", parent, "-k"]);
 }
 
 /** The pids of every process in the container's pid namespace (from the host's /proc). */
