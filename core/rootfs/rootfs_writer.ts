@@ -198,7 +198,8 @@ const MAX_ID = 0xfffffffe; // (uid_t)-1 means "leave unchanged" to chown
  * ```ts
  * import { RootfsWriter } from "./rootfs_writer.ts";
  * const dir = Deno.makeTempDirSync();
- * const writer = new RootfsWriter(dir);
+ * // As a normal user owners cannot be set: approximate mode writes every file as the current user.
+ * const writer = new RootfsWriter(dir, { approximate: Deno.uid() !== 0 });
  * const name = new TextEncoder().encode("hello");
  * writer.beginLayer("layer 1");
  * writer.entry({

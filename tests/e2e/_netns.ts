@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { requireSystemTier } from "../_helpers/tier.ts";
 
 const STEP_MS = 20_000;
 const NETNS_DIR = "/var/run/netns";
@@ -44,6 +45,7 @@ function which(cmd: string): string | undefined {
 
 /** Why namespace tests cannot run here, or `undefined` when they can. */
 export function netnsMissing(): string | undefined {
+  requireSystemTier("network namespaces");
   if (Deno.uid() !== 0) return "they must run as root";
   for (const cmd of ["ip", "dnsmasq", "nsenter"]) if (!which(cmd)) return `${cmd} is not installed`;
   return undefined;

@@ -6,6 +6,7 @@
 import { fileURLToPath } from "node:url";
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BUSYBOX = "fixtures/images/busybox.oci.tar";
@@ -37,7 +38,7 @@ async function bundleCustomMain(dir: string): Promise<string> {
   return out;
 }
 
-Deno.test("the custom main's bundle lists motd as a custom plugin and writes /etc/motd on convert", async () => {
+systemTest("the custom main's bundle lists motd as a custom plugin and writes /etc/motd on convert", async () => {
   await withTempDir(async (dir) => {
     const custom = await bundleCustomMain(dir);
     const listed = await deno(["run", "-A", "--quiet", custom, "plugins", "--json"]);
@@ -62,7 +63,7 @@ Deno.test("the custom main's bundle lists motd as a custom plugin and writes /et
   });
 });
 
-Deno.test("main.ts convert --plugin loads the motd plugin's default export", async () => {
+systemTest("main.ts convert --plugin loads the motd plugin's default export", async () => {
   await withTempDir(async (dir) => {
     const r = await deno(["run", "-A", "--quiet", "main.ts", "convert", BUSYBOX, `${dir}/ct`, "--plugin", MOTD_PLUGIN]);
     assertEquals(r.code, 0, r.stderr);
@@ -73,7 +74,7 @@ Deno.test("main.ts convert --plugin loads the motd plugin's default export", asy
   });
 });
 
-Deno.test("the custom main refuses --plugin of the plugin it already has built in", async () => {
+systemTest("the custom main refuses --plugin of the plugin it already has built in", async () => {
   await withTempDir(async (dir) => {
     const r = await deno([
       "run",

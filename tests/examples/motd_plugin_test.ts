@@ -3,6 +3,7 @@ import { motd, printable, renderMotd } from "../../examples/motd_plugin/motd_plu
 import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
 import { FIXTURES, withTempDir } from "../_helpers/oci_builder.ts";
 import { pluginHarness } from "../_helpers/plugin_context.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 const BUSYBOX = `${FIXTURES}busybox.oci.tar`;
 const BUSYBOX_CONFIG = "sha256:3413ea0cd15531b72d0fc837fdcc972795603e6d06366bbefe65cb9358b706e9";
@@ -98,7 +99,7 @@ Deno.test("motd with systemOnly applies to a system container and not to an app 
   }
 });
 
-Deno.test("convert() with motd writes /etc/motd into the committed rootfs and logs once", async () => {
+systemTest("convert() with motd writes /etc/motd into the committed rootfs and logs once", async () => {
   await withTempDir(async (dir) => {
     const logged: string[] = [];
     const report = await convert(`oci-archive:${BUSYBOX}`, `${dir}/web`, {
@@ -122,7 +123,7 @@ Deno.test("convert() with motd writes /etc/motd into the committed rootfs and lo
   });
 });
 
-Deno.test("convert() with motd systemOnly skips an app container and writes for an init", async () => {
+systemTest("convert() with motd systemOnly skips an app container and writes for an init", async () => {
   await withTempDir(async (dir) => {
     const logged: string[] = [];
     const plugins = () => [
@@ -153,7 +154,7 @@ Deno.test("convert() with motd systemOnly skips an app container and writes for 
   });
 });
 
-Deno.test("convert() --dry-run with motd says it would write and leaves DEST absent", async () => {
+systemTest("convert() --dry-run with motd says it would write and leaves DEST absent", async () => {
   await withTempDir(async (dir) => {
     const logged: string[] = [];
     await convert(`oci-archive:${BUSYBOX}`, `${dir}/ct`, {

@@ -23,6 +23,7 @@ import { assert, assertEquals } from "../_helpers/assert.ts";
 import { FIXTURES, flipByte, PROXMOX_FIXTURES, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
 import { file, hardlink } from "../rootfs/_layers.ts";
 import { layerTar } from "../rootfs/_oci_image.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 type Mode = "always" | "never";
 /** Generous: a starved worker thread must not turn "ended" into "terminated" on a loaded machine. */
@@ -70,23 +71,26 @@ async function compareModes(reference: string): Promise<AssembleResult | string>
   });
 }
 
-Deno.test("layer worker: every fixture image assembles to the same rootfs and digests as on the main thread", async (t) => {
-  const references = [
-    ...[...Deno.readDirSync(FIXTURES)]
-      .filter((e) => /\.(tar|tar\.gz|oci-dir)$/.test(e.name))
-      .map((e) => `${FIXTURES}${e.name}`),
-    ...[...Deno.readDirSync(PROXMOX_FIXTURES)].filter((e) => e.name.endsWith(".tar")).map((e) =>
-      `${PROXMOX_FIXTURES}${e.name}`
-    ),
-  ].sort();
-  assert(references.length >= 15, `found only ${references.length} fixture images`);
-  for (const reference of references) {
-    await t.step(reference.replace(/.*\/fixtures\//, ""), async () => {
-      const outcome = await compareModes(reference);
-      assert(typeof outcome !== "string", `fixture failed: ${outcome}`);
-    });
-  }
-});
+systemTest(
+  "layer worker: every fixture image assembles to the same rootfs and digests as on the main thread",
+  async (t) => {
+    const references = [
+      ...[...Deno.readDirSync(FIXTURES)]
+        .filter((e) => /\.(tar|tar\.gz|oci-dir)$/.test(e.name))
+        .map((e) => `${FIXTURES}${e.name}`),
+      ...[...Deno.readDirSync(PROXMOX_FIXTURES)].filter((e) => e.name.endsWith(".tar")).map((e) =>
+        `${PROXMOX_FIXTURES}${e.name}`
+      ),
+    ].sort();
+    assert(references.length >= 15, `found only ${references.length} fixture images`);
+    for (const reference of references) {
+      await t.step(reference.replace(/.*\/fixtures\//, ""), async () => {
+        const outcome = await compareModes(reference);
+        assert(typeof outcome !== "string", `fixture failed: ${outcome}`);
+      });
+    }
+  },
+);
 
 /** An OCI dir of two layers (gzip, zstd) with enough files to fill the ring many times over. */
 async function twoLayerImage(dir: string): Promise<string[]> {
@@ -99,7 +103,7 @@ async function twoLayerImage(dir: string): Promise<string[]> {
   return built.layerPaths;
 }
 
-Deno.test("layer worker: a flipped byte in either layer fails with the same error as on the main thread", async () => {
+systemTest("layer worker: a flipped byte in either layer fails with the same error as on the main thread", async () => {
   await withTempDir(async (dir) => {
     const [first, second] = await twoLayerImage(`${dir}/img`);
     const clean = await compareModes(`oci:${dir}/img`);
@@ -113,7 +117,7 @@ Deno.test("layer worker: a flipped byte in either layer fails with the same erro
   });
 });
 
-Deno.test("layer worker: an abort signal stops the assembly with an interrupted error", async () => {
+systemTest("layer worker: an abort signal stops the assembly with an interrupted error", async () => {
   await withTempDir(async (dir) => {
     await twoLayerImage(`${dir}/img`);
     const image = open(`oci:${dir}/img`);
@@ -205,15 +209,18 @@ Deno.test("layer worker: an error record with a huge message still fits one ring
   assert(back.cause instanceof Error && back.cause.message.length < 20_000);
 });
 
-Deno.test("layer worker: a layer that verifies but cannot be applied fails with the same error as on the main thread", async () => {
-  await withTempDir(async (dir) => {
-    const many = Array.from({ length: 400 }, (_, i) => file(`a/f${i}`, `${i} `.repeat(500)));
-    // Digests are right; the hardlink names a target no layer has, found after many chunks have gone through.
-    await writeOciDir(`${dir}/img`, [
-      { tar: layerTar([...many, hardlink("a/link", "missing/target")]), compression: "gzip" },
-      { tar: layerTar(many), compression: "zstd" },
-    ]);
-    const outcome = await compareModes(`oci:${dir}/img`);
-    assert(typeof outcome === "string" && outcome.includes("layer 1/2") && outcome.includes("a/link"), `${outcome}`);
-  });
-});
+systemTest(
+  "layer worker: a layer that verifies but cannot be applied fails with the same error as on the main thread",
+  async () => {
+    await withTempDir(async (dir) => {
+      const many = Array.from({ length: 400 }, (_, i) => file(`a/f${i}`, `${i} `.repeat(500)));
+      // Digests are right; the hardlink names a target no layer has, found after many chunks have gone through.
+      await writeOciDir(`${dir}/img`, [
+        { tar: layerTar([...many, hardlink("a/link", "missing/target")]), compression: "gzip" },
+        { tar: layerTar(many), compression: "zstd" },
+      ]);
+      const outcome = await compareModes(`oci:${dir}/img`);
+      assert(typeof outcome === "string" && outcome.includes("layer 1/2") && outcome.includes("a/link"), `${outcome}`);
+    });
+  },
+);

@@ -18,6 +18,7 @@ import {
   waitFor,
 } from "../e2e/_netns.ts";
 import { assert, assertEquals } from "../_helpers/assert.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 const SKIP = Deno.env.get("OCI2LXC_SKIP_LXC_TESTS") === "1";
 const SLOW = Deno.env.get("OCI2LXC_SLOW_TESTS") === "1";
@@ -61,7 +62,7 @@ function withDest<T>(fn: (dest: string) => Promise<T>): Promise<T> {
   });
 }
 
-Deno.test({
+systemTest({
   name: "hook dhcp start gives the interface a lease, default route and resolv.conf; the client renews; stop ends it",
   ignore: SKIP,
   async fn() {
@@ -143,7 +144,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+systemTest({
   name: "startDhcp returns after its timeout when no server answers, and the client keeps trying until stopDhcp",
   ignore: SKIP,
   sanitizeOps: false,
@@ -174,7 +175,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+systemTest({
   name: "startDhcp ends the clients of an earlier run before starting new ones",
   ignore: SKIP,
   sanitizeOps: false,
@@ -205,7 +206,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+systemTest({
   name: "startDhcp reports a client that exits at once (no such interface) without waiting for the timeout",
   ignore: SKIP,
   sanitizeOps: false,
@@ -226,7 +227,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+systemTest({
   name: "hook dhcp refuses a missing LXC_PID, a relative --dir and an unknown hook with usage errors",
   ignore: SKIP,
   async fn() {
@@ -242,7 +243,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+systemTest({
   name: "startDhcp refuses a process in the host's network namespace and starts no client",
   ignore: SKIP,
   async fn() {
@@ -257,7 +258,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+systemTest({
   name: "hook dhcp start with ISC dhclient leases an address and stop ends it",
   ignore: SKIP || !hasDhclient(),
   async fn() {
@@ -299,7 +300,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+systemTest({
   name: "hook dhcp start with ISC dhclient -6 leases an IPv6 address from dnsmasq",
   ignore: SKIP || !hasDhclient(),
   async fn() {
@@ -326,7 +327,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+systemTest({
   name: "the udhcpc client renews by itself at T1 (half the 2-minute lease) and keeps its address",
   ignore: SKIP || !SLOW,
   async fn() {

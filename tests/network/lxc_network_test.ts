@@ -16,6 +16,7 @@ import { networkPaths, prepareNetworkDir } from "../../core/network/network_dir.
 import { BUSYBOX, INIT_LXC, lxcMissing, SKIP_LXC } from "../lxc/_real_lxc.ts";
 import { createTestNetwork, isGone, netnsMissing, type TestNetwork, waitFor } from "../e2e/_netns.ts";
 import { assert, assertEquals } from "../_helpers/assert.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 const HOOK_MAIN = new URL("./_hook_main.ts", import.meta.url).pathname;
 
@@ -99,7 +100,7 @@ async function withBase(fn: (base: string, net: TestNetwork) => Promise<void>): 
   }
 }
 
-Deno.test({
+systemTest({
   name:
     "lxcNetLines DHCP: LXC's start-host hook leases the address before the app starts, and lxc-stop leaves no client",
   ignore: SKIP_LXC,
@@ -143,7 +144,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+systemTest({
   name: "lxcNetLines static: LXC sets the address and gateway before the app starts, with no hook",
   ignore: SKIP_LXC,
   async fn() {
@@ -170,7 +171,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+systemTest({
   name:
     "LXC 5 refuses to bind-mount resolv.conf over an image's symlinked /etc/resolv.conf, and nothing is written through it",
   ignore: SKIP_LXC,

@@ -1,22 +1,10 @@
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
 import { assertEquals } from "./_layers.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
-function canDropPrivileges(): boolean {
-  if (Deno.uid() !== 0) return false;
-  try {
-    return new Deno.Command("setpriv", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
-Deno.test({
+// A system test: it needs root to drop to an unprivileged user with setpriv (util-linux).
+systemTest({
   name: "RootfsWriter in approximate mode works as an unprivileged user, even through 0000 directories",
-  ignore: !canDropPrivileges(),
   fn() {
     const base = Deno.makeTempDirSync({ prefix: "oci2lxc-approx-" });
     try {

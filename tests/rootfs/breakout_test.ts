@@ -19,6 +19,7 @@ import {
   symlink,
   whiteout,
 } from "./_layers.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 const HOST_PROBE = "/etc/oci2lxc-breakout-probe";
 
@@ -170,7 +171,7 @@ const cases: Case[] = [
 ];
 
 for (const c of cases) {
-  Deno.test(`RootfsWriter keeps the host untouched: ${c.name}`, () => {
+  systemTest(`RootfsWriter keeps the host untouched: ${c.name}`, () => {
     eachResolver((sb, opts) => {
       if (c.fails) {
         assertThrows(() => apply(sb.root, c.layers, opts), c.fails);

@@ -2,6 +2,7 @@ import { Oci2LxcError } from "../../core/errors.ts";
 import { guardDestination } from "../../core/rootfs/dest_guard.ts";
 import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 /** The error guardDestination throws for `dest`, or undefined when it lets it through. */
 function refusal(dest: string, options: Parameters<typeof guardDestination>[1]): Oci2LxcError | undefined {
@@ -77,7 +78,7 @@ Deno.test("guardDestination lets --force replace a container or an empty directo
   });
 });
 
-Deno.test("guardDestination refuses a DEST with a mount point in it, found in /proc/self/mountinfo", async () => {
+systemTest("guardDestination refuses a DEST with a mount point in it, found in /proc/self/mountinfo", async () => {
   await withTempDir(async (dir) => {
     Deno.mkdirSync(`${dir}/ct/rootfs/proc`, { recursive: true });
     const mount = await new Deno.Command("mount", { args: ["-t", "tmpfs", "t", `${dir}/ct/rootfs/proc`] }).output();

@@ -4,8 +4,9 @@
  */
 
 import { apply, assert, assertEquals, dir, eachResolver, file, lstat, symlink, whiteout } from "./_layers.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
-Deno.test("Proxmox whiteout_root_breakout: '.wh..' at the root is ignored", () => {
+systemTest("Proxmox whiteout_root_breakout: '.wh..' at the root is ignored", () => {
   eachResolver((sb, opts) => {
     const warnings = apply(sb.root, [[whiteout(".wh..")]], opts);
     assert(Deno.lstatSync(sb.root).isDirectory);
@@ -14,7 +15,7 @@ Deno.test("Proxmox whiteout_root_breakout: '.wh..' at the root is ignored", () =
   });
 });
 
-Deno.test("Proxmox whiteout_root_parent_breakout: '.wh...' is ignored", () => {
+systemTest("Proxmox whiteout_root_parent_breakout: '.wh...' is ignored", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [[whiteout(".wh...")]], opts);
     assert(Deno.lstatSync(sb.root).isDirectory);
@@ -22,7 +23,7 @@ Deno.test("Proxmox whiteout_root_parent_breakout: '.wh...' is ignored", () => {
   });
 });
 
-Deno.test("Proxmox whiteout_current_directory: 'etc/.wh..' removes etc", () => {
+systemTest("Proxmox whiteout_current_directory: 'etc/.wh..' removes etc", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [[dir("etc"), file("etc/passwd", "passwd")], [
       whiteout("etc/.wh.."),
@@ -31,7 +32,7 @@ Deno.test("Proxmox whiteout_current_directory: 'etc/.wh..' removes etc", () => {
   });
 });
 
-Deno.test("Proxmox whiteout_symlink: whiting out a symlink keeps the directory it points to", () => {
+systemTest("Proxmox whiteout_symlink: whiting out a symlink keeps the directory it points to", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [
       [
@@ -46,7 +47,7 @@ Deno.test("Proxmox whiteout_symlink: whiting out a symlink keeps the directory i
   });
 });
 
-Deno.test("Proxmox whiteout_dead_symlink_parent: a whiteout below a dangling symlink removes nothing", () => {
+systemTest("Proxmox whiteout_dead_symlink_parent: a whiteout below a dangling symlink removes nothing", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [
       [
@@ -61,7 +62,7 @@ Deno.test("Proxmox whiteout_dead_symlink_parent: a whiteout below a dangling sym
   });
 });
 
-Deno.test("Proxmox replace_file: a later layer's file wins", () => {
+systemTest("Proxmox replace_file: a later layer's file wins", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [[dir("etc"), file("etc/a", "1")], [
       dir("etc"),
@@ -71,7 +72,7 @@ Deno.test("Proxmox replace_file: a later layer's file wins", () => {
   });
 });
 
-Deno.test("Proxmox replace_file_with_dir: a directory replaces a lower file", () => {
+systemTest("Proxmox replace_file_with_dir: a directory replaces a lower file", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [[dir("etc"), file("etc/a", "1")], [
       dir("etc"),
@@ -81,7 +82,7 @@ Deno.test("Proxmox replace_file_with_dir: a directory replaces a lower file", ()
   });
 });
 
-Deno.test("Proxmox replace_dir_with_file: a file replaces a lower directory", () => {
+systemTest("Proxmox replace_dir_with_file: a file replaces a lower directory", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [[dir("etc"), dir("etc/a")], [
       dir("etc"),

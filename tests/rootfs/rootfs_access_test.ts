@@ -10,6 +10,7 @@ import { AT_FDCWD, close, makedev, mknodat, O_WRONLY, openat, S_IFCHR, S_IFIFO }
 import type { IdMap } from "../../core/rootfs/id_map.ts";
 import { RootfsAccess } from "../../core/rootfs/rootfs_access.ts";
 import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 const encoder = new TextEncoder();
 const O_NONBLOCK = 0o4000; // the same on x86_64 and aarch64
@@ -83,7 +84,7 @@ Deno.test("readFile() and readText() read regular files, following relative and 
   assertEquals(s.access.readText("/etc/empty"), undefined);
 });
 
-Deno.test("readFile() gives undefined for a directory, a device, a missing file, a dangling link and a loop", () => {
+systemTest("readFile() gives undefined for a directory, a device, a missing file, a dangling link and a loop", () => {
   using s = sandbox();
   mknod(`${s.root}/etc/null`, S_IFCHR | 0o666, 1, 3);
   Deno.symlinkSync("/nowhere", `${s.root}/etc/dangling`);
@@ -267,7 +268,7 @@ Deno.test("a .. after a symlink goes up from where the link led, as the kernel (
 
 // --- writes -----------------------------------------------------------------------------------------------------
 
-Deno.test("writeFile() creates the file and its missing parents, 0644 and 0755, owned by root", () => {
+systemTest("writeFile() creates the file and its missing parents, 0644 and 0755, owned by root", () => {
   using s = sandbox();
   s.access.writeFile("etc//./motd/", "relative, empty and . components are skipped\n");
   assertEquals(Deno.readTextFileSync(`${s.root}/etc/motd`), "relative, empty and . components are skipped\n");
@@ -280,7 +281,7 @@ Deno.test("writeFile() creates the file and its missing parents, 0644 and 0755, 
   assertEquals(owner(`${s.root}/etc/network/interfaces.d`), [0, 0, 0o755]);
 });
 
-Deno.test("writeFile() sets the mode (setuid and sticky bits included) and the owner it is given", () => {
+systemTest("writeFile() sets the mode (setuid and sticky bits included) and the owner it is given", () => {
   using s = sandbox();
   s.access.writeFile("/usr/bin/tool", "#!/bin/sh\n", { mode: 0o4750, uid: 33, gid: 44 });
   s.access.writeFile("/etc/shadow-", "", { mode: 0o600 });
@@ -288,7 +289,7 @@ Deno.test("writeFile() sets the mode (setuid and sticky bits included) and the o
   assertEquals(owner(`${s.root}/etc/shadow-`), [0, 0, 0o600]);
 });
 
-Deno.test("writeFile() replaces an existing file's content, mode and owner, as if it were new", () => {
+systemTest("writeFile() replaces an existing file's content, mode and owner, as if it were new", () => {
   using s = sandbox();
   Deno.writeTextFileSync(`${s.root}/etc/hostname`, "a much longer old name\n");
   Deno.chownSync(`${s.root}/etc/hostname`, 1000, 1000);
@@ -312,7 +313,7 @@ Deno.test("writeFile() replaces a hardlinked file instead of writing through it 
   assertEquals(Deno.readTextFileSync(`${s.root}/etc/motd`), "plugin\n");
 });
 
-Deno.test("writeFile() replaces a symlink, a FIFO or a device at the path, never writing through it", () => {
+systemTest("writeFile() replaces a symlink, a FIFO or a device at the path, never writing through it", () => {
   using s = sandbox();
   Deno.symlinkSync(`${s.outside}/secret`, `${s.root}/etc/abs`);
   Deno.symlinkSync("../../outside/secret", `${s.root}/etc/rel`);
@@ -406,7 +407,7 @@ Deno.test("replacing a symlinked directory with a file or a new link is seen by 
 
 // --- mkdir ------------------------------------------------------------------------------------------------------
 
-Deno.test("mkdir() makes the directory with its mode and owner, and missing parents 0755 root-owned", () => {
+systemTest("mkdir() makes the directory with its mode and owner, and missing parents 0755 root-owned", () => {
   using s = sandbox();
   s.access.mkdir("/var/spool/cron/crontabs", { mode: 0o1730, uid: 0, gid: 105 });
   s.access.mkdir("/srv/app", { uid: 1000, gid: 1000 });
@@ -418,7 +419,7 @@ Deno.test("mkdir() makes the directory with its mode and owner, and missing pare
   assertEquals(owner(`${s.root}/srv/shared`), [0, 0, 0o2775]);
 });
 
-Deno.test("mkdir() leaves an existing directory as it is, also one reached through a symlink", () => {
+systemTest("mkdir() leaves an existing directory as it is, also one reached through a symlink", () => {
   using s = sandbox();
   Deno.mkdirSync(`${s.root}/run`, { mode: 0o700 });
   Deno.chmodSync(`${s.root}/run`, 0o700);
@@ -489,7 +490,7 @@ Deno.test("symlink() refuses the root and a directory with the exact error", () 
   assert(Deno.lstatSync(`${s.root}/etc`).isDirectory);
 });
 
-Deno.test("symlink() makes missing parents like mkdir() and never replaces a file in their way", () => {
+systemTest("symlink() makes missing parents like mkdir() and never replaces a file in their way", () => {
   using s = sandbox();
   s.access.symlink("../x.service", "/etc/systemd/system/multi-user.target.wants/x.service");
   assertEquals(owner(`${s.root}/etc/systemd/system`), [0, 0, 0o755]);
@@ -503,7 +504,7 @@ Deno.test("symlink() makes missing parents like mkdir() and never replaces a fil
 
 // --- id map -----------------------------------------------------------------------------------------------------
 
-Deno.test("with an idmap, every owner written is shifted: files, directories, parents and symlinks", () => {
+systemTest("with an idmap, every owner written is shifted: files, directories, parents and symlinks", () => {
   using s = sandbox({ idmap: SHIFTED });
   s.access.writeFile("/etc/network/interfaces", "auto lo\n");
   s.access.writeFile("/home/app/.profile", "", { uid: 1000, gid: 1000, mode: 0o600 });

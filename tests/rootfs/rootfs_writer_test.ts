@@ -31,6 +31,7 @@ import {
   symlink,
   whiteout,
 } from "./_layers.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 const text = (p: string) => Deno.readTextFileSync(p);
 const mode = (p: string) => Deno.lstatSync(p).mode! & 0o7777;
@@ -61,7 +62,7 @@ function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
-Deno.test("RootfsWriter writes names and link targets byte for byte", () => {
+systemTest("RootfsWriter writes names and link targets byte for byte", () => {
   eachResolver((sb, opts) => {
     const invalid = new Uint8Array([0x62, 0x61, 0x64, 0xff, 0xfe, 0xc3, 0x28]); // "bad" + invalid UTF-8
     const weird = b("new\nline\ttab\\back slash");
@@ -116,7 +117,7 @@ Deno.test("RootfsWriter writes names and link targets byte for byte", () => {
   });
 });
 
-Deno.test("RootfsWriter replaces a file with a directory and a directory with a file across layers", () => {
+systemTest("RootfsWriter replaces a file with a directory and a directory with a file across layers", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [
       [dir("etc"), file("etc/a", "1"), dir("etc/b"), file("etc/b/inner", "x")],
@@ -128,7 +129,7 @@ Deno.test("RootfsWriter replaces a file with a directory and a directory with a 
   });
 });
 
-Deno.test("RootfsWriter lets the last entry win within one layer", () => {
+systemTest("RootfsWriter lets the last entry win within one layer", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [[
       file("x", "file first"),
@@ -147,7 +148,7 @@ Deno.test("RootfsWriter lets the last entry win within one layer", () => {
   });
 });
 
-Deno.test("RootfsWriter replaces a lower file by a directory whose children come first in the layer", () => {
+systemTest("RootfsWriter replaces a lower file by a directory whose children come first in the layer", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [
       [dir("etc"), file("etc/a", "1")],
@@ -158,7 +159,7 @@ Deno.test("RootfsWriter replaces a lower file by a directory whose children come
   });
 });
 
-Deno.test("RootfsWriter keeps a symlink to a directory when a layer brings that directory (keep-dirlinks)", () => {
+systemTest("RootfsWriter keeps a symlink to a directory when a layer brings that directory (keep-dirlinks)", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [
       [
@@ -181,7 +182,7 @@ Deno.test("RootfsWriter keeps a symlink to a directory when a layer brings that 
   });
 });
 
-Deno.test("RootfsWriter replaces a symlink to a file, or a dangling one, when a directory arrives", () => {
+systemTest("RootfsWriter replaces a symlink to a file, or a dangling one, when a directory arrives", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [
       [file("f", "f"), symlink("tofile", "f"), symlink("dangling", "nowhere")],
@@ -194,7 +195,7 @@ Deno.test("RootfsWriter replaces a symlink to a file, or a dangling one, when a 
   });
 });
 
-Deno.test("RootfsWriter replaces a non-directory that sits where a parent must be", () => {
+systemTest("RootfsWriter replaces a non-directory that sits where a parent must be", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [[file("a", "1"), node("fifo", "p")], [
       file("a/b", "2"),
@@ -206,7 +207,7 @@ Deno.test("RootfsWriter replaces a non-directory that sits where a parent must b
   });
 });
 
-Deno.test("RootfsWriter follows a dangling parent symlink inside the root and creates its target (umoci)", () => {
+systemTest("RootfsWriter follows a dangling parent symlink inside the root and creates its target (umoci)", () => {
   eachResolver((sb, opts) => {
     apply(
       sb.root,
@@ -218,7 +219,7 @@ Deno.test("RootfsWriter follows a dangling parent symlink inside the root and cr
   });
 });
 
-Deno.test("RootfsWriter whiteouts remove files, directories and symlinks of lower layers", () => {
+systemTest("RootfsWriter whiteouts remove files, directories and symlinks of lower layers", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [
       [
@@ -245,7 +246,7 @@ Deno.test("RootfsWriter whiteouts remove files, directories and symlinks of lowe
   });
 });
 
-Deno.test("RootfsWriter whiteouts never write the whiteout file", () => {
+systemTest("RootfsWriter whiteouts never write the whiteout file", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [[
       dir("d"),
@@ -256,7 +257,7 @@ Deno.test("RootfsWriter whiteouts never write the whiteout file", () => {
   });
 });
 
-Deno.test("RootfsWriter whiteouts spare what the same layer wrote before them", () => {
+systemTest("RootfsWriter whiteouts spare what the same layer wrote before them", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [
       [
@@ -279,43 +280,46 @@ Deno.test("RootfsWriter whiteouts spare what the same layer wrote before them", 
   });
 });
 
-Deno.test("RootfsWriter whiteouts spare all that a directory made by the same layer holds, and reach a directory merged into a lower one", () => {
-  eachResolver((sb, opts) => {
-    apply(sb.root, [
-      [
-        dir("merged"),
-        file("merged/lower", "l"),
-        dir("replaced"),
-        file("replaced/lower", "l"),
-      ],
-      [
-        // Made by this layer (nested too): whiteouts and an opaque marker inside spare everything.
-        dir("fresh"),
-        dir("fresh/deep"),
-        file("fresh/deep/x", "x"),
-        file("fresh/y", "y"),
-        whiteout("fresh/.wh.y"),
-        whiteout("fresh/deep/.wh..wh..opq"),
-        whiteout("fresh/.wh.deep"),
-        // Merged into the lower directory: its lower entry goes, this layer's stays.
-        dir("merged"),
-        file("merged/upper", "u"),
-        whiteout("merged/.wh..wh..opq"),
-        // A lower directory replaced by a file, then made again: what it held below is gone.
-        file("replaced", "f"),
-        dir("replaced"),
-        file("replaced/upper", "u"),
-        whiteout("replaced/.wh..wh..opq"),
-      ],
-    ], opts);
-    assertEquals(ls(`${sb.root}/fresh`), ["deep", "y"]);
-    assertEquals(ls(`${sb.root}/fresh/deep`), ["x"]);
-    assertEquals(ls(`${sb.root}/merged`), ["upper"]);
-    assertEquals(ls(`${sb.root}/replaced`), ["upper"]);
-  });
-});
+systemTest(
+  "RootfsWriter whiteouts spare all that a directory made by the same layer holds, and reach a directory merged into a lower one",
+  () => {
+    eachResolver((sb, opts) => {
+      apply(sb.root, [
+        [
+          dir("merged"),
+          file("merged/lower", "l"),
+          dir("replaced"),
+          file("replaced/lower", "l"),
+        ],
+        [
+          // Made by this layer (nested too): whiteouts and an opaque marker inside spare everything.
+          dir("fresh"),
+          dir("fresh/deep"),
+          file("fresh/deep/x", "x"),
+          file("fresh/y", "y"),
+          whiteout("fresh/.wh.y"),
+          whiteout("fresh/deep/.wh..wh..opq"),
+          whiteout("fresh/.wh.deep"),
+          // Merged into the lower directory: its lower entry goes, this layer's stays.
+          dir("merged"),
+          file("merged/upper", "u"),
+          whiteout("merged/.wh..wh..opq"),
+          // A lower directory replaced by a file, then made again: what it held below is gone.
+          file("replaced", "f"),
+          dir("replaced"),
+          file("replaced/upper", "u"),
+          whiteout("replaced/.wh..wh..opq"),
+        ],
+      ], opts);
+      assertEquals(ls(`${sb.root}/fresh`), ["deep", "y"]);
+      assertEquals(ls(`${sb.root}/fresh/deep`), ["x"]);
+      assertEquals(ls(`${sb.root}/merged`), ["upper"]);
+      assertEquals(ls(`${sb.root}/replaced`), ["upper"]);
+    });
+  },
+);
 
-Deno.test("RootfsWriter opaque whiteouts hide lower content only, whatever the order in the layer", () => {
+systemTest("RootfsWriter opaque whiteouts hide lower content only, whatever the order in the layer", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [
       [
@@ -343,33 +347,36 @@ Deno.test("RootfsWriter opaque whiteouts hide lower content only, whatever the o
   });
 });
 
-Deno.test("RootfsWriter whiteout names: '.wh.' is an error, '.wh..' removes its directory or is ignored at the root, '.wh...' is ignored", () => {
-  eachResolver((sb, opts) => {
-    const warnings = apply(sb.root, [
-      [
-        dir("etc"),
-        file("etc/passwd", "p"),
-        dir("var"),
-        dir("var/x"),
-        file("var/x/y", "y"),
-      ],
-      [whiteout(".wh.."), whiteout("var/x/.wh..."), whiteout("etc/.wh..")],
-    ], opts);
-    assertEquals(ls(sb.root), ["var"]);
-    assertEquals(ls(`${sb.root}/var/x`), ["y"]);
-    assertEquals(warnings.map((w) => w.code), [
-      "whiteout-ignored",
-      "whiteout-ignored",
-    ]);
-    const err = assertThrows(
-      () => apply(sb.root, [[whiteout("var/.wh.")]], opts),
-      /Cannot apply var\/\.wh\. from layer 1: whiteout '\.wh\.' names nothing/,
-    );
-    assert(err instanceof Oci2LxcError && err.code === "rootfs");
-  });
-});
+systemTest(
+  "RootfsWriter whiteout names: '.wh.' is an error, '.wh..' removes its directory or is ignored at the root, '.wh...' is ignored",
+  () => {
+    eachResolver((sb, opts) => {
+      const warnings = apply(sb.root, [
+        [
+          dir("etc"),
+          file("etc/passwd", "p"),
+          dir("var"),
+          dir("var/x"),
+          file("var/x/y", "y"),
+        ],
+        [whiteout(".wh.."), whiteout("var/x/.wh..."), whiteout("etc/.wh..")],
+      ], opts);
+      assertEquals(ls(sb.root), ["var"]);
+      assertEquals(ls(`${sb.root}/var/x`), ["y"]);
+      assertEquals(warnings.map((w) => w.code), [
+        "whiteout-ignored",
+        "whiteout-ignored",
+      ]);
+      const err = assertThrows(
+        () => apply(sb.root, [[whiteout("var/.wh.")]], opts),
+        /Cannot apply var\/\.wh\. from layer 1: whiteout '\.wh\.' names nothing/,
+      );
+      assert(err instanceof Oci2LxcError && err.code === "rootfs");
+    });
+  },
+);
 
-Deno.test("RootfsWriter applies whiteouts through symlinked parents inside the root", () => {
+systemTest("RootfsWriter applies whiteouts through symlinked parents inside the root", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [
       [
@@ -386,34 +393,37 @@ Deno.test("RootfsWriter applies whiteouts through symlinked parents inside the r
   });
 });
 
-Deno.test("RootfsWriter hardlinks share the inode within and across layers, and survive deletion of the first name", () => {
-  eachResolver((sb, opts) => {
-    apply(sb.root, [
-      [
-        file("a", "content", { mode: 0o4755 }),
-        hardlink("b", "a"),
-        symlink("s", "a"),
-        hardlink("s2", "s"),
-      ],
-      [hardlink("c", "/b"), whiteout(".wh.a")],
-    ], opts);
-    assertEquals(ls(sb.root), ["b", "c", "s", "s2"]);
-    const b1 = Deno.lstatSync(`${sb.root}/b`);
-    const c1 = Deno.lstatSync(`${sb.root}/c`);
-    assertEquals([b1.ino === c1.ino, b1.nlink, text(`${sb.root}/c`)], [
-      true,
-      2,
-      "content",
-    ]);
-    assertEquals(mode(`${sb.root}/b`), 0o4755);
-    assert(
-      Deno.lstatSync(`${sb.root}/s2`).isSymlink,
-      "a hardlink to a symlink links the symlink",
-    );
-  });
-});
+systemTest(
+  "RootfsWriter hardlinks share the inode within and across layers, and survive deletion of the first name",
+  () => {
+    eachResolver((sb, opts) => {
+      apply(sb.root, [
+        [
+          file("a", "content", { mode: 0o4755 }),
+          hardlink("b", "a"),
+          symlink("s", "a"),
+          hardlink("s2", "s"),
+        ],
+        [hardlink("c", "/b"), whiteout(".wh.a")],
+      ], opts);
+      assertEquals(ls(sb.root), ["b", "c", "s", "s2"]);
+      const b1 = Deno.lstatSync(`${sb.root}/b`);
+      const c1 = Deno.lstatSync(`${sb.root}/c`);
+      assertEquals([b1.ino === c1.ino, b1.nlink, text(`${sb.root}/c`)], [
+        true,
+        2,
+        "content",
+      ]);
+      assertEquals(mode(`${sb.root}/b`), 0o4755);
+      assert(
+        Deno.lstatSync(`${sb.root}/s2`).isSymlink,
+        "a hardlink to a symlink links the symlink",
+      );
+    });
+  },
+);
 
-Deno.test("RootfsWriter rejects a hardlink to a missing name, naming the layer and the entry", () => {
+systemTest("RootfsWriter rejects a hardlink to a missing name, naming the layer and the entry", () => {
   eachResolver((sb, opts) => {
     const err = assertThrows(
       () =>
@@ -426,7 +436,7 @@ Deno.test("RootfsWriter rejects a hardlink to a missing name, naming the layer a
   });
 });
 
-Deno.test("RootfsWriter makes devices and FIFOs with mknod and rejects out-of-range numbers", () => {
+systemTest("RootfsWriter makes devices and FIFOs with mknod and rejects out-of-range numbers", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [[
       file("dev/null", "was a file"),
@@ -473,7 +483,7 @@ Deno.test("RootfsWriter skips devices with a warning in approximate mode and nev
   });
 });
 
-Deno.test("RootfsWriter applies setuid, setgid, sticky and mode 000 directories with children", () => {
+systemTest("RootfsWriter applies setuid, setgid, sticky and mode 000 directories with children", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [
       [
@@ -503,7 +513,7 @@ Deno.test("RootfsWriter applies setuid, setgid, sticky and mode 000 directories 
   });
 });
 
-Deno.test("RootfsWriter sets owners above 65535 on files, directories and symlinks (not their targets)", () => {
+systemTest("RootfsWriter sets owners above 65535 on files, directories and symlinks (not their targets)", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [[
       dir("home", { uid: 100000, gid: 100000 }),
@@ -524,7 +534,7 @@ Deno.test("RootfsWriter sets owners above 65535 on files, directories and symlin
   });
 });
 
-Deno.test("RootfsWriter writes security.capability after chown and user.* xattrs on files and directories", () => {
+systemTest("RootfsWriter writes security.capability after chown and user.* xattrs on files and directories", () => {
   eachResolver((sb, opts) => {
     // v2 capability: cap_net_raw permitted+effective.
     const cap = new Uint8Array([
@@ -578,7 +588,7 @@ Deno.test("RootfsWriter writes security.capability after chown and user.* xattrs
   });
 });
 
-Deno.test("RootfsWriter replaces the xattrs of a merged directory with the layer's", () => {
+systemTest("RootfsWriter replaces the xattrs of a merged directory with the layer's", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [[
       dir("d", { xattrs: { "user.old": "1", "user.both": "1" } }),
@@ -593,7 +603,7 @@ Deno.test("RootfsWriter replaces the xattrs of a merged directory with the layer
   });
 });
 
-Deno.test("RootfsWriter shifts owners through the idmap, implicit parents and the root included", () => {
+systemTest("RootfsWriter shifts owners through the idmap, implicit parents and the root included", () => {
   eachResolver((sb, opts) => {
     const idmap = {
       uid: [{ container: 0, host: 100000, size: 65536 }],
@@ -626,7 +636,7 @@ Deno.test("RootfsWriter shifts owners through the idmap, implicit parents and th
   });
 });
 
-Deno.test("RootfsWriter refuses an owner outside the idmap with a hint", () => {
+systemTest("RootfsWriter refuses an owner outside the idmap with a hint", () => {
   eachResolver((sb, opts) => {
     const idmap = {
       uid: [{ container: 0, host: 100000, size: 65536 }],
@@ -647,35 +657,38 @@ Deno.test("RootfsWriter refuses an owner outside the idmap with a hint", () => {
   });
 });
 
-Deno.test("RootfsWriter keeps directory times as the layer says, and lower directory times when only children change", () => {
-  eachResolver((sb, opts) => {
-    apply(sb.root, [
-      [
-        dir("lower", { mtime: 1000 }),
-        dir("d", { mtime: 2000.25, atime: 3000 }),
-        file("d/f", "x", { mtime: 1.5 }),
-      ],
-      [file("lower/new", "n", { mtime: 5 }), symlink("d/l", "f", { mtime: 7 })],
-    ], opts);
-    const st = (p: string) => {
-      const s = statx(AT_FDCWD, b(`${sb.root}/${p}`), AT_SYMLINK_NOFOLLOW);
-      if (typeof s === "number") throw new Error("statx");
-      return s;
-    };
-    assertEquals(st("lower").mtime, { sec: 1000, nsec: 0 });
-    assertEquals([st("d").mtime, st("d").atime], [{
-      sec: 2000,
-      nsec: 250000000,
-    }, { sec: 3000, nsec: 0 }]);
-    assertEquals([st("d/f").mtime, st("d/f").atime], [{
-      sec: 1,
-      nsec: 500000000,
-    }, { sec: 1, nsec: 500000000 }]);
-    assertEquals(st("d/l").mtime, { sec: 7, nsec: 0 });
-  });
-});
+systemTest(
+  "RootfsWriter keeps directory times as the layer says, and lower directory times when only children change",
+  () => {
+    eachResolver((sb, opts) => {
+      apply(sb.root, [
+        [
+          dir("lower", { mtime: 1000 }),
+          dir("d", { mtime: 2000.25, atime: 3000 }),
+          file("d/f", "x", { mtime: 1.5 }),
+        ],
+        [file("lower/new", "n", { mtime: 5 }), symlink("d/l", "f", { mtime: 7 })],
+      ], opts);
+      const st = (p: string) => {
+        const s = statx(AT_FDCWD, b(`${sb.root}/${p}`), AT_SYMLINK_NOFOLLOW);
+        if (typeof s === "number") throw new Error("statx");
+        return s;
+      };
+      assertEquals(st("lower").mtime, { sec: 1000, nsec: 0 });
+      assertEquals([st("d").mtime, st("d").atime], [{
+        sec: 2000,
+        nsec: 250000000,
+      }, { sec: 3000, nsec: 0 }]);
+      assertEquals([st("d/f").mtime, st("d/f").atime], [{
+        sec: 1,
+        nsec: 500000000,
+      }, { sec: 1, nsec: 500000000 }]);
+      assertEquals(st("d/l").mtime, { sec: 7, nsec: 0 });
+    });
+  },
+);
 
-Deno.test("RootfsWriter applies a root directory entry and skips a root entry of another type", () => {
+systemTest("RootfsWriter applies a root directory entry and skips a root entry of another type", () => {
   eachResolver((sb, opts) => {
     const warnings = apply(sb.root, [[
       dir("./", { mode: 0o700 }),
@@ -692,7 +705,7 @@ Deno.test("RootfsWriter applies a root directory entry and skips a root entry of
   });
 });
 
-Deno.test("RootfsWriter rejects an empty symlink target", () => {
+systemTest("RootfsWriter rejects an empty symlink target", () => {
   eachResolver((sb, opts) => {
     assertThrows(
       () => apply(sb.root, [[symlink("s", "")]], opts),
@@ -701,7 +714,7 @@ Deno.test("RootfsWriter rejects an empty symlink target", () => {
   });
 });
 
-Deno.test("RootfsWriter uses openat2 where the kernel has it and the walk when forced", () => {
+systemTest("RootfsWriter uses openat2 where the kernel has it and the walk when forced", () => {
   const dir1 = Deno.makeTempDirSync();
   try {
     const a = new RootfsWriter(dir1);
@@ -714,7 +727,7 @@ Deno.test("RootfsWriter uses openat2 where the kernel has it and the walk when f
   }
 });
 
-Deno.test("RootfsWriter counts what it wrote", () => {
+systemTest("RootfsWriter counts what it wrote", () => {
   const base = Deno.makeTempDirSync();
   try {
     const w = new RootfsWriter(base);
@@ -749,7 +762,7 @@ Deno.test("RootfsWriter counts what it wrote", () => {
   }
 });
 
-Deno.test("RootfsWriter re-resolves parents after a whiteout or replacement removed them in the same layer", () => {
+systemTest("RootfsWriter re-resolves parents after a whiteout or replacement removed them in the same layer", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [
       [dir("a"), file("a/old", "o"), dir("b"), dir("c"), file("c/f", "f")],
@@ -768,7 +781,7 @@ Deno.test("RootfsWriter re-resolves parents after a whiteout or replacement remo
   });
 });
 
-Deno.test("RootfsWriter close releases a file left open by a failed layer", () => {
+systemTest("RootfsWriter close releases a file left open by a failed layer", () => {
   const sb = sandboxFor();
   try {
     const w = new RootfsWriter(sb);
@@ -787,7 +800,7 @@ function sandboxFor(): string {
   return Deno.makeTempDirSync({ prefix: "oci2lxc-rootfs-" });
 }
 
-Deno.test("RootfsWriter rejects names and link targets with NUL bytes", () => {
+systemTest("RootfsWriter rejects names and link targets with NUL bytes", () => {
   eachResolver((sb, opts) => {
     assertThrows(
       () => apply(sb.root, [[file(new Uint8Array([0x61, 0, 0x62]), "x")]], opts),

@@ -1,6 +1,7 @@
 import { Oci2LxcError } from "../../core/errors.ts";
 import { createStaging } from "../../core/rootfs/staging.ts";
 import { apply, assert, assertEquals, assertThrows, dir, file, ls, lstat, symlink } from "./_layers.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 function withBase(fn: (base: string) => void): void {
   const base = Deno.makeTempDirSync({ prefix: "oci2lxc-staging-" });
@@ -79,7 +80,7 @@ Deno.test("Staging.commit with force swaps DEST in and removes the old tree comp
   });
 });
 
-Deno.test("Staging.abort removes a rootfs with 0000 directories, odd names, symlinks out and deep nesting", () => {
+systemTest("Staging.abort removes a rootfs with 0000 directories, odd names, symlinks out and deep nesting", () => {
   withBase((base) => {
     Deno.mkdirSync(`${base}/outside`);
     Deno.writeTextFileSync(`${base}/outside/keep`, "keep");

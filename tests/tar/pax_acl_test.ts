@@ -10,6 +10,7 @@ import { RootfsWriter } from "../../core/rootfs/rootfs_writer.ts";
 import { aclTextToXattr, aclXattrToText } from "../../core/rootfs/posix_acl.ts";
 import { TarParser } from "../../core/tar/tar_parser.ts";
 import type { IdMap } from "../../core/rootfs/id_map.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 function run(cmd: string, args: string[]): string {
   const out = new Deno.Command(cmd, { args, stdin: "null", stdout: "piped", stderr: "piped" }).outputSync();
@@ -41,7 +42,7 @@ function applyLayer(layer: string, root: string, idmap?: IdMap): string[] {
   return warnings;
 }
 
-Deno.test("TarParser applies the SCHILY.acl.access/default records of a layer made by GNU tar --acls", () => {
+systemTest("TarParser applies the SCHILY.acl.access/default records of a layer made by GNU tar --acls", () => {
   const base = Deno.makeTempDirSync({ prefix: "oci2lxc-acl-" });
   try {
     const src = `${base}/src`;
@@ -85,7 +86,7 @@ Deno.test("TarParser applies the SCHILY.acl.access/default records of a layer ma
   }
 });
 
-Deno.test("TarParser warns about an ACL record it cannot apply (a user name) and keeps the rest of the member", () => {
+systemTest("TarParser warns about an ACL record it cannot apply (a user name) and keeps the rest of the member", () => {
   const base = Deno.makeTempDirSync({ prefix: "oci2lxc-acl-" });
   try {
     const src = `${base}/src`;
