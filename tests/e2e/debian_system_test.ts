@@ -11,8 +11,9 @@
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { debianSystemImage } from "../_helpers/debian_rootfs.ts";
 import { lxcMissing } from "../lxc/_real_lxc.ts";
-import { createTestNetwork, netnsMissing, run, type TestNetwork, waitFor } from "./_netns.ts";
+import { createTestNetwork, netnsMissing, run, type TestNetwork } from "./_netns.ts";
 import { cli } from "./_cli.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 
 const BOOT_MS = 60_000;
 // sysvinit's rc 0 (sendsigs waits up to 10 s for stragglers) stays well below this; no kill follows it.

@@ -10,7 +10,8 @@ import { ownerTag } from "../../core/rootfs/owner_tag.ts";
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { FIXTURES, withTempDir } from "../_helpers/oci_builder.ts";
 import { PROJECT_ROOT } from "./_cli.ts";
-import { forceStop, sh as lxc, waitFor } from "./_lxc.ts";
+import { forceStop, sh as lxc } from "./_lxc.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 
 const IMAGE = `${FIXTURES}busybox.oci.tar`;
 const GZIPPED = `${FIXTURES}busybox.docker.tar.gz`;
@@ -244,7 +245,7 @@ Deno.test("--force refuses a DEST that LXC runs as a container (lxcpath DEST's p
     try {
       const started = await lxc(["lxc-start", "-n", name, "-P", dir, "-d"]);
       assertEquals(started.code, 0, started.out);
-      await waitFor("RUNNING", async () => {
+      await waitFor("RUNNING", 15_000, async () => {
         const s = await lxc(["lxc-info", "-n", name, "-P", dir, "-s", "-H"]);
         return s.out.trim() === "RUNNING" ? true : undefined;
       });

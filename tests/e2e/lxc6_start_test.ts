@@ -9,8 +9,9 @@
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { tarOf, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
 import { cli } from "./_cli.ts";
-import { catchesSignal, commandLine, containerPids, sh, waitFor } from "./_lxc.ts";
+import { catchesSignal, commandLine, containerPids, sh } from "./_lxc.ts";
 import { Lxc6Host } from "./_lxc6.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 
 const BUSYBOX = "/usr/bin/busybox";
 const PRINT = `#!/bin/busybox sh\nfor a in "$@"; do printf '%s\\0' "$a"; done > /argv.out\n`;
@@ -187,7 +188,7 @@ async function startAndStop(lxc: Runner, version: string, parent: string, name: 
       OCI2LXC_CALLER_SECRET: "leak",
     });
     assertEquals(started.code, 0, `${version}: ${started.out}`);
-    const report = await waitFor(`the app's report under LXC ${version}`, () => {
+    const report = await waitFor(`the app's report under LXC ${version}`, 15_000, () => {
       try {
         const text = Deno.readTextFileSync(`${dest}/rootfs/data/report`);
         return text.includes("env:") ? text : undefined;
@@ -226,6 +227,7 @@ async function startAndStop(lxc: Runner, version: string, parent: string, name: 
     assert(initPid > 1, `${version}: ${info.out}`);
     await waitFor(
       `the app's QUIT trap under LXC ${version}`,
+      15_000,
       () =>
         containerPids(initPid).some((p) => commandLine(p).includes("report") && catchesSignal(p, 3)) ? true : undefined,
     );

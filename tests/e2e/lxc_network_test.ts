@@ -8,9 +8,10 @@
 import { findDhcpClients } from "../../core/network/dhcp_processes.ts";
 import { networkPaths } from "../../core/network/network_dir.ts";
 import { assert, assertEquals } from "../_helpers/assert.ts";
-import { createTestNetwork, netnsMissing, waitFor } from "./_netns.ts";
+import { createTestNetwork, netnsMissing } from "./_netns.ts";
 import { lxcMissing } from "../lxc/_real_lxc.ts";
 import { cli } from "./_cli.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 
 const RECORD = [
   "/bin/sh",

@@ -5,8 +5,9 @@
  */
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
-import { catchesSignal, commandLine, containerPids, forceStop, processState, sh, waitFor } from "./_lxc.ts";
+import { catchesSignal, commandLine, containerPids, forceStop, processState, sh } from "./_lxc.ts";
 import { cli, ENTRIES } from "./_cli.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 
 function parseReport(text: string) {
   const fields = new Map<string, string>();
@@ -50,7 +51,7 @@ for (const entry of ENTRIES) {
           OCI2LXC_CALLER_SECRET: "leak",
         });
         assertEquals(started.code, 0, started.out);
-        const report = await waitFor("the app's report", () => {
+        const report = await waitFor("the app's report", 15_000, () => {
           try {
             const text = Deno.readTextFileSync(`${dest}/rootfs/data/report`);
             return text.includes("env:") ? text : undefined;
@@ -90,7 +91,7 @@ for (const entry of ENTRIES) {
         // for PID 1 to reap, then starts its long sleep. Wait for the trap and the long sleep (so
         // the orphan was made), the orphan gone and no zombie; a zombie that stays fails the wait.
         try {
-          await waitFor("the app's QUIT trap, its long sleep, and no orphan or zombie left", () => {
+          await waitFor("the app's QUIT trap, its long sleep, and no orphan or zombie left", 15_000, () => {
             const pids = containerPids(initPid);
             const trapped = pids.some((p) => commandLine(p).includes("report") && catchesSignal(p, 3));
             const sleeping = pids.some((p) => commandLine(p) === "sleep 1000000");

@@ -6,7 +6,8 @@
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
 import { cli, ENTRIES, PROJECT_ROOT } from "./_cli.ts";
-import { forceStop, sh, waitFor } from "./_lxc.ts";
+import { forceStop, sh } from "./_lxc.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 
 const BUSYBOX = `${PROJECT_ROOT}fixtures/images/busybox.oci.tar`;
 
@@ -65,7 +66,7 @@ for (const entry of ENTRIES) {
       try {
         const started = await sh(["lxc-start", "-n", name, "-P", `${dir}/lxc`, "-d", "-o", `${dir}/lxc.log`]);
         assertEquals(started.code, 0, started.out);
-        const report = await waitFor("the app's report", () => {
+        const report = await waitFor("the app's report", 15_000, () => {
           try {
             const text = Deno.readTextFileSync(`${path}/rootfs/data/report`);
             return text.includes("env:") ? text : undefined;
@@ -130,7 +131,7 @@ for (const entry of ENTRIES) {
       try {
         const started = await sh(["lxc-start", "-n", name, "-P", `${dir}/lxc`, "-d", "-o", `${dir}/lxc.log`]);
         assertEquals(started.code, 0, started.out);
-        const report = await waitFor("the app's report", () => {
+        const report = await waitFor("the app's report", 15_000, () => {
           try {
             const text = Deno.readTextFileSync(`${path}/rootfs/data/report`);
             return text.includes("env:") ? text : undefined;

@@ -6,8 +6,9 @@
  */
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { tarOf, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
-import { forceStop, sh, waitFor } from "./_lxc.ts";
+import { forceStop, sh } from "./_lxc.ts";
 import { cli } from "./_cli.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 
 const INITTAB = [
   "::sysinit:/bin/sh -c 'echo booted:$PPID > /var/marker/booted'",
@@ -48,7 +49,7 @@ Deno.test("a system container boots its init and stops cleanly by lxc-stop", asy
     try {
       const started = await sh(["lxc-start", "-n", name, "-P", dir, "-d", "-l", "DEBUG", "-o", `${dir}/lxc.log`]);
       assertEquals(started.code, 0, started.out);
-      const booted = await waitFor("the init's sysinit line", () => {
+      const booted = await waitFor("the init's sysinit line", 15_000, () => {
         try {
           // `echo > file` creates the file before it writes: only a whole line counts.
           const text = Deno.readTextFileSync(`${dest}/rootfs/var/marker/booted`);

@@ -13,8 +13,9 @@
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { DEBIAN_SYSTEMD_PACKAGES, debianSystemImage } from "../_helpers/debian_rootfs.ts";
 import { lxcMissing } from "../lxc/_real_lxc.ts";
-import { createTestNetwork, netnsMissing, run, type RunOutput, type TestNetwork, waitFor } from "./_netns.ts";
+import { createTestNetwork, netnsMissing, run, type RunOutput, type TestNetwork } from "./_netns.ts";
 import { cli, PROJECT_ROOT } from "./_cli.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 
 // systemd boots in a few seconds alone; the machine's two cores are shared with other tests.
 const BOOT_MS = 180_000;
@@ -124,14 +125,12 @@ function inside(net: TestNetwork, c: Booted, argv: readonly string[]): Promise<R
  * that fails in a converted container is what this test is here to find.
  */
 async function waitForBoot(net: TestNetwork, c: Booted): Promise<string> {
+  // Each poll is an lxc-attach: a few per second are plenty while two cores are shared.
   const state = await waitFor("systemd to finish booting", BOOT_MS, async () => {
     const r = await inside(net, c, ["systemctl", "is-system-running"]);
     const s = r.stdout.trim();
-    if (s !== "" && s !== "initializing" && s !== "starting" && s !== "offline") return s;
-    // Each poll is an lxc-attach: a few per second are plenty while two cores are shared.
-    await new Promise((r) => setTimeout(r, 250));
-    return undefined;
-  }).catch((err) => {
+    return s !== "" && s !== "initializing" && s !== "starting" && s !== "offline" ? s : undefined;
+  }, { everyMs: 250 }).catch((err) => {
     throw new Error(`${(err as Error).message}${logs(c)}`);
   });
   if (state !== "running") {

@@ -11,6 +11,7 @@ import { makePlan, type PlanOptions } from "../../core/plan/make_plan.ts";
 import { directoryRootfsReader } from "../../core/plan/rootfs_reader.ts";
 import { LxcSandbox, requireLxc, SKIP_LXC, uniqueName } from "./_real_lxc.ts";
 import { systemTest } from "../_helpers/tier.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 
 const PASSWD = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:App:/home/app:/bin/sh\n";
 const GROUP = "root:x:0:\napp:x:1000:\nwww:x:33:app\naudio:x:29:app\n";
@@ -137,13 +138,7 @@ while :; do /bin/busybox sleep 0.1; done
 
 async function stopAndRead(box: LxcSandbox): Promise<string> {
   await box.startDaemon();
-  const deadline = Date.now() + 10_000;
-  while (!box.readOut("sig")?.includes("started")) {
-    if (Date.now() > deadline) {
-      throw new Error("Cannot test stopping: the app did not start in 10 s");
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitFor("the app to start", 10_000, () => box.readOut("sig")?.includes("started"));
   await box.stopGracefully(15);
   return box.readOut("sig") ?? "";
 }

@@ -8,17 +8,10 @@
 import { startDhcp, stopDhcp } from "../../core/network/dhcp_hook.ts";
 import { findDhcpClients } from "../../core/network/dhcp_processes.ts";
 import { networkPaths, prepareNetworkDir } from "../../core/network/network_dir.ts";
-import {
-  createTestNetwork,
-  isGone,
-  netnsMissing,
-  type PeerNamespace,
-  run,
-  type TestNetwork,
-  waitFor,
-} from "../e2e/_netns.ts";
+import { createTestNetwork, isGone, netnsMissing, type PeerNamespace, run, type TestNetwork } from "../e2e/_netns.ts";
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { systemTest } from "../_helpers/tier.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 
 const SKIP = Deno.env.get("OCI2LXC_SKIP_LXC_TESTS") === "1";
 const SLOW = Deno.env.get("OCI2LXC_SLOW_TESTS") === "1";

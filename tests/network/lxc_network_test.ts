@@ -14,7 +14,8 @@ import { lxcNetLines } from "../../core/network/lxc_net_lines.ts";
 import { parseNetSpecs } from "../../core/network/net_spec.ts";
 import { networkPaths, prepareNetworkDir } from "../../core/network/network_dir.ts";
 import { BUSYBOX, INIT_LXC, lxcMissing, SKIP_LXC } from "../lxc/_real_lxc.ts";
-import { createTestNetwork, isGone, netnsMissing, type TestNetwork, waitFor } from "../e2e/_netns.ts";
+import { createTestNetwork, isGone, netnsMissing, type TestNetwork } from "../e2e/_netns.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { systemTest } from "../_helpers/tier.ts";
 
