@@ -151,11 +151,12 @@ function keyOf(line: string): string | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mergeLxcCreateConfig } from "./lxc_template_command.ts";
  * const theirs = "lxc.net.0.type = veth\nlxc.net.0.link = lxcbr0\nlxc.rootfs.path = dir:/x/rootfs\n";
  * const ours = "lxc.rootfs.path = dir:/x/rootfs\nlxc.net.0.type = empty\nlxc.init.cmd = /app\n";
  * const merged = mergeLxcCreateConfig(theirs, ours, false);
- * console.assert(merged.includes("lxc.net.0.link = lxcbr0") && !merged.includes("type = empty"));
+ * assert(merged.includes("lxc.net.0.link = lxcbr0") && !merged.includes("type = empty"));
  * ```
  */
 export function mergeLxcCreateConfig(theirs: string, ours: string, userNet: boolean): string {

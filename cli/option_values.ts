@@ -19,8 +19,9 @@ const VMID_MAX = 999_999_999;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseVmid } from "./option_values.ts";
- * console.assert(parseVmid("120") === 120);
+ * assert.equal(parseVmid("120"), 120);
  * ```
  */
 export function parseVmid(text: string): number {
@@ -40,8 +41,9 @@ export function parseVmid(text: string): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkLxcVersion } from "./option_values.ts";
- * console.assert(checkLxcVersion("5.0.2") === "5.0.2");
+ * assert.equal(checkLxcVersion("5.0.2"), "5.0.2");
  * ```
  */
 export function checkLxcVersion(text: string): string {

@@ -17,10 +17,11 @@ export { type ImageOptions, open, openAsync };
  * Describe an image: platforms, manifest, config, layers, history.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { inspect } from "./api.ts";
  * const report = inspect("oci-archive:fixtures/images/busybox.oci.tar");
- * console.log(report.config.digest);
+ * assert.match(report.config.digest, /^sha256:[0-9a-f]{64}$/);
  * ```
  */
 export function inspect(reference: string, options: ImageOptions = {}): InspectReport {

@@ -60,6 +60,7 @@ export interface PlanOptions {
  *
  * @example An app image
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makePlan } from "./make_plan.ts";
  * import { directoryRootfsReader } from "./rootfs_reader.ts";
  * const root = Deno.makeTempDirSync();
@@ -69,8 +70,8 @@ export interface PlanOptions {
  *   directoryRootfsReader(root),
  *   { name: "web" },
  * );
- * console.assert(plan.kind === "app" && plan.argv.join(" ") === "/bin/httpd -f -p 8080");
- * console.assert(plan.stopSignal === "SIGQUIT" && plan.user.uid === 0 && plan.cwd === "/");
+ * assert(plan.kind === "app" && plan.argv.join(" ") === "/bin/httpd -f -p 8080");
+ * assert(plan.stopSignal === "SIGQUIT" && plan.user.uid === 0 && plan.cwd === "/");
  * Deno.removeSync(root, { recursive: true });
  * ```
  */

@@ -122,8 +122,12 @@ export function planEnv(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkEnvOption } from "./plan_env.ts";
  * checkEnvOption("LOG_LEVEL=debug", "--env");
+ * assert.throws(() => checkEnvOption("=debug", "--env[1]"), {
+ *   message: 'Cannot use --env[1] "=debug": the variable name is empty',
+ * });
  * ```
  */
 export function checkEnvOption(entry: string, what: string): void {

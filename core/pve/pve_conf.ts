@@ -144,9 +144,10 @@ function atLeast(have: PveContainerVersion, want: PveContainerVersion): boolean 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parsePveTarget } from "./pve_conf.ts";
- * console.assert(parsePveTarget("9.1").pveContainer.join(".") === "6.0.15");
- * console.assert(parsePveTarget("pve-container/6.1.10").version === "9.1");
+ * assert.equal(parsePveTarget("9.1").pveContainer.join("."), "6.0.15");
+ * assert.equal(parsePveTarget("pve-container/6.1.10").version, "9.1");
  * ```
  */
 export function parsePveTarget(text: string): PveTarget {
@@ -182,10 +183,11 @@ export function parsePveTarget(text: string): PveTarget {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parsePveVersion } from "./pve_conf.ts";
- * console.assert(parsePveVersion("8.2") === "8");
- * console.assert(parsePveVersion("9") === "9.0");
- * console.assert(parsePveVersion("9.3") === "9.1");
+ * assert.equal(parsePveVersion("8.2"), "8");
+ * assert.equal(parsePveVersion("9"), "9.0");
+ * assert.equal(parsePveVersion("9.3"), "9.1");
  * ```
  */
 export function parsePveVersion(text: string): PveVersion {
@@ -205,9 +207,10 @@ export function parsePveVersion(text: string): PveVersion {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { stableHwaddr } from "./pve_conf.ts";
- * console.assert(stableHwaddr(120, 0) === stableHwaddr(120, 0));
- * console.assert(/^[0-9A-F][26AE](:[0-9A-F]{2}){5}$/.test(stableHwaddr(120, 0)));
+ * assert.equal(stableHwaddr(120, 0), stableHwaddr(120, 0));
+ * assert(/^[0-9A-F][26AE](:[0-9A-F]{2}){5}$/.test(stableHwaddr(120, 0)));
  * ```
  */
 export function stableHwaddr(vmid: number, index: number): string {
@@ -266,6 +269,7 @@ class PveConfWriter {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderPveConfig } from "./pve_conf.ts";
  * import { makePlan } from "../plan/make_plan.ts";
  * import { directoryRootfsReader } from "../plan/rootfs_reader.ts";
@@ -273,8 +277,8 @@ class PveConfWriter {
  * const plan = makePlan({ config: { Cmd: ["/bin/httpd", "-f"], StopSignal: "SIGQUIT" } },
  *   { os: "linux", architecture: "amd64" }, directoryRootfsReader(root), { name: "web" });
  * const { conf } = renderPveConfig(plan, { vmid: 120, pveVersion: "8", templateName: "web.tar.zst" });
- * console.assert(conf.includes("lxc.init.cmd: /bin/httpd -f\n"));
- * console.assert(conf.includes("ostype: unmanaged\n") && !conf.includes("rootfs:"));
+ * assert(conf.includes("lxc.init.cmd: /bin/httpd -f\n"));
+ * assert(conf.includes("ostype: unmanaged\n") && !conf.includes("rootfs:"));
  * Deno.removeSync(root, { recursive: true });
  * ```
  */

@@ -135,9 +135,16 @@ const TYPES = new Map<number, TarEntryType>([
  *   outside the id map; `destination` when the file cannot be written
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { writePveTemplate } from "./pve_template.ts";
- * const { members, bytes } = writePveTemplate("/var/lib/lxc/web/rootfs", "/tmp/web.tar.zst");
+ * const dir = Deno.makeTempDirSync();
+ * Deno.mkdirSync(`${dir}/rootfs/etc`, { recursive: true });
+ * Deno.writeTextFileSync(`${dir}/rootfs/etc/hostname`, "web\n");
+ * const { members, bytes } = writePveTemplate(`${dir}/rootfs`, `${dir}/web.tar.zst`);
+ * assert.equal(members, 3); // ./, ./etc/, ./etc/hostname
+ * assert.equal(Deno.statSync(`${dir}/web.tar.zst`).size, bytes);
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export function writePveTemplate(

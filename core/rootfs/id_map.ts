@@ -22,10 +22,11 @@ export interface IdMap {
  *
  * @example Shifting into an unprivileged range
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mapId } from "./id_map.ts";
  * const ranges = [{ container: 0, host: 100000, size: 65536 }];
- * console.assert(mapId(ranges, 33) === 100033);
- * console.assert(mapId(ranges, 70000) === undefined);
+ * assert.equal(mapId(ranges, 33), 100033);
+ * assert.equal(mapId(ranges, 70000), undefined);
  * ```
  */
 export function mapId(

@@ -19,9 +19,10 @@ export const DEFAULT_UNPRIVILEGED_MAP: IdMap = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseIdMap } from "./parse_id_map.ts";
  * const map = parseIdMap("b:0:100000:65536");
- * console.assert(map.uid[0]!.host === 100000 && map.gid[0]!.size === 65536);
+ * assert(map.uid[0]!.host === 100000 && map.gid[0]!.size === 65536);
  * ```
  */
 export function parseIdMap(text: string): IdMap {

@@ -196,6 +196,7 @@ const MAX_ID = 0xfffffffe; // (uid_t)-1 means "leave unchanged" to chown
  *
  * @example Writing one layer
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RootfsWriter } from "./rootfs_writer.ts";
  * const dir = Deno.makeTempDirSync();
  * // As a normal user owners cannot be set: approximate mode writes every file as the current user.
@@ -211,7 +212,7 @@ const MAX_ID = 0xfffffffe; // (uid_t)-1 means "leave unchanged" to chown
  * writer.entryEnd();
  * writer.endLayer();
  * writer.close();
- * console.assert(Deno.readTextFileSync(`${dir}/hello`) === "hi");
+ * assert.equal(Deno.readTextFileSync(`${dir}/hello`), "hi");
  * Deno.removeSync(dir, { recursive: true });
  * ```
  */

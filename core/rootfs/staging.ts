@@ -85,12 +85,13 @@ function split(path: string): { dir: string; base: string } {
  *
  * @example Staging then committing
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createStaging } from "./staging.ts";
  * const base = Deno.makeTempDirSync();
  * const staging = createStaging(`${base}/ct`);
  * Deno.writeTextFileSync(`${staging.path}/config`, "lxc.uts.name = ct\n");
  * await staging.commit(false);
- * console.assert(Deno.readTextFileSync(`${base}/ct/config`).startsWith("lxc"));
+ * assert(Deno.readTextFileSync(`${base}/ct/config`).startsWith("lxc"));
  * Deno.removeSync(base, { recursive: true });
  * ```
  */
