@@ -75,7 +75,7 @@ export const lxcTemplateCommand: Command = {
     }
     if (v["mapped-uid"] !== undefined || v["mapped-gid"] !== undefined) {
       throw new Oci2LxcError("usage", `Cannot create ${name} with the oci2lxc template in a user namespace`, {
-        hint: "lxc-create's config has lxc.idmap: create it as root without lxc.idmap and pass --unprivileged " +
+        hint: "Create it as root without lxc.idmap in lxc-create's config and pass --unprivileged " +
           "after '--' (oci2lxc shifts the owners and writes lxc.idmap itself)",
       });
     }

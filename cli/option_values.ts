@@ -50,7 +50,7 @@ export function checkLxcVersion(text: string): string {
   // A distribution's suffix (`6.0.0~git2024…`, `5.0.2-1+deb12u2`) is part of what lxc-start --version prints.
   if (!/^[0-9]{1,4}\.[0-9]{1,4}(?:\.[0-9]{1,4})?(?:[~+-][A-Za-z0-9.~+-]*)?$/.test(text)) {
     throw new Oci2LxcError("usage", `Cannot use --lxc-version ${quoteForMessage(text)}: give a version like 5.0.2`, {
-      hint: "lxc-start --version on the host that will run the container prints it",
+      hint: "Run lxc-start --version on the host that will run the container",
     });
   }
   return text;

@@ -45,6 +45,6 @@ export function planHostname(name: string, hostname: string | undefined, warn: (
   }
   if (isHostname(name)) return name;
   const made = hostnameFrom(name);
-  warn(`The name "${name}" is not a valid hostname; the hostname is "${made}"`);
+  warn(`the name "${name}" is not a valid hostname; the hostname is "${made}"`);
   return made;
 }

@@ -96,7 +96,7 @@ export function makePlan(
   const command = planCommand(rc, options, rootfs, warn);
   const { user, field: userField } = planUser(rc, options.user, options.idmap, rootfs);
   if (command.kind === "system" && user.uid !== 0) {
-    warn(`The init ${command.argv[0]} runs as uid ${user.uid}, not root; most inits need root`);
+    warn(`the init ${command.argv[0]} runs as uid ${user.uid}, not root; most inits need root`);
   }
   const { env, field: envField } = planEnv(rc, { hostname, home: user.home, env: options.env }, warn);
   const workdir = planWorkdir(rc, options.workdir, rootfs);

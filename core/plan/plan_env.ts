@@ -56,7 +56,7 @@ class EnvList {
       const name = eq < 0 ? entry : entry.slice(0, eq);
       if (name === "") {
         warn(
-          `Ignored ${what} ${JSON.stringify(entry)}: the variable name is empty`,
+          `ignored ${what} ${JSON.stringify(entry)}: the variable name is empty`,
         );
         return;
       }

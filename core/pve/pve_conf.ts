@@ -171,7 +171,7 @@ export function parsePveTarget(text: string): PveTarget {
   throw new Oci2LxcError(
     "usage",
     `Cannot use Proxmox VE version ${JSON.stringify(text)}: give 7, 8, 9.0, 9.1 (or 9.1.N), or pve-container/X.Y.Z`,
-    { hint: "pveversion prints it, e.g. pve-manager/8.4.1 → --pve-version 8; pveversion -v lists pve-container" },
+    { hint: "Read it from pveversion, e.g. pve-manager/8.4.1 → --pve-version 8; pveversion -v lists pve-container" },
   );
 }
 

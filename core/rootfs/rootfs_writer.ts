@@ -267,7 +267,7 @@ export class RootfsWriter implements TarHandler {
         "rootfs",
         "Cannot write the rootfs: the idmap does not map container root (uid/gid 0)",
         {
-          hint: "use an --idmap that starts at container id 0",
+          hint: "Use an --idmap that starts at container id 0",
         },
       );
     }
@@ -300,7 +300,7 @@ export class RootfsWriter implements TarHandler {
         `Cannot prepare rootfs directory ${rootDir}: ${describeError(err)}`,
         {
           cause: err,
-          hint: "run as root, or use approximate mode",
+          hint: "Run as root, or pass --allow-approximate to keep going with your own uid and no devices",
         },
       );
     }
@@ -1050,7 +1050,7 @@ export class RootfsWriter implements TarHandler {
     return new Oci2LxcError(
       "rootfs",
       `Cannot map owner of ${displayName(entry.path)} in ${this.#layer}: ${what} is outside the idmap (${ranges})`,
-      { hint: "use a wider --idmap" },
+      { hint: "Use a wider --idmap" },
     );
   }
 
@@ -1125,7 +1125,7 @@ export class RootfsWriter implements TarHandler {
         `Cannot apply ${shortName(entry.path)} from ${this.#layer}: ${err.reason}`,
         {
           cause: err,
-          hint: "no program in the container could use this path; rebuild the image with shorter paths " +
+          hint: "No program in the container could use this path; rebuild the image with shorter paths " +
             "(or without this entry)",
         },
       );

@@ -200,7 +200,7 @@ class StagingDir implements Staging {
           "destination",
           `Cannot write ${this.dest}: it already exists`,
           {
-            hint: "use --force to replace it",
+            hint: "Use --force to replace it",
           },
         );
       }

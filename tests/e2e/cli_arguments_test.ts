@@ -110,7 +110,7 @@ for (const entry of ENTRIES) {
     assert(lines[0]!.startsWith("error: Cannot load plugin /etc/passwd: SyntaxError: "), r.stderr);
     assert(lines[0]!.endsWith(" at line 1, column 9 (not a JavaScript or TypeScript module?)"), r.stderr);
     assert(!r.stderr.includes("root:x:0:0"), "no copy of the file's text");
-    assert(lines[1]!.startsWith("hint: --plugin takes a .ts or .js module"), r.stderr);
+    assert(lines[1]!.startsWith("hint: Give --plugin a .ts or .js module"), r.stderr);
   });
 
   Deno.test(`[${entry}] convert refuses option values up front, the same for --dry-run and a real run`, async () => {

@@ -39,7 +39,7 @@ async function compile(output: string, env: Record<string, string>, ms: number):
 }
 
 const HINT =
-  /^hint: set DENORT_BIN=\/path\/to\/denort \(Deno [0-9.]+'s denort, unzipped from https:\/\/dl\.deno\.land\//m;
+  /^hint: Set DENORT_BIN=\/path\/to\/denort \(Deno [0-9.]+'s denort, unzipped from https:\/\/dl\.deno\.land\//m;
 
 Deno.test("compile with a DENORT_BIN that does not exist says so in one error line and a hint, exit 1", async () => {
   await withTempDir(async (dir) => {
@@ -67,7 +67,7 @@ Deno.test("compile with a DENORT_BIN that is not denort refuses the binary it ma
       ),
       r.stderr,
     );
-    assert(/^hint: DENORT_BIN=\/bin\/true is not a denort: set DENORT_BIN=/m.test(r.stderr), r.stderr);
+    assert(/^hint: DENORT_BIN=\/bin\/true is not a denort\. Set DENORT_BIN=/m.test(r.stderr), r.stderr);
     assertEquals([...Deno.readDirSync(dir)], [], "the broken binary is removed");
   });
 });

@@ -100,7 +100,7 @@ for (const entry of ENTRIES) {
         assertEquals(r.code, 1, r.stderr);
         assert(!CRASH.test(r.stderr), r.stderr);
         assertEquals(r.stderr.split("\n")[0], `error: Cannot finish: ${message}`);
-        assert(r.stderr.includes("hint: run again with --debug"), r.stderr);
+        assert(r.stderr.includes("hint: Run again with --debug"), r.stderr);
         const left = [...Deno.readDirSync(`${dir}/out`)].map((e) => e.name).filter((n) => n.includes("staging"));
         assertEquals(left, [], "no staging directory left");
       }

@@ -652,7 +652,7 @@ systemTest("RootfsWriter refuses an owner outside the idmap with a hint", () => 
     );
     assert(
       err instanceof Oci2LxcError && err.code === "rootfs" &&
-        err.hint === "use a wider --idmap",
+        err.hint === "Use a wider --idmap",
     );
   });
 });

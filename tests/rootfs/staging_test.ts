@@ -59,7 +59,7 @@ Deno.test("Staging.commit refuses an existing DEST without force and leaves both
     assert(err && /^Cannot write .*\/ct: it already exists$/.test(err.message), String(err));
     assert(
       err instanceof Oci2LxcError && err.code === "destination" &&
-        err.hint === "use --force to replace it",
+        err.hint === "Use --force to replace it",
     );
     assertEquals(Deno.readTextFileSync(`${base}/ct/old`), "old");
     staging.abort();
