@@ -2,7 +2,7 @@
  * The `@example`s in the code's documentation are tests (`deno test --doc` runs them in both tiers): this keeps each
  * one a test that can fail.
  */
-import { assertEquals } from "./_helpers/assert.ts";
+import assert from "node:assert/strict";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -47,6 +47,6 @@ Deno.test("every @example in core/, cli/, plugins/ and mod.ts runs (no ignore) a
       }
     }
   }
-  assertEquals(wrong, []);
-  assertEquals(examples > 50, true, `found only ${examples} examples`);
+  assert.deepEqual(wrong, []);
+  assert.deepEqual(examples > 50, true, `found only ${examples} examples`);
 });

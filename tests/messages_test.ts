@@ -3,7 +3,7 @@
  * it is, like PATH, LXC or a path) and names its layer once; a hint starts upper-case; neither ends with a period; a
  * flag a hint names is one the CLI has.
  */
-import { assertEquals } from "./_helpers/assert.ts";
+import assert from "node:assert/strict";
 import { withTempDir } from "./_helpers/oci_builder.ts";
 import { writeOciDir } from "./_helpers/oci_builder.ts";
 import { COMMANDS } from "../cli/run_cli.ts";
@@ -143,7 +143,7 @@ Deno.test("every flag a hint names is an option of the CLI (or of the other prog
       }
     }
   }
-  assertEquals(unknown, []);
+  assert.deepEqual(unknown, []);
 });
 
 Deno.test("hints start upper-case and end without a period", () => {
@@ -151,16 +151,16 @@ Deno.test("hints start upper-case and end without a period", () => {
   const wrong = all.filter((h) =>
     (h.starts && !/^([A-Z]|\$\{|$)/.test(h.text)) || (h.ends && /\.$/.test(h.text) && !/(e\.g|etc)\.$/.test(h.text))
   ).map((h) => `${h.where}: "${h.text}"`);
-  assertEquals(wrong, []);
-  assertEquals(all.length > 80, true, `found only ${all.length} hints`);
+  assert.deepEqual(wrong, []);
+  assert.deepEqual(all.length > 80, true, `found only ${all.length} hints`);
 });
 
 Deno.test("warnings start lower-case (or with a name such as PATH or LXC) and end without a period", () => {
   const all = warnings();
   const wrong = all.filter((w) => (w.starts && /^[A-Z][a-z]/.test(w.text)) || (w.ends && /\.$/.test(w.text)))
     .map((w) => `${w.where}: "${w.text}"`);
-  assertEquals(wrong, []);
-  assertEquals(all.length > 40, true, `found only ${all.length} warnings`);
+  assert.deepEqual(wrong, []);
+  assert.deepEqual(all.length > 40, true, `found only ${all.length} warnings`);
 });
 
 /** A layer with a pax ACL record naming a user (skipped with a warning) and an entry with `..` in its name. */
@@ -194,11 +194,11 @@ Deno.test("a warning about a layer names the layer once, and one about an entry 
     const layer = seen.flatMap((w) => /^layer 1\/1 \(sha256:[0-9a-f]{12}\): /.exec(w) ?? []);
     const about = (what: RegExp) =>
       seen.filter((w) => what.test(w)).map((w) => w.replace(/\(sha256:[0-9a-f]+\)/, "(…)"));
-    assertEquals(layer.length >= 2, true, seen.join("\n"));
-    assertEquals(about(/pax record/), [
+    assert.deepEqual(layer.length >= 2, true, seen.join("\n"));
+    assert.deepEqual(about(/pax record/), [
       'layer 1/1 (…): ignoring pax record SCHILY.acl.access in member at byte 0: entry "user:daemon:r--" names daemon ' +
       "instead of a numeric id",
     ]);
-    assertEquals(about(/'\.\.'/), ["layer 1/1 (…): a/../dotdot: '..' in name; resolved inside the rootfs"]);
+    assert.deepEqual(about(/'\.\.'/), ["layer 1/1 (…): a/../dotdot: '..' in name; resolved inside the rootfs"]);
   });
 });

@@ -2,7 +2,7 @@
  * The tier mechanism itself (tests/_helpers/tier.ts): in the unit tier a system test is listed as ignored, never run,
  * and a test that reaches a system helper without being declared fails loudly, also when the unit tier runs as root.
  */
-import { assert, assertEquals } from "./_helpers/assert.ts";
+import assert from "node:assert/strict";
 import { withTempDir } from "./_helpers/oci_builder.ts";
 
 const TIER = new URL("./_helpers/tier.ts", import.meta.url).href;
@@ -28,7 +28,7 @@ Deno.test("the unit tier lists a systemTest as ignored and never runs it", async
       `import { systemTest } from "${TIER}";\n` +
         `systemTest("needs root", () => { throw new Error("ran in the unit tier"); });\n`,
     );
-    assertEquals(r.code, 0, r.out);
+    assert.deepEqual(r.code, 0, r.out);
     assert(/0 passed \| 0 failed \| 1 ignored/.test(r.out), r.out);
   });
 });
@@ -40,7 +40,7 @@ Deno.test("the unit tier fails a plain Deno.test that reaches a system helper, n
       `import { requireSystemTier } from "${TIER}";\n` +
         `Deno.test("forgot to declare", () => { requireSystemTier("LXC"); });\n`,
     );
-    assertEquals(r.code, 1, r.out);
+    assert.deepEqual(r.code, 1, r.out);
     assert(r.out.includes("Cannot use LXC in the unit tier: declare the test with systemTest()"), r.out);
   });
 });

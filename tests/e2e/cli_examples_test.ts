@@ -4,7 +4,7 @@
  * swapped for fixture files and temp directories by the table below, and a
  * conversion gets --dry-run so that no example writes outside its temp dir.
  */
-import { assert, assertEquals } from "../_helpers/assert.ts";
+import assert from "node:assert/strict";
 import { withTempDir } from "../_helpers/oci_builder.ts";
 import { cli } from "./_cli.ts";
 
@@ -58,7 +58,7 @@ Deno.test("every --help example runs with fixture images and exits 0", async () 
   const used = new Set<string>();
   const help = await cli("main.ts", ["--help"]);
   const commands = ["", ...[...help.stdout.matchAll(/^ {2}([a-z-]+) {2}/gm)].map((m) => m[1]!)];
-  assertEquals(commands, [
+  assert.deepEqual(commands, [
     "",
     "convert",
     "inspect",
@@ -79,7 +79,7 @@ Deno.test("every --help example runs with fixture images and exits 0", async () 
         const args = substitute(example, dir, used);
         if (args[0] === "convert" && !args.includes("--dry-run")) args.push("--dry-run");
         const r = await cli("main.ts", args);
-        assertEquals(r.code, 0, `${example}\n  ran as: ${args.join(" ")}\n${r.stderr}`);
+        assert.deepEqual(r.code, 0, `${example}\n  ran as: ${args.join(" ")}\n${r.stderr}`);
         assert(r.stdout.length > 0, `${example} printed nothing`);
         if (args.includes("--json")) JSON.parse(r.stdout);
         assert(!r.stderr.includes("error:"), `${example}: ${r.stderr}`);
@@ -89,5 +89,5 @@ Deno.test("every --help example runs with fixture images and exits 0", async () 
   }
   assert(ran >= 15, `only ${ran} examples`);
   const unused = PLACEHOLDERS.map(([p]) => p).filter((p) => !used.has(p));
-  assertEquals(unused, [], "placeholders no example uses any more: drop them from the table");
+  assert.deepEqual(unused, [], "placeholders no example uses any more: drop them from the table");
 });

@@ -9,7 +9,7 @@
  * frozen (SIGSTOP), the test checks it is still mid-way, sends SIGINT and
  * lets it go on (SIGCONT).
  */
-import { assert, assertEquals } from "../_helpers/assert.ts";
+import assert from "node:assert/strict";
 import { FIXTURES, withTempDir } from "../_helpers/oci_builder.ts";
 import { ENTRIES, spawnCli } from "./_cli.ts";
 import { processState } from "./_lxc.ts";
@@ -66,7 +66,7 @@ for (const entry of ENTRIES) {
         child.kill("SIGCONT");
         const r = await output;
         const stderr = new TextDecoder().decode(r.stderr);
-        assertEquals(r.code, 130, `exit ${r.code}:\n${stderr}`);
+        assert.deepEqual(r.code, 130, `exit ${r.code}:\n${stderr}`);
         const line = /^error: .*$/m.exec(stderr)?.[0] ?? "";
         assert(
           line.startsWith(`error: Cannot remove the old ${dest}: interrupted while removing it: `) &&
@@ -83,12 +83,12 @@ for (const entry of ENTRIES) {
       const next = await spawnCli(entry, ["convert", `${FIXTURES}busybox.oci.tar`, dest, "--force"]);
       const r = await next.output();
       const stderr = new TextDecoder().decode(r.stderr);
-      assertEquals(r.code, 0, stderr);
+      assert.deepEqual(r.code, 0, stderr);
       assert(
         /^warning: removed \S+\/\.ct\.oci2lxc-staging-\S+, a staging directory left by an earlier run/m.test(stderr),
         stderr,
       );
-      assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["ct"]);
+      assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["ct"]);
     });
   });
 }

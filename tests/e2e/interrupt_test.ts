@@ -18,8 +18,8 @@
  * on disk first would cost the test as much time as the conversion it
  * interrupts.
  */
+import assert from "node:assert/strict";
 import { WORKER_MIN_BYTES } from "../../core/assemble.ts";
-import { assert, assertEquals } from "../_helpers/assert.ts";
 import { debianSystemImage } from "../_helpers/debian_rootfs.ts";
 import { run, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
 import { ENTRIES, type Entry, spawnCli } from "./_cli.ts";
@@ -151,13 +151,13 @@ async function interruptCli(
     child.kill("SIGCONT");
     const r = await output;
     const stderr = new TextDecoder().decode(r.stderr);
-    assertEquals(r.code, 130, `exit ${r.code} ${r.signal ?? ""}:\n${stderr}`);
+    assert.deepEqual(r.code, 130, `exit ${r.code} ${r.signal ?? ""}:\n${stderr}`);
     const line = /^error: .*$/m.exec(stderr)?.[0];
     assert(line !== undefined && moment.stoppedAt.test(line), `${line}: wanted ${moment.stoppedAt}:\n${stderr}`);
-    assertEquals(stderr.match(/^error: /gm)?.length, 1, `one error line:\n${stderr}`);
+    assert.deepEqual(stderr.match(/^error: /gm)?.length, 1, `one error line:\n${stderr}`);
     assert(!/Stack backtrace|Uncaught/.test(stderr), stderr);
-    assertEquals(new TextDecoder().decode(r.stdout), "", "nothing on stdout");
-    assertEquals([...Deno.readDirSync(out)].map((e) => e.name), [], "no staging directory, temporary file or DEST");
+    assert.deepEqual(new TextDecoder().decode(r.stdout), "", "nothing on stdout");
+    assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name), [], "no staging directory, temporary file or DEST");
   } finally {
     clearTimeout(stop);
   }
@@ -280,7 +280,7 @@ Deno.test("a second SIGINT while the staging directory is being removed ends con
       child.kill("SIGINT");
       child.kill("SIGCONT");
       const r = await output;
-      assertEquals(r.code, 130, new TextDecoder().decode(r.stderr));
+      assert.deepEqual(r.code, 130, new TextDecoder().decode(r.stderr));
       // It did not finish cleaning up: the second signal ended it.
       assert(fileSize(`${out}/${left}`) !== undefined, "the staging directory was removed to the end");
     } finally {

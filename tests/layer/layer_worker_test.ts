@@ -5,6 +5,7 @@
  * same measurements and the same errors as with `worker: "never"`; and an
  * interruption must stop it.
  */
+import assert from "node:assert/strict";
 import { type AssembleResult, assembleRootfs, isReorderMismatch, reorderLayers } from "../../core/assemble.ts";
 import { Oci2LxcError } from "../../core/errors.ts";
 import type { Image } from "../../core/image/image.ts";
@@ -19,7 +20,6 @@ import { LayerWorker } from "../../core/layer/layer_worker_client.ts";
 import { layerJob } from "../../core/layer/read_layer.ts";
 import { open } from "../../core/open.ts";
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
-import { assert, assertEquals } from "../_helpers/assert.ts";
 import { FIXTURES, flipByte, PROXMOX_FIXTURES, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
 import { file, hardlink } from "../rootfs/_layers.ts";
 import { layerTar } from "../rootfs/_oci_image.ts";
@@ -57,13 +57,13 @@ async function compareModes(reference: string): Promise<AssembleResult | string>
       const thread = await assemble(image, `${dir}/thread`, "never");
       const worker = await assemble(image, `${dir}/worker`, "always");
       if (typeof thread === "string" || typeof worker === "string") {
-        assertEquals(worker, thread, `${reference}: the same error on both paths`);
+        assert.deepEqual(worker, thread, `${reference}: the same error on both paths`);
         return worker;
       }
-      assertEquals(thread.readInWorker, false);
-      assertEquals(worker.readInWorker, true, "the worker really read the layers");
-      assertEquals({ ...worker, readInWorker: false }, thread);
-      assertEquals(fsManifest(`${dir}/worker`), fsManifest(`${dir}/thread`));
+      assert.deepEqual(thread.readInWorker, false);
+      assert.deepEqual(worker.readInWorker, true, "the worker really read the layers");
+      assert.deepEqual({ ...worker, readInWorker: false }, thread);
+      assert.deepEqual(fsManifest(`${dir}/worker`), fsManifest(`${dir}/thread`));
       return worker;
     } finally {
       image.close();
@@ -164,9 +164,9 @@ Deno.test("layer worker: cancelled in the middle of a layer, the worker ends by 
       if (++chunks === 2) throw new Oci2LxcError("interrupted", "Cannot finish the conversion: interrupted");
     }).then(() => undefined, (e) => e);
     assert(err instanceof Oci2LxcError && err.code === "interrupted", `expected an interruption, got ${err}`);
-    assertEquals(chunks, 2, "the sink was not called after it threw");
-    assertEquals(await worker.close(GRACE_MS), "ended");
-    assertEquals(await worker.close(GRACE_MS), "ended", "close is safe twice");
+    assert.deepEqual(chunks, 2, "the sink was not called after it threw");
+    assert.deepEqual(await worker.close(GRACE_MS), "ended");
+    assert.deepEqual(await worker.close(GRACE_MS), "ended", "close is safe twice");
   });
 });
 
@@ -175,13 +175,13 @@ Deno.test("layer worker: after the last layer the worker has ended; an aborted s
     let bytes = 0;
     for (const layer of image.layers) {
       const result = await worker.read((chunk) => bytes += chunk.length);
-      assertEquals(result.diffId, layer.diffId);
+      assert.deepEqual(result.diffId, layer.diffId);
     }
     assert(bytes > 0);
-    assertEquals(await worker.close(GRACE_MS), "ended");
+    assert.deepEqual(await worker.close(GRACE_MS), "ended");
     const controller = new AbortController();
     controller.abort();
-    assertEquals(await LayerWorker.start(jobs, controller.signal), undefined);
+    assert.deepEqual(await LayerWorker.start(jobs, controller.signal), undefined);
   });
 });
 

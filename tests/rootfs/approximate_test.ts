@@ -1,5 +1,6 @@
+import assert from "node:assert/strict";
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
-import { assertEquals } from "./_layers.ts";
+
 import { systemTest } from "../_helpers/tier.ts";
 
 // A system test: it needs root to drop to an unprivileged user with setpriv (util-linux).
@@ -31,13 +32,13 @@ systemTest({
           `child failed: ${new TextDecoder().decode(out.stderr)}`,
         );
       }
-      assertEquals(JSON.parse(stdout), [
+      assert.deepEqual(JSON.parse(stdout), [
         "ownership-skipped",
         "xattr-skipped",
         "device-skipped",
       ]);
       const lines = fsManifest(`${base}/rootfs`).trim().split("\n").map((l) => l.replace(/ sha256=\w+/, ""));
-      assertEquals(lines, [
+      assert.deepEqual(lines, [
         "/ dir 0755 65534 65534",
         "/dev dir 0755 65534 65534",
         "/fifo fifo 0640 65534 65534",

@@ -5,19 +5,9 @@
  * under `strace`, never timed; the limits are checked by their messages.
  */
 
+import assert from "node:assert/strict";
 import { Oci2LxcError } from "../../core/errors.ts";
-import {
-  apply,
-  assert,
-  assertEquals,
-  assertThrows,
-  dir,
-  eachResolver,
-  file,
-  hardlink,
-  ls,
-  symlink,
-} from "./_layers.ts";
+import { apply, dir, eachResolver, file, hardlink, ls, symlink } from "./_layers.ts";
 import { systemTest } from "../_helpers/tier.ts";
 
 /** Deep enough to be quadratic before (~2 M openat or path bytes), shallow enough to fit PATH_MAX. */
@@ -79,9 +69,9 @@ systemTest(
       }).outputSync();
       const stdout = new TextDecoder().decode(out.stdout);
       assert(out.success, `child failed: ${new TextDecoder().decode(out.stderr)}`);
-      assertEquals(stdout.trim(), "{}", "every case converts");
+      assert.deepEqual(stdout.trim(), "{}", "every case converts");
       const work = countWork(Deno.readTextFileSync(`${base}/trace`));
-      assertEquals([...work.keys()].sort(), ["chain-openat2", "chain-userspace", "deep-openat2", "deep-userspace"]);
+      assert.deepEqual([...work.keys()].sort(), ["chain-openat2", "chain-userspace", "deep-openat2", "deep-userspace"]);
       for (const [label, w] of work) {
         // Linear: a few opens per level, each of a one-byte name, plus one full path (2 bytes per level).
         // The quadratic code made ~DEPTH²/2 calls (walk) or passed ~DEPTH² path bytes (openat2).
@@ -103,9 +93,10 @@ function inRoot(root: string, cmd: string, ...args: string[]): string {
 
 /** The error of applying one layer, which must be a rootfs error naming layer 1. */
 function refused(root: string, layer: Parameters<typeof apply>[1][number], options = {}): Oci2LxcError {
-  const err = assertThrows(() => apply(root, [layer], options));
+  let err: unknown;
+  assert.throws(() => apply(root, [layer], options), (thrown) => (err = thrown, true));
   assert(err instanceof Oci2LxcError, `not an Oci2LxcError: ${err}`);
-  assertEquals(err.code, "rootfs");
+  assert.deepEqual(err.code, "rootfs");
   assert(err.message.includes(" from layer 1: "), err.message);
   assert(err.hint?.includes("shorter paths") === true, `hint: ${err.hint}`);
   return err;
@@ -115,9 +106,9 @@ systemTest("a path of 4095 bytes (with its leading '/') is written, one byte mor
   eachResolver((sb, options) => {
     const longest = `${"A/".repeat(2046)}ff`; // 4094 bytes, "/" + it is 4095
     apply(sb.root, [[file(longest, "x")]], options);
-    assertEquals(inRoot(sb.root, "cat", longest), "x");
+    assert.deepEqual(inRoot(sb.root, "cat", longest), "x");
     const err = refused(sb.root, [file(`${longest}f`, "x")], options);
-    assertEquals(
+    assert.deepEqual(
       err.message,
       `Cannot apply ${"A/".repeat(60)}… (4095 bytes) from layer 1: the path is 4096 bytes long as an absolute path; ` +
         "Linux allows at most 4095 (PATH_MAX)",
@@ -137,7 +128,7 @@ systemTest("entries 3000 and 8000 levels deep are refused before anything is mad
         ),
         err.message,
       );
-      assertEquals(ls(sb.root), ["keep"]);
+      assert.deepEqual(ls(sb.root), ["keep"]);
     }
   });
 });
@@ -156,7 +147,7 @@ systemTest("a path component longer than 255 bytes is refused, and a 900 KB name
     err = refused(sb.root, [file(`\n${"D".repeat(900_000)}`, "x")], options);
     assert(err.message.length < 400, `message of ${err.message.length} characters`);
     assert(err.message.startsWith(`Cannot apply \\x0a${"D".repeat(116)}… (900001 bytes) from layer 1:`), err.message);
-    assertEquals(ls(sb.root), ["y"]);
+    assert.deepEqual(ls(sb.root), ["y"]);
   });
 });
 

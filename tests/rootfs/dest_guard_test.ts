@@ -1,6 +1,6 @@
+import assert from "node:assert/strict";
 import { Oci2LxcError } from "../../core/errors.ts";
 import { guardDestination } from "../../core/rootfs/dest_guard.ts";
-import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
 import { systemTest } from "../_helpers/tier.ts";
 
@@ -35,10 +35,10 @@ Deno.test("guardDestination refuses / and the system's directories themselves, e
 Deno.test("guardDestination refuses an empty DEST and --replace-any without --force as usage errors", () => {
   for (const dest of ["", "  "]) {
     const err = refusal(dest, { force: true });
-    assertEquals(err?.code, "usage");
-    assertEquals(err?.message, "Cannot use an empty DEST: it names no directory");
+    assert.deepEqual(err?.code, "usage");
+    assert.deepEqual(err?.message, "Cannot use an empty DEST: it names no directory");
   }
-  assertEquals(refusal("/nonexistent/ct", { replaceAny: true })?.code, "usage");
+  assert.deepEqual(refusal("/nonexistent/ct", { replaceAny: true })?.code, "usage");
 });
 
 Deno.test("guardDestination refuses the working directory and its ancestors, also through a symlinked parent", async () => {
@@ -61,20 +61,20 @@ Deno.test("guardDestination lets --force replace a container or an empty directo
     Deno.mkdirSync(`${dir}/data`);
     Deno.writeTextFileSync(`${dir}/data/db`, "x");
     Deno.writeTextFileSync(`${dir}/file`, "x");
-    assertEquals(guardDestination(`${dir}/ct`, { force: true }).exists, true);
-    assertEquals(guardDestination(`${dir}/empty`, { force: true }).exists, true);
-    assertEquals(guardDestination(`${dir}/new`, {}).exists, false);
+    assert.deepEqual(guardDestination(`${dir}/ct`, { force: true }).exists, true);
+    assert.deepEqual(guardDestination(`${dir}/empty`, { force: true }).exists, true);
+    assert.deepEqual(guardDestination(`${dir}/new`, {}).exists, false);
     for (const dest of ["data", "file"]) {
       assert(
         refusal(`${dir}/${dest}`, { force: true })?.message.endsWith(
           "does not look like a container (no config or rootfs in it)",
         ),
       );
-      assertEquals(guardDestination(`${dir}/${dest}`, { force: true, replaceAny: true }).exists, true);
+      assert.deepEqual(guardDestination(`${dir}/${dest}`, { force: true, replaceAny: true }).exists, true);
     }
     const err = refusal(`${dir}/ct`, {});
-    assertEquals(err?.message, `Cannot write ${dir}/ct: it already exists`);
-    assertEquals(guardDestination(`${dir}/ct`, { dryRun: true }).exists, true);
+    assert.deepEqual(err?.message, `Cannot write ${dir}/ct: it already exists`);
+    assert.deepEqual(guardDestination(`${dir}/ct`, { dryRun: true }).exists, true);
   });
 });
 
@@ -85,7 +85,7 @@ systemTest("guardDestination refuses a DEST with a mount point in it, found in /
     assert(mount.success);
     try {
       const err = refusal(`${dir}/ct`, { force: true, replaceAny: true });
-      assertEquals(err?.message, `Cannot replace ${dir}/ct: ${dir}/ct/rootfs/proc is mounted in it`);
+      assert.deepEqual(err?.message, `Cannot replace ${dir}/ct: ${dir}/ct/rootfs/proc is mounted in it`);
     } finally {
       await new Deno.Command("umount", { args: [`${dir}/ct/rootfs/proc`] }).output();
     }
@@ -93,8 +93,11 @@ systemTest("guardDestination refuses a DEST with a mount point in it, found in /
 });
 
 Deno.test("guardDestination with --format pve refuses only an empty DEST and system directories", () => {
-  assertEquals(refusal("/etc", { format: "pve" })?.message.includes("system directory"), true);
-  assertEquals(refusal("", { format: "pve" })?.code, "usage");
-  assertEquals(guardDestination(".", { format: "pve", cwd: "/var/tmp" }).absDest, "/var/tmp");
-  assertThrows(() => guardDestination("/", { format: "pve", force: true }), Oci2LxcError, "system directory");
+  assert.deepEqual(refusal("/etc", { format: "pve" })?.message.includes("system directory"), true);
+  assert.deepEqual(refusal("", { format: "pve" })?.code, "usage");
+  assert.deepEqual(guardDestination(".", { format: "pve", cwd: "/var/tmp" }).absDest, "/var/tmp");
+  assert.throws(
+    () => guardDestination("/", { format: "pve", force: true }),
+    (err) => err instanceof Oci2LxcError && err.message.includes("system directory"),
+  );
 });

@@ -1,5 +1,6 @@
+import assert from "node:assert/strict";
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
-import { apply, assertEquals, dir, file, hardlink, node, sandbox, symlink } from "./_layers.ts";
+import { apply, dir, file, hardlink, node, sandbox, symlink } from "./_layers.ts";
 import { systemTest } from "../_helpers/tier.ts";
 
 systemTest(
@@ -23,7 +24,7 @@ systemTest(
       ]]);
       const sha = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
       const empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-      assertEquals(fsManifest(sb.root).split("\n"), [
+      assert.deepEqual(fsManifest(sb.root).split("\n"), [
         "/ dir 0755 0 0",
         "/c char 0666 0 0 dev=1:3",
         "/d dir 1777 5 6 xattr.user.a=41 xattr.user.b=01ff",
@@ -35,7 +36,7 @@ systemTest(
         "",
       ]);
       const withTimes = fsManifest(sb.root, { mtime: true, root: false });
-      assertEquals(
+      assert.deepEqual(
         withTimes.split("\n")[0],
         "/c char 0666 0 0 dev=1:3 mtime=1600000000.000000000",
       );
@@ -50,7 +51,7 @@ systemTest("fsManifest sorts by path bytes, so 'a-b' comes before 'a/b'", () => 
   try {
     apply(sb.root, [[file("a/b", "1"), file("a-b", "2")]]);
     const paths = fsManifest(sb.root).trim().split("\n").map((l) => l.split(" ")[0]);
-    assertEquals(paths, ["/", "/a", "/a-b", "/a/b"]);
+    assert.deepEqual(paths, ["/", "/a", "/a-b", "/a/b"]);
   } finally {
     sb.cleanup();
   }

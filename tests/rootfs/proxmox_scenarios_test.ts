@@ -3,14 +3,15 @@
  * expressed as in-memory layers in diff_ids (application) order.
  */
 
-import { apply, assert, assertEquals, dir, eachResolver, file, lstat, symlink, whiteout } from "./_layers.ts";
+import assert from "node:assert/strict";
+import { apply, dir, eachResolver, file, lstat, symlink, whiteout } from "./_layers.ts";
 import { systemTest } from "../_helpers/tier.ts";
 
 systemTest("Proxmox whiteout_root_breakout: '.wh..' at the root is ignored", () => {
   eachResolver((sb, opts) => {
     const warnings = apply(sb.root, [[whiteout(".wh..")]], opts);
     assert(Deno.lstatSync(sb.root).isDirectory);
-    assertEquals(warnings.map((w) => w.code), ["whiteout-ignored"]);
+    assert.deepEqual(warnings.map((w) => w.code), ["whiteout-ignored"]);
     sb.assertCanaryIntact();
   });
 });
@@ -28,7 +29,7 @@ systemTest("Proxmox whiteout_current_directory: 'etc/.wh..' removes etc", () => 
     apply(sb.root, [[dir("etc"), file("etc/passwd", "passwd")], [
       whiteout("etc/.wh.."),
     ]], opts);
-    assertEquals(lstat(`${sb.root}/etc`), null);
+    assert.deepEqual(lstat(`${sb.root}/etc`), null);
   });
 });
 
@@ -42,8 +43,8 @@ systemTest("Proxmox whiteout_symlink: whiting out a symlink keeps the directory 
       ],
       [whiteout(".wh.localetc")],
     ], opts);
-    assertEquals(Deno.readTextFileSync(`${sb.root}/etc/passwd`), "passwd");
-    assertEquals(lstat(`${sb.root}/localetc`), null);
+    assert.deepEqual(Deno.readTextFileSync(`${sb.root}/etc/passwd`), "passwd");
+    assert.deepEqual(lstat(`${sb.root}/localetc`), null);
   });
 });
 
@@ -57,8 +58,8 @@ systemTest("Proxmox whiteout_dead_symlink_parent: a whiteout below a dangling sy
       ],
       [whiteout("localetc/.wh.etc")],
     ], opts);
-    assertEquals(Deno.readTextFileSync(`${sb.root}/etc/passwd`), "passwd");
-    assertEquals(lstat(`${sb.root}/dne`), null);
+    assert.deepEqual(Deno.readTextFileSync(`${sb.root}/etc/passwd`), "passwd");
+    assert.deepEqual(lstat(`${sb.root}/dne`), null);
   });
 });
 
@@ -68,7 +69,7 @@ systemTest("Proxmox replace_file: a later layer's file wins", () => {
       dir("etc"),
       file("etc/a", "2"),
     ]], opts);
-    assertEquals(Deno.readTextFileSync(`${sb.root}/etc/a`), "2");
+    assert.deepEqual(Deno.readTextFileSync(`${sb.root}/etc/a`), "2");
   });
 });
 

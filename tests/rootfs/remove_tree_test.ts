@@ -1,7 +1,7 @@
+import assert from "node:assert/strict";
 import { MountPointInTreeError, removeTree } from "../../core/rootfs/remove_tree.ts";
 import { createStaging } from "../../core/rootfs/staging.ts";
 import { AT_FDCWD } from "../../core/native/libc.ts";
-import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
 import { systemTest } from "../_helpers/tier.ts";
 
@@ -34,16 +34,16 @@ systemTest("removeTree never enters a bind mount of the same filesystem nor unli
     await sh("mount", "--bind", `${dir}/host`, `${dir}/tree/a/mnt`);
     await sh("mount", "--bind", `${dir}/hostfile`, `${dir}/tree/a/file`);
     try {
-      const err = assertThrows(
-        () => removeTree(AT_FDCWD, new TextEncoder().encode(`${dir}/tree`)),
-        MountPointInTreeError,
-      ) as MountPointInTreeError;
-      assertEquals([...err.mountPoints].sort(), ["a/file", "a/mnt"]);
-      assertEquals(Deno.readTextFileSync(`${dir}/host/sub/data`), "host data");
-      assertEquals(Deno.readTextFileSync(`${dir}/hostfile`), "host file");
+      assert.throws(() => removeTree(AT_FDCWD, new TextEncoder().encode(`${dir}/tree`)), (err) => {
+        assert(err instanceof MountPointInTreeError);
+        assert.deepEqual([...err.mountPoints].sort(), ["a/file", "a/mnt"]);
+        return true;
+      });
+      assert.deepEqual(Deno.readTextFileSync(`${dir}/host/sub/data`), "host data");
+      assert.deepEqual(Deno.readTextFileSync(`${dir}/hostfile`), "host file");
       // Everything else went; the mount points and the directories above them stay.
-      assertEquals(ls(`${dir}/tree`), ["a"]);
-      assertEquals(ls(`${dir}/tree/a`), ["file", "mnt"]);
+      assert.deepEqual(ls(`${dir}/tree`), ["a"]);
+      assert.deepEqual(ls(`${dir}/tree/a`), ["file", "mnt"]);
     } finally {
       await unmountUnder(dir);
     }
@@ -64,12 +64,12 @@ systemTest(
       await sh("mount", "--bind", `${dir}/host`, `${dir}/ct/rootfs/mnt`);
       try {
         const result = await staging.commit(true);
-        assertEquals(Deno.readTextFileSync(`${dir}/ct/config`), "new");
-        assertEquals(Deno.readTextFileSync(`${dir}/host/data`), "host data");
-        assertEquals(result.leftover, staging.path);
-        assertEquals(result.problem, "rootfs/mnt is a mount point; not crossed");
-        assertEquals(ls(`${staging.path}`), ["rootfs"]);
-        assertEquals(Deno.readTextFileSync(`${staging.path}/rootfs/mnt/data`), "host data");
+        assert.deepEqual(Deno.readTextFileSync(`${dir}/ct/config`), "new");
+        assert.deepEqual(Deno.readTextFileSync(`${dir}/host/data`), "host data");
+        assert.deepEqual(result.leftover, staging.path);
+        assert.deepEqual(result.problem, "rootfs/mnt is a mount point; not crossed");
+        assert.deepEqual(ls(`${staging.path}`), ["rootfs"]);
+        assert.deepEqual(Deno.readTextFileSync(`${staging.path}/rootfs/mnt/data`), "host data");
       } finally {
         await unmountUnder(dir);
       }

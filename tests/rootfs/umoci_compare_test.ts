@@ -9,9 +9,10 @@
  * pin our behaviour.
  */
 
+import assert from "node:assert/strict";
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
 import type { IdMap } from "../../core/rootfs/id_map.ts";
-import { apply, assertEquals, dir, file, hardlink, type Layer, node, symlink, whiteout } from "./_layers.ts";
+import { apply, dir, file, hardlink, type Layer, node, symlink, whiteout } from "./_layers.ts";
 import { writeOciLayout } from "./_oci_image.ts";
 import { systemTest } from "../_helpers/tier.ts";
 
@@ -198,7 +199,7 @@ for (const c of cases) {
             userspaceResolver,
             ...(c.idmap ? { idmap: c.idmap } : {}),
           });
-          assertEquals(
+          assert.deepEqual(
             fsManifest(ours).split("\n"),
             fsManifest(`${base}/bundle/rootfs`).split("\n"),
           );
