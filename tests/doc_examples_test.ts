@@ -28,9 +28,9 @@ function docBlocks(text: string): { line: number; fence: string; body: string }[
   return blocks;
 }
 
-Deno.test("every @example in core/, cli/, plugins/ and mod.ts runs (no ignore) and asserts with node:assert", () => {
+Deno.test("every @example in core/, cli/, plugins/, examples/ and mod.ts runs (no ignore) and asserts with node:assert", () => {
   const files = [
-    ...["core/", "cli/", "plugins/"].flatMap((dir) => [...sourceFiles(new URL(dir, ROOT))]),
+    ...["core/", "cli/", "plugins/", "examples/"].flatMap((dir) => [...sourceFiles(new URL(dir, ROOT))]),
     new URL("mod.ts", ROOT),
   ];
   const wrong: string[] = [];
