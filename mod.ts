@@ -17,7 +17,7 @@
  *
  * @module
  */
-export { convert, inspect, open, openAsync, verify } from "./core/api.ts";
+export { convert, inspect, open, verify } from "./core/api.ts";
 export type { ImageOptions } from "./core/api.ts";
 export type {
   ConfigAdditions,
@@ -29,7 +29,10 @@ export type {
 } from "./core/conversion.ts";
 export { DigestMismatchError, EXIT_CODES, Oci2LxcError } from "./core/errors.ts";
 export type { ErrorCode } from "./core/errors.ts";
-export type { Image, ImageConfig, ImageLayer } from "./core/image/image.ts";
+export type { Blob, BlobOpenOptions, LocalRange } from "./core/image/blob.ts";
+export type { Descriptor } from "./core/image/descriptor.ts";
+export type { Image, ImageConfig, ImageDocument, ImageLayer } from "./core/image/image.ts";
+export type { ImageSource } from "./core/image/image_source.ts";
 export type { Platform } from "./core/image/platform.ts";
 export type { InspectReport } from "./core/inspect.ts";
 export type { ContainerPlan, PlanField } from "./core/plan/container_plan.ts";

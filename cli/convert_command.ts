@@ -7,7 +7,6 @@ import { convert } from "../core/api.ts";
 import { resolve } from "node:path";
 import { messageLine, Oci2LxcError, quoteForMessage } from "../core/errors.ts";
 import { checkConfigValue } from "../core/lxc/config_value.ts";
-import { parseNetSpecs } from "../core/network/net_spec.ts";
 import { checkEnvOption } from "../core/plan/plan_env.ts";
 import { parsePveTarget } from "../core/pve/pve_conf.ts";
 import { checkDestForConfig, checkLxcVersion, parseVmid } from "./option_values.ts";
@@ -191,8 +190,6 @@ function convertOptions(args: ParsedArgs, dest: string) {
     checkEnvOption(entry, `--env[${i}]`);
   });
   if (v["pve-version"] !== undefined) parsePveTarget(v["pve-version"] as string);
-  // The network plugin parses --net again at plan time; here a bad spec is refused before any layer is read.
-  if (v.net !== undefined) parseNetSpecs(v.net as string[]);
   return {
     platform: v.platform as string | undefined,
     name: v.name as string | undefined,

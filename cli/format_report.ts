@@ -11,6 +11,7 @@
  * @module
  */
 import type { ConversionReport } from "../core/conversion.ts";
+import { STAGE_NAMES } from "../core/pipeline/stage_names.ts";
 import { formatBytes } from "./format_bytes.ts";
 
 const WIDTH = 100;
@@ -107,7 +108,7 @@ export function formatReport(r: ConversionReport): string {
     const where = r.layerReader === "worker" ? "in a worker, beside the writes" : "on the main thread";
     row("read", `${formatBytes(r.bytesRead)} of layers, decompressed ${where}`);
     row("wrote", `${formatBytes(r.bytesWritten)} of files`);
-    const stages = Object.entries(r.timings).filter(([k]) => k !== "total").map(([k, v]) => `${k} ${v} ms`);
+    const stages = STAGE_NAMES.filter((s) => r.timings[s] !== undefined).map((s) => `${s} ${r.timings[s]} ms`);
     prose("time", `${((r.timings.total ?? 0) / 1000).toFixed(2)} s (${stages.join(", ")})`);
   }
 

@@ -7,6 +7,7 @@
 import { convert, inspect } from "../core/api.ts";
 import type { ConversionReport } from "../core/conversion.ts";
 import { formatInspect } from "../core/inspect.ts";
+import { isContainerName } from "../core/plan/container_name.ts";
 import { builtinPlugins } from "../plugins/mod.ts";
 import type { CliContext, Command } from "./commands.ts";
 import { formatReport } from "./format_report.ts";
@@ -49,7 +50,10 @@ export const inspectCommand: Command = {
       printOut(args.values.json ? JSON.stringify(report, null, 2) : formatReport(report));
       return 0;
     }
-    const report = inspect(args.positionals[0]!, { platform: args.values.platform as string | undefined });
+    // Ctrl-C also stops the unpacking of a compressed archive (and, later, a registry's transfers).
+    const report = await withInterrupt((signal) =>
+      inspect(args.positionals[0]!, { platform: args.values.platform as string | undefined, signal })
+    );
     printOut(args.values.json ? JSON.stringify(report, null, 2) : formatInspect(report));
     return 0;
   },
@@ -65,7 +69,8 @@ export function planName(reference: string): string {
   const path = reference.replace(/^(oci-archive|docker-archive|oci):/, "");
   const base = path.split("/").filter((p) => p !== "" && p !== "." && p !== "..").at(-1) ?? "";
   const stem = base.split(/[.:]/)[0] ?? "";
-  return /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(stem) ? stem : "container";
+  // The stem has no dot (split above), so this is the container name rule.
+  return isContainerName(stem) ? stem : "container";
 }
 
 /** Run a dry-run conversion in a temporary directory and report it with paths relative to it. */

@@ -18,14 +18,15 @@ export interface ProgressLine {
   done(): void;
 }
 
-/** What each stage event means on the line (the pipeline reports a stage as it begins or ends). */
+/** What each stage is doing on the line (the pipeline reports each stage as it begins). */
 const STAGE_TEXT: Readonly<Record<ConversionProgress["stage"], string>> = {
   open: "opening the image",
   assemble: "applying layers",
-  plan: "planned the container",
-  setup: "set up the rootfs",
-  configure: "wrote the LXC config",
-  commit: "committing",
+  plan: "planning the container",
+  setup: "setting up the rootfs",
+  configure: "rendering the config",
+  commit: "writing the output",
+  report: "finishing the report",
 };
 
 /** The text of the line for one event; `elapsed` and `rate` in seconds and bytes per second. */
@@ -58,7 +59,7 @@ export function progressLine(quiet: boolean, isTerminal = Deno.stderr.isTerminal
   const started = performance.now();
   let assembleStart: { at: number; bytes: number } | undefined;
   let last = -Infinity;
-  let lastStage = "";
+  let lastStep = "";
   let shown = false;
   const write = (text: string) => {
     const columns = terminalColumns();
@@ -70,10 +71,12 @@ export function progressLine(quiet: boolean, isTerminal = Deno.stderr.isTerminal
   return {
     update(p) {
       const now = performance.now();
-      // Throttle within a stage; a new stage always shows at once.
-      if (p.stage === lastStage && now - last < 100) return;
+      // Throttle within a step; a new stage, and a new layer within `assemble` (whose first event comes right after
+      // the stage's own), always shows at once.
+      const step = p.layer === undefined ? p.stage : `${p.stage} ${p.layer}`;
+      if (step === lastStep && now - last < 100) return;
       last = now;
-      lastStage = p.stage;
+      lastStep = step;
       let rate: number | undefined;
       if (p.stage === "assemble") {
         const bytes = p.allBytes ?? p.bytes ?? 0;

@@ -4,14 +4,14 @@
  *
  * @module
  */
-import { type ImageOptions, open, openAsync } from "./open.ts";
+import { type ImageOptions, open } from "./open.ts";
 import { inspectImage, type InspectReport } from "./inspect.ts";
 import { verifyImage, type VerifyReport } from "./verify.ts";
 import type { ConversionReport, ConvertOptions } from "./conversion.ts";
 import { convertImage } from "./pipeline.ts";
 import { builtinPlugins } from "../plugins/mod.ts";
 
-export { type ImageOptions, open, openAsync };
+export { type ImageOptions, open };
 
 /**
  * Describe an image: platforms, manifest, config, layers, history.
@@ -20,12 +20,12 @@ export { type ImageOptions, open, openAsync };
  * ```ts
  * import assert from "node:assert/strict";
  * import { inspect } from "./api.ts";
- * const report = inspect("oci-archive:fixtures/images/busybox.oci.tar");
+ * const report = await inspect("oci-archive:fixtures/images/busybox.oci.tar");
  * assert.match(report.config.digest, /^sha256:[0-9a-f]{64}$/);
  * ```
  */
-export function inspect(reference: string, options: ImageOptions = {}): InspectReport {
-  const image = open(reference, options);
+export async function inspect(reference: string, options: ImageOptions = {}): Promise<InspectReport> {
+  const image = await open(reference, options);
   try {
     return inspectImage(image);
   } finally {
@@ -37,11 +37,8 @@ export function inspect(reference: string, options: ImageOptions = {}): InspectR
  * Re-check every digest and size; `ok` is false when anything mismatched. `signal` stops it (an "interrupted" error),
  * also while a compressed outer archive is unpacked.
  */
-export async function verify(
-  reference: string,
-  options: ImageOptions & { signal?: AbortSignal | undefined } = {},
-): Promise<VerifyReport> {
-  const image = await openAsync(reference, options);
+export async function verify(reference: string, options: ImageOptions = {}): Promise<VerifyReport> {
+  const image = await open(reference, options);
   try {
     return await verifyImage(image, options.signal);
   } finally {

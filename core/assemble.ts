@@ -6,6 +6,7 @@
  * @module
  */
 import { DigestMismatchError, throwIfInterrupted } from "./errors.ts";
+import { blobLength } from "./image/blob.ts";
 import type { Image, ImageLayer } from "./image/image.ts";
 import { layerJob, layerName, readLayer } from "./layer/read_layer.ts";
 import { LayerWorker } from "./layer/layer_worker_client.ts";
@@ -90,7 +91,7 @@ export async function assembleRootfs(
     bytesWritten: 0,
     readInWorker: false,
   };
-  const allTotal = layers.reduce((n, l) => n + l.member.size, 0);
+  const allTotal = layers.reduce((n, l) => n + blobLength(l.blob), 0);
   let before = 0;
   const mode = options.worker ?? "auto";
   const useWorker = layers.length > 0 && (mode === "always" || (mode === "auto" && allTotal >= WORKER_MIN_BYTES));
@@ -100,11 +101,11 @@ export async function assembleRootfs(
     // as on this thread: then read them all here.
     let jobs: LayerJob[] | undefined;
     try {
-      jobs = useWorker ? layers.map((l) => layerJob(l, layers.length, true)) : undefined;
+      jobs = useWorker ? await Promise.all(layers.map((l) => layerJob(l, layers.length, true))) : undefined;
     } catch {
       jobs = undefined;
     }
-    if (jobs) worker = await LayerWorker.start(jobs, options.signal);
+    if (jobs) worker = await LayerWorker.start(jobs, options.signal, layers.map((l) => l.blob));
     result.readInWorker = worker !== undefined;
     for (const layer of layers) {
       const name = layerName(layer, layers.length);
@@ -114,7 +115,7 @@ export async function assembleRootfs(
       const parser = new TarParser(writer, { name, onWarning: (m) => options.onWarning?.(m) });
       let bytes = 0;
       let reported = performance.now();
-      const total = layer.member.size;
+      const total = blobLength(layer.blob);
       const progress = options.onProgress;
       const report = () =>
         progress?.({ layer: layer.index + 1, layers: layers.length, bytes, total, allBytes: before + bytes, allTotal });
@@ -133,7 +134,7 @@ export async function assembleRootfs(
       });
       const measured = worker
         ? await worker.read(sink, { onRead, check: interrupted })
-        : await readLayer(layer, layers.length, sink, { onRead, check: interrupted });
+        : await readLayer(layer, layers.length, sink, { onRead, check: interrupted, signal: options.signal });
       parser.finish();
       writer.endLayer();
       bytes = total;
@@ -161,7 +162,7 @@ export async function reorderLayers(image: Image, signal?: AbortSignal): Promise
   for (const layer of image.layers) {
     const where = `in ${layerName(layer, count)} (matching layers to diff_ids)`;
     const check = () => throwIfInterrupted(signal, "finish the conversion", where);
-    const { diffId } = await readLayer(layer, count, () => {}, { checkDiffId: false, check });
+    const { diffId } = await readLayer(layer, count, () => {}, { checkDiffId: false, check, signal });
     byDiffId.set(diffId, layer);
   }
   return image.layers.map((slot, index) => {

@@ -7,6 +7,7 @@
 import type { Image } from "./image/image.ts";
 import type { Platform } from "./image/platform.ts";
 import type { ContainerPlan, PlanField } from "./plan/container_plan.ts";
+import type { StageName } from "./pipeline/stage_names.ts";
 import type { Plugin } from "./plugin.ts";
 import type { IdMap } from "./rootfs/id_map.ts";
 import type { RootfsAccess } from "./rootfs/rootfs_access.ts";
@@ -22,6 +23,13 @@ export interface DistroInfo {
   /** The families plugins act on: `debian`, `systemd`, `alpine`, … */
   families: string[];
 }
+
+/**
+ * What a conversion writes, chosen by a writer at the commit (`core/output/`): `lxc`, an LXC container directory
+ * (DEST/config, DEST/rootfs and the files plugins put beside it); `pve`, a Proxmox VE template and `VMID.conf` in
+ * the directory DEST. Every stage and hook runs the same for both.
+ */
+export type OutputFormat = "lxc" | "pve";
 
 /** Options of {@linkcode convert}; the CLI's flags map one to one. */
 export interface ConvertOptions {
@@ -54,7 +62,7 @@ export interface ConvertOptions {
   /** The LXC version the config is for (decides quoting and keys); the host's `lxc-start --version` by default. */
   lxcVersion?: string | undefined;
   /** `lxc` (DEST/config + DEST/rootfs) or `pve` (a Proxmox VE template and VMID.conf in the directory DEST). */
-  format?: "lxc" | "pve" | undefined;
+  format?: OutputFormat | undefined;
   /** Proxmox VE container id, for `format: "pve"`. */
   vmid?: number | undefined;
   /** Proxmox VE version the conf is for (`7`, `8`, `9.0`, `9.1`, or e.g. `8.4`); default 8. */
@@ -70,12 +78,11 @@ export interface ConvertOptions {
 }
 
 /**
- * Progress events for the CLI's live line. `open` comes before the image is
- * opened, `assemble` while layers are applied (every megabyte or so, and at
- * each layer's end), the others as their stage ends.
+ * Progress events for the CLI's live line: one as each stage begins, and
+ * during `assemble` one every megabyte or so and at each layer's end.
  */
 export interface ConversionProgress {
-  stage: "open" | "assemble" | "plan" | "setup" | "configure" | "commit";
+  stage: StageName;
   /** The layer being applied, from 1. */
   layer?: number;
   layers?: number;
@@ -89,7 +96,11 @@ export interface ConversionProgress {
   allTotal?: number;
 }
 
-/** Extra config lines plugins add; rendered after the plan's lines, each validated. */
+/**
+ * Extra config lines plugins add; rendered after the plan's lines, each validated as it is added (so an error
+ * names the plugin). With `--format pve` a line becomes a raw `lxc.*` line of the Proxmox VE conf, and a key
+ * Proxmox VE would not accept is refused.
+ */
 export interface ConfigAdditions {
   /** Add `key = value`. */
   add(key: string, value: string | number): void;
@@ -105,7 +116,9 @@ export interface ConversionContext {
   readonly dest: string;
   /** The container name. */
   readonly name: string;
-  /** The staged container directory (becomes DEST). */
+  /** What the conversion writes (`lxc` or `pve`); a plugin may skip what only one format can use. */
+  readonly format: OutputFormat;
+  /** The staged container directory (becomes DEST for LXC output; the template's source for Proxmox VE). */
   readonly stagingDir: string;
   /** Confined access to the staged rootfs. */
   readonly rootfs: RootfsAccess;
@@ -115,7 +128,10 @@ export interface ConversionContext {
   plan: ContainerPlan;
   /** The config hook adds lines here. */
   readonly config: ConfigAdditions;
-  /** Files beside the rootfs (DEST/…), e.g. generated resolv.conf; written at setup. */
+  /**
+   * Files beside the rootfs (DEST/…), e.g. generated resolv.conf; written at the commit. Checked as they are set
+   * (a relative path, not `rootfs` or `config`); with `--format pve` refused, as a template has nothing beside it.
+   */
   readonly files: Map<string, { data: string; mode: number }>;
   /** The report being built. */
   readonly report: ConversionReport;
@@ -210,7 +226,7 @@ export interface ConversionReport {
    * on the Proxmox VE host.
    */
   pve?: { template: string; conf: string; include: string | null; includeTarget: string | null; steps: string[] };
-  /** Milliseconds per stage: open, assemble, plan, setup, configure, commit, and total. */
+  /** Milliseconds per stage (the names of `STAGE_NAMES`; `report` and `total` once the report hooks ran). */
   timings: Record<string, number>;
   /** Compressed bytes read from the image's layers. */
   bytesRead: number;

@@ -17,6 +17,7 @@ export type ErrorCode =
   | "config" // the image config cannot be represented in LXC (exit 1)
   | "plugin" // a plugin hook failed (exit 1)
   | "destination" // DEST exists or cannot be written (exit 1)
+  | "registry" // a registry cannot be reached, refuses us, or lacks the image (exit 1)
   | "interrupted"; // SIGINT/SIGTERM (exit 130)
 
 /** Exit codes by error code; documented in README. */
@@ -29,6 +30,7 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   config: 1,
   plugin: 1,
   destination: 1,
+  registry: 1,
   interrupted: 130,
 };
 
@@ -79,10 +81,14 @@ export class DigestMismatchError extends Oci2LxcError {
   /** Which blob: "layer 2", "manifest", "config", "diff_id of layer 1". */
   readonly what: string;
 
-  constructor(what: string, expected: string, actual: string, message: string) {
-    super("digest", message, {
-      hint: "The archive is damaged or was modified; fetch or save the image again",
-    });
+  constructor(
+    what: string,
+    expected: string,
+    actual: string,
+    message: string,
+    hint = "The archive is damaged or was modified; fetch or save the image again",
+  ) {
+    super("digest", message, { hint });
     this.name = "DigestMismatchError";
     this.what = what;
     this.expected = expected;

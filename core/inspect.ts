@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { blobLength } from "./image/blob.ts";
 import type { Image } from "./image/image.ts";
 import { formatPlatform } from "./image/platform.ts";
 
@@ -47,9 +48,9 @@ export function inspectImage(image: Image): InspectReport {
     },
     layers: image.layers.map((l) => ({
       index: l.index,
-      digest: l.digest ?? null,
-      size: l.size ?? l.member.size,
-      mediaType: l.mediaType,
+      digest: l.blob.digest ?? null,
+      size: blobLength(l.blob),
+      mediaType: l.blob.mediaType,
       diffId: l.diffId,
     })),
     history: (c.history ?? []).map((h) => ({

@@ -1,11 +1,12 @@
 /**
- * Open an image from the reference text users write.
+ * Open an image from the reference text users write: the one place that maps a reference's transport to the source
+ * module that reads it.
  *
  * @module
  */
 import type { Image } from "./image/image.ts";
 import { parsePlatform, type Platform } from "./image/platform.ts";
-import { openImage, openImageAsync } from "./image/source.ts";
+import { openImage } from "./image/source.ts";
 import { parseReference } from "./reference.ts";
 
 /** Options shared by the verbs that open an image. */
@@ -16,24 +17,29 @@ export interface ImageOptions {
   tempDir?: string | undefined;
   /** The name of that temporary file in `tempDir`; a random `.oci2lxc-*.tar` by default. */
   tempName?: string | undefined;
-}
-
-/** Open an image reference (`oci-archive:x.tar`, `docker-archive:…`, `oci:DIR`, or a path). Call `close()` when done. */
-export function open(reference: string, options: ImageOptions = {}): Image {
-  const platform = typeof options.platform === "string" ? parsePlatform(options.platform) : options.platform;
-  return openImage(parseReference(reference), { platform, tempDir: options.tempDir, tempName: options.tempName });
+  /** Stops the opening (an "interrupted" error), also while a compressed outer archive is unpacked. */
+  signal?: AbortSignal | undefined;
 }
 
 /**
- * Like {@linkcode open}, for long-running callers: a compressed outer
- * archive is unpacked with breaks for the event loop, and `signal` stops it.
+ * Open an image reference (`oci-archive:x.tar`, `docker-archive:…`, `oci:DIR`, or a path): the index, manifest and
+ * config are read and verified, the layers not yet. Call `close()` on the image when done.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { open } from "./open.ts";
+ * const image = await open("oci-archive:fixtures/images/busybox.oci.tar", { platform: "linux/amd64" });
+ * try {
+ *   assert.equal(image.layers.length, 1); // the busybox fixture has one layer
+ * } finally {
+ *   image.close();
+ * }
+ * ```
  */
-export function openAsync(
-  reference: string,
-  options: ImageOptions & { signal?: AbortSignal | undefined } = {},
-): Promise<Image> {
+export function open(reference: string, options: ImageOptions = {}): Promise<Image> {
   const platform = typeof options.platform === "string" ? parsePlatform(options.platform) : options.platform;
-  return openImageAsync(parseReference(reference), {
+  return openImage(parseReference(reference), {
     platform,
     tempDir: options.tempDir,
     tempName: options.tempName,

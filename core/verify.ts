@@ -47,6 +47,7 @@ export async function verifyImage(image: Image, signal?: AbortSignal): Promise<V
       const result = await readLayer(layer, count, (chunk) => parser.push(chunk), {
         checkDiffId: false,
         check: interrupted,
+        signal,
       });
       actualDiffIds.push(result.diffId);
       layers.push({ index: layer.index, ...result });

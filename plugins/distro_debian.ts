@@ -1,12 +1,9 @@
 /**
- * Debian family: /etc/network exists (with the right owner under an idmap),
- * and a system container gets /etc/network/interfaces for the chosen
- * networking, so ifupdown brings it up at boot. A sysvinit system container
- * stopped by SIGPWR (LXC's halt signal for a non-systemd init) gets an
- * inittab entry that halts on it: Debian's own power entries run
- * /etc/init.d/powerfail, which no longer exists, so `lxc-stop` would wait
- * for its timeout and kill the container. LXC's Debian template and
- * Proxmox's Debian setup write the same `p0::powerfail:/sbin/init 0`.
+ * Debian family: /etc/network exists (with the right owner under an idmap), and a system container gets
+ * /etc/network/interfaces for the chosen networking, so ifupdown brings it up at boot. A sysvinit system container
+ * stopped by SIGPWR (LXC's halt signal for a non-systemd init) gets an inittab entry that halts on it: Debian's own
+ * power entries run /etc/init.d/powerfail, which no longer exists, so `lxc-stop` would wait for its timeout and kill
+ * the container. LXC's Debian template and Proxmox's Debian setup write the same `p0::powerfail:/sbin/init 0`.
  *
  * | hook   | kind       | runs after                  | runs before   |
  * | ------ | ---------- | --------------------------- | ------------- |
@@ -39,11 +36,9 @@ function inittabEntry(line: string): { id: string; action: string; process: stri
 }
 
 /**
- * The sysvinit inittab `text` changed so that SIGPWR halts: other power
- * entries are commented out (there is no UPS in a container; SIGPWR means
- * "stop") and `p0::powerfail:/sbin/init 0` is added. `undefined` when
- * nothing needs to change: the entry is there, or the file is not
- * sysvinit's (busybox's inittab has no `initdefault` and no power actions).
+ * The sysvinit inittab `text` changed so that SIGPWR halts: other power entries are commented out (there is no UPS in a
+ * container; SIGPWR means "stop") and `p0::powerfail:/sbin/init 0` is added. `undefined` when nothing needs to change:
+ * the entry is there, or the file is not sysvinit's (busybox's inittab has no `initdefault` and no power actions).
  *
  * @example Debian's inittab
  * ```ts

@@ -1,7 +1,6 @@
 /**
- * Names the distribution of the assembled rootfs from /etc/os-release
- * (`ID`, `ID_LIKE`, `VERSION_ID`), then from the usual marker files. An
- * unknown distribution is `unmanaged`, with a warning, never an abort.
+ * Names the distribution of the assembled rootfs from /etc/os-release (`ID`, `ID_LIKE`, `VERSION_ID`), then from the
+ * usual marker files. An unknown distribution is `unmanaged`, with a warning, never an abort.
  *
  * | hook         | kind  | runs after                 | runs before        |
  * | ------------ | ----- | -------------------------- | ------------------ |

@@ -1,12 +1,10 @@
 /**
  * Hostname, /etc/hosts and /etc/resolv.conf.
  *
- * App containers get generated files beside the rootfs (DEST/network/…)
- * bind-mounted over the image's, as Docker and Incus do: the image's files
- * stay untouched, the DHCP hook can update resolv.conf in place, and nothing
- * is ever written through a path the image controls. System containers own
- * their /etc: we write /etc/hostname and a /etc/hosts line into the rootfs
- * (confined), and leave resolv.conf to the distribution's own network setup.
+ * App containers get generated files beside the rootfs (DEST/network/…) bind-mounted over the image's, as Docker and
+ * Incus do: the image's files stay untouched, the DHCP hook can update resolv.conf in place, and nothing is ever
+ * written through a path the image controls. System containers own their /etc: we write /etc/hostname and a /etc/hosts
+ * line into the rootfs (confined), and leave resolv.conf to the distribution's own network setup.
  *
  * | hook   | kind       | runs after                       | runs before     |
  * | ------ | ---------- | -------------------------------- | --------------- |
@@ -72,6 +70,8 @@ export function hostsFiles(options: HostsFilesOptions = {}): Plugin<ConversionCo
         }
         return;
       }
+      // Files beside the rootfs, bind-mounted: plain LXC only (a Proxmox VE template has nothing beside its rootfs).
+      if (context.format === "pve") return;
       const mine = ["hostname", "hosts"];
       made.set(context, mine);
       context.files.set(`${NETWORK_DIR}/hostname`, { data: `${hostname}\n`, mode: 0o644 });

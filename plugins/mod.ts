@@ -1,7 +1,6 @@
 /**
- * The built-in plugins, imported statically: the compiled binary cannot load
- * plugins from paths next to it, so everything it ships is listed here. A
- * drift test checks that every plugin file in plugins/ is registered.
+ * The built-in plugins, imported statically: the compiled binary cannot load plugins from paths next to it, so
+ * everything it ships is listed here. A drift test checks that every plugin file in plugins/ is registered.
  *
  * @module
  */

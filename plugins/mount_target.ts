@@ -1,8 +1,7 @@
 /**
- * Bind-mount targets in the rootfs. LXC refuses to start a container when
- * the target of a file bind mount is a symlink ("was a symbolic link!"), and
- * images often ship /etc/resolv.conf as one. The target is replaced by an
- * empty regular file through the confined root; the mount covers it anyway.
+ * Bind-mount targets in the rootfs. LXC refuses to start a container when the target of a file bind mount is a symlink
+ * ("was a symbolic link!"), and images often ship /etc/resolv.conf as one. The target is replaced by an empty regular
+ * file through the confined root; the mount covers it anyway.
  *
  * @module
  */

@@ -1,8 +1,7 @@
 /**
- * Networking from `--net`: the plan's LXC interfaces (static addresses that
- * LXC configures before an app starts), and for app containers that ask for
- * DHCP, the host-side hooks that run a DHCP client in the container's
- * network namespace and keep it renewing (`oci2lxc hook dhcp`).
+ * Networking from `--net`: the plan's LXC interfaces (static addresses that LXC configures before an app starts), and
+ * for app containers that ask for DHCP, the host-side hooks that run a DHCP client in the container's network namespace
+ * and keep it renewing (`oci2lxc hook dhcp`).
  *
  * | hook   | kind       | runs after           | runs before                    |
  * | ------ | ---------- | -------------------- | ------------------------------ |
@@ -13,7 +12,7 @@
  */
 import type { ConversionContext } from "../core/conversion.ts";
 import { type LxcLine, lxcNetLines } from "../core/network/lxc_net_lines.ts";
-import { netSpecSummary, netSpecWarnings, parseNetSpecs, wantsDhcp } from "../core/network/net_spec.ts";
+import { netSpecSummary, netSpecWarnings, wantsDhcp } from "../core/network/net_spec.ts";
 import { RESOLV_CONF_HEADER } from "../core/network/network_dir.ts";
 import type { PlanNetwork } from "../core/plan/container_plan.ts";
 import { definePlugin, type Plugin } from "../core/plugin.ts";
@@ -56,9 +55,8 @@ export function network(options: NetworkOptions = {}): Plugin<ConversionContext>
     name: "network",
     options: resolved,
     plan(context) {
-      const texts = context.options.net ?? [];
-      if (texts.length === 0) return;
-      const specs = parseNetSpecs(texts);
+      const specs = context.plan.net;
+      if (specs.length === 0) return;
       for (const w of netSpecWarnings(specs)) context.warn(w);
       const lines = lxcNetLines(specs, {
         kind: context.plan.kind,
@@ -68,10 +66,14 @@ export function network(options: NetworkOptions = {}): Plugin<ConversionContext>
       });
       const { interfaces, rest } = splitNetLines(lines);
       context.plan = { ...context.plan, network: interfaces };
-      pending.set(context, rest);
-      if (context.plan.kind === "app" && wantsDhcp(specs)) {
-        // The hook rewrites it in place at every lease; it must exist before the first start.
-        context.files.set("network/resolv.conf", { data: RESOLV_CONF_HEADER, mode: 0o644 });
+      // Proxmox VE sets the interfaces up itself (netN in the conf): the host-side DHCP hooks and the resolv.conf
+      // bind-mounted from beside the rootfs are plain LXC's, and a template has nothing beside its rootfs.
+      if (context.format !== "pve") {
+        pending.set(context, rest);
+        if (context.plan.kind === "app" && wantsDhcp(specs)) {
+          // The hook rewrites it in place at every lease; it must exist before the first start.
+          context.files.set("network/resolv.conf", { data: RESOLV_CONF_HEADER, mode: 0o644 });
+        }
       }
       for (const s of specs) context.warn(`network: ${netSpecSummary(s)}`);
     },

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 . scripts/ensure_deno.sh
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   need=()
-  for p in lxc dnsmasq-base busybox-static zstd gzip tar python3 iproute2 umoci skopeo libcap2-bin debootstrap isc-dhcp-client acl strace; do
+  for p in lxc dnsmasq-base busybox-static zstd gzip tar python3 iproute2 umoci skopeo libcap2-bin debootstrap isc-dhcp-client acl strace docker-registry apache2-utils openssl; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
   if [ ${#need[@]} -gt 0 ]; then

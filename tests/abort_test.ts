@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { readLayer } from "../core/layer/read_layer.ts";
-import { convert, Oci2LxcError, open, verify } from "../mod.ts";
+import { convert, inspect, Oci2LxcError, open, verify } from "../mod.ts";
 import { FIXTURES, withTempDir, writeOciDir } from "./_helpers/oci_builder.ts";
 
 Deno.test("convert() with a signal aborted mid-layer rejects as interrupted and leaves neither DEST nor staging", async () => {
@@ -45,7 +45,7 @@ Deno.test("readLayer() stops on its check also while the rest of a damaged blob 
     for (let at = 0; at < blob.length; at += 65536) crypto.getRandomValues(blob.subarray(at, at + 65536));
     blob.set([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 0x03, 0x07]);
     await writeOciDir(`${dir}/img`, [{ tar: new Uint8Array(1024), compression: "gzip", blob }]);
-    const image = open(`oci:${dir}/img`);
+    const image = await open(`oci:${dir}/img`);
     try {
       let checks = 0;
       let sunk = 0;
@@ -59,5 +59,19 @@ Deno.test("readLayer() stops on its check also while the rest of a damaged blob 
     } finally {
       image.close();
     }
+  });
+});
+
+Deno.test("inspect() with an aborted signal stops while a compressed archive is unpacked and leaves no temporary file", async () => {
+  await withTempDir(async (dir) => {
+    const controller = new AbortController();
+    controller.abort();
+    const err = await inspect(`${FIXTURES}busybox.docker.tar.gz`, { signal: controller.signal, tempDir: dir }).then(
+      () => undefined,
+      (e) => e,
+    );
+    assert(err instanceof Oci2LxcError && err.code === "interrupted", `expected an interruption, got ${err}`);
+    assert(err.message.includes("while unpacking it"), err.message);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), []);
   });
 });

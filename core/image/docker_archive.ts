@@ -5,10 +5,11 @@
  * @module
  */
 import { Oci2LxcError } from "../errors.ts";
-import { parseJson, readVerified } from "./documents.ts";
+import { readBlobBytes } from "./blob_reader.ts";
+import { parseJson, readBlobVerified } from "./documents.ts";
 import type { Image, ImageConfig, ImageLayer } from "./image.ts";
+import { localBlob } from "./local_blob.ts";
 import type { MemberTable } from "./member.ts";
-import { readMemberBytes } from "./range_reader.ts";
 import { formatPlatform, type Platform, platformMatches } from "./platform.ts";
 
 interface DockerManifestEntry {
@@ -23,13 +24,13 @@ export function isDockerArchive(members: MemberTable): boolean {
 }
 
 /** Open the image of a docker-archive that `refName` selects (`repo:tag` or `@N`). */
-export function openDockerArchive(
+export async function openDockerArchive(
   members: MemberTable,
   options: { reference: string; refName: string | undefined; platform: Platform },
-): Omit<Image, "close"> {
+): Promise<Omit<Image, "close">> {
   const where = members.description;
   const manifestMember = members.get("manifest.json")!;
-  const manifestBytes = readMemberBytes(manifestMember);
+  const manifestBytes = await readBlobBytes(localBlob(manifestMember, {}));
   let list: DockerManifestEntry[];
   try {
     list = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(manifestBytes));
@@ -60,7 +61,7 @@ export function openDockerArchive(
     throw new Oci2LxcError("image", `Cannot verify the config ${entry.Config} in ${where}: its name is not a sha256`);
   }
   const configDigest = `sha256:${hex}`;
-  const configBytes = readVerified(configMember, configDigest, undefined, "config");
+  const configBytes = await readBlobVerified(localBlob(configMember, { digest: configDigest }), configDigest, "config");
   const config = parseJson<ImageConfig>(configBytes, `config ${entry.Config} in ${where}`);
   const platform: Platform = {
     os: config.os ?? "linux",
@@ -89,15 +90,12 @@ export function openDockerArchive(
       });
     }
     const blobHex = /(?:^|\/)blobs\/sha256\/([a-f0-9]{64})$/.exec(path)?.[1];
-    return {
-      index,
+    const blob = localBlob(member, {
       digest: blobHex ? `sha256:${blobHex}` : undefined,
-      size: undefined,
       mediaType: "application/vnd.docker.image.rootfs.diff.tar",
-      compression: undefined, // docker save writes plain tars; newer ones may not: sniff
-      diffId: diffIds[index]!,
-      member,
-    };
+    });
+    // docker save writes plain tars; newer ones may not: sniff
+    return { index, blob, compression: undefined, diffId: diffIds[index]! };
   });
   const tags = entry.RepoTags ?? [];
   return {

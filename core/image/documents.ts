@@ -6,23 +6,11 @@
  */
 import { DigestMismatchError, Oci2LxcError } from "../errors.ts";
 import { Hasher, parseDigest } from "../digest.ts";
+import type { Blob } from "./blob.ts";
+import { readBlobBytes } from "./blob_reader.ts";
+import type { Descriptor } from "./descriptor.ts";
 import type { ImageDocument } from "./image.ts";
-import type { Member, MemberTable } from "./member.ts";
-import { readMemberBytes } from "./range_reader.ts";
-
-/** The member that holds blob `digest` in an OCI layout. */
-export function blobMember(members: MemberTable, digest: string, what: string): Member {
-  const d = parseDigest(digest, what);
-  const member = members.get(`blobs/${d.algorithm}/${d.hex}`);
-  if (!member) {
-    throw new Oci2LxcError(
-      "image",
-      `Cannot find ${what} ${digest} in ${members.description}: blobs/${d.algorithm}/${d.hex} is missing`,
-      { hint: "The image was saved incompletely; save or download it again" },
-    );
-  }
-  return member;
-}
+import type { ImageSource } from "./image_source.ts";
 
 /** Parse JSON bytes, naming the document on failure. */
 export function parseJson<T>(bytes: Uint8Array, what: string): T {
@@ -47,16 +35,19 @@ export function parseJson<T>(bytes: Uint8Array, what: string): T {
 }
 
 /**
- * Read blob `digest` as JSON after checking its size (when known) and digest. `what` names it in errors: "manifest",
- * "config of linux/amd64".
+ * Read the document `descriptor` names from `source` as JSON after checking its size (when known) and digest: an index
+ * or manifest (`kind` "manifest") or a config blob (`kind` "blob"). `what` names it in errors: "manifest", "config".
  */
-export function readDocument<T>(
-  members: MemberTable,
-  descriptor: { digest: string; size?: number | undefined; mediaType?: string | undefined },
+export async function readDocument<T>(
+  source: ImageSource,
+  descriptor: Descriptor,
   what: string,
-): ImageDocument<T> {
-  const member = blobMember(members, descriptor.digest, what);
-  const bytes = readVerified(member, descriptor.digest, descriptor.size, what);
+  kind: "manifest" | "blob",
+): Promise<ImageDocument<T>> {
+  const bytes = kind === "manifest"
+    ? await source.manifest(descriptor, what)
+    : await readBlobVerified(source.blob(descriptor, what), descriptor.digest, what);
+  if (kind === "manifest") checkBytes(bytes, descriptor.digest, descriptor.size, what, source.description);
   return {
     digest: descriptor.digest,
     size: bytes.length,
@@ -65,18 +56,34 @@ export function readDocument<T>(
   };
 }
 
-/** Read a whole member and check it against a digest and optional size. */
-export function readVerified(member: Member, digest: string, size: number | undefined, what: string): Uint8Array {
+/** Read a whole (small) blob and check it against `digest` and the blob's declared size. */
+export async function readBlobVerified(blob: Blob, digest: string, what: string): Promise<Uint8Array> {
+  parseDigest(digest, what);
+  const onDisk = blob.local?.size;
+  if (blob.size !== undefined && onDisk !== undefined && onDisk !== blob.size) {
+    throw new DigestMismatchError(
+      what,
+      `${blob.size} bytes`,
+      `${onDisk} bytes`,
+      `Cannot verify ${what} ${digest}: ${blob.name} is ${onDisk} bytes, the descriptor says ${blob.size}`,
+    );
+  }
+  const bytes = await readBlobBytes(blob);
+  checkBytes(bytes, digest, blob.size, what, blob.name);
+  return bytes;
+}
+
+/** Check bytes against a digest and an optional size; `where` names where they came from. */
+function checkBytes(bytes: Uint8Array, digest: string, size: number | undefined, what: string, where: string): void {
   const d = parseDigest(digest, what);
-  if (size !== undefined && member.size !== size) {
+  if (size !== undefined && bytes.length !== size) {
     throw new DigestMismatchError(
       what,
       `${size} bytes`,
-      `${member.size} bytes`,
-      `Cannot verify ${what} ${digest}: ${member.name} is ${member.size} bytes, the descriptor says ${size}`,
+      `${bytes.length} bytes`,
+      `Cannot verify ${what} ${digest}: ${where} gave ${bytes.length} bytes, the descriptor says ${size}`,
     );
   }
-  const bytes = readMemberBytes(member);
   const hasher = new Hasher(d.algorithm);
   hasher.update(bytes);
   const actual = hasher.digest();
@@ -88,5 +95,4 @@ export function readVerified(member: Member, digest: string, size: number | unde
       `Cannot verify ${what} ${d.text}: the content hashes to ${actual}`,
     );
   }
-  return bytes;
 }

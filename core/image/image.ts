@@ -1,11 +1,11 @@
 /**
  * The image model every source produces: the selected manifest, its config, and its layers in application order, each
- * with the place its bytes live.
+ * a {@linkcode Blob} that opens as a byte stream.
  *
  * @module
  */
 import type { Compression } from "../layer/decompressor.ts";
-import type { Member } from "./member.ts";
+import type { Blob } from "./blob.ts";
 import type { Platform } from "./platform.ts";
 
 /** The `config` object of an OCI image config (Docker's `container_config` is ignored). */
@@ -39,21 +39,19 @@ export interface ImageConfig {
   [key: string]: unknown;
 }
 
-/** One layer of the selected image. */
+/**
+ * One layer of the selected image: its blob (compressed digest, size, media type, bytes) and its diff_id, the two faces
+ * go-containerregistry's Layer has.
+ */
 export interface ImageLayer {
   /** Position in application order, from 0. */
   readonly index: number;
-  /** Digest of the blob as stored (compressed), when the source names it. */
-  readonly digest: string | undefined;
-  /** Size of the blob as stored, when the source names it. */
-  readonly size: number | undefined;
-  readonly mediaType: string;
+  /** The blob as stored (usually compressed). */
+  readonly blob: Blob;
   /** How the blob is compressed; `undefined` means sniff the first bytes (docker-archive). */
   readonly compression: Compression | undefined;
   /** The uncompressed digest from `config.rootfs.diff_ids`. */
   readonly diffId: string;
-  /** Where its bytes are. */
-  readonly member: Member;
 }
 
 /** A JSON document of the image with its verified identity. */
@@ -68,7 +66,7 @@ export interface ImageDocument<T = unknown> {
 export interface Image {
   /** The reference the user gave, as text. */
   readonly reference: string;
-  /** The kind of source: "oci-archive", "docker-archive", "oci". */
+  /** The kind of source: "oci-archive", "docker-archive", "oci" (later "docker"). */
   readonly transport: string;
   /** The ref name that selected the manifest, if any. */
   readonly refName: string | undefined;
@@ -85,6 +83,6 @@ export interface Image {
   readonly layers: readonly ImageLayer[];
   /** Non-fatal findings while opening: skipped entries, reordered layers. */
   readonly warnings: readonly string[];
-  /** Remove temporary files (a decompressed outer archive). */
+  /** Release what the source holds: temporary files (a decompressed outer archive), connections. Safe twice. */
   close(): void;
 }

@@ -1,20 +1,15 @@
 /**
- * Where a file of an image lives: a byte range of a file on disk. Blobs of an archive are ranges of the one archive
+ * Where a file of a local image lives: a byte range of a file on disk. Blobs of an archive are ranges of the one archive
  * file; blobs of a layout directory are whole files. Either way they are read in place, never copied out.
  *
  * @module
  */
+import type { LocalRange } from "./blob.ts";
 
-/** A byte range of a file on disk. */
-export interface Member {
+/** A named byte range of a file on disk. */
+export interface Member extends LocalRange {
   /** The member's name inside the archive or directory, for messages. */
   readonly name: string;
-  /** The file on disk that holds the bytes. */
-  readonly file: string;
-  /** Offset of the first byte within `file`. */
-  readonly offset: number;
-  /** Length in bytes. */
-  readonly size: number;
 }
 
 /** The files of an image archive or layout directory, by member name. */

@@ -1,7 +1,8 @@
 /**
- * Opening an image from a reference: find what the path is (OCI layout
+ * Opening an image from a local reference: find what the path is (OCI layout
  * directory, OCI or docker archive, compressed archive), index it, and select
- * the manifest for the wanted platform.
+ * the manifest for the wanted platform. (Sources elsewhere, a registry, have
+ * their own module; core/open.ts picks by transport.)
  *
  * @module
  */
@@ -12,11 +13,13 @@ import { createDecompressor, sniffCompression } from "../layer/decompress.ts";
 import type { ImageReference } from "../reference.ts";
 import { DirectoryMembers } from "./directory_members.ts";
 import { isDockerArchive, openDockerArchive } from "./docker_archive.ts";
+import type { Blob } from "./blob.ts";
+import { readBlob } from "./blob_reader.ts";
 import type { Image } from "./image.ts";
-import type { Member, MemberTable } from "./member.ts";
+import { localBlob } from "./local_blob.ts";
+import type { MemberTable } from "./member.ts";
 import { isOciLayout, openOciLayout } from "./oci_layout.ts";
 import { hostPlatform, type Platform } from "./platform.ts";
-import { readMember, readMemberAsync } from "./range_reader.ts";
 import { TarIndex } from "./tar_index.ts";
 
 /** Options for {@linkcode openImage}. */
@@ -31,31 +34,20 @@ export interface OpenImageOptions {
   tempDir?: string | undefined;
   /** The temporary file's name in `tempDir` (a name a later run can tell is stale); a random one by default. */
   tempName?: string | undefined;
-}
-
-/** Open the image `reference` names. Call `close()` on the result when done. */
-export function openImage(reference: ImageReference, options: OpenImageOptions = {}): Image {
-  const found = locate(reference);
-  const temp = found.compression === "none"
-    ? undefined
-    : decompressToTemp(reference.path, found.compression, tempPlace(options));
-  return indexImage(reference, found, temp, options);
+  /** Stops the opening (an "interrupted" error), also while a compressed outer archive is unpacked. */
+  signal?: AbortSignal | undefined;
 }
 
 /**
- * Like {@linkcode openImage}, but a compressed outer archive is unpacked
- * with breaks for the event loop, and `signal` stops it (an "interrupted"
- * error; the temporary file is removed).
+ * Open the image a local `reference` names (an archive or layout directory). A compressed outer archive is unpacked
+ * with breaks for the event loop; `signal` stops it (the temporary file is removed). Call `close()` on the result.
  */
-export async function openImageAsync(
-  reference: ImageReference,
-  options: OpenImageOptions & { signal?: AbortSignal | undefined } = {},
-): Promise<Image> {
+export async function openImage(reference: ImageReference, options: OpenImageOptions = {}): Promise<Image> {
   const found = locate(reference);
   const temp = found.compression === "none"
     ? undefined
-    : await decompressToTempAsync(reference.path, found.compression, tempPlace(options), options.signal);
-  return indexImage(reference, found, temp, options);
+    : await decompressToTemp(reference.path, found.compression, tempPlace(options), options.signal);
+  return await indexImage(reference, found, temp, options);
 }
 
 /** What the path of a reference is: a directory, or a file and its outer compression. */
@@ -94,12 +86,12 @@ function locate(reference: ImageReference): Located {
  * Index the archive (`temp`, when the outer archive was unpacked, is ours
  * to remove) and select the manifest.
  */
-function indexImage(
+async function indexImage(
   reference: ImageReference,
   found: Located,
   temp: string | undefined,
   options: OpenImageOptions,
-): Image {
+): Promise<Image> {
   const platform = options.platform ?? hostPlatform();
   try {
     const members: MemberTable = found.isDirectory
@@ -117,9 +109,9 @@ function indexImage(
           { hint: "Save the image with podman save --format oci-archive, skopeo copy, or docker save" },
         );
       }
-      image = openDockerArchive(members, { reference: reference.text, refName: reference.ref, platform });
+      image = await openDockerArchive(members, { reference: reference.text, refName: reference.ref, platform });
     } else {
-      image = openOciLayout(members, {
+      image = await openOciLayout(members, {
         reference: reference.text,
         transport: transport === "auto" ? (found.isDirectory ? "oci" : "oci-archive") : transport,
         refName: reference.ref,
@@ -199,13 +191,13 @@ function sniffFile(path: string): Compression {
 /** A compressed archive being unpacked to a temporary file in `dir`. */
 class TempArchive {
   readonly path: string;
-  readonly source: Member;
+  readonly source: Blob;
   readonly #out: Deno.FsFile;
   readonly #decompressor: ReturnType<typeof createDecompressor>;
 
   constructor(source: string, compression: Compression, place: TempPlace) {
     this.path = join(place.dir, place.name ?? `.oci2lxc-${crypto.randomUUID()}.tar`);
-    this.source = { name: source, file: source, offset: 0, size: Deno.statSync(source).size };
+    this.source = localBlob({ name: source, file: source, offset: 0, size: Deno.statSync(source).size }, {});
     let out: Deno.FsFile;
     try {
       out = Deno.openSync(this.path, { write: true, createNew: true, mode: 0o600 });
@@ -276,20 +268,11 @@ function unpackError(source: string, path: string, place: TempPlace, err: unknow
   );
 }
 
-/** Decompress a whole compressed archive once, to a temporary file we then index. */
-function decompressToTemp(path: string, compression: Compression, place: TempPlace): string {
-  const temp = new TempArchive(path, compression, place);
-  try {
-    readMember(temp.source, (chunk) => temp.push(chunk));
-    return temp.finish();
-  } catch (err) {
-    temp.abort();
-    throw unpackError(path, temp.path, place, err);
-  }
-}
-
-/** {@linkcode decompressToTemp} with breaks for the event loop; `signal` stops it. */
-async function decompressToTempAsync(
+/**
+ * Decompress a whole compressed archive once, to a temporary file we then index, with breaks for the event loop;
+ * `signal` stops it.
+ */
+async function decompressToTemp(
   path: string,
   compression: Compression,
   place: TempPlace,
@@ -297,7 +280,7 @@ async function decompressToTempAsync(
 ): Promise<string> {
   const temp = new TempArchive(path, compression, place);
   try {
-    await readMemberAsync(temp.source, (chunk) => {
+    await readBlob(temp.source, (chunk) => {
       throwIfInterrupted(signal, `open ${path}`, "while unpacking it");
       temp.push(chunk);
     });

@@ -6,14 +6,18 @@
  * @module
  */
 import { DigestMismatchError, type ErrorCode, Oci2LxcError } from "../errors.ts";
-import type { Member } from "../image/member.ts";
+import type { LocalRange } from "../image/blob.ts";
 import type { Compression } from "./decompressor.ts";
 
 /** One layer to read. */
 export interface LayerJob {
   /** "layer 2/5 (sha256:ab12cd34ef56)" for messages. */
   name: string;
-  member: Member;
+  /**
+   * Where the blob lies on local disk: the worker reads it itself. Undefined for a blob that is only a stream: the main
+   * thread reads it and hands its bytes to the worker (see layer_worker.ts).
+   */
+  range: LocalRange | undefined;
   compression: Compression;
   expectedDigest: string;
   expectedSize: number | undefined;

@@ -8,14 +8,18 @@
  * that puts its code into the one-file bundle and the binary, and the bundle can then be the worker's own script (see
  * layer_worker_client.ts).
  *
- * Protocol: the worker posts `{ type: "ready" }` when loaded; the main thread posts `{ shared, jobs }`; every layer
- * then ends in the ring with a KIND_END record (its measured digests, as JSON) or a KIND_ERROR record (an
- * {@linkcode ErrorRecord}), after which the worker stops. When it stops (all read, failed, or cancelled through the
- * ring) it posts `{ type: "ended" }`.
+ * A layer whose blob is a local file range the worker reads itself (synchronously, the fast path); a layer whose blob is
+ * only a stream the main thread reads and feeds to the worker (blob_feed.ts says why).
+ *
+ * Protocol: the worker posts `{ type: "ready" }` when loaded; the main thread posts `{ shared, jobs }`, then the feed's
+ * messages for the stream layers; every layer then ends in the ring with a KIND_END record (its measured digests, as
+ * JSON) or a KIND_ERROR record (an {@linkcode ErrorRecord}), after which the worker stops. When it stops (all read,
+ * failed, or cancelled through the ring or the feed) it posts `{ type: "ended" }`.
  *
  * @module
  */
-import { readMember } from "../image/range_reader.ts";
+import { readRange } from "../image/range_reader.ts";
+import { FeedCancelled, FeedInbox, type FeedMessage } from "./blob_feed.ts";
 import { ChunkRing, KIND_DATA, KIND_END, KIND_ERROR, RingCancelled } from "./chunk_ring.ts";
 import { encodeErrorRecord, errorRecord, type LayerJob } from "./layer_job.ts";
 import { LayerStream } from "./layer_stream.ts";
@@ -30,14 +34,14 @@ export function isLayerWorker(): boolean {
 
 /** The parts of a worker's global scope used here. */
 interface WorkerScope {
-  onmessage: ((event: MessageEvent<{ shared: SharedArrayBuffer; jobs: LayerJob[] }>) => void) | null;
+  onmessage: ((event: MessageEvent<{ shared: SharedArrayBuffer; jobs: LayerJob[] } | FeedMessage>) => void) | null;
   postMessage(message: unknown): void;
   close(): void;
 }
 
 const encoder = new TextEncoder();
 
-function run(ring: ChunkRing, jobs: readonly LayerJob[]): void {
+async function run(ring: ChunkRing, jobs: readonly LayerJob[], inbox: FeedInbox, scope: WorkerScope): Promise<void> {
   for (let i = 0; i < jobs.length; i++) {
     const job = jobs[i]!;
     let atFinish = false;
@@ -45,11 +49,20 @@ function run(ring: ChunkRing, jobs: readonly LayerJob[]): void {
       const stream = new LayerStream({ ...job, sink: (chunk) => ring.put(KIND_DATA, chunk) });
       let read = 0;
       try {
-        readMember(job.member, (chunk) => {
-          stream.push(chunk);
-          read += chunk.length;
-          ring.progress[i] = read;
-        });
+        if (job.range) {
+          readRange(job.range, (chunk) => {
+            stream.push(chunk);
+            read += chunk.length;
+            ring.progress[i] = read;
+          }, job.name);
+        } else {
+          for (let chunk = await inbox.next(i); chunk !== null; chunk = await inbox.next(i)) {
+            stream.push(chunk);
+            read += chunk.length;
+            ring.progress[i] = read;
+            scope.postMessage({ type: "consumed", layer: i, bytes: chunk.length });
+          }
+        }
       } catch (err) {
         stream.close();
         throw err;
@@ -57,7 +70,7 @@ function run(ring: ChunkRing, jobs: readonly LayerJob[]): void {
       atFinish = true;
       ring.put(KIND_END, encoder.encode(JSON.stringify(stream.finish())));
     } catch (err) {
-      if (err instanceof RingCancelled) return;
+      if (err instanceof RingCancelled || err instanceof FeedCancelled) return;
       try {
         ring.put(KIND_ERROR, encodeErrorRecord(errorRecord(err, atFinish)));
       } catch {
@@ -70,9 +83,15 @@ function run(ring: ChunkRing, jobs: readonly LayerJob[]): void {
 
 if (isLayerWorker()) {
   const scope = globalThis as unknown as WorkerScope;
-  scope.onmessage = (event) => {
-    const { shared, jobs } = event.data;
-    run(new ChunkRing(shared, jobs.length), jobs);
+  const inbox = new FeedInbox();
+  scope.onmessage = async (event) => {
+    const data = event.data;
+    if ("type" in data) {
+      inbox.deliver(data);
+      return;
+    }
+    const { shared, jobs } = data;
+    await run(new ChunkRing(shared, jobs.length), jobs, inbox, scope);
     // Every decompressor is closed by now: the main thread may terminate us without leaking one.
     scope.postMessage({ type: "ended" });
     scope.close();

@@ -9,6 +9,8 @@
  * @module
  */
 import { letEventLoopRun } from "../event_loop_pause.ts";
+import type { Blob } from "../image/blob.ts";
+import { BlobFeed } from "./blob_feed.ts";
 import { ChunkRing, KIND_DATA, KIND_END } from "./chunk_ring.ts";
 import type { OutputSink } from "./decompressor.ts";
 import { errorFromRecord, type ErrorRecord, type LayerJob } from "./layer_job.ts";
@@ -52,6 +54,8 @@ export interface LayerWorkerReadOptions {
 export class LayerWorker {
   readonly #worker: Worker;
   readonly #ring: ChunkRing;
+  /** Reads the layers whose blobs are only streams and feeds them to the worker; undefined when all are local. */
+  #feed: BlobFeed | undefined;
   #failure: Error | undefined;
   #next = 0;
   /** Resolved when the worker says it ended, or fails. */
@@ -65,9 +69,18 @@ export class LayerWorker {
 
   /**
    * Start a worker that reads `jobs` in order, or undefined when no worker can be started here (then read on this
-   * thread) or `signal` aborts while it loads.
+   * thread) or `signal` aborts while it loads. A job without a local range needs its blob in `blobs` (same index):
+   * this thread reads that blob's stream and feeds it to the worker; `signal` cancels those transfers.
    */
-  static async start(jobs: readonly LayerJob[], signal?: AbortSignal): Promise<LayerWorker | undefined> {
+  static async start(
+    jobs: readonly LayerJob[],
+    signal?: AbortSignal,
+    blobs: ReadonlyArray<Blob> = [],
+  ): Promise<LayerWorker | undefined> {
+    const streamed = jobs.map((job, i) => job.range === undefined ? blobs[i] : undefined);
+    if (jobs.some((job, i) => job.range === undefined && streamed[i] === undefined)) {
+      throw new TypeError("Cannot start the layer worker: a job without a local range needs its blob");
+    }
     // From source or the binary, the worker's own module; in a bundle, the bundle itself.
     const script = OWN_FILE
       ? new URL("./layer_worker.ts", import.meta.url).href
@@ -105,7 +118,8 @@ export class LayerWorker {
     const shared = ChunkRing.create(jobs.length);
     const client = new LayerWorker(worker, new ChunkRing(shared, jobs.length));
     worker.onmessage = (event) => {
-      if (event.data?.type === "ended") client.#ended.resolve("ended");
+      if (event.data?.type === "consumed") client.#feed?.consumed(event.data.bytes);
+      else if (event.data?.type === "ended") client.#ended.resolve("ended");
     };
     worker.onerror = (event) => {
       event.preventDefault();
@@ -117,6 +131,9 @@ export class LayerWorker {
     } catch {
       worker.terminate();
       return undefined;
+    }
+    if (streamed.some((blob) => blob !== undefined)) {
+      client.#feed = new BlobFeed(streamed, (message, transfer) => worker.postMessage(message, transfer ?? []), signal);
     }
     return client;
   }
@@ -174,6 +191,8 @@ export class LayerWorker {
         return result;
       }
       const record = payload as ErrorRecord;
+      // An abort that cancelled a stream's transfer is an interruption, not a read error.
+      alive();
       // As in readLayer: a write error wins over what the end-of-layer checks found, unless that is a digest mismatch.
       if (sinkError !== undefined && record.atFinish && record.kind !== "digest") throw sinkError;
       throw errorFromRecord(record);
@@ -192,6 +211,7 @@ export class LayerWorker {
   }
 
   async #close(graceMs: number): Promise<"ended" | "failed" | "terminated"> {
+    this.#feed?.stop();
     this.#ring.cancel();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const outcome = await Promise.race([

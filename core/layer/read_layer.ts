@@ -1,13 +1,13 @@
 /**
- * Stream one image layer from where it lives, through verification and decompression, into a sink (the tar reader). One
- * read, one decompression.
+ * Stream one image layer from its blob (a local range or a stream), through verification and decompression, into a
+ * sink (the tar reader). One read, one decompression.
  *
  * @module
  */
 import { shortDigest } from "../digest.ts";
 import { DigestMismatchError, isInterruption, Oci2LxcError } from "../errors.ts";
+import { readBlob, readBlobHead } from "../image/blob_reader.ts";
 import type { ImageLayer } from "../image/image.ts";
-import { readMember, readMemberAsync } from "../image/range_reader.ts";
 import { sniffCompression } from "./decompress.ts";
 import type { Compression, OutputSink } from "./decompressor.ts";
 import type { LayerJob } from "./layer_job.ts";
@@ -24,19 +24,19 @@ export interface ReadLayerOptions {
    * also while the rest of a damaged blob is only hashed.
    */
   check?: (() => void) | undefined;
+  /** Cancels the transfer of a blob that is a stream (a registry's). */
+  signal?: AbortSignal | undefined;
 }
 
 /** "layer 2/5 (sha256:ab12cd34ef56)" for messages. */
 export function layerName(layer: ImageLayer, count: number): string {
-  return `layer ${layer.index + 1}/${count} (${shortDigest(layer.digest ?? layer.diffId)})`;
+  return `layer ${layer.index + 1}/${count} (${shortDigest(layer.blob.digest ?? layer.diffId)})`;
 }
 
 /** The compression of a layer, sniffing the first bytes when the source does not say. */
-function layerCompression(layer: ImageLayer): Compression {
+async function layerCompression(layer: ImageLayer): Promise<Compression> {
   if (layer.compression !== undefined) return layer.compression;
-  let head: Uint8Array | undefined;
-  readMember({ ...layer.member, size: Math.min(8, layer.member.size) }, (chunk) => head = chunk.slice());
-  return sniffCompression(head ?? new Uint8Array());
+  return sniffCompression(await readBlobHead(layer.blob, 8));
 }
 
 /**
@@ -45,20 +45,20 @@ function layerCompression(layer: ImageLayer): Compression {
  *
  * @throws {Oci2LxcError} when a compressed layer has no digest to check
  */
-export function layerJob(layer: ImageLayer, count: number, checkDiffId: boolean): LayerJob {
+export async function layerJob(layer: ImageLayer, count: number, checkDiffId: boolean): Promise<LayerJob> {
   const name = layerName(layer, count);
-  const compression = layerCompression(layer);
+  const compression = await layerCompression(layer);
   // A legacy docker-archive names layers by path; an uncompressed blob's digest is its diff_id.
-  const expectedDigest = layer.digest ?? (compression === "none" ? layer.diffId : undefined);
+  const expectedDigest = layer.blob.digest ?? (compression === "none" ? layer.diffId : undefined);
   if (expectedDigest === undefined) {
     throw new Oci2LxcError("image", `Cannot verify ${name}: the archive gives no digest for a compressed layer`);
   }
   return {
     name,
-    member: layer.member,
+    range: layer.blob.local,
     compression,
     expectedDigest,
-    expectedSize: layer.size,
+    expectedSize: layer.blob.size,
     expectedDiffId: checkDiffId ? layer.diffId : undefined,
   };
 }
@@ -73,7 +73,7 @@ export async function readLayer(
   sink: OutputSink,
   options: ReadLayerOptions = {},
 ): Promise<LayerStreamResult> {
-  const job = layerJob(layer, count, options.checkDiffId ?? true);
+  const job = await layerJob(layer, count, options.checkDiffId ?? true);
   // A damaged blob usually first shows as a tar or write error; the digest mismatch is what the user can act on, so
   // after a sink error the rest of the blob is still hashed (not written) and a mismatch wins.
   let sinkError: unknown;
@@ -89,13 +89,15 @@ export async function readLayer(
   const stream = new LayerStream({ ...job, sink: guardedSink });
   try {
     const { onRead, check } = options;
-    await readMemberAsync(layer.member, (chunk) => {
+    await readBlob(layer.blob, (chunk) => {
       check?.();
       stream.push(chunk);
       onRead?.(chunk.length);
-    });
+    }, { signal: options.signal });
   } catch (err) {
     stream.close();
+    // An abort that cancelled a stream's transfer is an interruption, not a read error.
+    options.check?.();
     throw err;
   }
   if (sinkError === undefined) return stream.finish();

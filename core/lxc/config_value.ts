@@ -1,12 +1,10 @@
 /**
- * The rules for one value on one line of an LXC config, as LXC 5.0.2 reads
- * it (checked with the real parser): the line ends at the first line feed,
- * the value is trimmed of blanks at both ends, and one pair of matching
- * quotes around the whole value is removed. Nothing else is interpreted.
+ * The rules for one value on one line of an LXC config, as LXC 5.0.2 reads it (checked with the real parser): the line
+ * ends at the first line feed, the value is trimmed of blanks at both ends, and one pair of matching quotes around the
+ * whole value is removed. Nothing else is interpreted.
  *
- * So a value is safe when it has no line-breaking or control characters, and
- * it is read back unchanged when it is wrapped in double quotes whenever its
- * ends would otherwise be trimmed or stripped.
+ * So a value is safe when it has no line-breaking or control characters, and it is read back unchanged when it is
+ * wrapped in double quotes whenever its ends would otherwise be trimmed or stripped.
  *
  * @module
  */
@@ -33,11 +31,9 @@ function describeChar(code: number): string {
 }
 
 /**
- * Find the first character that must never reach an LXC config line: any
- * C0 control character or DEL, and lone UTF-16 surrogates (they cannot be
- * written as UTF-8 without changing the value). A tab is allowed unless
- * `allowTab` is false, because real images carry tabs inside Env values
- * (the official php image does) and LXC keeps them.
+ * Find the first character that must never reach an LXC config line: any C0 control character or DEL, and lone UTF-16
+ * surrogates (they cannot be written as UTF-8 without changing the value). A tab is allowed unless `allowTab` is false,
+ * because real images carry tabs inside Env values (the official php image does) and LXC keeps them.
  *
  * @returns a description such as `"a line feed"`, or `undefined` when clean
  */
@@ -98,11 +94,10 @@ function isBlank(ch: string | undefined): boolean {
 }
 
 /**
- * The text to write after `key = ` so that LXC reads back exactly `value`:
- * the value itself, or the value in double quotes when LXC would otherwise
- * trim a blank at either end or strip a pair of quotes around it. LXC
- * removes exactly one outer pair, so the inner text, quotes included, is
- * kept. The value must already be clean ({@linkcode checkConfigValue}).
+ * The text to write after `key = ` so that LXC reads back exactly `value`: the value itself, or the value in double
+ * quotes when LXC would otherwise trim a blank at either end or strip a pair of quotes around it. LXC removes exactly
+ * one outer pair, so the inner text, quotes included, is kept. The value must already be clean
+ * ({@linkcode checkConfigValue}).
  *
  * @example Keeping a trailing space
  * ```ts
@@ -123,9 +118,8 @@ export function encodeConfigValue(value: string): string {
 }
 
 /**
- * Make any text safe for a `#` comment line: control characters, DEL and
- * lone surrogates become `\xNN` / `\u{NNNN}` escapes, so image-supplied
- * text (an unknown key's name) can never start a new line.
+ * Make any text safe for a `#` comment line: control characters, DEL and lone surrogates become `\xNN` / `\u{NNNN}`
+ * escapes, so image-supplied text (an unknown key's name) can never start a new line.
  */
 export function sanitiseComment(text: string): string {
   let out = "";

@@ -1,26 +1,22 @@
 /**
  * Guarding the host's hooks from the image's environment.
  *
- * On LXC 5.0.2, `lxc.environment` is not only the container's environment:
- * it is also set for the `pre-mount` and `mount` hooks, which run as root
- * with the host's programs (checked: a `lxc.environment = LD_PRELOAD=…`
- * line reached Debian's lxcfs mount hook, included by common.conf). At the
- * mount hook the rootfs is mounted at LXC's rootfs mount point
- * (`/usr/lib/<triplet>/lxc/rootfs` on Debian). An image could thus point
- * PATH, LD_PRELOAD or a bash function at its own files and run code as host
- * root. LXC 7.0.0+ (and Proxmox VE 9.1's LXC) has `lxc.environment.runtime`,
- * which reaches only the container; this check is for `lxc.environment`.
+ * On LXC 5.0.2, `lxc.environment` is not only the container's environment: it is also set for the `pre-mount` and
+ * `mount` hooks, which run as root with the host's programs (checked: a `lxc.environment = LD_PRELOAD=…` line reached
+ * Debian's lxcfs mount hook, included by common.conf). At the mount hook the rootfs is mounted at LXC's rootfs mount
+ * point (`/usr/lib/<triplet>/lxc/rootfs` on Debian). An image could thus point PATH, LD_PRELOAD or a bash function at
+ * its own files and run code as host root. LXC 7.0.0+ (and Proxmox VE 9.1's LXC) has `lxc.environment.runtime`, which
+ * reaches only the container; this check is for `lxc.environment`.
  *
- * It refuses: variables that make shells and interpreters run code without
- * any file (bash functions, SHELLOPTS/BASHOPTS, PS4, PERL5OPT/PERL5DB, IFS);
- * and any value naming a path inside the container's rootfs on the host,
- * LXC's rootfs mount point, or a bind-mounted host directory the container
- * can write. It is defence in depth, not a proof: a hook in another
- * language may read other variables.
+ * It refuses: variables that make shells and interpreters run code without any file (bash functions,
+ * SHELLOPTS/BASHOPTS, PS4, PERL5OPT/PERL5DB, IFS); and any value naming a path inside the container's rootfs on the
+ * host, LXC's rootfs mount point, or a bind-mounted host directory the container can write. It is defence in depth, not
+ * a proof: a hook in another language may read other variables.
  *
  * @module
  */
 import { Oci2LxcError } from "../errors.ts";
+import { cleanAbsolutePath } from "../plan/clean_absolute_path.ts";
 
 /** Where files the container controls are visible to a host hook. */
 export interface HostHookGuard {
@@ -39,16 +35,6 @@ const CODE_VARIABLES = new Set([
   "IFS",
 ]);
 
-function clean(path: string): string {
-  const out: string[] = [];
-  for (const part of path.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") out.pop();
-    else out.push(part);
-  }
-  return "/" + out.join("/");
-}
-
 function under(path: string, root: string): boolean {
   return root === "/" || path === root || path.startsWith(root + "/");
 }
@@ -66,8 +52,8 @@ function hazard(
     return "it makes shells or interpreters run code";
   }
   for (const token of value.split(/[:;,=\s]+/)) {
-    if (!token.startsWith("/")) continue;
-    const path = clean(token);
+    const path = cleanAbsolutePath(token);
+    if (path === undefined) continue;
     if (/(^|\/)lxc\/rootfs(\/|$)/.test(path)) {
       return `it names ${token}, inside LXC's rootfs mount point`;
     }
@@ -80,8 +66,8 @@ function hazard(
 }
 
 /**
- * Throw an `Oci2LxcError` ("config") for the first variable of `env` that
- * could make a host hook run the container's code.
+ * Throw an `Oci2LxcError` ("config") for the first variable of `env` that could make a host hook run the container's
+ * code.
  *
  * @example
  * ```ts
@@ -102,7 +88,8 @@ export function checkEnvForHostHooks(
   env: readonly (readonly [string, string])[],
   guard: HostHookGuard,
 ): void {
-  const roots = [guard.rootfsPath, ...guard.mountSources].map(clean);
+  // Cleaned as the paths in values are; a relative root (never given in practice) is read from `/`.
+  const roots = [guard.rootfsPath, ...guard.mountSources].map((p) => cleanAbsolutePath(`/${p}`)!);
   for (const [name, value] of env) {
     const why = hazard(name, value, roots);
     if (why === undefined) continue;

@@ -1,6 +1,6 @@
 /**
- * The LXC installed on this host, if any: its version decides how the config
- * quotes `lxc.init.cmd` and which keys it may use.
+ * The LXC installed on this host, if any: its version decides how the config quotes `lxc.init.cmd` and which keys it
+ * may use.
  *
  * @module
  */

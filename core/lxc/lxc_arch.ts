@@ -1,10 +1,8 @@
 /**
- * The `lxc.arch` value for an image platform. LXC only uses it to pick the
- * process personality (32-bit or 64-bit), and 5.0.2 accepts these names:
- * 32-bit `armel armhf armv7l athlon i386 i486 i586 i686 linux32 mips mipsel
- * powerpc`, 64-bit `aarch64 amd64 arm64 linux64 mips64 mips64el ppc64
- * ppc64el ppc64le powerpc64 riscv64 s390x x86_64` (`loong64` and `386` are
- * refused). We write the Debian names, as Proxmox does.
+ * The `lxc.arch` value for an image platform. LXC only uses it to pick the process personality (32-bit or 64-bit), and
+ * 5.0.2 accepts these names: 32-bit `armel armhf armv7l athlon i386 i486 i586 i686 linux32 mips mipsel powerpc`, 64-bit
+ * `aarch64 amd64 arm64 linux64 mips64 mips64el ppc64 ppc64el ppc64le powerpc64 riscv64 s390x x86_64` (`loong64` and
+ * `386` are refused). We write the Debian names, as Proxmox does.
  *
  * @module
  */
@@ -25,8 +23,8 @@ const BY_OCI_ARCH: Readonly<Record<string, string>> = {
 };
 
 /**
- * The LXC arch name for `platform`, or `undefined` when LXC 5.0.2 has no
- * name for it (the caller then leaves `lxc.arch` out: LXC uses the host's).
+ * The LXC arch name for `platform`, or `undefined` when LXC 5.0.2 has no name for it (the caller then leaves `lxc.arch`
+ * out: LXC uses the host's).
  *
  * @example
  * ```ts

@@ -1,40 +1,33 @@
 /**
- * {@linkcode ContainerPlan} → LXC config text. Every line goes through
- * {@linkcode LxcConfigWriter}, which validates values, so nothing in a plan
- * can add a line.
+ * {@linkcode ContainerPlan} → LXC config text. Every line goes through {@linkcode LxcConfigWriter}, which
+ * validates values, so nothing in a plan can add a line.
  *
  * Decisions (checked on LXC 5.0.2 unless said otherwise):
- * - App containers get LXC's own static init (`init.lxc.static`, bind-mounted
- *   from the host at /.lxcinit) as PID 1, which reaps zombies and forwards
- *   signals, except that it answers SIGTERM and SIGPWR by signalling every
- *   process and killing them all 1 s later. So with `pid1: "auto"` (the
- *   default) an app whose stop signal is SIGTERM or SIGPWR runs as PID 1
- *   itself (Docker's default without `--init`) and gets LXC's whole stop
- *   timeout; any other stop signal (SIGQUIT, SIGINT, …) goes through
- *   init.lxc, which forwards it and waits.
+ * - App containers get LXC's own static init (`init.lxc.static`, bind-mounted from the host at /.lxcinit) as PID 1,
+ *   which reaps zombies and forwards signals, except that it answers SIGTERM and SIGPWR by signalling every process and
+ *   killing them all 1 s later. So with `pid1: "auto"` (the default) an app whose stop signal is SIGTERM or SIGPWR runs
+ *   as PID 1 itself (Docker's default without `--init`) and gets LXC's whole stop timeout; any other stop signal
+ *   (SIGQUIT, SIGINT, …) goes through init.lxc, which forwards it and waits.
  * - System containers run the image's init directly.
- * - `lxc.init.uid`, `lxc.init.gid`, `lxc.init.groups` (LXC 5.0.2 has it,
- *   comma-separated) and `lxc.init.cwd` (must exist: 5.0.2 does not create
- *   it; the plan lists it in `directories`).
- * - Environment: `lxc.environment` by default; LXC 5.0.2 has no
- *   `lxc.environment.runtime` and passes `lxc.environment` to pre-mount and
- *   mount hooks too, so values are checked by `checkEnvForHostHooks`.
- *   `environmentKey: "lxc.environment.runtime"` for LXC 7.0.0+ and Proxmox's
- *   lxc-pve 6.0.5-3+ (see `environmentKeyFor` in lxc_version.ts).
- * - `lxc.include` of common.conf (and userns.conf when id-mapped) only when
- *   the file exists on this host: LXC refuses a config whose include is
- *   missing. The config is written on the host that runs it, usually.
- * - Networking: `lxc.net.0.type = empty` (loopback only) unless the plan
- *   says otherwise; app containers with their own network namespace get
- *   `ip_unprivileged_port_start = 0` and `ping_group_range` (as Docker
- *   and Incus do), so non-root apps can bind low ports and ping.
- * - /dev/shm is a tmpfs for apps (mode 1777); /run is a tmpfs for apps
- *   when the image's /run is missing or empty (Incus's rule).
+ * - `lxc.init.uid`, `lxc.init.gid`, `lxc.init.groups` (LXC 5.0.2 has it, comma-separated) and `lxc.init.cwd` (must
+ *   exist: 5.0.2 does not create it; the plan lists it in `directories`).
+ * - Environment: `lxc.environment` by default; LXC 5.0.2 has no `lxc.environment.runtime` and passes `lxc.environment`
+ *   to pre-mount and mount hooks too, so values are checked by `checkEnvForHostHooks`. `environmentKey:
+ *   "lxc.environment.runtime"` for LXC 7.0.0+ and Proxmox's lxc-pve 6.0.5-3+ (see `environmentKeyFor` in
+ *   lxc_version.ts).
+ * - `lxc.include` of common.conf (and userns.conf when id-mapped) only when the file exists on this host: LXC refuses a
+ *   config whose include is missing. The config is written on the host that runs it, usually.
+ * - Networking: `lxc.net.0.type = empty` (loopback only) unless the plan says otherwise; app containers with their own
+ *   network namespace get `ip_unprivileged_port_start = 0` and `ping_group_range` (as Docker and Incus do), so non-root
+ *   apps can bind low ports and ping.
+ * - /dev/shm is a tmpfs for apps (mode 1777); /run is a tmpfs for apps when the image's /run is missing or empty
+ *   (Incus's rule).
  *
  * @module
  */
 import { Oci2LxcError } from "../errors.ts";
 import type { ContainerPlan } from "../plan/container_plan.ts";
+import { checkContainerName } from "../plan/container_name.ts";
 import { checkConfigValue } from "./config_value.ts";
 import { checkEnvForHostHooks } from "./host_hook_env.ts";
 import { LxcConfigWriter } from "./lxc_config_writer.ts";
@@ -94,13 +87,12 @@ interface InitCommand {
 }
 
 /**
- * The `lxc.init.cmd` value, tried in this order so that the config means the
- * same argv under LXC 5 and LXC 6 whenever it can:
+ * The `lxc.init.cmd` value, tried in this order so that the config means the same argv under LXC 5 and LXC 6 whenever
+ * it can:
  * 1. the argv as it is, when every LXC splits it back alike (`"portable"`);
- * 2. the image's shell running the launcher script, which every LXC splits
- *    into the same three words;
- * 3. the target's own quoting (`splitter`: LXC 6's quotes), noted in the
- *    config as read right by that LXC only; `"portable"` has no third way.
+ * 2. the image's shell running the launcher script, which every LXC splits into the same three words;
+ * 3. the target's own quoting (`splitter`: LXC 6's quotes), noted in the config as read right by that LXC only;
+ *    `"portable"` has no third way.
  */
 function buildInitCommand(
   plan: ContainerPlan,
@@ -150,8 +142,8 @@ function buildInitCommand(
 /**
  * Render the LXC config for `plan`.
  *
- * @throws {Oci2LxcError} `config` when a value cannot be represented (an
- *   argument LXC cannot split back, an environment value unsafe for host hooks)
+ * @throws {Oci2LxcError} `config` when a value cannot be represented (an argument LXC cannot split back, an environment
+ *   value unsafe for host hooks)
  *
  * @example
  * ```ts
@@ -179,12 +171,7 @@ export function renderLxcConfig(
   const configDir = options.configDir ?? DEFAULT_CONFIG_DIR;
   const envKey = options.environmentKey ?? "lxc.environment";
   const initPath = options.initPath ?? DEFAULT_INIT_PATH;
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) {
-    throw new Oci2LxcError(
-      "usage",
-      `Cannot use container name ${JSON.stringify(name)}: use letters, digits, "_", "." and "-"`,
-    );
-  }
+  checkContainerName(name);
   if (
     !options.rootfsPath.startsWith("/") ||
     options.rootfsPath.replace(/\/+$/, "") === ""

@@ -1,7 +1,6 @@
 /**
- * The one writer every LXC config line goes through. Keys are checked
- * against a fixed shape, values against {@linkcode checkConfigValue}, and
- * comments are sanitised, so nothing written here can add a line.
+ * The one writer every LXC config line goes through. Keys are checked against a fixed shape, values against
+ * {@linkcode checkConfigValue}, and comments are sanitised, so nothing written here can add a line.
  *
  * @module
  */
@@ -37,8 +36,8 @@ export class LxcConfigWriter {
   }
 
   /**
-   * Add `key = value`. Throws an `Oci2LxcError` ("config") naming `what`
-   * (default: the key) when the value cannot be written exactly.
+   * Add `key = value`. Throws an `Oci2LxcError` ("config") naming `what` (default: the key) when the value cannot be
+   * written exactly.
    */
   entry(key: string, value: string | number, what?: string): void {
     if (!KEY.test(key)) {

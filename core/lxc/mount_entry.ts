@@ -1,9 +1,7 @@
 /**
- * `lxc.mount.entry` values. LXC reads them like an fstab line (getmntent):
- * fields are separated by blanks, and a blank or backslash inside a path is
- * written as an octal escape (`\040`, `\011`, `\134`), which LXC 5.0.2
- * decodes (checked with a bind mount whose source and target have spaces,
- * tabs and backslashes).
+ * `lxc.mount.entry` values. LXC reads them like an fstab line (getmntent): fields are separated by blanks, and a blank
+ * or backslash inside a path is written as an octal escape (`\040`, `\011`, `\134`), which LXC 5.0.2 decodes (checked
+ * with a bind mount whose source and target have spaces, tabs and backslashes).
  *
  * @module
  */
@@ -17,8 +15,8 @@ export function escapeMountField(text: string): string {
 }
 
 /**
- * The value of one `lxc.mount.entry`. `target` is a container path; it is
- * written relative to the rootfs, as LXC expects for paths inside it.
+ * The value of one `lxc.mount.entry`. `target` is a container path; it is written relative to the rootfs, as LXC
+ * expects for paths inside it.
  *
  * @example A bind mount with a space in the path
  * ```ts

@@ -1,33 +1,25 @@
 /**
- * Quoting an argv for `lxc.init.cmd` so that LXC's own splitter reads back
- * exactly the same argv, and refusing what it cannot represent.
+ * Quoting an argv for `lxc.init.cmd` so that LXC's own splitter reads back exactly the same argv, and refusing what it
+ * cannot represent.
  *
- * Two splitters exist, both read in LXC's source and checked with real
- * containers (tests/lxc/quote_init_cmd_lxc_test.ts on LXC 5.0.2,
- * tests/e2e/lxc6_start_test.ts on LXC 5.0.2 and 6.0.4):
+ * Two splitters exist, both read in LXC's source and checked with real containers (tests/lxc/quote_init_cmd_lxc_test.ts
+ * on LXC 5.0.2, tests/e2e/lxc6_start_test.ts on LXC 5.0.2 and 6.0.4):
  *
- * - `"space"`: how LXC 5 splits `lxc.init.cmd` for `lxc-start`
- *   (`split_init_cmd` in src/lxc/lxccontainer.c, `lxc_iterate_parts` on
- *   `" "`, tags lxc-5.0.0 to lxc-5.0.3). Words are separated by runs of
- *   spaces; there is no quoting and no escaping: tabs, quotes, backslashes,
- *   `$`, `#` are literal. An argument that is empty or holds a space cannot
- *   be represented.
- * - `"quoted"`: `lxc_string_split_quoted` (src/lxc/string_utils.c, the same
- *   code in every tag v6.0.0 to v6.0.6 and v7.0.0), which LXC 6 uses for
- *   `lxc.init.cmd` (`do_lxcapi_start` in lxccontainer.c) and LXC 5 for
- *   `lxc.execute.cmd` under `lxc-execute`. Words are separated by C
- *   `isspace` characters; a word that starts with `'` or `"` runs to the next
- *   identical quote (the character after it starts the next word, blank or
- *   not); quotes elsewhere are literal; there are no escapes ("TODO I'm *not*
- *   handling escaped quote"); an unterminated quoted word is dropped. An
- *   argument holding both quote characters and needing quotes cannot be
- *   represented.
- * - `"portable"`: only what both splitters read the same way: no blanks, no
- *   leading quote, not empty. What the config renderer writes whenever it
- *   can, so a host upgrade from LXC 5 to 6 does not change the argv.
+ * - `"space"`: how LXC 5 splits `lxc.init.cmd` for `lxc-start` (`split_init_cmd` in src/lxc/lxccontainer.c,
+ *   `lxc_iterate_parts` on `" "`, tags lxc-5.0.0 to lxc-5.0.3). Words are separated by runs of spaces; there is no
+ *   quoting and no escaping: tabs, quotes, backslashes, `$`, `#` are literal. An argument that is empty or holds a
+ *   space cannot be represented.
+ * - `"quoted"`: `lxc_string_split_quoted` (src/lxc/string_utils.c, the same code in every tag v6.0.0 to v6.0.6 and
+ *   v7.0.0), which LXC 6 uses for `lxc.init.cmd` (`do_lxcapi_start` in lxccontainer.c) and LXC 5 for `lxc.execute.cmd`
+ *   under `lxc-execute`. Words are separated by C `isspace` characters; a word that starts with `'` or `"` runs to the
+ *   next identical quote (the character after it starts the next word, blank or not); quotes elsewhere are literal;
+ *   there are no escapes ("TODO I'm *not* handling escaped quote"); an unterminated quoted word is dropped. An argument
+ *   holding both quote characters and needing quotes cannot be represented.
+ * - `"portable"`: only what both splitters read the same way: no blanks, no leading quote, not empty. What the config
+ *   renderer writes whenever it can, so a host upgrade from LXC 5 to 6 does not change the argv.
  *
- * The config parser's own trimming and outer-quote stripping are handled by
- * the line writer (`encodeConfigValue` in config_value.ts), not here.
+ * The config parser's own trimming and outer-quote stripping are handled by the line writer (`encodeConfigValue` in
+ * config_value.ts), not here.
  *
  * @module
  */
@@ -112,9 +104,8 @@ function quoteOne(
 }
 
 /**
- * Quote `argv` for `lxc.init.cmd` (or `lxc.execute.cmd`) so that the given
- * splitter reads back exactly `argv`. Throws an `Oci2LxcError` ("config")
- * naming the argument and the reason when it cannot.
+ * Quote `argv` for `lxc.init.cmd` (or `lxc.execute.cmd`) so that the given splitter reads back exactly `argv`. Throws
+ * an `Oci2LxcError` ("config") naming the argument and the reason when it cannot.
  *
  * @example A command with a space, for LXC 6 and for LXC 5
  * ```ts
@@ -148,9 +139,8 @@ export function quoteInitCmd(
 }
 
 /**
- * Split a value the way LXC does after its config parser has read it: the
- * model the quoting is built on, kept next to it so the real-LXC test can
- * check model and quoting together. `"portable"` splits like `"space"`.
+ * Split a value the way LXC does after its config parser has read it: the model the quoting is built on, kept next to
+ * it so the real-LXC test can check model and quoting together. `"portable"` splits like `"space"`.
  */
 export function splitInitCmdLikeLxc(
   value: string,

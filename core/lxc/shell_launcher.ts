@@ -13,9 +13,8 @@
  */
 
 /**
- * The `-c` script that execs `argv`, or `undefined` when it cannot be done
- * this way (argv[0] starts with `-`, which some shells' `exec` reads as an
- * option).
+ * The `-c` script that execs `argv`, or `undefined` when it cannot be done this way (argv[0] starts with `-`, which
+ * some shells' `exec` reads as an option).
  *
  * @example
  * ```ts

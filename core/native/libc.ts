@@ -12,7 +12,7 @@
  *
  * Linux only (x86_64 and aarch64), glibc 2.33 or newer.
  *
- * Why one file of ~750 lines: every wrapper goes through the same private parts (the symbol table opened on first use,
+ * Why one file of ~800 lines: every wrapper goes through the same private parts (the symbol table opened on first use,
  * the errno read right after the call, the retry of transient errors, the reused NUL-terminated argument buffers), and
  * splitting the wrappers by topic would make those parts exports that anything could call without the discipline.
  *

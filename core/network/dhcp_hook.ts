@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { isHostLabel } from "../plan/container_name.ts";
+import { isHostLabel } from "../plan/hostname.ts";
 import { dhclientConf, type DhcpClientChoice, dhcpClientFor, eventScriptOf } from "./dhcp_client.ts";
 import { dhcpEventScript } from "./dhcp_event_script.ts";
 import { DhcpLog } from "./dhcp_log.ts";

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { NetSpec } from "../network/net_spec.ts";
 import type { IdMap } from "../rootfs/id_map.ts";
 
 /** `app`: one program, LXC's minimal init as PID 1. `system`: the image's own init is PID 1. */
@@ -114,6 +115,8 @@ export interface ContainerPlan {
   /** The id map for an unprivileged container, or `undefined` for a privileged one. */
   readonly idmap: IdMap | undefined;
   readonly network: readonly PlanNetwork[];
+  /** The `--net` specs as parsed, once: the network plugins and the Proxmox VE conf read them here. */
+  readonly net: readonly NetSpec[];
   /** Whether /run should be a tmpfs (the image's /run is missing or empty). */
   readonly runTmpfs: boolean;
   /** A POSIX shell in the rootfs (`/bin/sh`), if there is one. */

@@ -12,6 +12,7 @@ import { formatPlatform, type Platform } from "../image/platform.ts";
 import { lxcArchFor } from "../lxc/lxc_arch.ts";
 import type { IdMap } from "../rootfs/id_map.ts";
 import { orderedFields } from "./config_fields.ts";
+import type { NetSpec } from "../network/net_spec.ts";
 import { planHostname } from "./container_name.ts";
 import type { ContainerPlan, PlanNetwork } from "./container_plan.ts";
 import { planCommand } from "./plan_command.ts";
@@ -47,6 +48,8 @@ export interface PlanOptions {
   idmap?: IdMap;
   /** Network interfaces; default one `empty` (loopback only). */
   network?: readonly PlanNetwork[];
+  /** `--net` specs, parsed once (`parseNetSpecs`) before anything: for every plugin and output format. */
+  net?: readonly NetSpec[];
 }
 
 /**
@@ -134,6 +137,7 @@ export function makePlan(
     hostname,
     idmap: options.idmap,
     network: options.network ?? [{ type: "empty", keys: [] }],
+    net: options.net ?? [],
     runTmpfs,
     shell,
     fields,

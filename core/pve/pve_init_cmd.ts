@@ -1,19 +1,14 @@
 /**
  * The container's command as a Proxmox VE config value.
  *
- * - PVE 9.1 has the `entrypoint` property; PVE writes it as
- *   `lxc.init.cmd`, and its LXC (6.0.5) splits that with
+ * - PVE 9.1 has the `entrypoint` property; PVE writes it as `lxc.init.cmd`, and its LXC (6.0.5) splits that with
  *   `lxc_string_split_quoted`, so arguments with blanks are quoted.
- * - PVE 7, 8 and 9.0 take a raw `lxc.init.cmd` line. LXC 4 and 5 split it
- *   at spaces only, every LXC 6.0.x with quotes (core/lxc/quote_init_cmd.ts),
- *   and PVE 8 ships 5 or 6, so only what both splitters read alike is
- *   written as it is (for PVE 7 too: its upgrade brings LXC 6).
- *   A command that does not fit runs through the image's shell with a
- *   script that holds no blank and no quote at its start, so every splitter
- *   reads the same three words: `${IFS}` separates the words of `exec`
- *   (field splitting), and a space or tab inside an argument comes from
- *   `${IFS%??}` or `${IFS#?}` (the shell's default IFS is space, tab,
- *   newline). `exec` keeps the command's argv exactly.
+ * - PVE 7, 8 and 9.0 take a raw `lxc.init.cmd` line. LXC 4 and 5 split it at spaces only, every LXC 6.0.x with quotes
+ *   (core/lxc/quote_init_cmd.ts), and PVE 8 ships 5 or 6, so only what both splitters read alike is written as it is
+ *   (for PVE 7 too: its upgrade brings LXC 6). A command that does not fit runs through the image's shell with a script
+ *   that holds no blank and no quote at its start, so every splitter reads the same three words: `${IFS}` separates the
+ *   words of `exec` (field splitting), and a space or tab inside an argument comes from `${IFS%??}` or `${IFS#?}` (the
+ *   shell's default IFS is space, tab, newline). `exec` keeps the command's argv exactly.
  *
  * @module
  */
@@ -37,17 +32,16 @@ export interface PveInitCommand {
 }
 
 /**
- * The `lxc.init.cmd` splitter to quote for on each PVE version. PVE 7's LXC
- * splits at spaces, but an upgrade to PVE 8 or 9 brings LXC 6, which splits
- * a tab or a leading quote otherwise: PVE 7 gets only what both read alike.
+ * The `lxc.init.cmd` splitter to quote for on each PVE version. PVE 7's LXC splits at spaces, but an upgrade to PVE 8
+ * or 9 brings LXC 6, which splits a tab or a leading quote otherwise: PVE 7 gets only what both read alike.
  */
 export function pveSplitter(version: PveVersion): InitCmdSplitter {
   return version === "9.1" ? "quoted" : "portable";
 }
 
 /**
- * The command for `plan` on Proxmox VE `version`, or `undefined` when LXC's
- * default (`/sbin/init` of a system container) is the command.
+ * The command for `plan` on Proxmox VE `version`, or `undefined` when LXC's default (`/sbin/init` of a system
+ * container) is the command.
  *
  * @throws {Oci2LxcError} `config` when the command cannot be written for that version
  */

@@ -19,7 +19,8 @@
 import { join } from "node:path";
 import { describeError, Oci2LxcError } from "../errors.ts";
 import type { ContainerPlan } from "../plan/container_plan.ts";
-import { parsePveTarget, type PveVersion, renderPveConfig } from "./pve_conf.ts";
+import { parsePveTarget, type PveConfig, type PveExtraLine, type PveVersion, renderPveConfig } from "./pve_conf.ts";
+import { isContainerName } from "../plan/container_name.ts";
 import { type TemplateFile, writePveTemplate } from "./pve_template.ts";
 import { filterResolvConf, hostsFile } from "../../plugins/hosts_files.ts";
 import type { IdMap } from "../rootfs/id_map.ts";
@@ -40,8 +41,10 @@ export interface PveOutputOptions {
   name: string;
   /** The id map the rootfs was written with, if any; the template holds container ids. */
   idmap?: IdMap | undefined;
-  /** `--net` specs; none: no network interface. */
+  /** `--net` specs instead of the plan's (as `renderPveConfig`'s `net`). */
   net?: readonly string[] | undefined;
+  /** Lines plugins added to the config, checked for Proxmox VE as they were added. */
+  extra?: readonly PveExtraLine[] | undefined;
   /** Description lines for the config (image reference, digest). */
   header?: readonly string[] | undefined;
   /** Host path for the include file; default `/var/lib/lxc/VMID/oci2lxc.conf`. */
@@ -72,6 +75,12 @@ export interface PveOutput {
   steps: string[];
 }
 
+/** The conf rendered by {@linkcode renderPveOutput}, and the write that follows it. */
+export interface RenderedPveOutput {
+  /** Write the template from `rootfsDir`, the conf and the include file into the output directory. */
+  write(rootfsDir: string): PveOutput;
+}
+
 /**
  * Write the Proxmox VE template and config for a converted container. The
  * config is rendered first, so a value Proxmox VE cannot take fails before
@@ -81,8 +90,18 @@ export interface PveOutput {
  *   `config` (a value PVE cannot take), `rootfs`, `destination`
  */
 export function writePveOutput(options: PveOutputOptions): PveOutput {
-  const { name, vmid, outDir } = options;
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(name)) {
+  return renderPveOutput(options).write(options.rootfsDir);
+}
+
+/**
+ * Check the name and render the config, writing nothing: the conversion does this in its configure stage (also for
+ * a dry run), and writes at the commit.
+ *
+ * @throws {Oci2LxcError} `usage` (bad name, vmid, version, `--net`), `config` (a value PVE cannot take)
+ */
+export function renderPveOutput(options: Omit<PveOutputOptions, "rootfsDir">): RenderedPveOutput {
+  const { name, vmid } = options;
+  if (!isContainerName(name)) {
     throw new Oci2LxcError(
       "usage",
       `Cannot use template name ${JSON.stringify(name)}: use letters, digits, "_", "." and "-"`,
@@ -102,14 +121,25 @@ export function writePveOutput(options: PveOutputOptions): PveOutput {
     header: options.header,
     includePath: options.includePath,
     onWarning: options.onWarning,
+    extra: options.extra,
   });
+  return { write: (rootfsDir) => writeRendered(options, rootfsDir, templateName, rendered) };
+}
+
+function writeRendered(
+  options: Omit<PveOutputOptions, "rootfsDir">,
+  rootfsDir: string,
+  templateName: string,
+  rendered: PveConfig,
+): PveOutput {
+  const { vmid, outDir } = options;
   try {
     Deno.mkdirSync(outDir, { recursive: true });
   } catch (err) {
     throw new Oci2LxcError("destination", `Cannot create ${outDir}: ${describeError(err)}`, { cause: err });
   }
   const template = join(outDir, templateName);
-  const result = writePveTemplate(options.rootfsDir, template, {
+  const result = writePveTemplate(rootfsDir, template, {
     etcFiles: options.plan.kind === "app" ? nameFiles(rendered, options) : undefined,
     idmap: options.idmap,
     onWarning: options.onWarning,
@@ -137,7 +167,7 @@ export function writePveOutput(options: PveOutputOptions): PveOutput {
 /** `/etc/hosts` and (with a network) `/etc/resolv.conf` for an application container's template. */
 function nameFiles(
   rendered: { hostname: string; hasNetwork: boolean },
-  options: PveOutputOptions,
+  options: Omit<PveOutputOptions, "rootfsDir">,
 ): Map<string, TemplateFile> {
   const enc = new TextEncoder();
   const files = new Map<string, TemplateFile>([["etc/hosts", {

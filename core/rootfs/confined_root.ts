@@ -1,27 +1,21 @@
 /**
- * A directory treated as a root: every path is resolved inside it, symlinks
- * included, so nothing a layer says can reach outside.
+ * A directory treated as a root: every path is resolved inside it, symlinks included, so nothing a layer says can reach
+ * outside.
  *
- * The kernel does the work where it can: `openat2(RESOLVE_IN_ROOT)` resolves
- * a path as if the directory were `/` (absolute symlinks and `..` stay
- * inside). When openat2 is missing (ENOSYS, Linux < 5.6 or a seccomp
- * filter), or when directories must be created on the way, a userspace walk
- * does the same component by component, in the manner of
- * `filepath-securejoin`: `openat(O_PATH|O_NOFOLLOW)` per component,
- * `readlinkat` on symlinks, restart from the root for absolute targets, `..`
- * clamped at the root, at most 40 symlinks (ELOOP).
+ * The kernel does the work where it can: `openat2(RESOLVE_IN_ROOT)` resolves a path as if the directory were `/`
+ * (absolute symlinks and `..` stay inside). When openat2 is missing (ENOSYS, Linux < 5.6 or a seccomp filter), or when
+ * directories must be created on the way, a userspace walk does the same component by component, in the manner of
+ * `filepath-securejoin`: `openat(O_PATH|O_NOFOLLOW)` per component, `readlinkat` on symlinks, restart from the root for
+ * absolute targets, `..` clamped at the root, at most 40 symlinks (ELOOP).
  *
- * Resolved directories are cached by the path that asked for them. The cache
- * holds fds; callers must call {@linkcode ConfinedRoot.invalidate} whenever a
- * directory or symlink is removed or replaced, because a cached fd may then
- * point at a removed directory or at the old target of a symlink.
+ * Resolved directories are cached by the path that asked for them. The cache holds fds; callers must call
+ * {@linkcode ConfinedRoot.invalidate} whenever a directory or symlink is removed or replaced, because a cached fd
+ * may then point at a removed directory or at the old target of a symlink.
  *
- * Work stays linear in a path's depth: the walk keeps each level's fd and
- * canonical key instead of rebuilding them, a path whose parent is cached
- * costs one `openat` (tar archives list a directory before what it holds), and
- * {@linkcode ConfinedRoot.visitCanonical} opens many directories in one pass
- * over the tree instead of one walk from the root each. Real paths longer than
- * {@linkcode MAX_PATH_BYTES} are refused, so a chain of symlinks cannot build
+ * Work stays linear in a path's depth: the walk keeps each level's fd and canonical key instead of rebuilding them, a
+ * path whose parent is cached costs one `openat` (tar archives list a directory before what it holds), and
+ * {@linkcode ConfinedRoot.visitCanonical} opens many directories in one pass over the tree instead of one walk from
+ * the root each. Real paths longer than {@linkcode MAX_PATH_BYTES} are refused, so a chain of symlinks cannot build
  * a tree deeper than PATH_MAX either.
  *
  * @module
@@ -150,11 +144,9 @@ export class ConfinedRoot {
   }
 
   /**
-   * Resolve a directory below the root; `path` is relative, components
-   * separated by `/`. Symlinks are followed inside the root. With `create`,
-   * missing directories are made (mode 0755) and a non-directory in the way
-   * is replaced by a directory; without it, `null` means "not there" (or not a
-   * directory).
+   * Resolve a directory below the root; `path` is relative, components separated by `/`. Symlinks are followed inside
+   * the root. With `create`, missing directories are made (mode 0755) and a non-directory in the way is replaced by a
+   * directory; without it, `null` means "not there" (or not a directory).
    *
    * @throws {LibcError} on a symlink loop (ELOOP) or any other failure
    */
@@ -169,15 +161,11 @@ export class ConfinedRoot {
   }
 
   /**
-   * Open each directory named by a canonical path (as in
-   * {@linkcode DirHandle.canon}) without following any symlink and call
-   * `visit` with its O_PATH fd, which `visit` owns and must close, or with
-   * -errno when it is not there (ENOENT; ENOTDIR for a non-directory or a
-   * symlink).
-   * A directory is visited after every directory below it. The paths are
-   * walked as a tree, depth first, with the fds of the current path kept
-   * open, so each directory on the way is opened once for the whole set: the
-   * work is linear in the size of the tree they span, not depth times count.
+   * Open each directory named by a canonical path (as in {@linkcode DirHandle.canon}) without following any symlink
+   * and call `visit` with its O_PATH fd, which `visit` owns and must close, or with -errno when it is not there
+   * (ENOENT; ENOTDIR for a non-directory or a symlink). A directory is visited after every directory below it. The
+   * paths are walked as a tree, depth first, with the fds of the current path kept open, so each directory on the way
+   * is opened once for the whole set: the work is linear in the size of the tree they span, not depth times count.
    */
   visitCanonical(canons: Iterable<string>, visit: (canon: string, fd: number) => void): void {
     // The tree the paths span, built from each path up to the first ancestor already in it: linear in their length.
@@ -235,9 +223,8 @@ export class ConfinedRoot {
   }
 
   /**
-   * Open a canonical path (as found in {@linkcode DirHandle.canon}) as an O_PATH
-   * directory fd without following any symlink. Returns the fd (owned by the
-   * caller) or -errno.
+   * Open a canonical path (as found in {@linkcode DirHandle.canon}) as an O_PATH directory fd without following any
+   * symlink. Returns the fd (owned by the caller) or -errno.
    */
   openCanonical(canon: string): number {
     if (canon === "") return openat(this.fd, DOT, O_PATH | O_DIRECTORY);
@@ -288,11 +275,10 @@ export class ConfinedRoot {
   }
 
   /**
-   * `parent/name` when `parent` is cached and `name` is a directory (not a
-   * symlink, not `.` or `..`): one openat from the cached fd finds what a walk
-   * from the root would, since a symlink or a removed directory on the way
-   * would have invalidated the cache. `null` leaves the path to the full
-   * resolution (missing, a symlink, not a directory, too long).
+   * `parent/name` when `parent` is cached and `name` is a directory (not a symlink, not `.` or `..`): one openat from
+   * the cached fd finds what a walk from the root would, since a symlink or a removed directory on the way would have
+   * invalidated the cache. `null` leaves the path to the full resolution (missing, a symlink, not a directory, too
+   * long).
    */
   #fromCachedParent(path: Uint8Array, key: string): DirHandle | null {
     const slash = path.lastIndexOf(SLASH);

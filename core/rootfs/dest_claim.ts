@@ -1,7 +1,6 @@
 /**
- * Everything a real conversion does beside DEST before its work starts, and
- * undoes at the end: create DEST's parent (remembering what it created), take
- * DEST's lock, and remove what killed runs for DEST left behind.
+ * Everything a real conversion does beside DEST before its work starts, and undoes at the end: create DEST's parent
+ * (remembering what it created), take DEST's lock, and remove what killed runs for DEST left behind.
  *
  * @module
  */
@@ -34,9 +33,8 @@ export interface ClaimOptions {
 }
 
 /**
- * Prepare DEST `absDest` for a conversion: its parent exists, this run holds
- * its lock, and stale leftovers of dead runs for it are gone (each one a
- * warning).
+ * Prepare DEST `absDest` for a conversion: its parent exists, this run holds its lock, and stale leftovers of dead runs
+ * for it are gone (each one a warning).
  *
  * @throws {Oci2LxcError} code "destination" when the parent cannot be made or another run holds the lock
  */

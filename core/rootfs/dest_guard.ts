@@ -1,9 +1,7 @@
 /**
- * What DEST may be before a conversion writes or replaces it. `--force`
- * replaces DEST, so it must never reach a directory that is not a container:
- * the system's own directories, the directory the user is in (or one above
- * it), an empty DEST from an unset shell variable, a tree with something
- * mounted in it, or a container LXC is running.
+ * What DEST may be before a conversion writes or replaces it. `--force` replaces DEST, so it must never reach a
+ * directory that is not a container: the system's own directories, the directory the user is in (or one above it), an
+ * empty DEST from an unset shell variable, a tree with something mounted in it, or a container LXC is running.
  *
  * @module
  */
@@ -56,13 +54,10 @@ export interface GuardedDest {
 }
 
 /**
- * Check DEST before any work. For `--format lxc`: an existing DEST needs
- * `force`; with force it must not be `/`, a system directory, the working
- * directory or one of its ancestors, must not have anything mounted in it
- * or be a running LXC container, and must look like a container (a
- * `config` or `rootfs` in it, or empty) unless `replaceAny`. For `--format
- * pve` DEST is written into, so only the empty DEST and the system's
- * directories are refused.
+ * Check DEST before any work. For `--format lxc`: an existing DEST needs `force`; with force it must not be `/`, a
+ * system directory, the working directory or one of its ancestors, must not have anything mounted in it or be a running
+ * LXC container, and must look like a container (a `config` or `rootfs` in it, or empty) unless `replaceAny`. For
+ * `--format pve` DEST is written into, so only the empty DEST and the system's directories are refused.
  *
  * @throws {Oci2LxcError} code "usage" for an empty DEST or `--replace-any` without `--force`,
  *   "destination" for a DEST that may not be written or replaced
@@ -188,8 +183,8 @@ function looksLikeContainer(target: string): boolean {
 }
 
 /**
- * The mount points at or below `target` in this process's mount namespace
- * (/proc/self/mountinfo, field 5, with its octal escapes decoded).
+ * The mount points at or below `target` in this process's mount namespace (/proc/self/mountinfo, field 5, with its
+ * octal escapes decoded).
  */
 export function mountsUnder(target: string): string[] {
   let text: string;
@@ -209,8 +204,8 @@ export function mountsUnder(target: string): string[] {
 }
 
 /**
- * Whether LXC runs DEST as a container (lxcpath DEST's parent, name DEST's
- * base name), asked with `lxc-info`; false without a `config` or without LXC.
+ * Whether LXC runs DEST as a container (lxcpath DEST's parent, name DEST's base name), asked with `lxc-info`; false
+ * without a `config` or without LXC.
  */
 function isRunningContainer(target: string): boolean {
   if (lstatOrUndefined(`${target}/config`) === undefined) return false;

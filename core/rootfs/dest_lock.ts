@@ -1,13 +1,11 @@
 /**
- * One conversion at a time per DEST: an exclusive `flock` on
- * `DIR/.NAME.oci2lxc-lock`, taken before any work and held until the end.
+ * One conversion at a time per DEST: an exclusive `flock` on `DIR/.NAME.oci2lxc-lock`, taken before any work and held
+ * until the end.
  *
- * The lock file is removed by its holder before it lets go, so it is no
- * leftover after a normal run; after a kill the kernel drops the lock and
- * the empty file stays until the next run for DEST takes and removes it. A
- * waiter that locked a file its holder has just removed sees that the name
- * now points elsewhere (or nowhere) and locks again, so two runs never both
- * hold "the" lock.
+ * The lock file is removed by its holder before it lets go, so it is no leftover after a normal run; after a kill the
+ * kernel drops the lock and the empty file stays until the next run for DEST takes and removes it. A waiter that locked
+ * a file its holder has just removed sees that the name now points elsewhere (or nowhere) and locks again, so two runs
+ * never both hold "the" lock.
  *
  * @module
  */
@@ -63,8 +61,8 @@ export function destLockPath(dir: string, base: string): string {
 }
 
 /**
- * Take the lock on DEST `dir/base` (dir must exist). Without `wait`, fail at
- * once when another run holds it, naming its PID.
+ * Take the lock on DEST `dir/base` (dir must exist). Without `wait`, fail at once when another run holds it, naming its
+ * PID.
  *
  * @throws {Oci2LxcError} code "destination" when another run holds the lock, or the lock file cannot be made
  * @throws {Oci2LxcError} code "interrupted" when `signal` ends a wait

@@ -1,7 +1,6 @@
 /**
- * Byte-level helpers for tar member names: lexical cleaning clamped at the
- * root, the PATH_MAX/NAME_MAX limits a rootfs path must keep, and a lossless
- * string form of byte paths for map keys.
+ * Byte-level helpers for tar member names: lexical cleaning clamped at the root, the PATH_MAX/NAME_MAX limits a rootfs
+ * path must keep, and a lossless string form of byte paths for map keys.
  *
  * @module
  */
@@ -24,10 +23,9 @@ export interface CleanPath {
 }
 
 /**
- * Clean a member name the way `filepath.Clean("/" + name)` does (umoci,
- * containerd): drop empty and `.` components, resolve `..` against the
- * components before it and never above the root. The result never starts
- * with `/`. Names that need no change are returned as views, not copies.
+ * Clean a member name the way `filepath.Clean("/" + name)` does (umoci, containerd): drop empty and `.` components,
+ * resolve `..` against the components before it and never above the root. The result never starts with `/`. Names that
+ * need no change are returned as views, not copies.
  *
  * @example Cleaning a hostile name
  * ```ts
@@ -118,8 +116,8 @@ export function splitPath(path: Uint8Array): Uint8Array[] {
 }
 
 /**
- * A lossless string form of bytes (one char per byte, U+0000–U+00FF), used as
- * a map key and for canonical paths. Not for display: use `displayName`.
+ * A lossless string form of bytes (one char per byte, U+0000–U+00FF), used as a map key and for canonical paths. Not
+ * for display: use `displayName`.
  */
 export function bytesKey(bytes: Uint8Array): string {
   if (bytes.length <= 4096) {
@@ -170,6 +168,13 @@ export function bytesEqualAscii(bytes: Uint8Array, text: string): boolean {
   return true;
 }
 
+/** Bytewise order of two names (what `sort` gives in the C locale). */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
 /** True when `bytes` starts with the ASCII string `prefix`. */
 export function bytesStartAscii(bytes: Uint8Array, prefix: string): boolean {
   if (bytes.length < prefix.length) return false;
@@ -180,10 +185,9 @@ export function bytesStartAscii(bytes: Uint8Array, prefix: string): boolean {
 }
 
 /**
- * The longest path a rootfs may hold, in bytes, as the container sees it
- * (`/` plus the path below the root): Linux's PATH_MAX is 4096 with the
- * terminating NUL. Longer paths cannot be named by any program inside the
- * container, and walking them costs work in proportion to their depth.
+ * The longest path a rootfs may hold, in bytes, as the container sees it (`/` plus the path below the root): Linux's
+ * PATH_MAX is 4096 with the terminating NUL. Longer paths cannot be named by any program inside the container, and
+ * walking them costs work in proportion to their depth.
  */
 export const MAX_PATH_BYTES = 4095;
 
@@ -203,9 +207,8 @@ export class PathLimitError extends RangeError {
 }
 
 /**
- * Check a cleaned path (relative, as {@linkcode cleanPath} returns it)
- * against the limits; `what` names it in the reason ("the path", "the link
- * target"). Linear in the path's length.
+ * Check a cleaned path (relative, as {@linkcode cleanPath} returns it) against the limits; `what` names it in the
+ * reason ("the path", "the link target"). Linear in the path's length.
  *
  * @throws {PathLimitError} when the path or one of its components is too long
  */
@@ -231,9 +234,8 @@ export function checkPathLimits(path: Uint8Array, what: string): void {
 }
 
 /**
- * A name for messages: control characters escaped, invalid UTF-8 as U+FFFD,
- * and cut to about `max` characters with its length in bytes, so a 900 KB
- * name does not fill the terminal.
+ * A name for messages: control characters escaped, invalid UTF-8 as U+FFFD, and cut to about `max` characters with its
+ * length in bytes, so a 900 KB name does not fill the terminal.
  */
 export function shortName(bytes: Uint8Array, max = 120): string {
   if (bytes.length <= max) return displayName(bytes);

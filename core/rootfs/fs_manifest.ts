@@ -1,6 +1,6 @@
 /**
- * A normalised text manifest of a directory tree, for comparing two trees
- * (ours and `umoci unpack`'s) without comparing timestamps or inode numbers.
+ * A normalised text manifest of a directory tree, for comparing two trees (ours and `umoci unpack`'s) without comparing
+ * timestamps or inode numbers.
  *
  * One line per path, sorted by the path's bytes:
  *
@@ -8,18 +8,17 @@
  * <path> <type> <mode> <uid> <gid> [size=N sha256=HEX] [target=T] [dev=MAJ:MIN] [hardlink=P] [xattr.NAME=HEX]… [mtime=S.NNNNNNNNN]
  * ```
  *
- * `<path>` starts with `/` (the root is `/`); bytes outside 0x21–0x7e, `\`
- * and `=` are written as `\xHH`, so names that are not UTF-8 or contain
- * spaces, tabs or newlines stay exact and each line stays one line. `<type>`
- * is one of `dir file symlink char block fifo socket`; `<mode>` is the
- * permission bits in octal (4 digits). `hardlink=P` names the first path (in
- * sorted order) of the inode's group, on every member of a group of two or
- * more. xattrs are sorted by name; values in hex.
+ * `<path>` starts with `/` (the root is `/`); bytes outside 0x21–0x7e, `\` and `=` are written as `\xHH`, so names that
+ * are not UTF-8 or contain spaces, tabs or newlines stay exact and each line stays one line. `<type>` is one of `dir
+ * file symlink char block fifo socket`; `<mode>` is the permission bits in octal (4 digits). `hardlink=P` names the
+ * first path (in sorted order) of the inode's group, on every member of a group of two or more. xattrs are sorted by
+ * name; values in hex.
  *
  * @module
  */
 
 import { createHash } from "node:crypto";
+import { compareBytes } from "./entry_path.ts";
 import {
   AT_FDCWD,
   AT_SYMLINK_NOFOLLOW,
@@ -93,12 +92,6 @@ function hex(bytes: Uint8Array): string {
   let out = "";
   for (const b of bytes) out += HEX[b];
   return out;
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
 }
 
 const readBuf = new Uint8Array(1 << 20);

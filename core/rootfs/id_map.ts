@@ -29,14 +29,35 @@ export interface IdMap {
  * assert.equal(mapId(ranges, 70000), undefined);
  * ```
  */
-export function mapId(
+export function mapId(ranges: readonly IdRange[], id: number): number | undefined {
+  return through(ranges, id, "container", "host");
+}
+
+/**
+ * The container id for a host id: {@linkcode mapId} in reverse, or `undefined` when no range covers it.
+ *
+ * @example Shifting back from an unprivileged range
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { unmapId } from "./id_map.ts";
+ * const ranges = [{ container: 0, host: 100000, size: 65536 }];
+ * assert.equal(unmapId(ranges, 100033), 33);
+ * assert.equal(unmapId(ranges, 33), undefined);
+ * ```
+ */
+export function unmapId(ranges: readonly IdRange[], id: number): number | undefined {
+  return through(ranges, id, "host", "container");
+}
+
+/** One direction of the map: the `to` id of the range whose `from` side covers `id`. */
+function through(
   ranges: readonly IdRange[],
   id: number,
+  from: "container" | "host",
+  to: "container" | "host",
 ): number | undefined {
   for (const r of ranges) {
-    if (id >= r.container && id - r.container < r.size) {
-      return r.host + (id - r.container);
-    }
+    if (id >= r[from] && id - r[from] < r.size) return r[to] + (id - r[from]);
   }
   return undefined;
 }

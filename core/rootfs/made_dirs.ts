@@ -1,7 +1,6 @@
 /**
- * Directories a run creates for DEST's parent, remembered so a failed run
- * removes exactly those (never one that was there before) and leaves the
- * filesystem as it found it.
+ * Directories a run creates for DEST's parent, remembered so a failed run removes exactly those (never one that was
+ * there before) and leaves the filesystem as it found it.
  *
  * @module
  */

@@ -1,8 +1,7 @@
 /**
- * Names of the temporary things a run leaves beside DEST carry the owner's
- * PID and the kernel's start time of that process, so a later run can tell a
- * leftover of a killed run (its owner is gone, or the PID now belongs to a
- * process that started at another time) from one that is still being written.
+ * Names of the temporary things a run leaves beside DEST carry the owner's PID and the kernel's start time of that
+ * process, so a later run can tell a leftover of a killed run (its owner is gone, or the PID now belongs to a process
+ * that started at another time) from one that is still being written.
  *
  * @module
  */
@@ -13,9 +12,8 @@ export function ownerTag(): string {
 }
 
 /**
- * Whether the process that made a name tagged `pid`/`start` still runs: a
- * process with that PID exists and started at that time. A PID of another
- * PID namespace cannot be seen from here and counts as gone.
+ * Whether the process that made a name tagged `pid`/`start` still runs: a process with that PID exists and started at
+ * that time. A PID of another PID namespace cannot be seen from here and counts as gone.
  */
 export function isOwnerAlive(pid: number, start: number): boolean {
   if (pid === Deno.pid) return start === startTimeOf(pid);

@@ -1,6 +1,6 @@
 /**
- * `--idmap u:0:100000:65536,g:0:100000:65536` (LXC's `lxc.idmap` order:
- * type, container id, host id, count) and `--unprivileged`'s default.
+ * `--idmap u:0:100000:65536,g:0:100000:65536` (LXC's `lxc.idmap` order: type, container id, host id, count) and
+ * `--unprivileged`'s default.
  *
  * @module
  */
@@ -14,8 +14,8 @@ export const DEFAULT_UNPRIVILEGED_MAP: IdMap = {
 };
 
 /**
- * Parse an idmap. `b:` sets both maps. Ranges must not overlap on either
- * side, and each map must cover container id 0 (the container's root).
+ * Parse an idmap. `b:` sets both maps. Ranges must not overlap on either side, and each map must cover container id 0
+ * (the container's root).
  *
  * @example
  * ```ts

@@ -1,23 +1,18 @@
 /**
- * POSIX ACLs in their two forms: the binary value of the
- * `system.posix_acl_access` and `system.posix_acl_default` xattrs (what the
- * kernel stores, and what layers carry as `SCHILY.xattr.system.posix_acl_*`),
- * and the text GNU tar writes as `SCHILY.acl.access` / `SCHILY.acl.default`
- * pax records (what `tar --acls` restores; pct's template extraction drops
- * the xattr form).
+ * POSIX ACLs in their two forms: the binary value of the `system.posix_acl_access` and `system.posix_acl_default`
+ * xattrs (what the kernel stores, and what layers carry as `SCHILY.xattr.system.posix_acl_*`), and the text GNU tar
+ * writes as `SCHILY.acl.access` / `SCHILY.acl.default` pax records (what `tar --acls` restores; pct's template
+ * extraction drops the xattr form).
  *
- * The text is libacl's long form with numeric ids, one entry a line, as GNU
- * tar 1.34 writes it (`acl_to_text`): `user::rw-\nuser:1000:r--\n…\nother::---\n`.
- * Ids are written as numbers so that the reader's passwd file plays no part
- * (a template holds the container's ids, not the host's). Reading accepts
- * what libacl's `acl_from_text` accepts for that: entries separated by line
- * breaks or commas, `#` comments, the short tags `u`, `g`, `m`, `o`, and a
- * `default:` prefix. Names instead of ids are refused: resolving them would
- * need the image's passwd file, which is not at hand while a layer is read.
+ * The text is libacl's long form with numeric ids, one entry a line, as GNU tar 1.34 writes it (`acl_to_text`):
+ * `user::rw-\nuser:1000:r--\n…\nother::---\n`. Ids are written as numbers so that the reader's passwd file plays no
+ * part (a template holds the container's ids, not the host's). Reading accepts what libacl's `acl_from_text` accepts
+ * for that: entries separated by line breaks or commas, `#` comments, the short tags `u`, `g`, `m`, `o`, and a
+ * `default:` prefix. Names instead of ids are refused: resolving them would need the image's passwd file, which is not
+ * at hand while a layer is read.
  *
- * The binary form (linux/posix_acl_xattr.h): a little-endian u32 version 2,
- * then for each entry a u16 tag, a u16 permission set and a u32 id
- * (0xffffffff for the entries without one), sorted by tag and id.
+ * The binary form (linux/posix_acl_xattr.h): a little-endian u32 version 2, then for each entry a u16 tag, a u16
+ * permission set and a u32 id (0xffffffff for the entries without one), sorted by tag and id.
  *
  * @module
  */
@@ -61,8 +56,7 @@ interface AclEntry {
 }
 
 /**
- * The binary xattr value for an ACL in text form, or a string saying why the
- * text cannot be one.
+ * The binary xattr value for an ACL in text form, or a string saying why the text cannot be one.
  *
  * @example
  * ```ts
@@ -127,8 +121,7 @@ export function aclTextToXattr(text: string): Uint8Array | string {
 }
 
 /**
- * GNU tar's text for a binary ACL xattr value (numeric ids), or `undefined`
- * when the value is not a version 2 ACL.
+ * GNU tar's text for a binary ACL xattr value (numeric ids), or `undefined` when the value is not a version 2 ACL.
  */
 export function aclXattrToText(value: Uint8Array): string | undefined {
   if (value.length < 4 || (value.length - 4) % 8 !== 0) return undefined;

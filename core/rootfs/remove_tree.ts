@@ -1,7 +1,6 @@
 /**
- * Remove a directory tree relative to a directory fd without following any
- * symlink and without crossing into another mount, with a bounded number of
- * open fds however deep the tree is.
+ * Remove a directory tree relative to a directory fd without following any symlink and without crossing into another
+ * mount, with a bounded number of open fds however deep the tree is.
  *
  * @module
  */
@@ -50,9 +49,8 @@ interface Frame {
 }
 
 /**
- * The tree held mount points, which were left in place with the directories
- * above them; everything else is removed. `mountPoints` are relative to the
- * removed tree's root (`.` when the root itself is one).
+ * The tree held mount points, which were left in place with the directories above them; everything else is removed.
+ * `mountPoints` are relative to the removed tree's root (`.` when the root itself is one).
  */
 export class MountPointInTreeError extends Error {
   /** The mount points left in place, relative to the tree's root. */
@@ -66,13 +64,11 @@ export class MountPointInTreeError extends Error {
 }
 
 /**
- * Remove `parentFd/name`, whatever it is: a directory with everything in it
- * (symlinks inside are removed as links, never followed), or anything else
- * with one unlink. A missing name is not an error. Directories with mode
- * 0000 or without write permission are opened up first when not root. A
- * directory on another mount than `parentFd` (a bind mount, a running
- * container's /proc) is never entered: it and its ancestors stay, the rest
- * goes, and a {@linkcode MountPointInTreeError} says which.
+ * Remove `parentFd/name`, whatever it is: a directory with everything in it (symlinks inside are removed as links,
+ * never followed), or anything else with one unlink. A missing name is not an error. Directories with mode 0000 or
+ * without write permission are opened up first when not root. A directory on another mount than `parentFd` (a bind
+ * mount, a running container's /proc) is never entered: it and its ancestors stay, the rest goes, and a
+ * {@linkcode MountPointInTreeError} says which.
  *
  * @throws {import("../native/libc.ts").LibcError} when something cannot be removed
  * @throws {MountPointInTreeError} when mount points were left in place
@@ -83,9 +79,8 @@ export function removeTree(parentFd: number, name: Uint8Array): void {
 }
 
 /**
- * {@linkcode removeTree} with a turn of the event loop every few hundred
- * entries, so signal listeners run while a large tree goes; once `signal` is
- * aborted it stops (what is left stays) and throws the "interrupted" error.
+ * {@linkcode removeTree} with a turn of the event loop every few hundred entries, so signal listeners run while a
+ * large tree goes; once `signal` is aborted it stops (what is left stays) and throws the "interrupted" error.
  */
 export async function removeTreeAsync(
   parentFd: number,

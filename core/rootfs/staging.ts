@@ -1,6 +1,5 @@
 /**
- * A staging directory beside DEST that becomes DEST in one rename, or
- * disappears without a trace.
+ * A staging directory beside DEST that becomes DEST in one rename, or disappears without a trace.
  *
  * @module
  */
@@ -31,12 +30,10 @@ export interface Staging {
   /** The destination it will become. */
   readonly dest: string;
   /**
-   * Move the staging directory to DEST in one rename. If DEST exists, fail
-   * with code "destination" unless `force`; with `force`, swap the two with
-   * `RENAME_EXCHANGE` (or rename DEST aside where the filesystem cannot swap)
-   * and then remove the old DEST, with turns of the event loop so signals
-   * are seen. Once the new DEST is in place, a failure to remove the old one
-   * does not fail the commit: the result says what is left and where.
+   * Move the staging directory to DEST in one rename. If DEST exists, fail with code "destination" unless `force`; with
+   * `force`, swap the two with `RENAME_EXCHANGE` (or rename DEST aside where the filesystem cannot swap) and then
+   * remove the old DEST, with turns of the event loop so signals are seen. Once the new DEST is in place, a failure to
+   * remove the old one does not fail the commit: the result says what is left and where.
    *
    * @throws {Oci2LxcError} code "interrupted" when `signal` aborts the removal of the old DEST
    *   (the new DEST is in place then; the message says so)
@@ -45,8 +42,8 @@ export interface Staging {
   /** Remove the staging directory and everything in it. Safe to call after commit (does nothing then). */
   abort(): void;
   /**
-   * {@linkcode Staging.abort} with turns of the event loop, so that a second
-   * Ctrl-C during a long clean-up is seen (and ends the process at once).
+   * {@linkcode Staging.abort} with turns of the event loop, so that a second Ctrl-C during a long clean-up is seen
+   * (and ends the process at once).
    */
   abortAsync(): Promise<void>;
 }
@@ -78,8 +75,7 @@ function split(path: string): { dir: string; base: string } {
 }
 
 /**
- * Create a fresh, empty staging directory (mode 0700) beside `dest`; the
- * parent of `dest` is created if missing.
+ * Create a fresh, empty staging directory (mode 0700) beside `dest`; the parent of `dest` is created if missing.
  *
  * @throws {Oci2LxcError} code "destination" when the directory cannot be made
  *

@@ -1,7 +1,6 @@
 /**
- * Removing what killed runs left beside DEST: staging directories (with the
- * old DEST when the kill came during the commit) and unpacked outer archives.
- * Their names carry the owner's PID and start time (see owner_tag.ts), so a
+ * Removing what killed runs left beside DEST: staging directories (with the old DEST when the kill came during the
+ * commit) and unpacked outer archives. Their names carry the owner's PID and start time (see owner_tag.ts), so a
  * leftover is removed only when its owner is gone; a live run's are never touched.
  *
  * @module
@@ -34,9 +33,8 @@ function escapeRegExp(text: string): string {
 }
 
 /**
- * Remove the leftovers of earlier, dead runs for DEST `dir/base` and return
- * one warning per leftover: what was removed, or what could not be and why.
- * Names of live runs and of other DESTs are left alone.
+ * Remove the leftovers of earlier, dead runs for DEST `dir/base` and return one warning per leftover: what was removed,
+ * or what could not be and why. Names of live runs and of other DESTs are left alone.
  */
 export async function cleanStaleLeftovers(
   dir: string,

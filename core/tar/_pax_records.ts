@@ -1,8 +1,7 @@
 /**
- * Parsing of pax extended header bodies: a sequence of
- * `"<length> <key>=<value>\n"` records, where `length` counts the whole
- * record in bytes. Values stay bytes: tools write raw bytes into `path` and
- * `SCHILY.xattr.*` values, whatever pax says about UTF-8.
+ * Parsing of pax extended header bodies: a sequence of `"<length> <key>=<value>\n"` records, where `length` counts the
+ * whole record in bytes. Values stay bytes: tools write raw bytes into `path` and `SCHILY.xattr.*` values, whatever pax
+ * says about UTF-8.
  *
  * @module
  */
@@ -15,10 +14,9 @@ const EQUALS = 0x3d;
 const NEWLINE = 0x0a;
 
 /**
- * Parse the records in `b[start, end)` into `into` (a later record with the
- * same key wins). Values are copied, since `b` is a reused buffer or the
- * caller's chunk. Stops at a NUL where a record should begin, as libarchive
- * does for writers that pad the body.
+ * Parse the records in `b[start, end)` into `into` (a later record with the same key wins). Values are copied, since
+ * `b` is a reused buffer or the caller's chunk. Stops at a NUL where a record should begin, as libarchive does for
+ * writers that pad the body.
  *
  * @throws {SyntaxError} when a record is malformed; the message is the reason.
  */
@@ -70,10 +68,9 @@ export function parsePaxRecords(
 }
 
 /**
- * The xattr that a GNU tar ACL record (`SCHILY.acl.access`,
- * `SCHILY.acl.default`) stands for: `[name, binary value]`; a string saying
- * why it cannot be used; or `undefined` when `key` is no such record.
- * `SCHILY.acl.ace` (NFSv4 ACLs) has no POSIX form and is refused.
+ * The xattr that a GNU tar ACL record (`SCHILY.acl.access`, `SCHILY.acl.default`) stands for: `[name, binary value]`; a
+ * string saying why it cannot be used; or `undefined` when `key` is no such record. `SCHILY.acl.ace` (NFSv4 ACLs) has
+ * no POSIX form and is refused.
  */
 export function paxAclXattr(key: string, value: Uint8Array): [string, Uint8Array] | string | undefined {
   if (!key.startsWith("SCHILY.acl.")) return undefined;

@@ -1,19 +1,14 @@
 /**
- * A synchronous, push-based tar writer in POSIX pax format: every member
- * gets a ustar header, and a pax extended header (`x`) goes before it only
- * when a field does not fit ustar: a long name or link target, an id or
- * size beyond the octal fields, a negative or fractional mtime, extended
- * attributes (`SCHILY.xattr.NAME`, the form GNU tar and libarchive read),
- * POSIX ACLs (`SCHILY.acl.access` / `SCHILY.acl.default`, the form that
- * `tar --acls` restores).
+ * A synchronous, push-based tar writer in POSIX pax format: every member gets a ustar header, and a pax extended header
+ * (`x`) goes before it only when a field does not fit ustar: a long name or link target, an id or size beyond the octal
+ * fields, a negative or fractional mtime, extended attributes (`SCHILY.xattr.NAME`, the form GNU tar and libarchive
+ * read), POSIX ACLs (`SCHILY.acl.access` / `SCHILY.acl.default`, the form that `tar --acls` restores).
  *
- * Names are bytes and are written byte for byte; when a pax `path` or
- * `linkpath` is not UTF-8, `hdrcharset=BINARY` tells readers not to convert
- * it. Numbers that overflow an octal field are also written there in GNU
- * base-256, so readers without pax still get them right.
+ * Names are bytes and are written byte for byte; when a pax `path` or `linkpath` is not UTF-8, `hdrcharset=BINARY`
+ * tells readers not to convert it. Numbers that overflow an octal field are also written there in GNU base-256, so
+ * readers without pax still get them right.
  *
- * Memory stays flat: output goes through one reused buffer, and large data
- * chunks go to the sink as they are.
+ * Memory stays flat: output goes through one reused buffer, and large data chunks go to the sink as they are.
  *
  * @module
  */
@@ -136,9 +131,8 @@ function paxTime(sec: number, nsec: number): string {
 /**
  * Writes a tar archive member by member to a sink, synchronously.
  *
- * Call {@linkcode TarWriter.add} for each member; for a regular file, follow
- * it with {@linkcode TarWriter.write} calls that together give exactly
- * `size` bytes (the block padding is written after the last one). End with
+ * Call {@linkcode TarWriter.add} for each member; for a regular file, follow it with {@linkcode TarWriter.write}
+ * calls that together give exactly `size` bytes (the block padding is written after the last one). End with
  * {@linkcode TarWriter.finish}, which writes the end-of-archive marker.
  *
  * @example Writing one file
@@ -193,8 +187,8 @@ export class TarWriter {
   }
 
   /**
-   * Write the headers of one member. For a regular file with data, the data
-   * must follow through {@linkcode TarWriter.write} before the next `add`.
+   * Write the headers of one member. For a regular file with data, the data must follow through
+   * {@linkcode TarWriter.write} before the next `add`.
    *
    * @throws {TypeError} when the previous file's data is incomplete or the writer is finished
    * @throws {RangeError} when a field is out of range (mode, negative id, bad xattr name)

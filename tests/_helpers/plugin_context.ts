@@ -4,6 +4,7 @@
  */
 import type { ConfigAdditions, ConversionContext, ConversionReport, ConvertOptions } from "../../core/conversion.ts";
 import type { Image, ImageConfig } from "../../core/image/image.ts";
+import { parseNetSpecs } from "../../core/network/net_spec.ts";
 import { makePlan } from "../../core/plan/make_plan.ts";
 import { RootfsAccess } from "../../core/rootfs/rootfs_access.ts";
 import { detect } from "../../plugins/distro_detect.ts";
@@ -47,10 +48,14 @@ export function pluginHarness(
     options,
     dest: "/var/lib/lxc/ct",
     name: "ct",
+    format: options.format ?? "lxc",
     stagingDir: dir,
     rootfs,
     distro: detect(rootfs),
-    plan: makePlan(config, platform, rootfs, { name: "ct" }),
+    plan: makePlan(config, platform, rootfs, {
+      name: "ct",
+      ...(options.net ? { net: parseNetSpecs(options.net) } : {}),
+    }),
     config: additions,
     files: new Map(),
     report: {} as ConversionReport,

@@ -74,7 +74,7 @@ for (const entry of ENTRIES) {
         ["--platform", "linux/a\nmd64"],
         'error: Cannot parse platform "linux/a\\nmd64": expected os/arch[/variant], e.g. linux/arm64',
       ],
-      [["--name", "a\nb"], 'error: Cannot use container name "a\\nb": use letters, digits, "_", "." and "-"'],
+      [["--name", "a\nb"], 'error: Cannot use container name "a\\nb": use letters, digits, "_", "." and "-", up to 64'],
     ];
     for (const [extra, expected] of cases) {
       const r = await cli(entry, ["convert", BUSYBOX, dest, "--dry-run", "-q", ...extra]);
@@ -97,8 +97,12 @@ for (const entry of ENTRIES) {
       assert.deepEqual(r.code, 1, r.stderr.slice(0, 500));
       const lines = r.stderr.trimEnd().split("\n");
       assert(lines.length <= 2 && r.stderr.length < 2000, `${lines.length} lines, ${r.stderr.length} characters`);
-      // The line feed shows escaped (the rootfs writer names entries as \x0a itself; the formatter would write \n).
-      assert(/^error: Cannot apply d\/n+…\[\d+ characters cut\]…n+\\(n|x0a)x /.test(lines[0]!), lines[0]);
+      // Either the formatter cuts the middle and the line feed shows escaped (\n, or \x0a as the rootfs writer names
+      // entries), or the PATH_MAX check names the entry by its first characters and its length in bytes.
+      assert(
+        /^error: Cannot apply d\/n+(…\[\d+ characters cut\]…n+\\(n|x0a)x |… \(900004 bytes\) )/.test(lines[0]!),
+        lines[0],
+      );
     });
   });
 

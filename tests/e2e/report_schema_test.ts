@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { type Schema, validateJson } from "../_helpers/json_schema.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
 import { cli, ENTRIES, PROJECT_ROOT } from "./_cli.ts";
+import { STAGE_NAMES } from "../../core/pipeline/stage_names.ts";
 
 const FIX = "fixtures/images/";
 const IMAGES = ["busybox", "hardcases", "whiteouts"];
@@ -137,4 +138,14 @@ Deno.test("the report schema rejects an unknown field, a missing field and an un
     '/fields/0/status: "lost" is not one of ["mapped","overridden","defaulted","dropped"]',
     "/extra: property is not allowed",
   ]);
+});
+
+Deno.test("the schema's timings are the stage names and total, and a real report has each of them", async () => {
+  const raw = JSON.parse(Deno.readTextFileSync(`${PROJECT_ROOT}docs/report.schema.json`));
+  assert.deepEqual(Object.keys(raw.properties.timings.properties), [...STAGE_NAMES, "total"]);
+  await withTempDir(async (dir) => {
+    const r = await cli("main.ts", ["convert", `${FIX}busybox.oci.tar`, `${dir}/ct`, "--json", "-q"]);
+    assert.deepEqual(r.code, 0, r.stderr);
+    assert.deepEqual(Object.keys(JSON.parse(r.stdout).timings), [...STAGE_NAMES, "total"]);
+  });
 });

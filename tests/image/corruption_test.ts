@@ -42,14 +42,14 @@ Deno.test("opening refuses a config or manifest whose bytes do not match the dig
     const image = await twoLayerImage(dir);
     await flipByte(image.configPath, 5);
     const hashed = sha256(await Deno.readFile(image.configPath));
-    assert.throws(() => inspect(`oci:${image.dir}`), (err) => {
+    await assert.rejects(() => inspect(`oci:${image.dir}`), (err) => {
       assert(err instanceof DigestMismatchError);
       assert.equal(err.message, `Cannot verify config ${image.configDigest}: the content hashes to ${hashed}`);
       return true;
     });
     await flipByte(image.configPath, 5);
     await flipByte(image.manifestPath, 5);
-    assert.throws(
+    await assert.rejects(
       () => inspect(`oci:${image.dir}`),
       (err) =>
         err instanceof DigestMismatchError && err.message.includes(`Cannot verify manifest ${image.manifestDigest}`),
@@ -61,7 +61,7 @@ Deno.test("opening names a deleted blob and the path it expected", async () => {
   await withTempDir(async (dir) => {
     const image = await twoLayerImage(dir);
     await Deno.remove(image.layerPaths[1]!);
-    assert.throws(() => inspect(`oci:${image.dir}`), {
+    await assert.rejects(() => inspect(`oci:${image.dir}`), {
       name: "Oci2LxcError",
       message: `Cannot find layer 2 ${image.layerDigests[1]} in directory ${image.dir}: blobs/sha256/${
         image.layerDigests[1]!.slice(7)
@@ -74,7 +74,7 @@ Deno.test("opening names index.json when it is not JSON", async () => {
   await withTempDir(async (dir) => {
     const image = await twoLayerImage(dir);
     await Deno.writeTextFile(join(image.dir, "index.json"), '{"manifests": [');
-    assert.throws(() => inspect(`oci:${image.dir}`), (err) => {
+    await assert.rejects(() => inspect(`oci:${image.dir}`), (err) => {
       assert(err instanceof Oci2LxcError);
       assert(err.message.startsWith(`Cannot parse index.json in directory ${image.dir}:`), err.message);
       return true;
@@ -87,7 +87,7 @@ Deno.test("opening a truncated archive says where it ends", async () => {
     const bytes = await Deno.readFile(`${FIXTURES}busybox.oci.tar`);
     const cut = join(dir, "cut.tar");
     await Deno.writeFile(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
-    assert.throws(() => inspect(`oci-archive:${cut}`), (err) => {
+    await assert.rejects(() => inspect(`oci-archive:${cut}`), (err) => {
       assert(err instanceof Oci2LxcError);
       assert(err.message.startsWith(`Cannot read ${cut}: the archive is truncated`), err.message);
       assert.equal(err.exitCode, 1);
@@ -100,7 +100,7 @@ Deno.test("a flipped byte inside an archive's layer is found by verify()", async
   await withTempDir(async (dir) => {
     const copy = join(dir, "busybox.tar");
     await Deno.copyFile(`${FIXTURES}busybox.oci.tar`, copy);
-    const report0 = inspect(`oci-archive:${copy}`);
+    const report0 = await inspect(`oci-archive:${copy}`);
     const layerDigest = report0.layers[0]!.digest!;
     // Find the layer blob's bytes in the archive and flip one in the middle.
     const bytes = await Deno.readFile(copy);

@@ -22,8 +22,8 @@ const BUSYBOX_FORMS = [
 ];
 
 for (const reference of BUSYBOX_FORMS) {
-  Deno.test(`inspect() names the same config digest for ${reference.replace(FIXTURES, "")}`, () => {
-    const report = inspect(reference, { platform: "linux/amd64" });
+  Deno.test(`inspect() names the same config digest for ${reference.replace(FIXTURES, "")}`, async () => {
+    const report = await inspect(reference, { platform: "linux/amd64" });
     assert.deepEqual(report.config.digest, BUSYBOX_CONFIG);
     assert.deepEqual(report.platform, "linux/amd64");
     assert.deepEqual(report.layers.length, 1);
@@ -41,8 +41,8 @@ for (const reference of BUSYBOX_FORMS) {
   });
 }
 
-Deno.test("open() selects the arm64/v8 manifest of a multi-platform index and skips the attestation", () => {
-  const image = open(`oci-archive:${FIXTURES}busybox.multiarch.oci.tar`, { platform: "linux/arm64" });
+Deno.test("open() selects the arm64/v8 manifest of a multi-platform index and skips the attestation", async () => {
+  const image = await open(`oci-archive:${FIXTURES}busybox.multiarch.oci.tar`, { platform: "linux/arm64" });
   try {
     assert.deepEqual(image.platforms.map((p) => `${p.os}/${p.architecture}/${p.variant ?? ""}`), [
       "linux/amd64/",
@@ -56,8 +56,8 @@ Deno.test("open() selects the arm64/v8 manifest of a multi-platform index and sk
   }
 });
 
-Deno.test("open() lists the offered platforms when none matches", () => {
-  assert.throws(() => open(`${FIXTURES}busybox.multiarch.oci.tar`, { platform: "linux/s390x" }), {
+Deno.test("open() lists the offered platforms when none matches", async () => {
+  await assert.rejects(() => open(`${FIXTURES}busybox.multiarch.oci.tar`, { platform: "linux/s390x" }), {
     name: "Oci2LxcError",
     code: "platform",
     message:
@@ -65,42 +65,42 @@ Deno.test("open() lists the offered platforms when none matches", () => {
   });
 });
 
-Deno.test("open() refuses a single-platform image for another platform, naming it", () => {
-  assert.throws(() => open(`${FIXTURES}busybox.oci.tar`, { platform: "linux/arm64" }), {
+Deno.test("open() refuses a single-platform image for another platform, naming it", async () => {
+  await assert.rejects(() => open(`${FIXTURES}busybox.oci.tar`, { platform: "linux/arm64" }), {
     name: "Oci2LxcError",
     code: "platform",
     message: /it offers linux\/amd64/,
   });
 });
 
-Deno.test("open() selects by ref name and lists the refs when the name is unknown", () => {
-  const image = open(`oci-archive:${FIXTURES}busybox.oci.tar:latest`, { platform: "linux/amd64" });
+Deno.test("open() selects by ref name and lists the refs when the name is unknown", async () => {
+  const image = await open(`oci-archive:${FIXTURES}busybox.oci.tar:latest`, { platform: "linux/amd64" });
   image.close();
   assert.deepEqual(image.refName, "latest");
-  assert.throws(() => open(`oci-archive:${FIXTURES}busybox.oci.tar:nope`, { platform: "linux/amd64" }), {
+  await assert.rejects(() => open(`oci-archive:${FIXTURES}busybox.oci.tar:nope`, { platform: "linux/amd64" }), {
     name: "Oci2LxcError",
     message: /^Cannot find image "nope" in archive .*"latest"/,
   });
 });
 
-Deno.test("open() selects a docker-archive image by index and by tag", () => {
-  const byIndex = open(`docker-archive:${FIXTURES}busybox.docker.tar:@0`, { platform: "linux/amd64" });
+Deno.test("open() selects a docker-archive image by index and by tag", async () => {
+  const byIndex = await open(`docker-archive:${FIXTURES}busybox.docker.tar:@0`, { platform: "linux/amd64" });
   byIndex.close();
   assert.deepEqual(byIndex.config.digest, BUSYBOX_CONFIG);
   const tag = byIndex.refName!;
-  const byTag = open(`docker-archive:${FIXTURES}busybox.docker.tar:${tag}`, { platform: "linux/amd64" });
+  const byTag = await open(`docker-archive:${FIXTURES}busybox.docker.tar:${tag}`, { platform: "linux/amd64" });
   byTag.close();
   assert.deepEqual(byTag.config.digest, BUSYBOX_CONFIG);
-  assert.throws(
+  await assert.rejects(
     () => open(`docker-archive:${FIXTURES}busybox.docker.tar:@7`, { platform: "linux/amd64" }),
     Oci2LxcError,
   );
 });
 
-Deno.test("open() removes the temporary file of a compressed archive on close()", () => {
+Deno.test("open() removes the temporary file of a compressed archive on close()", async () => {
   const tempDir = Deno.makeTempDirSync();
   try {
-    const image = open(`${FIXTURES}busybox.docker.tar.gz`, { platform: "linux/amd64", tempDir });
+    const image = await open(`${FIXTURES}busybox.docker.tar.gz`, { platform: "linux/amd64", tempDir });
     assert.deepEqual([...Deno.readDirSync(tempDir)].length, 1);
     image.close();
     assert.deepEqual([...Deno.readDirSync(tempDir)].length, 0);

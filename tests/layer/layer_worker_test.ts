@@ -52,7 +52,7 @@ async function assemble(image: Image, rootfs: string, mode: Mode): Promise<Assem
 /** Both modes on `reference`: equal outcomes; returns the worker's. */
 async function compareModes(reference: string): Promise<AssembleResult | string> {
   return await withTempDir(async (dir) => {
-    const image = open(reference);
+    const image = await open(reference);
     try {
       const thread = await assemble(image, `${dir}/thread`, "never");
       const worker = await assemble(image, `${dir}/worker`, "always");
@@ -120,7 +120,7 @@ systemTest("layer worker: a flipped byte in either layer fails with the same err
 systemTest("layer worker: an abort signal stops the assembly with an interrupted error", async () => {
   await withTempDir(async (dir) => {
     await twoLayerImage(`${dir}/img`);
-    const image = open(`oci:${dir}/img`);
+    const image = await open(`oci:${dir}/img`);
     try {
       await Deno.mkdir(`${dir}/rootfs`);
       const controller = new AbortController();
@@ -145,9 +145,9 @@ async function withWorker(
 ): Promise<void> {
   await withTempDir(async (dir) => {
     await twoLayerImage(`${dir}/img`);
-    const image = open(`oci:${dir}/img`);
+    const image = await open(`oci:${dir}/img`);
     try {
-      const jobs = image.layers.map((l) => layerJob(l, image.layers.length, true));
+      const jobs = await Promise.all(image.layers.map((l) => layerJob(l, image.layers.length, true)));
       const worker = await LayerWorker.start(jobs);
       assert(worker, "the worker started");
       await use(image, jobs, worker);

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { dhclientConf, dhcpClientFor } from "../../core/network/dhcp_client.ts";
 import { networkPaths } from "../../core/network/network_dir.ts";
-import { isHostLabel } from "../../core/plan/container_name.ts";
+import { isHostLabel } from "../../core/plan/hostname.ts";
 
 const paths = networkPaths("/var/lib/lxc/web");
 

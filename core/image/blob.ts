@@ -1,0 +1,47 @@
+/**
+ * A blob of an image (a config or a layer) as every source offers it: it knows its digest, size and media type and
+ * opens as a byte stream. A source whose bytes lie in a local file says so too, so readers can take the fast path
+ * (synchronous reads into one reused buffer, also from the layer worker) instead of the stream.
+ *
+ * @module
+ */
+
+/** A byte range of a file on disk: where a blob of an archive or layout directory lies. */
+export interface LocalRange {
+  /** The file on disk that holds the bytes. */
+  readonly file: string;
+  /** Offset of the first byte within `file`. */
+  readonly offset: number;
+  /** Length in bytes. */
+  readonly size: number;
+}
+
+/** Options for {@linkcode Blob.open}. */
+export interface BlobOpenOptions {
+  /** Stops the transfer: the stream errors (or `open` rejects) once it aborts. */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * One blob of an image. Verification is the reader's job, never the source's: whoever reads the stream hashes it and
+ * checks it against `digest` and `size` (core/layer/layer_stream.ts, core/image/documents.ts).
+ */
+export interface Blob {
+  /** Names the blob in messages: "blobs/sha256/ab12…" (a member of an archive), "sha256:ab12… in ghcr.io/x/y". */
+  readonly name: string;
+  /** The digest the descriptor names; undefined when the source names none (a legacy docker-archive layer). */
+  readonly digest: string | undefined;
+  /** The size the descriptor names; undefined when it names none (then the stream's length is taken as it is). */
+  readonly size: number | undefined;
+  /** The descriptor's media type ("" when the source gives none). */
+  readonly mediaType: string;
+  /** Where the bytes lie on local disk, when they do: the fast path. Undefined for a blob that is only a stream. */
+  readonly local: LocalRange | undefined;
+  /** The bytes, from the first, as a stream (a file read, a fetch() body); cancel it to stop early. */
+  open(options?: BlobOpenOptions): Promise<ReadableStream<Uint8Array>>;
+}
+
+/** The size to show and count progress by: the descriptor's, or the local range's. */
+export function blobLength(blob: Blob): number {
+  return blob.size ?? blob.local?.size ?? 0;
+}

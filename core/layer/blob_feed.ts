@@ -1,0 +1,162 @@
+/**
+ * Feeding the layer worker the bytes of blobs that are only streams (a registry's fetch() bodies): the main thread reads
+ * each stream and posts its chunks to the worker (transferred, not copied), which hashes and decompresses them as it
+ * does a local file's. Why not let the worker fetch by itself: a blob's `open()` is a closure over its source (a
+ * registry client with its tokens, TLS settings and retries) that cannot cross to another isolate, and rebuilding the
+ * client there would copy credentials into a second place. Reading a socket costs the main thread little; hashing and
+ * decompression, the expensive part, stay on the second core.
+ *
+ * The feed is bounded: at most {@linkcode FEED_WINDOW} bytes posted and not yet taken by the worker, so memory stays
+ * flat however far the network runs ahead; the worker, in turn, runs ahead of the writer by at most the ring's size.
+ *
+ * Messages to the worker, after its jobs: `{ type: "chunk", layer, chunk }`, `{ type: "end", layer }`,
+ * `{ type: "error", layer, record }` (the stream failed: the worker reports it as that layer's error, in order), and
+ * `{ type: "cancel" }`. The worker answers each chunk with `{ type: "consumed", layer, bytes }`.
+ *
+ * @module
+ */
+import type { Blob } from "../image/blob.ts";
+import { errorFromRecord, type ErrorRecord, errorRecord } from "./layer_job.ts";
+
+/** Bytes posted to the worker and not yet taken, at most. */
+export const FEED_WINDOW = 8 << 20;
+
+/** A message of the feed, from the main thread to the worker. */
+export type FeedMessage =
+  | { type: "chunk"; layer: number; chunk: Uint8Array }
+  | { type: "end"; layer: number }
+  | { type: "error"; layer: number; record: ErrorRecord }
+  | { type: "cancel" };
+
+/** Thrown in the worker when the feed was cancelled while it waited for a chunk. */
+export class FeedCancelled extends Error {
+  constructor() {
+    super("Cannot go on: the feed was cancelled");
+    this.name = "FeedCancelled";
+  }
+}
+
+/** The worker's side: the feed's messages in arrival order, taken one at a time. */
+export class FeedInbox {
+  readonly #queue: FeedMessage[] = [];
+  #waiting: (() => void) | undefined;
+  #cancelled = false;
+
+  /** Hand a message in (from the worker's `onmessage`). */
+  deliver(message: FeedMessage): void {
+    if (message.type === "cancel") this.#cancelled = true;
+    else this.#queue.push(message);
+    this.#waiting?.();
+    this.#waiting = undefined;
+  }
+
+  /**
+   * The next chunk of `layer`, or null at its end.
+   *
+   * @throws the stream's error, as the main thread reported it
+   * @throws {FeedCancelled} once the feed is cancelled
+   */
+  async next(layer: number): Promise<Uint8Array | null> {
+    while (this.#queue.length === 0 && !this.#cancelled) {
+      await new Promise<void>((resolve) => this.#waiting = resolve);
+    }
+    if (this.#cancelled) throw new FeedCancelled();
+    const message = this.#queue.shift()!;
+    if (message.type === "cancel" || message.layer !== layer) {
+      throw new Error(`Cannot read layer ${layer + 1}: the feed sent a message for another layer`);
+    }
+    if (message.type === "chunk") return message.chunk;
+    if (message.type === "end") return null;
+    throw errorFromRecord(message.record);
+  }
+}
+
+/** The main thread's side: reads the stream blobs in order and posts them, within the window. */
+export class BlobFeed {
+  readonly #post: (message: FeedMessage, transfer?: Transferable[]) => void;
+  readonly #signal: AbortSignal | undefined;
+  #posted = 0;
+  #consumed = 0;
+  #credit: (() => void) | undefined;
+  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #stopped = false;
+  /** Settles when every blob has been posted, or the feed stopped. */
+  readonly done: Promise<void>;
+
+  /**
+   * Start feeding: for each layer in order whose entry in `blobs` is defined, its stream's chunks, then its end.
+   *
+   * @param post posts a message to the worker
+   */
+  constructor(
+    blobs: ReadonlyArray<Blob | undefined>,
+    post: (message: FeedMessage, transfer?: Transferable[]) => void,
+    signal: AbortSignal | undefined,
+  ) {
+    this.#post = post;
+    this.#signal = signal;
+    this.done = this.#run(blobs);
+  }
+
+  /** The worker took `bytes` more (its `consumed` message). */
+  consumed(bytes: number): void {
+    this.#consumed += bytes;
+    this.#credit?.();
+    this.#credit = undefined;
+  }
+
+  /** Stop reading (the transfer in progress is cancelled) and tell the worker to stop waiting. */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#reader?.cancel().catch(() => {});
+    this.#credit?.();
+    try {
+      this.#post({ type: "cancel" });
+    } catch { /* the worker is gone */ }
+  }
+
+  async #run(blobs: ReadonlyArray<Blob | undefined>): Promise<void> {
+    for (let layer = 0; layer < blobs.length && !this.#stopped; layer++) {
+      const blob = blobs[layer];
+      if (blob === undefined) continue;
+      try {
+        await this.#feed(blob, layer);
+        if (!this.#stopped) this.#post({ type: "end", layer });
+      } catch (err) {
+        // The worker reports it in its turn, after the layers before it, as a read error on this thread would be.
+        if (!this.#stopped) this.#post({ type: "error", layer, record: errorRecord(err, false) });
+        return;
+      }
+    }
+  }
+
+  async #feed(blob: Blob, layer: number): Promise<void> {
+    const reader = (await blob.open({ signal: this.#signal })).getReader();
+    this.#reader = reader;
+    let done = false;
+    try {
+      while (!this.#stopped) {
+        const next = await reader.read();
+        if (next.done) {
+          done = true;
+          return;
+        }
+        // Transfer the chunk's memory when the chunk is all of it; a view into a larger buffer is copied, since the
+        // rest of that buffer may be another chunk's.
+        const whole = next.value.byteOffset === 0 && next.value.byteLength === next.value.buffer.byteLength &&
+          next.value.buffer instanceof ArrayBuffer;
+        const chunk = whole ? next.value : next.value.slice();
+        this.#posted += chunk.length;
+        this.#post({ type: "chunk", layer, chunk }, [chunk.buffer as ArrayBuffer]);
+        while (this.#posted - this.#consumed > FEED_WINDOW && !this.#stopped) {
+          await new Promise<void>((resolve) => this.#credit = resolve);
+        }
+      }
+    } finally {
+      this.#reader = undefined;
+      if (!done) await reader.cancel().catch(() => {});
+      reader.releaseLock();
+    }
+  }
+}
