@@ -17,8 +17,8 @@
  *
  * @module
  */
-export { convert, inspect, open, verify } from "./core/api.ts";
-export type { ImageOptions } from "./core/api.ts";
+export { convert, inspect, open, pull, verify } from "./core/api.ts";
+export type { ImageOptions, PullOptions, PullResult, RegistryOptions } from "./core/api.ts";
 export type {
   ConfigAdditions,
   ConversionContext,

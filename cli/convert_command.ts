@@ -19,6 +19,7 @@ import { printErr, printOut } from "./output.ts";
 import { progressLine } from "./progress.ts";
 import { selfCommand } from "./self_command.ts";
 import { loadPlugins } from "./load_plugins.ts";
+import { readStdinText, REGISTRY_OPTIONS, registryOptionValues } from "./registry_options.ts";
 import { builtinPlugins } from "../plugins/mod.ts";
 
 /** The convert command. */
@@ -27,7 +28,9 @@ export const convertCommand: Command = {
   summary: "turn an image into an LXC container directory (DEST/config, DEST/rootfs)",
   usage: "oci2lxc convert IMAGE DEST [OPTIONS]",
   description: [
-    "IMAGE is oci-archive:FILE[:REF], docker-archive:FILE[:REF], oci:DIR[:REF], or a",
+    "IMAGE is oci-archive:FILE[:REF], docker-archive:FILE[:REF], oci:DIR[:REF],",
+    "docker://[HOST[:PORT]/]NAME[:TAG][@DIGEST] (a registry: layers stream straight into",
+    "the rootfs, no copy on disk; credentials and TLS as for 'oci2lxc pull'), or a",
     "path whose kind is found from its content. DEST is the container directory; its",
     "base name is the container name, so DEST=/var/lib/lxc/web starts with",
     "'lxc-start -n web'. The rootfs is built in a staging directory beside DEST and",
@@ -61,6 +64,7 @@ export const convertCommand: Command = {
     "oci2lxc convert oci:./layout:latest /var/lib/lxc/ct --unprivileged --json",
     "oci2lxc convert oci-archive:multiarch.tar /var/lib/lxc/arm --platform linux/arm64 --dry-run --json",
     "oci2lxc convert nginx.tar /var/tmp/web --format pve --vmid 120 --pve-version 9.1",
+    "oci2lxc convert docker://registry.example.com/app:1.2 /var/lib/lxc/app --creds me --password-stdin",
   ],
   options: {
     platform: { type: "string", value: "OS/ARCH[/VARIANT]", help: "Platform to select (default: this host's)" },
@@ -111,6 +115,7 @@ export const convertCommand: Command = {
       value: "7|8|9.0|9.1",
       help: "With --format pve: the Proxmox VE version (default 8)",
     },
+    ...REGISTRY_OPTIONS,
   },
   positionals: [2, 2],
   positionalNames: ["IMAGE", "DEST"],
@@ -137,10 +142,12 @@ export async function runConversion(
   const progress = progressLine(quiet);
   try {
     const options = convertOptions(args, dest);
+    const registry = await registryOptionValues(args.values, readStdinText);
     const extra = [...cli.plugins, ...await loadPlugins((args.values.plugin as string[] | undefined) ?? [])];
     return await withInterrupt((signal) =>
       convert(image, dest, {
         ...options,
+        registry,
         ...(extra.length ? { plugins: [...builtinPlugins(), ...extra] } : {}),
         signal,
         selfCommand: selfCommand(),

@@ -13,6 +13,12 @@ import type { CliContext, Command } from "./commands.ts";
 import { formatReport } from "./format_report.ts";
 import { withInterrupt } from "./interrupt.ts";
 import { printOut } from "./output.ts";
+import {
+  readStdinText,
+  REGISTRY_OPTIONS,
+  type RegistryOptionValues,
+  registryOptionValues,
+} from "./registry_options.ts";
 
 /** The inspect command. */
 export const inspectCommand: Command = {
@@ -20,9 +26,11 @@ export const inspectCommand: Command = {
   summary: "show an image's platforms, manifest, config and layers",
   usage: "oci2lxc inspect IMAGE [--platform OS/ARCH[/VARIANT]] [--plan] [--json]",
   description: [
-    "IMAGE is oci-archive:FILE[:REF], docker-archive:FILE[:REF], oci:DIR[:REF], or a",
-    "path whose kind is found from its content. A gzip- or zstd-compressed archive is",
-    "decompressed once to a temporary file in $TMPDIR (or /tmp), removed afterwards.",
+    "IMAGE is oci-archive:FILE[:REF], docker-archive:FILE[:REF], oci:DIR[:REF],",
+    "docker://[HOST[:PORT]/]NAME[:TAG][@DIGEST], or a path whose kind is found from its",
+    "content. From a registry only the index, manifest and config are read, no layer.",
+    "A gzip- or zstd-compressed archive is decompressed once to a temporary file in",
+    "$TMPDIR (or /tmp), removed afterwards.",
     "",
     "--plan prints what 'convert --dry-run' would print, for a container named after",
     "the image file (nginx.tar: nginx; else 'container'), with paths relative to the",
@@ -41,18 +49,20 @@ export const inspectCommand: Command = {
     platform: { type: "string", value: "OS/ARCH[/VARIANT]", help: "Platform to select (default: this host's)" },
     plan: { type: "boolean", help: "Print the conversion plan (as convert --dry-run) instead" },
     json: { type: "boolean", help: "Print the report as JSON" },
+    ...REGISTRY_OPTIONS,
   },
   positionals: [1, 1],
   positionalNames: ["IMAGE"],
   async run(args, cli) {
+    const registry = await registryOptionValues(args.values, readStdinText);
     if (args.values.plan) {
-      const report = await planImage(args.positionals[0]!, args.values.platform as string | undefined, cli);
+      const report = await planImage(args.positionals[0]!, args.values.platform as string | undefined, registry, cli);
       printOut(args.values.json ? JSON.stringify(report, null, 2) : formatReport(report));
       return 0;
     }
-    // Ctrl-C also stops the unpacking of a compressed archive (and, later, a registry's transfers).
+    // Ctrl-C also stops the unpacking of a compressed archive and a registry's transfers.
     const report = await withInterrupt((signal) =>
-      inspect(args.positionals[0]!, { platform: args.values.platform as string | undefined, signal })
+      inspect(args.positionals[0]!, { platform: args.values.platform as string | undefined, signal, registry })
     );
     printOut(args.values.json ? JSON.stringify(report, null, 2) : formatInspect(report));
     return 0;
@@ -74,7 +84,12 @@ export function planName(reference: string): string {
 }
 
 /** Run a dry-run conversion in a temporary directory and report it with paths relative to it. */
-async function planImage(reference: string, platform: string | undefined, cli: CliContext): Promise<ConversionReport> {
+async function planImage(
+  reference: string,
+  platform: string | undefined,
+  registry: RegistryOptionValues,
+  cli: CliContext,
+): Promise<ConversionReport> {
   const name = planName(reference);
   const dir = await Deno.makeTempDir({ prefix: "oci2lxc-plan-" });
   try {
@@ -82,6 +97,7 @@ async function planImage(reference: string, platform: string | undefined, cli: C
       convert(reference, `${dir}/${name}`, {
         dryRun: true,
         platform,
+        registry,
         // A plan is a preview: as a normal user, show it with the approximations (they are warnings in it).
         allowApproximate: true,
         signal,

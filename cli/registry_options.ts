@@ -1,8 +1,7 @@
 /**
  * The registry options of `convert`, `inspect`, `verify` and `pull`, as skopeo and podman spell them: `--creds
- * USER[:PASSWORD]`, `--password-stdin`, `--authfile FILE`, `--cert-dir DIR`, `--tls-verify=false`. Not yet wired into
- * the commands (the image model's registry source will take {@linkcode RegistryOptionValues}); the specs and checks
- * are here so every command parses them the same way.
+ * USER[:PASSWORD]`, `--password-stdin`, `--authfile FILE`, `--cert-dir DIR`, `--tls-verify=false`. The specs and
+ * checks are here so every command parses them the same way.
  *
  * @module
  */
@@ -69,6 +68,11 @@ export function parseTlsVerify(text: string): boolean {
  */
 export function passwordFromStdin(text: string): string {
   return text.replace(/\r?\n$/, "");
+}
+
+/** All of standard input as text (for `--password-stdin`). */
+export async function readStdinText(): Promise<string> {
+  return await new Response(Deno.stdin.readable).text();
 }
 
 /**

@@ -16,6 +16,7 @@ import { installLxcTemplateCommand } from "./install_lxc_template_command.ts";
 import { lxcTemplateCommand } from "./lxc_template_command.ts";
 import { inspectCommand } from "./inspect_command.ts";
 import { pluginsCommand } from "./plugins_command.ts";
+import { pullCommand } from "./pull_command.ts";
 import { versionCommand } from "./version_command.ts";
 import { abortActiveWork } from "./interrupt.ts";
 import { printErr, printOut, reportError } from "./output.ts";
@@ -27,6 +28,7 @@ export const COMMANDS: Command[] = [
   convertCommand,
   inspectCommand,
   verifyCommand,
+  pullCommand,
   pluginsCommand,
   versionCommand,
   installLxcTemplateCommand,

@@ -8,6 +8,7 @@ import { verify } from "../core/api.ts";
 import type { Command } from "./commands.ts";
 import { printErr, printOut } from "./output.ts";
 import { messageLine } from "../core/errors.ts";
+import { readStdinText, REGISTRY_OPTIONS, registryOptionValues } from "./registry_options.ts";
 
 /** The verify command. */
 export const verifyCommand: Command = {
@@ -17,22 +18,26 @@ export const verifyCommand: Command = {
   description: [
     "Reads the index, manifest, config and every layer completely: sizes, digests,",
     "decompression, diff_ids and tar structure. Exit code 0 when all match, 1 when",
-    "anything does not (every mismatch is listed), 2 on a usage error.",
+    "anything does not (every mismatch is listed), 2 on a usage error. IMAGE may be",
+    "docker://…: every layer is then streamed from the registry and checked, none kept.",
   ].join("\n"),
   examples: [
     "oci2lxc verify oci-archive:nginx.tar",
     "oci2lxc verify docker-archive:saved.tar.gz --json",
     "oci2lxc verify multiarch.tar --platform linux/arm64",
+    "oci2lxc verify docker://registry.example.com/app:1.2 --authfile auth.json",
   ],
   options: {
     platform: { type: "string", value: "OS/ARCH[/VARIANT]", help: "Platform to select (default: this host's)" },
     json: { type: "boolean", help: "Print the report as JSON" },
+    ...REGISTRY_OPTIONS,
   },
   positionals: [1, 1],
   positionalNames: ["IMAGE"],
   async run(args) {
+    const registry = await registryOptionValues(args.values, readStdinText);
     const report = await withInterrupt((signal) =>
-      verify(args.positionals[0]!, { platform: args.values.platform as string | undefined, signal })
+      verify(args.positionals[0]!, { platform: args.values.platform as string | undefined, signal, registry })
     );
     if (args.values.json) {
       printOut(JSON.stringify(report, null, 2));
@@ -40,7 +45,13 @@ export const verifyCommand: Command = {
       for (const l of report.layers) printOut(`layer ${l.index + 1}: ${l.digest} ok, diff_id ${l.diffId}`);
       if (report.reordered) printOut("note: the manifest lists layers in another order than the config's diff_ids");
       for (const p of report.problems) printErr(`error: ${messageLine(p.message)}`);
-      if (!report.ok) printErr("hint: The archive is damaged or was modified; fetch or save the image again");
+      if (!report.ok) {
+        printErr(
+          args.positionals[0]!.startsWith("docker://")
+            ? "hint: The registry holds a damaged image, or something between it and us changed the bytes; run again"
+            : "hint: The archive is damaged or was modified; fetch or save the image again",
+        );
+      }
       printOut(report.ok ? "verified: all digests and sizes match" : `${report.problems.length} problem(s) found`);
     }
     return report.ok ? 0 : 1;

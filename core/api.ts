@@ -4,14 +4,15 @@
  *
  * @module
  */
-import { type ImageOptions, open } from "./open.ts";
+import { type ImageOptions, open, type RegistryOptions } from "./open.ts";
 import { inspectImage, type InspectReport } from "./inspect.ts";
 import { verifyImage, type VerifyReport } from "./verify.ts";
 import type { ConversionReport, ConvertOptions } from "./conversion.ts";
 import { convertImage } from "./pipeline.ts";
 import { builtinPlugins } from "../plugins/mod.ts";
 
-export { type ImageOptions, open };
+export { type ImageOptions, open, type RegistryOptions };
+export { pull, type PullOptions, type PullResult } from "./pull.ts";
 
 /**
  * Describe an image: platforms, manifest, config, layers, history.

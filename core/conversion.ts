@@ -6,6 +6,7 @@
  */
 import type { Image } from "./image/image.ts";
 import type { Platform } from "./image/platform.ts";
+import type { RegistryOptions } from "./open.ts";
 import type { ContainerPlan, PlanField } from "./plan/container_plan.ts";
 import type { StageName } from "./pipeline/stage_names.ts";
 import type { Plugin } from "./plugin.ts";
@@ -35,6 +36,8 @@ export type OutputFormat = "lxc" | "pve";
 export interface ConvertOptions {
   /** `os/arch[/variant]`; the host's by default. */
   platform?: string | Platform | undefined;
+  /** For `docker://` references: credentials and TLS (the CLI's registry options). */
+  registry?: RegistryOptions | undefined;
   /** Replace DEST if it exists (only after the new one is complete, and only if it looks like a container). */
   force?: boolean | undefined;
   /** With `force`: also replace a DEST that does not look like a container (no config or rootfs in it). */

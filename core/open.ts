@@ -5,9 +5,15 @@
  * @module
  */
 import type { Image } from "./image/image.ts";
-import { parsePlatform, type Platform } from "./image/platform.ts";
+import { hostPlatform, parsePlatform, type Platform } from "./image/platform.ts";
+import { openRegistryImage } from "./image/registry_source.ts";
 import { openImage } from "./image/source.ts";
 import { parseReference } from "./reference.ts";
+import { parseRegistryReference } from "./registry/reference.ts";
+import type { RegistryClientOptions } from "./registry/registry_client.ts";
+
+/** How to reach a registry (`docker://`): credentials, TLS; what `--creds`, `--authfile`, `--cert-dir`, `--tls-verify` give. */
+export type RegistryOptions = Omit<RegistryClientOptions, "signal">;
 
 /** Options shared by the verbs that open an image. */
 export interface ImageOptions {
@@ -19,11 +25,14 @@ export interface ImageOptions {
   tempName?: string | undefined;
   /** Stops the opening (an "interrupted" error), also while a compressed outer archive is unpacked. */
   signal?: AbortSignal | undefined;
+  /** For `docker://` references: credentials and TLS (the CLI's registry options). */
+  registry?: RegistryOptions | undefined;
 }
 
 /**
- * Open an image reference (`oci-archive:x.tar`, `docker-archive:…`, `oci:DIR`, or a path): the index, manifest and
- * config are read and verified, the layers not yet. Call `close()` on the image when done.
+ * Open an image reference (`oci-archive:x.tar`, `docker-archive:…`, `oci:DIR`, `docker://…`, or a path): the index,
+ * manifest and config are read and verified, the layers not yet (a registry's are streamed when they are read). Call
+ * `close()` on the image when done.
  *
  * @example
  * ```ts
@@ -39,7 +48,15 @@ export interface ImageOptions {
  */
 export function open(reference: string, options: ImageOptions = {}): Promise<Image> {
   const platform = typeof options.platform === "string" ? parsePlatform(options.platform) : options.platform;
-  return openImage(parseReference(reference), {
+  const parsed = parseReference(reference);
+  if (parsed.transport === "docker") {
+    return openRegistryImage(parseRegistryReference(reference), {
+      ...options.registry,
+      platform: platform ?? hostPlatform(),
+      signal: options.signal,
+    });
+  }
+  return openImage(parsed, {
     platform,
     tempDir: options.tempDir,
     tempName: options.tempName,

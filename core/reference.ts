@@ -1,19 +1,20 @@
 /**
  * Image references in the containers-transports syntax skopeo and podman users write: `oci-archive:PATH[:REF]`,
- * `docker-archive:PATH[:REF]`, `oci:DIR[:REF]`, or a bare path whose kind is found from its content.
+ * `docker-archive:PATH[:REF]`, `oci:DIR[:REF]`, `docker://…` (a registry; its name is parsed by
+ * core/registry/reference.ts), or a bare path whose kind is found from its content.
  *
  * @module
  */
 import { Oci2LxcError } from "./errors.ts";
 import { pathExists } from "./path_exists.ts";
 
-/** The transports we read. `auto` means a bare path: detect by content. */
-export type Transport = "oci-archive" | "docker-archive" | "oci" | "auto";
+/** The transports we read. `auto` means a bare path: detect by content; `docker` a registry. */
+export type Transport = "oci-archive" | "docker-archive" | "oci" | "docker" | "auto";
 
 /** A parsed image reference. */
 export interface ImageReference {
   readonly transport: Transport;
-  /** File or directory on disk. */
+  /** File or directory on disk; for `docker`, the reference after `docker://`. */
   readonly path: string;
   /** Tag, ref name, digest or `@N` selecting one image inside; undefined for the only one. */
   readonly ref: string | undefined;
@@ -39,9 +40,12 @@ export function parseReference(text: string): ImageReference {
   if (text.trim() === "") throw new Oci2LxcError("usage", "Cannot parse image reference: it is empty");
   const transport = TRANSPORTS.find((t) => text.startsWith(`${t}:`));
   if (!transport) {
-    if (/^[a-z][a-z0-9+.-]*:\/\//.test(text) || text.startsWith("docker://")) {
-      throw new Oci2LxcError("usage", `Cannot read image "${text}": registries are not supported yet`, {
-        hint: `Save it first: skopeo copy docker://IMAGE oci-archive:image.tar`,
+    if (text.startsWith("docker://")) {
+      return { transport: "docker", path: text.slice("docker://".length), ref: undefined, text };
+    }
+    if (/^[a-z][a-z0-9+.-]*:\/\//.test(text)) {
+      throw new Oci2LxcError("usage", `Cannot read image "${text}": registries are read only as docker://`, {
+        hint: "Write docker://[HOST[:PORT]/]NAME[:TAG][@DIGEST], e.g. docker://debian:12",
       });
     }
     return { transport: "auto", path: text, ref: undefined, text };

@@ -10,8 +10,8 @@
  *
  * Permissions baked into the binary: every command but the DHCP hook needs
  * exactly --allow-read --allow-write --allow-ffi --allow-run --allow-env
- * (checked by running the bundle with only those through convert, verify,
- * inspect --plan, plugins and version). The DHCP hook that LXC runs reads
+ * --allow-net (checked by running the bundle with only those through convert,
+ * verify, inspect --plan, pull, plugins and version, also from a registry). The DHCP hook that LXC runs reads
  * /proc (a process's network namespace, its stat, our own fds), and Deno 2.9
  * lets only --allow-all read /proc; so the binary gets --allow-all. With
  * --allow-ffi and --allow-run granted, that adds no real power.
@@ -20,7 +20,14 @@
  */
 
 /** What every command but `hook dhcp` needs. */
-export const NEEDED = ["--allow-read", "--allow-write", "--allow-ffi", "--allow-run", "--allow-env"] as const;
+export const NEEDED = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-ffi",
+  "--allow-run",
+  "--allow-env",
+  "--allow-net",
+] as const;
 
 /** What the binary is compiled with: see the module doc for why it is not {@linkcode NEEDED}. */
 export const PERMISSIONS = ["--allow-all"] as const;

@@ -29,6 +29,7 @@ export const openStage: Stage<void, Opened> = {
       tempDir: claim?.dir,
       tempName: claim?.unpackName,
       signal: options.signal,
+      registry: options.registry,
     });
     run.atEnd(() => image.close());
     for (const w of image.warnings) run.warn(w);

@@ -60,6 +60,8 @@ function unverifiedTransport(tls: TlsMaterial, plain: HttpTransport): HttpTransp
         method: request.method,
         headers,
         rejectUnauthorized: false,
+        // Unchecked anyway; given CAs, node:tls does not load the system's roots (which needs --allow-sys).
+        ...(tls.caCerts.length > 0 ? { ca: [...tls.caCerts] } : {}),
         ...(tls.clientCert ? { cert: tls.clientCert.cert, key: tls.clientCert.key } : {}),
       }, (res) => {
         const responseHeaders = new Headers();

@@ -2,10 +2,13 @@
  * Every example in every --help (the main one and each command's) runs and
  * exits 0: the placeholders people read (nginx.tar, /var/lib/lxc/web) are
  * swapped for fixture files and temp directories by the table below, and a
- * conversion gets --dry-run so that no example writes outside its temp dir.
+ * conversion gets --dry-run so that no example writes outside its temp dir. A `docker://` reference goes to a test
+ * registry on 127.0.0.1 (plain http, so `--tls-verify=false` is added) that holds the fixture under every name the
+ * examples use: no example reaches beyond this machine.
  */
 import assert from "node:assert/strict";
 import { withTempDir } from "../_helpers/oci_builder.ts";
+import { startRegistry } from "../_helpers/registry.ts";
 import { cli } from "./_cli.ts";
 
 const FIX = "fixtures/images/";
@@ -27,7 +30,22 @@ const PLACEHOLDERS: ReadonlyArray<readonly [string, string]> = [
   ["/var/tmp/", "$DIR/tmp/"],
   ["/srv/app", "$DIR/srv-app"],
   ["/usr/local/share/lxc/templates", "$DIR/srv-app"],
+  ["debian.tar", "$DIR/debian.tar"],
+  ["busybox.tar", "$DIR/busybox.tar"],
+  ["./images", "$DIR/images"],
+  ["auth.json", "$DIR/auth.json"],
 ];
+
+/** The repositories the registry examples name, each seeded with the busybox fixture (a multi-platform one for --all). */
+const REGISTRY_NAMES = ["debian:12", "app:1.2", "busybox:latest"];
+
+/** `docker://[HOST/]NAME` of an example, sent to the test registry at `host` instead. */
+function toTestRegistry(word: string, host: string): string {
+  const name = word.slice("docker://".length);
+  const slash = name.indexOf("/");
+  const first = slash < 0 ? "" : name.slice(0, slash);
+  return `docker://${host}/${/[.:]/.test(first) ? name.slice(slash + 1) : name}`;
+}
 
 /** The example lines of one --help text. */
 function examplesOf(help: string): string[] {
@@ -38,9 +56,10 @@ function examplesOf(help: string): string[] {
 }
 
 /** The words of an example with placeholders swapped, and which placeholders were used. */
-function substitute(example: string, dir: string, used: Set<string>): string[] {
+function substitute(example: string, dir: string, used: Set<string>, registry: string): string[] {
   assert(!/["'\\$`]/.test(example), `example needs a shell to read: ${example}`);
   return example.split(/ +/).slice(1).map((word) => {
+    if (word.startsWith("docker://")) return toTestRegistry(word, registry);
     for (const [placeholder, real] of PLACEHOLDERS) {
       const at = word.indexOf(placeholder);
       if (at < 0) continue;
@@ -55,6 +74,8 @@ function substitute(example: string, dir: string, used: Set<string>): string[] {
 }
 
 Deno.test("every --help example runs with fixture images and exits 0", async () => {
+  await using registry = await startRegistry("http");
+  for (const name of REGISTRY_NAMES) await registry.seed("busybox.multiarch.oci.tar", name, { all: true });
   const used = new Set<string>();
   const help = await cli("main.ts", ["--help"]);
   const commands = ["", ...[...help.stdout.matchAll(/^ {2}([a-z-]+) {2}/gm)].map((m) => m[1]!)];
@@ -63,6 +84,7 @@ Deno.test("every --help example runs with fixture images and exits 0", async () 
     "convert",
     "inspect",
     "verify",
+    "pull",
     "plugins",
     "version",
     "install-lxc-template",
@@ -76,8 +98,10 @@ Deno.test("every --help example runs with fixture images and exits 0", async () 
     for (const example of examples) {
       await withTempDir(async (dir) => {
         await Deno.mkdir(`${dir}/srv-app`);
-        const args = substitute(example, dir, used);
+        await Deno.writeTextFile(`${dir}/auth.json`, '{"auths":{}}');
+        const args = substitute(example, dir, used, registry.host);
         if (args[0] === "convert" && !args.includes("--dry-run")) args.push("--dry-run");
+        if (args.some((a) => a.startsWith("docker://"))) args.push("--tls-verify=false");
         const r = await cli("main.ts", args);
         assert.deepEqual(r.code, 0, `${example}\n  ran as: ${args.join(" ")}\n${r.stderr}`);
         assert(r.stdout.length > 0, `${example} printed nothing`);

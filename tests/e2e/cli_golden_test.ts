@@ -16,7 +16,9 @@ function normalise(text: string, dir: string): string {
 }
 
 for (const entry of ENTRIES) {
-  for (const args of [["--help"], ["convert", "--help"], ["plugins", "--help"], ["version", "--help"]]) {
+  for (
+    const args of [["--help"], ["convert", "--help"], ["pull", "--help"], ["plugins", "--help"], ["version", "--help"]]
+  ) {
     const name = args.length === 1 ? "main" : args[0]!;
     Deno.test(`[${entry}] ${args.join(" ")} matches its golden text`, async () => {
       const r = await cli(entry, args);

@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { withTempDir } from "../_helpers/oci_builder.ts";
+import { startRegistry } from "../_helpers/registry.ts";
 import { bundle, PROJECT_ROOT } from "./_cli.ts";
 
 interface Run {
@@ -96,15 +97,25 @@ Deno.test("compile without DENORT_BIN and no way to download denort fails with t
   });
 });
 
-Deno.test("the bundle runs convert, verify, inspect --plan, plugins and version with only the permissions README names", async () => {
+Deno.test("the bundle runs convert, verify, inspect --plan, pull, plugins and version with only the permissions README names", async () => {
   const { NEEDED, V8_FLAGS } = await import("../../scripts/compile.ts");
   const script = await bundle();
+  await using registry = await startRegistry("http");
+  await registry.seed("busybox.oci.tar", "busybox:1");
+  // Unverified TLS goes through node:https, which must not need more than these permissions either.
+  await using tls = await startRegistry("tls-basic");
+  await tls.seed("busybox.oci.tar", "busybox:1");
+  const creds = `${tls.user}:${tls.password}`;
   await withTempDir(async (dir) => {
     const image = `${PROJECT_ROOT}fixtures/images/busybox.oci.tar`;
+    const remote = `docker://${registry.host}/busybox:1`;
     const commands = [
       ["convert", image, `${dir}/ct`, "--quiet"],
       ["verify", image],
       ["inspect", image, "--plan"],
+      ["convert", remote, `${dir}/remote`, "--quiet", "--tls-verify=false"],
+      ["pull", remote, `oci-archive:${dir}/pulled.tar`, "--tls-verify=false"],
+      ["inspect", `docker://${tls.host}/busybox:1`, "--tls-verify=false", "--creds", creds],
       ["plugins"],
       ["--version"],
     ];

@@ -148,13 +148,14 @@ Deno.test("parseReference() splits transport, path and ref, keeping colons of ex
   }
 });
 
-Deno.test("parseReference() refuses an empty reference and registry references with a hint", () => {
+Deno.test("parseReference() refuses an empty reference and URLs other than docker://, which is a registry", () => {
   assert.throws(
     () => parseReference(""),
     (err) => err instanceof Oci2LxcError && err.message.includes("Cannot parse image reference: it is empty"),
   );
-  assert.throws(() => parseReference("docker://busybox:latest"), (err) => {
-    assert(err instanceof Oci2LxcError && err.code === "usage" && err.hint?.includes("skopeo copy"));
+  assert.throws(() => parseReference("https://busybox:latest"), (err) => {
+    assert(err instanceof Oci2LxcError && err.code === "usage" && err.hint?.includes("docker://"));
     return true;
   });
+  assert.deepEqual(parseReference("docker://busybox:latest").transport, "docker");
 });
