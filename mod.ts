@@ -2,10 +2,17 @@
  * oci2lxc as a library: the same functions the CLI calls.
  *
  * @example Converting an image from a script
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { convert } from "./mod.ts";
- * const report = await convert("oci-archive:nginx.tar", "/var/lib/lxc/web", { net: ["link=lxcbr0,ip=dhcp"] });
- * console.log(report.container.argv);
+ * const dir = Deno.makeTempDirSync();
+ * const report = await convert("oci-archive:fixtures/images/busybox.oci.tar", `${dir}/web`, {
+ *   net: ["link=lxcbr0,ip=10.0.3.5/24,gw=10.0.3.1"],
+ *   allowApproximate: Deno.uid() !== 0, // a normal user cannot set owners: every file becomes theirs
+ * });
+ * assert.equal(report.container.argv[0], "/bin/report.sh"); // the fixture's Entrypoint
+ * assert(Deno.statSync(`${dir}/web/config`).isFile);
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  *
  * @module

@@ -36,8 +36,9 @@ function bashWord(word: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bashCompletion } from "./completion_command.ts";
- * console.assert(bashCompletion([]).includes("complete -F _oci2lxc oci2lxc"));
+ * assert(bashCompletion([]).includes("complete -F _oci2lxc oci2lxc"));
  * ```
  */
 export function bashCompletion(commands: readonly Command[]): string {

@@ -5,8 +5,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatBytes } from "./format_bytes.ts";
- * console.assert(formatBytes(1088943) === "1.1 MB");
+ * assert.equal(formatBytes(1088943), "1.1 MB");
  * ```
  */
 export function formatBytes(bytes: number): string {

@@ -38,8 +38,9 @@ function shellWord(word: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { templateScript } from "./install_lxc_template_command.ts";
- * console.assert(templateScript(["/usr/bin/oci2lxc"]).includes('exec /usr/bin/oci2lxc lxc-template "$@"'));
+ * assert(templateScript(["/usr/bin/oci2lxc"]).includes('exec /usr/bin/oci2lxc lxc-template "$@"'));
  * ```
  */
 export function templateScript(command: readonly string[]): string {

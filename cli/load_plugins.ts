@@ -36,13 +36,13 @@ export async function loadPlugins(files: readonly string[]): Promise<Plugin<Conv
     } catch (cause) {
       throw new Oci2LxcError("plugin", `Cannot load plugin ${file}: ${importFailure(cause)}`, {
         cause,
-        hint: "--plugin takes a .ts or .js module whose default export is a plugin or a factory; --debug shows more",
+        hint: "Give --plugin a .ts or .js module whose default export is a plugin or a factory; --debug shows more",
       });
     }
     const value = typeof mod.default === "function" ? (mod.default as () => unknown)() : mod.default;
     if (value === undefined) {
       throw new Oci2LxcError("plugin", `Cannot load plugin ${file}: it has no default export`, {
-        hint: "export default a plugin object or a factory function",
+        hint: "Make the module's default export a plugin object or a factory function",
       });
     }
     try {

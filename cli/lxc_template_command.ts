@@ -82,7 +82,7 @@ export const lxcTemplateCommand: Command = {
     );
     if (v["mapped-uid"] !== undefined || v["mapped-gid"] !== undefined) {
       throw new Oci2LxcError("usage", `Cannot create ${name} with the oci2lxc template in a user namespace`, {
-        hint: "lxc-create's config has lxc.idmap: create it as root without lxc.idmap and pass --unprivileged " +
+        hint: "Create it as root without lxc.idmap in lxc-create's config and pass --unprivileged " +
           "after '--' (oci2lxc shifts the owners and writes lxc.idmap itself)",
       });
     }
@@ -159,11 +159,12 @@ function keyOf(line: string): string | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mergeLxcCreateConfig } from "./lxc_template_command.ts";
  * const theirs = "lxc.net.0.type = veth\nlxc.net.0.link = lxcbr0\nlxc.rootfs.path = dir:/x/rootfs\n";
  * const ours = "lxc.rootfs.path = dir:/x/rootfs\nlxc.net.0.type = empty\nlxc.init.cmd = /app\n";
  * const merged = mergeLxcCreateConfig(theirs, ours, false);
- * console.assert(merged.includes("lxc.net.0.link = lxcbr0") && !merged.includes("type = empty"));
+ * assert(merged.includes("lxc.net.0.link = lxcbr0") && !merged.includes("type = empty"));
  * ```
  */
 export function mergeLxcCreateConfig(theirs: string, ours: string, userNet: boolean): string {

@@ -19,8 +19,9 @@ const VMID_MAX = 999_999_999;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseVmid } from "./option_values.ts";
- * console.assert(parseVmid("120") === 120);
+ * assert.equal(parseVmid("120"), 120);
  * ```
  */
 export function parseVmid(text: string): number {
@@ -40,15 +41,16 @@ export function parseVmid(text: string): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkLxcVersion } from "./option_values.ts";
- * console.assert(checkLxcVersion("5.0.2") === "5.0.2");
+ * assert.equal(checkLxcVersion("5.0.2"), "5.0.2");
  * ```
  */
 export function checkLxcVersion(text: string): string {
   // A distribution's suffix (`6.0.0~git2024…`, `5.0.2-1+deb12u2`) is part of what lxc-start --version prints.
   if (!/^[0-9]{1,4}\.[0-9]{1,4}(?:\.[0-9]{1,4})?(?:[~+-][A-Za-z0-9.~+-]*)?$/.test(text)) {
     throw new Oci2LxcError("usage", `Cannot use --lxc-version ${quoteForMessage(text)}: give a version like 5.0.2`, {
-      hint: "lxc-start --version on the host that will run the container prints it",
+      hint: "Run lxc-start --version on the host that will run the container",
     });
   }
   return text;

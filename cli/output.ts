@@ -68,7 +68,7 @@ export function reportError(err: unknown, debug: boolean): number {
   const message = messageLine(err instanceof Error ? err.message : String(err));
   printErr(`error: ${message.startsWith("Cannot ") ? message : `Cannot finish: ${message}`}`);
   if (debug) printCauses(err);
-  else printErr("hint: run again with --debug for details, and report it if it looks like a bug");
+  else printErr("hint: Run again with --debug for details, and report it if it looks like a bug");
   return 1;
 }
 

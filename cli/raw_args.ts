@@ -23,8 +23,9 @@ const strict = new TextDecoder("utf-8", { fatal: true });
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { notUtf8Arguments } from "./raw_args.ts";
- * console.assert(notUtf8Arguments(["convert", "a.tar", "/var/lib/lxc/web"]).length === 0);
+ * assert.equal(notUtf8Arguments(["convert", "a.tar", "/var/lib/lxc/web"]).length, 0);
  * ```
  */
 export function notUtf8Arguments(argv: readonly string[]): number[] {

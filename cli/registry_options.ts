@@ -43,8 +43,9 @@ const FALSE = ["0", "f", "F", "FALSE", "false", "False"];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseTlsVerify } from "./registry_options.ts";
- * console.assert(parseTlsVerify("false") === false && parseTlsVerify("true") === true);
+ * assert(parseTlsVerify("false") === false && parseTlsVerify("true") === true);
  * ```
  */
 export function parseTlsVerify(text: string): boolean {
@@ -60,8 +61,9 @@ export function parseTlsVerify(text: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { passwordFromStdin } from "./registry_options.ts";
- * console.assert(passwordFromStdin("s3cret\n") === "s3cret");
+ * assert.equal(passwordFromStdin("s3cret\n"), "s3cret");
  * ```
  */
 export function passwordFromStdin(text: string): string {

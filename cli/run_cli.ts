@@ -105,10 +105,13 @@ export interface RunCliOptions {
  * Run the CLI with `argv` (without the program name); resolves to the exit code.
  *
  * @example A custom main with one more plugin built in
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { runCli } from "../mod.ts";
  * import { motd } from "../examples/motd_plugin/motd_plugin.ts";
  * if (import.meta.main) Deno.exit(await runCli(Deno.args, { plugins: [motd()] }));
+ * // The same CLI with one more plugin: it answers like the stock one.
+ * assert.equal(await runCli(["--version"], { plugins: [motd()] }), 0);
  * ```
  */
 export async function runCli(argv: string[], options: RunCliOptions = {}): Promise<number> {

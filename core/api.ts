@@ -18,10 +18,11 @@ export { pull, type PullOptions, type PullResult } from "./pull.ts";
  * Describe an image: platforms, manifest, config, layers, history.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { inspect } from "./api.ts";
  * const report = await inspect("oci-archive:fixtures/images/busybox.oci.tar");
- * console.log(report.config.digest);
+ * assert.match(report.config.digest, /^sha256:[0-9a-f]{64}$/);
  * ```
  */
 export async function inspect(reference: string, options: ImageOptions = {}): Promise<InspectReport> {

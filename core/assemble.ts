@@ -80,8 +80,9 @@ export async function assembleRootfs(
   const writer = new RootfsWriter(rootfs, {
     ...(options.idmap ? { idmap: options.idmap } : {}),
     approximate: options.approximate ?? false,
-    // The message alone does not say which entry: the layer and the entry come first, as the tar parser's do.
-    onWarning: (w: RootfsWarning) => options.onWarning?.(`${w.layer}: ${w.path}: ${w.message}`),
+    // A warning about an entry names its layer and the entry; one about the whole rootfs (no path) stands alone.
+    onWarning: (w: RootfsWarning) =>
+      options.onWarning?.(w.path === "" ? w.message : `${w.layer}: ${w.path}: ${w.message}`),
   });
   const result: AssembleResult = {
     layers: [],
@@ -110,7 +111,7 @@ export async function assembleRootfs(
       const name = layerName(layer, layers.length);
       const interrupted = () => throwIfInterrupted(options.signal, "finish the conversion", `in ${name}`);
       writer.beginLayer(name);
-      // The parser names the layer in its warnings already.
+      // The parser names the layer in its warnings itself.
       const parser = new TarParser(writer, { name, onWarning: (m) => options.onWarning?.(m) });
       let bytes = 0;
       let reported = performance.now();

@@ -39,9 +39,10 @@ const LOWER_HEX = /^[0-9a-f]+$/;
  *
  * @example Parsing a layer digest
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseDigest } from "./digest.ts";
  * const d = parseDigest("sha256:" + "ab".repeat(32), "manifest layer 1");
- * console.assert(d.algorithm === "sha256" && d.hex.length === 64);
+ * assert(d.algorithm === "sha256" && d.hex.length === 64);
  * ```
  */
 export function parseDigest(text: string, where: string): Digest {
@@ -84,11 +85,12 @@ export function parseDigest(text: string, where: string): Digest {
  *
  * @example Hashing two chunks
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Hasher } from "./digest.ts";
  * const hasher = new Hasher("sha256");
  * hasher.update(new TextEncoder().encode("hello "));
  * hasher.update(new TextEncoder().encode("world"));
- * console.assert(hasher.digest().startsWith("sha256:b94d27b9"));
+ * assert(hasher.digest().startsWith("sha256:b94d27b9"));
  * ```
  */
 export class Hasher {
@@ -130,8 +132,9 @@ export class Hasher {
  *
  * @example Shortening a digest
  * ```ts
+ * import assert from "node:assert/strict";
  * import { shortDigest } from "./digest.ts";
- * console.assert(shortDigest("sha256:" + "ab".repeat(32)) === "sha256:abababababab");
+ * assert.equal(shortDigest("sha256:" + "ab".repeat(32)), "sha256:abababababab");
  * ```
  */
 export function shortDigest(digest: Digest | string): string {

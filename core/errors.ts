@@ -47,9 +47,10 @@ export interface Oci2LxcErrorOptions {
  *
  * @example Catching a conversion failure
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Oci2LxcError } from "./errors.ts";
  * const err = new Oci2LxcError("image", "Cannot read index.json: not JSON");
- * console.assert(err.exitCode === 1);
+ * assert.equal(err.exitCode, 1);
  * ```
  */
 export class Oci2LxcError extends Error {
@@ -129,8 +130,9 @@ function cut(text: string, keepStart: number, keepEnd: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { messageLine } from "./errors.ts";
- * console.assert(messageLine("Cannot parse --net \"a\nb\"") === "Cannot parse --net \"a\\nb\"");
+ * assert.equal(messageLine("Cannot parse --net \"a\nb\""), "Cannot parse --net \"a\\nb\"");
  * ```
  */
 export function messageLine(text: string): string {
@@ -159,9 +161,10 @@ export function terminalText(text: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { quoteForMessage } from "./errors.ts";
- * console.assert(quoteForMessage("a\nb") === '"a\\nb"');
- * console.assert(quoteForMessage("x".repeat(1000)).length < 200);
+ * assert.equal(quoteForMessage("a\nb"), '"a\\nb"');
+ * assert(quoteForMessage("x".repeat(1000)).length < 200);
  * ```
  */
 export function quoteForMessage(value: string, max = 120): string {

@@ -82,9 +82,10 @@ const ALLOWED_KEYS = new Set(["name", "order", "apply", "options", ...HOOK_NAMES
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { definePlugin } from "./plugin.ts";
  * const hello = definePlugin({ name: "hello", report() {} });
- * console.assert(hello.name === "hello");
+ * assert.equal(hello.name, "hello");
  * ```
  */
 export function definePlugin<C = unknown>(plugin: Plugin<C>): Plugin<C> {

@@ -236,7 +236,7 @@ class Puller {
     const mediaType = (typeof doc.mediaType === "string" ? doc.mediaType : "") || d.mediaType || got.mediaType;
     if (!MANIFEST_TYPES.has(mediaType)) {
       throw new Oci2LxcError("image", `Cannot read ${what} ${d.digest} of ${this.name}: media type ${mediaType}`, {
-        hint: "oci2lxc reads OCI and Docker schema 2 images",
+        hint: "Use an OCI or Docker schema 2 image: oci2lxc reads only those",
       });
     }
     const config = doc.config as Descriptor | undefined;

@@ -30,9 +30,10 @@ const TRANSPORTS = ["oci-archive", "docker-archive", "oci"] as const;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseReference } from "./reference.ts";
  * const r = parseReference("oci-archive:/no/such.tar:latest");
- * console.assert(r.path === "/no/such.tar" && r.ref === "latest");
+ * assert(r.path === "/no/such.tar" && r.ref === "latest");
  * ```
  */
 export function parseReference(text: string): ImageReference {

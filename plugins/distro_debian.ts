@@ -42,11 +42,12 @@ function inittabEntry(line: string): { id: string; action: string; process: stri
  *
  * @example Debian's inittab
  * ```ts
+ * import assert from "node:assert/strict";
  * import { haltOnPowerfail } from "./distro_debian.ts";
  * const out = haltOnPowerfail("id:2:initdefault:\npf::powerwait:/etc/init.d/powerfail start\n");
- * console.assert(out?.includes("#pf::powerwait:") && out.endsWith("p0::powerfail:/sbin/init 0\n"));
- * console.assert(haltOnPowerfail(out!) === undefined);
- * console.assert(haltOnPowerfail("::sysinit:/etc/init.d/rcS\n") === undefined);
+ * assert(out?.includes("#pf::powerwait:") && out.endsWith("p0::powerfail:/sbin/init 0\n"));
+ * assert.equal(haltOnPowerfail(out!), undefined);
+ * assert.equal(haltOnPowerfail("::sysinit:/etc/init.d/rcS\n"), undefined);
  * ```
  */
 export function haltOnPowerfail(text: string): string | undefined {

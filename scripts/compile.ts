@@ -80,7 +80,7 @@ async function main(args: string[]): Promise<void> {
   }
 
   const denort = Deno.env.get("DENORT_BIN");
-  const hint = `set DENORT_BIN=/path/to/denort (Deno ${Deno.version.deno}'s denort, unzipped from ${
+  const hint = `Set DENORT_BIN=/path/to/denort (Deno ${Deno.version.deno}'s denort, unzipped from ${
     denortName(target)
   }, on a machine that can reach it)`;
   if (denort !== undefined) {
@@ -149,8 +149,8 @@ async function main(args: string[]): Promise<void> {
           JSON.stringify(said.split("\n")[0]!.slice(0, 80))
         })`,
         denort !== undefined
-          ? `DENORT_BIN=${denort} is not a denort: ${hint}`
-          : "report it: deno compile made a broken binary",
+          ? `DENORT_BIN=${denort} is not a denort. ${hint}`
+          : "Report it: deno compile made a broken binary",
       );
     }
   }

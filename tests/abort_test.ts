@@ -2,9 +2,9 @@
  * Scripts stop a conversion or a verification with an AbortSignal: the
  * promise rejects with an "interrupted" Oci2LxcError and nothing is left.
  */
+import assert from "node:assert/strict";
 import { readLayer } from "../core/layer/read_layer.ts";
 import { convert, inspect, Oci2LxcError, open, verify } from "../mod.ts";
-import { assert, assertEquals } from "./_helpers/assert.ts";
 import { FIXTURES, withTempDir, writeOciDir } from "./_helpers/oci_builder.ts";
 
 Deno.test("convert() with a signal aborted mid-layer rejects as interrupted and leaves neither DEST nor staging", async () => {
@@ -20,9 +20,9 @@ Deno.test("convert() with a signal aborted mid-layer rejects as interrupted and 
       },
     }).then(() => undefined, (e) => e);
     assert(err instanceof Oci2LxcError, `expected an Oci2LxcError, got ${err}`);
-    assertEquals(err.code, "interrupted");
+    assert.deepEqual(err.code, "interrupted");
     assert(/^Cannot finish the conversion: interrupted in layer 1\/1 /.test(err.message), err.message);
-    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), []);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), []);
   });
 });
 
@@ -55,7 +55,7 @@ Deno.test("readLayer() stops on its check also while the rest of a damaged blob 
         },
       }).then(() => undefined, (e) => e);
       assert(err instanceof Oci2LxcError && err.code === "interrupted", `expected an interruption, got ${err}`);
-      assertEquals(sunk, 0, "nothing was decompressed: the stop came while only hashing");
+      assert.deepEqual(sunk, 0, "nothing was decompressed: the stop came while only hashing");
     } finally {
       image.close();
     }
@@ -72,6 +72,6 @@ Deno.test("inspect() with an aborted signal stops while a compressed archive is 
     );
     assert(err instanceof Oci2LxcError && err.code === "interrupted", `expected an interruption, got ${err}`);
     assert(err.message.includes("while unpacking it"), err.message);
-    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), []);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), []);
   });
 });

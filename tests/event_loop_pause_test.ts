@@ -4,8 +4,8 @@
  * of 5 ms of work, here and in a process pinned to one CPU (where the
  * runtime's helper threads compete with ours).
  */
+import assert from "node:assert/strict";
 import { letEventLoopRun, TIMER_PAUSE_MS } from "../core/event_loop_pause.ts";
-import { assert } from "./_helpers/assert.ts";
 
 const SLICE_MS = 5;
 /**

@@ -5,7 +5,7 @@
  * finished and exited 0 (issue 11 item 6). The signal is sent while the child
  * works, for sure: the child works until the parent's marker file exists.
  */
-import { assertEquals } from "./_helpers/assert.ts";
+import assert from "node:assert/strict";
 
 /** Run the child `rounds` times; per round, whether one pause after the stretch delivered the signal. */
 async function rounds(n: number, pin: boolean): Promise<string[]> {
@@ -45,9 +45,9 @@ async function rounds(n: number, pin: boolean): Promise<string[]> {
 }
 
 Deno.test("a signal sent during a long synchronous stretch is delivered by the next pause", async () => {
-  assertEquals(await rounds(4, false), ["seen", "seen", "seen", "seen"]);
+  assert.deepEqual(await rounds(4, false), ["seen", "seen", "seen", "seen"]);
 });
 
 Deno.test("... also when the process is pinned to one CPU", async () => {
-  assertEquals(await rounds(4, true), ["seen", "seen", "seen", "seen"]);
+  assert.deepEqual(await rounds(4, true), ["seen", "seen", "seen", "seen"]);
 });

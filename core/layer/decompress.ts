@@ -34,8 +34,9 @@ const LAYER_MEDIA_TYPES: Readonly<Record<string, Compression>> = {
  *
  * @example Mapping an OCI media type
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compressionOf } from "./decompress.ts";
- * console.assert(compressionOf("application/vnd.oci.image.layer.v1.tar+zstd", "layer 1") === "zstd");
+ * assert.equal(compressionOf("application/vnd.oci.image.layer.v1.tar+zstd", "layer 1"), "zstd");
  * ```
  */
 export function compressionOf(mediaType: string, where: string): Compression {
@@ -56,8 +57,9 @@ export function compressionOf(mediaType: string, where: string): Compression {
  *
  * @example Sniffing a gzip header
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sniffCompression } from "./decompress.ts";
- * console.assert(sniffCompression(new Uint8Array([0x1f, 0x8b, 8, 0])) === "gzip");
+ * assert.equal(sniffCompression(new Uint8Array([0x1f, 0x8b, 8, 0])), "gzip");
  * ```
  */
 export function sniffCompression(firstBytes: Uint8Array): Compression {

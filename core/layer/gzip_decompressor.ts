@@ -46,12 +46,17 @@ export type GzipDecompressorOptions = DecompressorOptions;
  * that Docker and containerd use).
  *
  * @example Decompressing a gzip blob
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { GzipDecompressor } from "./gzip_decompressor.ts";
+ * const gzipBytes = new Uint8Array(
+ *   await new Response(new Blob(["hello"]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer(),
+ * );
  * const parts: Uint8Array[] = [];
  * const gunzip = new GzipDecompressor((chunk) => parts.push(chunk.slice()), "layer 1");
  * gunzip.push(gzipBytes);
  * gunzip.finish();
+ * assert.equal(new TextDecoder().decode(parts[0]), "hello");
  * ```
  */
 export class GzipDecompressor extends StreamDecompressor {

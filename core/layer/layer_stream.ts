@@ -47,12 +47,13 @@ export interface LayerStreamResult {
  *
  * @example Verifying an uncompressed layer
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LayerStream } from "./layer_stream.ts";
  * const tar = new Uint8Array(1024);
  * const digest = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
  * const layer = new LayerStream({ compression: "none", expectedDigest: digest, name: "layer 1", sink: () => {} });
  * layer.push(tar);
- * console.assert(layer.finish().diffId === digest);
+ * assert.equal(layer.finish().diffId, digest);
  * ```
  */
 export class LayerStream {

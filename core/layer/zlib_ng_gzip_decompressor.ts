@@ -118,12 +118,17 @@ export function zlibNgAvailable(): boolean {
  * does; anything else after the zeros fails, as in {@linkcode GzipDecompressor}.
  *
  * @example Decompressing a gzip blob
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { ZlibNgGzipDecompressor } from "./zlib_ng_gzip_decompressor.ts";
+ * const gzipBytes = new Uint8Array(
+ *   await new Response(new Blob(["hello"]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer(),
+ * );
  * const parts: Uint8Array[] = [];
  * const gunzip = new ZlibNgGzipDecompressor((chunk) => parts.push(chunk.slice()), "layer 1");
  * gunzip.push(gzipBytes);
  * gunzip.finish();
+ * assert.equal(new TextDecoder().decode(parts[0]), "hello");
  * ```
  */
 export class ZlibNgGzipDecompressor extends StreamDecompressor {

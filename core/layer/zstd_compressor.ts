@@ -55,12 +55,14 @@ type State = "open" | "failed" | "closed";
  * caller may reuse its buffer.
  *
  * @example Compressing bytes
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { ZstdCompressor } from "./zstd_compressor.ts";
  * const parts: Uint8Array[] = [];
  * const zstd = new ZstdCompressor((chunk) => parts.push(chunk.slice()), "template.tar.zst");
  * zstd.push(new TextEncoder().encode("hello"));
  * zstd.finish();
+ * assert.deepEqual([...parts[0]!.subarray(0, 4)], [0x28, 0xb5, 0x2f, 0xfd]); // a zstd frame's magic number
  * ```
  */
 export class ZstdCompressor {

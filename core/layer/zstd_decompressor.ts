@@ -27,12 +27,16 @@ export type ZstdDecompressorOptions = DecompressorOptions;
  * them without `--memory`.
  *
  * @example Decompressing a zstd blob
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { ZstdDecompressor } from "./zstd_decompressor.ts";
+ * // "hello" as `printf hello | zstd --no-check` writes it: one frame with one raw block.
+ * const zstdBytes = new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58, 0x29, 0x00, 0x00, 0x68, 0x65, 0x6c, 0x6c, 0x6f]);
  * const parts: Uint8Array[] = [];
  * const unzstd = new ZstdDecompressor((chunk) => parts.push(chunk.slice()), "layer 1");
  * unzstd.push(zstdBytes);
  * unzstd.finish();
+ * assert.equal(new TextDecoder().decode(parts[0]), "hello");
  * ```
  */
 export class ZstdDecompressor extends StreamDecompressor {

@@ -63,6 +63,7 @@ export function findForbiddenChar(
  *
  * @example Refusing a value that would add a line
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkConfigValue } from "./config_value.ts";
  * let message = "";
  * try {
@@ -70,7 +71,7 @@ export function findForbiddenChar(
  * } catch (err) {
  *   message = (err as Error).message;
  * }
- * console.assert(message === "Cannot use Env[2] of the image config: it contains a line feed");
+ * assert.equal(message, "Cannot use Env[2] of the image config: it contains a line feed");
  * ```
  */
 export function checkConfigValue(
@@ -100,10 +101,11 @@ function isBlank(ch: string | undefined): boolean {
  *
  * @example Keeping a trailing space
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeConfigValue } from "./config_value.ts";
- * console.assert(encodeConfigValue("A=b ") === '"A=b "');
- * console.assert(encodeConfigValue("'x'") === `"'x'"`);
- * console.assert(encodeConfigValue("plain") === "plain");
+ * assert.equal(encodeConfigValue("A=b "), '"A=b "');
+ * assert.equal(encodeConfigValue("'x'"), `"'x'"`);
+ * assert.equal(encodeConfigValue("plain"), "plain");
  * ```
  */
 export function encodeConfigValue(value: string): string {

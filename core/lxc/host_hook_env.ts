@@ -71,6 +71,7 @@ function hazard(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkEnvForHostHooks } from "./host_hook_env.ts";
  * const guard = { rootfsPath: "/var/lib/lxc/web/rootfs", mountSources: [] };
  * checkEnvForHostHooks([["PATH", "/usr/local/bin:/usr/bin:/bin"]], guard);
@@ -80,7 +81,7 @@ function hazard(
  * } catch {
  *   refused = true;
  * }
- * console.assert(refused);
+ * assert(refused);
  * ```
  */
 export function checkEnvForHostHooks(

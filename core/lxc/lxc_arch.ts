@@ -28,9 +28,10 @@ const BY_OCI_ARCH: Readonly<Record<string, string>> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lxcArchFor } from "./lxc_arch.ts";
- * console.assert(lxcArchFor({ os: "linux", architecture: "arm", variant: "v7" }) === "armhf");
- * console.assert(lxcArchFor({ os: "linux", architecture: "amd64" }) === "amd64");
+ * assert.equal(lxcArchFor({ os: "linux", architecture: "arm", variant: "v7" }), "armhf");
+ * assert.equal(lxcArchFor({ os: "linux", architecture: "amd64" }), "amd64");
  * ```
  */
 export function lxcArchFor(platform: Platform): string | undefined {

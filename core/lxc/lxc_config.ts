@@ -147,6 +147,7 @@ function buildInitCommand(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderLxcConfig } from "./lxc_config.ts";
  * import { makePlan } from "../plan/make_plan.ts";
  * import { directoryRootfsReader } from "../plan/rootfs_reader.ts";
@@ -154,7 +155,7 @@ function buildInitCommand(
  * const plan = makePlan({ config: { Cmd: ["/bin/httpd", "-f"], StopSignal: "SIGQUIT" } },
  *   { os: "linux", architecture: "amd64" }, directoryRootfsReader(root), { name: "web" });
  * const text = renderLxcConfig(plan, { rootfsPath: "/var/lib/lxc/web/rootfs", lxcVersion: "5.0.2" });
- * console.assert(text.includes("lxc.init.cmd = /.lxcinit -n web -- /bin/httpd -f\n"));
+ * assert(text.includes("lxc.init.cmd = /.lxcinit -n web -- /bin/httpd -f\n"));
  * Deno.removeSync(root, { recursive: true });
  * ```
  */

@@ -13,11 +13,12 @@ const KEY = /^lxc(\.[A-Za-z0-9_-]+)+$/;
  *
  * @example Writing two lines
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LxcConfigWriter } from "./lxc_config_writer.ts";
  * const w = new LxcConfigWriter();
  * w.comment("made by a test");
  * w.entry("lxc.environment", "A=b ");
- * console.assert(w.toString() === '# made by a test\nlxc.environment = "A=b "\n');
+ * assert.equal(w.toString(), '# made by a test\nlxc.environment = "A=b "\n');
  * ```
  */
 export class LxcConfigWriter {

@@ -17,9 +17,10 @@ export interface LxcVersion {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseLxcVersion } from "./lxc_version.ts";
- * console.assert(parseLxcVersion("5.0.2\n")?.major === 5);
- * console.assert(parseLxcVersion("garbage") === undefined);
+ * assert.equal(parseLxcVersion("5.0.2\n")?.major, 5);
+ * assert.equal(parseLxcVersion("garbage"), undefined);
  * ```
  */
 export function parseLxcVersion(text: string): LxcVersion | undefined {

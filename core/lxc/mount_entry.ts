@@ -20,9 +20,10 @@ export function escapeMountField(text: string): string {
  *
  * @example A bind mount with a space in the path
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mountEntry } from "./mount_entry.ts";
  * const line = mountEntry("/srv/my data", "/data", "none", "bind,create=dir");
- * console.assert(line === "/srv/my\\040data data none bind,create=dir 0 0");
+ * assert.equal(line, "/srv/my\\040data data none bind,create=dir 0 0");
  * ```
  */
 export function mountEntry(

@@ -109,16 +109,17 @@ function quoteOne(
  *
  * @example A command with a space, for LXC 6 and for LXC 5
  * ```ts
+ * import assert from "node:assert/strict";
  * import { quoteInitCmd } from "./quote_init_cmd.ts";
  * const argv = ["nginx", "-g", "daemon off;"];
- * console.assert(quoteInitCmd(argv, { splitter: "quoted" }) === "nginx -g 'daemon off;'");
+ * assert.equal(quoteInitCmd(argv, { splitter: "quoted" }), "nginx -g 'daemon off;'");
  * let refused = false;
  * try {
  *   quoteInitCmd(argv, { splitter: "space" });
  * } catch {
  *   refused = true;
  * }
- * console.assert(refused);
+ * assert(refused);
  * ```
  */
 export function quoteInitCmd(

@@ -18,10 +18,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { shellLauncherScript } from "./shell_launcher.ts";
  * const script = shellLauncherScript(["nginx", "-g", "daemon off;"])!;
- * console.assert(!/[ \t]/.test(script));
- * console.assert(script === "s=${IFS%??};exec${IFS}'nginx'${IFS}'-g'${IFS}'daemon'\"$s\"'off;'");
+ * assert(!/[ \t]/.test(script));
+ * assert.equal(script, "s=${IFS%??};exec${IFS}'nginx'${IFS}'-g'${IFS}'daemon'\"$s\"'off;'");
  * ```
  */
 export function shellLauncherScript(argv: readonly string[]): string | undefined {

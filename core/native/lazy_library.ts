@@ -19,12 +19,15 @@ export interface LazyLibraryUse {
  * A function that opens `soname` with `symbols` at its first call and returns the symbols.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { lazyLibrary } from "./lazy_library.ts";
  * const libz = lazyLibrary("libz.so.1", { zlibVersion: { parameters: [], result: "pointer" } }, {
  *   purpose: "decompress gzip layers",
  *   hint: "Install zlib",
  * });
- * libz().zlibVersion();
+ * const version = Deno.UnsafePointerView.getCString(libz().zlibVersion()!);
+ * assert.match(version, /^1\./);
  * ```
  */
 export function lazyLibrary<S extends Deno.ForeignLibraryInterface>(

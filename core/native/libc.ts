@@ -264,11 +264,12 @@ export class LibcError extends Error {
  *
  * @example Checking a call
  * ```ts
+ * import assert from "node:assert/strict";
  * import { check, close, LibcError } from "./libc.ts";
  * try {
  *   check(close(-1), "close");
  * } catch (err) {
- *   console.assert(err instanceof LibcError && err.code === "EBADF");
+ *   assert(err instanceof LibcError && err.code === "EBADF");
  * }
  * ```
  */

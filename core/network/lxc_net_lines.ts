@@ -127,13 +127,14 @@ export function dhcpHookArgs(
  *
  * @example Static address for an app container
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lxcNetLines } from "./lxc_net_lines.ts";
  * import { parseNetSpecs } from "./net_spec.ts";
  * const lines = lxcNetLines(parseNetSpecs(["link=br0,ip=10.0.3.5/24,gw=10.0.3.1,hwaddr=00:16:3e:00:00:01"]), {
  *   kind: "app",
  *   dest: "/var/lib/lxc/web",
  * });
- * console.assert(lines.some(([k, v]) => k === "lxc.net.0.ipv4.address" && v === "10.0.3.5/24"));
+ * assert(lines.some(([k, v]) => k === "lxc.net.0.ipv4.address" && v === "10.0.3.5/24"));
  * ```
  */
 export function lxcNetLines(specs: readonly NetSpec[], options: LxcNetLinesOptions): LxcLine[] {

@@ -78,10 +78,11 @@ const MIN_MTU_IPV6 = 1280;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseNetSpec } from "./net_spec.ts";
  * const spec = parseNetSpec("link=br0,ip=10.0.3.5/24,gw=10.0.3.1");
- * console.assert(spec.type === "veth" && spec.name === "eth0" && spec.ipv4.mode === "static");
- * console.assert(parseNetSpec("none").type === "none");
+ * assert(spec.type === "veth" && spec.name === "eth0" && spec.ipv4.mode === "static");
+ * assert.equal(parseNetSpec("none").type, "none");
  * ```
  */
 export function parseNetSpec(text: string, options: ParseNetSpecOptions = {}): NetSpec {
@@ -214,9 +215,10 @@ function parseIpv6Config(ip: string | undefined, gw: string | undefined, fail: (
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseNetSpecs } from "./net_spec.ts";
  * const specs = parseNetSpecs(["link=br0", "link=br1,ip=none,ip6=dhcp"]);
- * console.assert(specs.map((s) => s.type === "none" ? "" : s.name).join() === "eth0,eth1");
+ * assert.equal(specs.map((s) => s.type === "none" ? "" : s.name).join(), "eth0,eth1");
  * ```
  */
 export function parseNetSpecs(texts: readonly string[]): NetSpec[] {
@@ -266,10 +268,11 @@ function describeFamily(family: "IPv4" | "IPv6", config: Ipv6Config): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { netSpecSummary, parseNetSpec } from "./net_spec.ts";
- * console.assert(
- *   netSpecSummary(parseNetSpec("link=br0,ip=10.0.3.5/24,gw=10.0.3.1,ip6=none")) ===
- *     "eth0: veth on br0, 10.0.3.5/24 via 10.0.3.1, no IPv6",
+ * assert.equal(
+ *   netSpecSummary(parseNetSpec("link=br0,ip=10.0.3.5/24,gw=10.0.3.1,ip6=none")),
+ *   "eth0: veth on br0, 10.0.3.5/24 via 10.0.3.1, no IPv6",
  * );
  * ```
  */

@@ -66,7 +66,7 @@ export function orderedFields(
   }
   const unknown = Object.keys(rc).filter((k) => !(KNOWN_FIELDS as readonly string[]).includes(k));
   if (unknown.length > MAX_UNKNOWN_FIELDS) {
-    warn(`The image config has ${unknown.length} unknown fields; the report lists the first ${MAX_UNKNOWN_FIELDS}`);
+    warn(`the image config has ${unknown.length} unknown fields; the report lists the first ${MAX_UNKNOWN_FIELDS}`);
   }
   const listed = unknown.slice(0, MAX_UNKNOWN_FIELDS)
     .map((field): PlanField => ({ field, status: "dropped", reason: "not a field of the OCI image config" }));

@@ -18,9 +18,10 @@ const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isContainerName } from "./container_name.ts";
- * console.assert(isContainerName("web-1.example"));
- * console.assert(!isContainerName("../web") && !isContainerName("my app"));
+ * assert(isContainerName("web-1.example"));
+ * assert(!isContainerName("../web") && !isContainerName("my app"));
  * ```
  */
 export function isContainerName(name: string): boolean {
@@ -56,6 +57,6 @@ export function planHostname(name: string, hostname: string | undefined, warn: (
   }
   if (isHostname(name)) return name;
   const made = hostnameFrom(name);
-  warn(`The name "${name}" is not a valid hostname; the hostname is "${made}"`);
+  warn(`the name "${name}" is not a valid hostname; the hostname is "${made}"`);
   return made;
 }

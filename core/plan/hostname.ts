@@ -18,9 +18,10 @@ export function isHostLabel(text: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isHostname } from "./hostname.ts";
- * console.assert(isHostname("web-1.example.org"));
- * console.assert(!isHostname("web_1") && !isHostname("-web") && !isHostname("a..b"));
+ * assert(isHostname("web-1.example.org"));
+ * assert(!isHostname("web_1") && !isHostname("-web") && !isHostname("a..b"));
  * ```
  */
 export function isHostname(text: string): boolean {

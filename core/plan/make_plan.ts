@@ -63,6 +63,7 @@ export interface PlanOptions {
  *
  * @example An app image
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makePlan } from "./make_plan.ts";
  * import { directoryRootfsReader } from "./rootfs_reader.ts";
  * const root = Deno.makeTempDirSync();
@@ -72,8 +73,8 @@ export interface PlanOptions {
  *   directoryRootfsReader(root),
  *   { name: "web" },
  * );
- * console.assert(plan.kind === "app" && plan.argv.join(" ") === "/bin/httpd -f -p 8080");
- * console.assert(plan.stopSignal === "SIGQUIT" && plan.user.uid === 0 && plan.cwd === "/");
+ * assert(plan.kind === "app" && plan.argv.join(" ") === "/bin/httpd -f -p 8080");
+ * assert(plan.stopSignal === "SIGQUIT" && plan.user.uid === 0 && plan.cwd === "/");
  * Deno.removeSync(root, { recursive: true });
  * ```
  */
@@ -98,7 +99,7 @@ export function makePlan(
   const command = planCommand(rc, options, rootfs, warn);
   const { user, field: userField } = planUser(rc, options.user, options.idmap, rootfs);
   if (command.kind === "system" && user.uid !== 0) {
-    warn(`The init ${command.argv[0]} runs as uid ${user.uid}, not root; most inits need root`);
+    warn(`the init ${command.argv[0]} runs as uid ${user.uid}, not root; most inits need root`);
   }
   const { env, field: envField } = planEnv(rc, { hostname, home: user.home, env: options.env }, warn);
   const workdir = planWorkdir(rc, options.workdir, rootfs);

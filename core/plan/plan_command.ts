@@ -101,7 +101,7 @@ export function planCommand(
     }
     argv.push(init);
     argvSources.push(`the rootfs's init ${init}`);
-    warn(`The image has no command; running its init ${init} as a system container`);
+    warn(`the image has no command; running its init ${init} as a system container`);
   }
   const argv0 = argv[0]!;
   const kind: ContainerKind = SYSTEM_INITS.includes(cleanAbsolutePath(argv0) ?? argv0) ? "system" : "app";

@@ -67,7 +67,7 @@ class EnvList {
       const name = eq < 0 ? entry : entry.slice(0, eq);
       if (name === "") {
         warn(
-          `Ignored ${what} ${JSON.stringify(entry)}: the variable name is empty`,
+          `ignored ${what} ${JSON.stringify(entry)}: the variable name is empty`,
         );
         return;
       }
@@ -135,8 +135,12 @@ export function planEnv(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkEnvOption } from "./plan_env.ts";
  * checkEnvOption("LOG_LEVEL=debug", "--env");
+ * assert.throws(() => checkEnvOption("=debug", "--env[1]"), {
+ *   message: 'Cannot use --env[1] "=debug": the variable name is empty',
+ * });
  * ```
  */
 export function checkEnvOption(entry: string, what: string): void {

@@ -52,7 +52,7 @@ export function planVolumes(
     if (volumes.some((v) => v.path === path)) continue;
     const exists = rootfs.exists(path);
     if (exists && rootfs.isDirEmpty(path) === undefined) {
-      warn(`Ignored the volume ${path}: it is not a directory in the rootfs`);
+      warn(`ignored the volume ${path}: it is not a directory in the rootfs`);
       continue;
     }
     const bound = mounts.some((m) => m.target === path);
@@ -65,7 +65,7 @@ export function planVolumes(
   if (unbound.length > 0) {
     const many = unbound.length > 1;
     warn(
-      `The volume${many ? "s" : ""} ${unbound.join(", ")} stay${many ? "" : "s"} in the rootfs; ` +
+      `the volume${many ? "s" : ""} ${unbound.join(", ")} stay${many ? "" : "s"} in the rootfs; ` +
         "bind a host directory with --volume HOSTDIR:PATH to keep data apart",
     );
   }

@@ -97,11 +97,12 @@ export interface ResolveUserOptions {
  *
  * @example A name with supplementary groups
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseGroup, parsePasswd, resolveUser } from "./resolve_user.ts";
  * const passwd = parsePasswd("root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n");
  * const group = parseGroup("app:x:1000:\nwww:x:33:app\n");
  * const u = resolveUser("app", { passwd, group, what: "User" });
- * console.assert(u.uid === 1000 && u.gid === 1000 && u.groups[0] === 33 && u.home === "/home/app");
+ * assert(u.uid === 1000 && u.gid === 1000 && u.groups[0] === 33 && u.home === "/home/app");
  * ```
  */
 export function resolveUser(

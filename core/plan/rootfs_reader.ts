@@ -90,13 +90,14 @@ function resolve(root: string, path: string): Resolved | undefined {
  *
  * @example Reading passwd through a symlinked /etc
  * ```ts
+ * import assert from "node:assert/strict";
  * import { directoryRootfsReader } from "./rootfs_reader.ts";
  * const root = Deno.makeTempDirSync();
  * Deno.mkdirSync(`${root}/real-etc`);
  * Deno.writeTextFileSync(`${root}/real-etc/passwd`, "root:x:0:0::/root:/bin/sh\n");
  * Deno.symlinkSync("/real-etc", `${root}/etc`);
  * const reader = directoryRootfsReader(root);
- * console.assert(new TextDecoder().decode(reader.readFile("/etc/passwd")).startsWith("root:"));
+ * assert(new TextDecoder().decode(reader.readFile("/etc/passwd")).startsWith("root:"));
  * Deno.removeSync(root, { recursive: true });
  * ```
  */

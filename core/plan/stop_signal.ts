@@ -63,13 +63,14 @@ function realtime(base: "MIN" | "MAX", offset: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { normaliseStopSignal } from "./stop_signal.ts";
- * console.assert(normaliseStopSignal("quit") === "SIGQUIT");
- * console.assert(normaliseStopSignal("3") === "SIGQUIT");
- * console.assert(normaliseStopSignal("SIGRTMIN+3") === "SIGRTMIN+3");
- * console.assert(normaliseStopSignal("37") === "SIGRTMIN+3");
- * console.assert(normaliseStopSignal("SIGRTMIN") === "SIGRTMIN+0");
- * console.assert(normaliseStopSignal("SIGNOPE") === undefined);
+ * assert.equal(normaliseStopSignal("quit"), "SIGQUIT");
+ * assert.equal(normaliseStopSignal("3"), "SIGQUIT");
+ * assert.equal(normaliseStopSignal("SIGRTMIN+3"), "SIGRTMIN+3");
+ * assert.equal(normaliseStopSignal("37"), "SIGRTMIN+3");
+ * assert.equal(normaliseStopSignal("SIGRTMIN"), "SIGRTMIN+0");
+ * assert.equal(normaliseStopSignal("SIGNOPE"), undefined);
  * ```
  */
 export function normaliseStopSignal(text: string): string | undefined {

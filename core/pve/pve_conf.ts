@@ -120,6 +120,7 @@ export function defaultIncludePath(vmid: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderPveConfig } from "./pve_conf.ts";
  * import { makePlan } from "../plan/make_plan.ts";
  * import { directoryRootfsReader } from "../plan/rootfs_reader.ts";
@@ -127,8 +128,8 @@ export function defaultIncludePath(vmid: number): string {
  * const plan = makePlan({ config: { Cmd: ["/bin/httpd", "-f"], StopSignal: "SIGQUIT" } },
  *   { os: "linux", architecture: "amd64" }, directoryRootfsReader(root), { name: "web" });
  * const { conf } = renderPveConfig(plan, { vmid: 120, pveVersion: "8", templateName: "web.tar.zst" });
- * console.assert(conf.includes("lxc.init.cmd: /bin/httpd -f\n"));
- * console.assert(conf.includes("ostype: unmanaged\n") && !conf.includes("rootfs:"));
+ * assert(conf.includes("lxc.init.cmd: /bin/httpd -f\n"));
+ * assert(conf.includes("ostype: unmanaged\n") && !conf.includes("rootfs:"));
  * Deno.removeSync(root, { recursive: true });
  * ```
  */

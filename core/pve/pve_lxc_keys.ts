@@ -89,10 +89,11 @@ const REFUSED: ReadonlyMap<string, string> = new Map([
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parsePveTarget } from "./pve_conf.ts";
  * import { pveLxcKeyProblem } from "./pve_lxc_keys.ts";
- * console.assert(pveLxcKeyProblem("lxc.cgroup2.memory.max", parsePveTarget("8")) === undefined);
- * console.assert(pveLxcKeyProblem("lxc.hook.start-host", parsePveTarget("9.1")) !== undefined);
+ * assert.equal(pveLxcKeyProblem("lxc.cgroup2.memory.max", parsePveTarget("8")), undefined);
+ * assert(pveLxcKeyProblem("lxc.hook.start-host", parsePveTarget("9.1")) !== undefined);
  * ```
  */
 export function pveLxcKeyProblem(key: string, target: PveTarget): string | undefined {

@@ -23,8 +23,9 @@ export const PVE_DEFAULT_BRIDGE = "vmbr0";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { randomPveHwaddr } from "./pve_net.ts";
- * console.assert(/^[0-9A-F][26AE](:[0-9A-F]{2}){5}$/.test(randomPveHwaddr()));
+ * assert(/^[0-9A-F][26AE](:[0-9A-F]{2}){5}$/.test(randomPveHwaddr()));
  * ```
  */
 export function randomPveHwaddr(randomBytes: (length: number) => Uint8Array = defaultRandomBytes): string {

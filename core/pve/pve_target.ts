@@ -49,9 +49,10 @@ export function pveContainerAtLeast(have: PveContainerVersion, want: PveContaine
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parsePveTarget } from "./pve_target.ts";
- * console.assert(parsePveTarget("9.1").pveContainer.join(".") === "6.0.15");
- * console.assert(parsePveTarget("pve-container/6.1.10").version === "9.1");
+ * assert.equal(parsePveTarget("9.1").pveContainer.join("."), "6.0.15");
+ * assert.equal(parsePveTarget("pve-container/6.1.10").version, "9.1");
  * ```
  */
 export function parsePveTarget(text: string): PveTarget {
@@ -77,7 +78,7 @@ export function parsePveTarget(text: string): PveTarget {
   throw new Oci2LxcError(
     "usage",
     `Cannot use Proxmox VE version ${JSON.stringify(text)}: give 7, 8, 9.0, 9.1 (or 9.1.N), or pve-container/X.Y.Z`,
-    { hint: "pveversion prints it, e.g. pve-manager/8.4.1 → --pve-version 8; pveversion -v lists pve-container" },
+    { hint: "Read it from pveversion, e.g. pve-manager/8.4.1 → --pve-version 8; pveversion -v lists pve-container" },
   );
 }
 
@@ -89,10 +90,11 @@ export function parsePveTarget(text: string): PveTarget {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parsePveVersion } from "./pve_target.ts";
- * console.assert(parsePveVersion("8.2") === "8");
- * console.assert(parsePveVersion("9") === "9.0");
- * console.assert(parsePveVersion("9.3") === "9.1");
+ * assert.equal(parsePveVersion("8.2"), "8");
+ * assert.equal(parsePveVersion("9"), "9.0");
+ * assert.equal(parsePveVersion("9.3"), "9.1");
  * ```
  */
 export function parsePveVersion(text: string): PveVersion {

@@ -38,9 +38,16 @@ export interface PveTemplateResult extends RootfsTarResult {
  *   the file cannot be written; `interrupted` when `options.signal` aborts (nothing is left at `outFile`)
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { writePveTemplate } from "./pve_template.ts";
- * const { members, bytes } = await writePveTemplate("/var/lib/lxc/web/rootfs", "/tmp/web.tar.zst");
+ * const dir = Deno.makeTempDirSync();
+ * Deno.mkdirSync(`${dir}/rootfs/etc`, { recursive: true });
+ * Deno.writeTextFileSync(`${dir}/rootfs/etc/hostname`, "web\n");
+ * const { members, bytes } = await writePveTemplate(`${dir}/rootfs`, `${dir}/web.tar.zst`);
+ * assert.equal(members, 3); // ./, ./etc/, ./etc/hostname
+ * assert.equal(Deno.statSync(`${dir}/web.tar.zst`).size, bytes);
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export async function writePveTemplate(

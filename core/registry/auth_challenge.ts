@@ -20,9 +20,10 @@ const TCHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseAuthChallenges } from "./auth_challenge.ts";
  * const [c] = parseAuthChallenges('Bearer realm="https://a/token",scope="repository:x:pull,push"');
- * console.assert(c?.scheme === "bearer" && c.params.scope === "repository:x:pull,push");
+ * assert(c?.scheme === "bearer" && c.params.scope === "repository:x:pull,push");
  * ```
  */
 export function parseAuthChallenges(header: string): AuthChallenge[] {

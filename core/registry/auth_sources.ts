@@ -157,10 +157,11 @@ async function credentialsInFile(
  *
  * @example --creds win over every file
  * ```ts
+ * import assert from "node:assert/strict";
  * import { findCredentials } from "./auth_sources.ts";
  * import { Credentials } from "./credentials.ts";
  * const found = await findCredentials("quay.io", "a/b", { creds: new Credentials("u", "p", "--creds"), env: {} });
- * console.assert(found.credentials?.source === "--creds");
+ * assert.equal(found.credentials?.source, "--creds");
  * ```
  */
 export async function findCredentials(

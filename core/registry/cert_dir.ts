@@ -37,8 +37,9 @@ function isDirectory(path: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { certDirFor } from "./cert_dir.ts";
- * console.assert(certDirFor("127.0.0.1:5000", { certDir: "/my/certs" }) === "/my/certs");
+ * assert.equal(certDirFor("127.0.0.1:5000", { certDir: "/my/certs" }), "/my/certs");
  * ```
  */
 export function certDirFor(

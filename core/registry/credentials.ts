@@ -15,10 +15,11 @@ const REDACTED = "<redacted>";
  *
  * @example The secret never shows
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Credentials } from "./credentials.ts";
  * const c = new Credentials("alice", "s3cret", "--creds");
- * console.assert(!String(c).includes("s3cret") && !JSON.stringify(c).includes("s3cret"));
- * console.assert(!Deno.inspect(c).includes("s3cret"));
+ * assert(!String(c).includes("s3cret") && !JSON.stringify(c).includes("s3cret"));
+ * assert(!Deno.inspect(c).includes("s3cret"));
  * ```
  */
 export class Credentials {
@@ -72,9 +73,10 @@ export class Credentials {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseCreds } from "./credentials.ts";
- * console.assert(parseCreds("alice:pa:ss").revealSecret() === "pa:ss");
- * console.assert(parseCreds("alice", "from-stdin").revealSecret() === "from-stdin");
+ * assert.equal(parseCreds("alice:pa:ss").revealSecret(), "pa:ss");
+ * assert.equal(parseCreds("alice", "from-stdin").revealSecret(), "from-stdin");
  * ```
  */
 export function parseCreds(text: string, password?: string): Credentials {

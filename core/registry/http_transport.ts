@@ -95,8 +95,10 @@ function unverifiedTransport(tls: TlsMaterial, plain: HttpTransport): HttpTransp
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createTransport } from "./http_transport.ts";
  * const transport = createTransport({ caCerts: [], clientCert: undefined, dir: undefined }, true);
+ * assert.equal(typeof transport.close, "function");
  * transport.close();
  * ```
  */

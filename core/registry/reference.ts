@@ -73,9 +73,10 @@ function splitRegistry(name: string): [string, string] {
  *
  * @example Docker Hub's familiar names
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseRegistryReference } from "./reference.ts";
  * const r = parseRegistryReference("docker://busybox");
- * console.assert(r.registry === "docker.io" && r.repository === "library/busybox" && r.tag === "latest");
+ * assert(r.registry === "docker.io" && r.repository === "library/busybox" && r.tag === "latest");
  * ```
  */
 export function parseRegistryReference(text: string): RegistryReference {
@@ -116,9 +117,10 @@ export function parseRegistryReference(text: string): RegistryReference {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { registryEndpoint } from "./reference.ts";
- * console.assert(registryEndpoint("docker.io") === "registry-1.docker.io");
- * console.assert(registryEndpoint("127.0.0.1:5000") === "127.0.0.1:5000");
+ * assert.equal(registryEndpoint("docker.io"), "registry-1.docker.io");
+ * assert.equal(registryEndpoint("127.0.0.1:5000"), "127.0.0.1:5000");
  * ```
  */
 export function registryEndpoint(registry: string): string {
@@ -130,8 +132,9 @@ export function registryEndpoint(registry: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { manifestReference, parseRegistryReference } from "./reference.ts";
- * console.assert(manifestReference(parseRegistryReference("docker://quay.io/a/b:1")) === "1");
+ * assert.equal(manifestReference(parseRegistryReference("docker://quay.io/a/b:1")), "1");
  * ```
  */
 export function manifestReference(reference: RegistryReference): string {
@@ -144,8 +147,9 @@ export function manifestReference(reference: RegistryReference): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatRegistryReference, parseRegistryReference } from "./reference.ts";
- * console.assert(formatRegistryReference(parseRegistryReference("docker://busybox")) === "docker.io/library/busybox:latest");
+ * assert.equal(formatRegistryReference(parseRegistryReference("docker://busybox")), "docker.io/library/busybox:latest");
  * ```
  */
 export function formatRegistryReference(reference: RegistryReference): string {

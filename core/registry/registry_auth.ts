@@ -44,11 +44,12 @@ interface TokenAnswer {
  *
  * @example Anonymous until a challenge asks for more
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RegistryAuth } from "./registry_auth.ts";
  * import { createTransport } from "./http_transport.ts";
  * const transport = createTransport({ caCerts: [], clientCert: undefined, dir: undefined }, true);
  * const auth = new RegistryAuth("127.0.0.1:5000", transport, { env: {} });
- * console.assert(await auth.authorization("busybox") === undefined);
+ * assert.equal(await auth.authorization("busybox"), undefined);
  * transport.close();
  * ```
  */

@@ -81,11 +81,22 @@ const MAX_REDIRECTS = 5;
  * The pull side of one registry.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { RegistryClient } from "./registry_client.ts";
- * using client = new RegistryClient("127.0.0.1:5000", { tlsVerify: false });
- * const manifest = await client.getManifest("busybox", "latest", ["application/vnd.oci.image.manifest.v1+json"]);
- * const blob = await client.getBlob("busybox", "sha256:…");
+ * // For the example, a registry on loopback that has one empty index (plain http: hence tlsVerify false).
+ * const INDEX = "application/vnd.oci.image.index.v1+json";
+ * const body = JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: [] });
+ * await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+ *   const path = new URL(request.url).pathname;
+ *   if (path === "/v2/") return new Response("{}");
+ *   if (path === "/v2/busybox/manifests/latest") return new Response(body, { headers: { "content-type": INDEX } });
+ *   return new Response("{}", { status: 404 });
+ * });
+ * using client = new RegistryClient(`127.0.0.1:${server.addr.port}`, { tlsVerify: false });
+ * const manifest = await client.getManifest("busybox", "latest", [INDEX]);
+ * assert.equal(manifest.mediaType, INDEX);
+ * assert.equal(new TextDecoder().decode(manifest.bytes), body);
  * ```
  */
 export class RegistryClient implements Disposable {

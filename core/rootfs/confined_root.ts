@@ -86,11 +86,12 @@ const SLASH = 0x2f;
  *
  * @example Resolving a parent directory
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ConfinedRoot } from "./confined_root.ts";
  * const dir = Deno.makeTempDirSync();
  * const root = new ConfinedRoot(dir);
  * const etc = root.resolveDir(new TextEncoder().encode("/../etc"), true)!;
- * console.assert(etc.canon === "etc");
+ * assert.equal(etc.canon, "etc");
  * root.close();
  * Deno.removeSync(dir, { recursive: true });
  * ```

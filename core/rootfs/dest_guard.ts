@@ -70,11 +70,12 @@ export interface GuardedDest {
  *
  * @example Refusing /etc
  * ```ts
+ * import assert from "node:assert/strict";
  * import { guardDestination } from "./dest_guard.ts";
  * try {
  *   guardDestination("/etc", { force: true });
  * } catch (err) {
- *   console.assert((err as Error).message.includes("system directory"));
+ *   assert((err as Error).message.includes("system directory"));
  * }
  * ```
  */

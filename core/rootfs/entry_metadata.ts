@@ -89,7 +89,7 @@ export class EntryMetadata {
     return new Oci2LxcError(
       "rootfs",
       `Cannot map owner of ${displayName(entry.path)} in ${this.layer}: ${what} is outside the idmap (${ranges})`,
-      { hint: "use a wider --idmap" },
+      { hint: "Use a wider --idmap" },
     );
   }
 

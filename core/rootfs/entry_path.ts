@@ -29,10 +29,11 @@ export interface CleanPath {
  *
  * @example Cleaning a hostile name
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cleanPath } from "./entry_path.ts";
  * const clean = cleanPath(new TextEncoder().encode("/a/../../etc/passwd"));
- * console.assert(new TextDecoder().decode(clean.path) === "etc/passwd");
- * console.assert(clean.hadDotDot && clean.absolute);
+ * assert.equal(new TextDecoder().decode(clean.path), "etc/passwd");
+ * assert(clean.hadDotDot && clean.absolute);
  * ```
  */
 export function cleanPath(name: Uint8Array): CleanPath {

@@ -101,10 +101,11 @@ const readBuf = new Uint8Array(1 << 20);
  *
  * @example Comparing two trees
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fsManifest } from "./fs_manifest.ts";
  * const a = Deno.makeTempDirSync();
  * Deno.writeTextFileSync(`${a}/x`, "1");
- * console.assert(fsManifest(a).includes("/x file"));
+ * assert(fsManifest(a).includes("/x file"));
  * Deno.removeSync(a, { recursive: true });
  * ```
  */

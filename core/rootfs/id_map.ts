@@ -22,10 +22,11 @@ export interface IdMap {
  *
  * @example Shifting into an unprivileged range
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mapId } from "./id_map.ts";
  * const ranges = [{ container: 0, host: 100000, size: 65536 }];
- * console.assert(mapId(ranges, 33) === 100033);
- * console.assert(mapId(ranges, 70000) === undefined);
+ * assert.equal(mapId(ranges, 33), 100033);
+ * assert.equal(mapId(ranges, 70000), undefined);
  * ```
  */
 export function mapId(ranges: readonly IdRange[], id: number): number | undefined {
@@ -37,10 +38,11 @@ export function mapId(ranges: readonly IdRange[], id: number): number | undefine
  *
  * @example Shifting back from an unprivileged range
  * ```ts
+ * import assert from "node:assert/strict";
  * import { unmapId } from "./id_map.ts";
  * const ranges = [{ container: 0, host: 100000, size: 65536 }];
- * console.assert(unmapId(ranges, 100033) === 33);
- * console.assert(unmapId(ranges, 33) === undefined);
+ * assert.equal(unmapId(ranges, 100033), 33);
+ * assert.equal(unmapId(ranges, 33), undefined);
  * ```
  */
 export function unmapId(ranges: readonly IdRange[], id: number): number | undefined {

@@ -19,9 +19,10 @@ export const DEFAULT_UNPRIVILEGED_MAP: IdMap = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseIdMap } from "./parse_id_map.ts";
  * const map = parseIdMap("b:0:100000:65536");
- * console.assert(map.uid[0]!.host === 100000 && map.gid[0]!.size === 65536);
+ * assert(map.uid[0]!.host === 100000 && map.gid[0]!.size === 65536);
  * ```
  */
 export function parseIdMap(text: string): IdMap {
@@ -31,7 +32,7 @@ export function parseIdMap(text: string): IdMap {
     const m = /^([ugb]):(\d+):(\d+):(\d+)$/.exec(part.trim());
     if (!m) {
       throw new Oci2LxcError("usage", `Cannot parse --idmap "${text}": "${part}" is not TYPE:CONTAINER:HOST:COUNT`, {
-        hint: "e.g. --idmap u:0:100000:65536,g:0:100000:65536 (TYPE is u, g or b for both)",
+        hint: "Write it like --idmap u:0:100000:65536,g:0:100000:65536 (TYPE is u, g or b for both)",
       });
     }
     const range = { container: Number(m[2]), host: Number(m[3]), size: Number(m[4]) };

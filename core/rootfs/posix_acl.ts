@@ -60,10 +60,11 @@ interface AclEntry {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { aclTextToXattr, aclXattrToText } from "./posix_acl.ts";
  * const value = aclTextToXattr("user::rw-\nuser:1000:r--\ngroup::r--\nmask::r--\nother::---\n");
- * console.assert(value instanceof Uint8Array && value.length === 4 + 5 * 8);
- * console.assert(aclXattrToText(value as Uint8Array) === "user::rw-\nuser:1000:r--\ngroup::r--\nmask::r--\nother::---\n");
+ * assert(value instanceof Uint8Array && value.length === 4 + 5 * 8);
+ * assert.equal(aclXattrToText(value as Uint8Array), "user::rw-\nuser:1000:r--\ngroup::r--\nmask::r--\nother::---\n");
  * ```
  */
 export function aclTextToXattr(text: string): Uint8Array | string {

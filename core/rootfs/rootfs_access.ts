@@ -63,13 +63,14 @@ export type PathKind = "file" | "directory" | "other" | undefined;
  *
  * @example Reading a file through a symlink that points outside
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RootfsAccess } from "./rootfs_access.ts";
  * const dir = Deno.makeTempDirSync();
  * Deno.mkdirSync(`${dir}/etc`);
  * Deno.writeTextFileSync(`${dir}/etc/hostname`, "inside\n");
  * Deno.symlinkSync("/etc/hostname", `${dir}/name`); // absolute: re-rooted at the rootfs
  * const root = new RootfsAccess(dir);
- * console.assert(root.readText("/name") === "inside\n");
+ * assert.equal(root.readText("/name"), "inside\n");
  * root.close();
  * Deno.removeSync(dir, { recursive: true });
  * ```

@@ -111,9 +111,11 @@ interface OpenFile {
  *
  * @example Writing one layer
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RootfsWriter } from "./rootfs_writer.ts";
  * const dir = Deno.makeTempDirSync();
- * const writer = new RootfsWriter(dir);
+ * // As a normal user owners cannot be set: approximate mode writes every file as the current user.
+ * const writer = new RootfsWriter(dir, { approximate: Deno.uid() !== 0 });
  * const name = new TextEncoder().encode("hello");
  * writer.beginLayer("layer 1");
  * writer.entry({
@@ -125,7 +127,7 @@ interface OpenFile {
  * writer.entryEnd();
  * writer.endLayer();
  * writer.close();
- * console.assert(Deno.readTextFileSync(`${dir}/hello`) === "hi");
+ * assert.equal(Deno.readTextFileSync(`${dir}/hello`), "hi");
  * Deno.removeSync(dir, { recursive: true });
  * ```
  */
@@ -167,7 +169,7 @@ export class RootfsWriter implements TarHandler {
     const gid = meta.idmap ? mapId(meta.idmap.gid, 0) : 0;
     if (uid === undefined || gid === undefined) {
       throw new Oci2LxcError("rootfs", "Cannot write the rootfs: the idmap does not map container root (uid/gid 0)", {
-        hint: "use an --idmap that starts at container id 0",
+        hint: "Use an --idmap that starts at container id 0",
       });
     }
     this.#rootUid = uid;
@@ -194,7 +196,7 @@ export class RootfsWriter implements TarHandler {
       this.#root.close();
       throw new Oci2LxcError("rootfs", `Cannot prepare rootfs directory ${rootDir}: ${describeError(err)}`, {
         cause: err,
-        hint: "run as root, or use approximate mode",
+        hint: "Run as root, or pass --allow-approximate to keep going with your own uid and no devices",
       });
     }
   }
@@ -424,7 +426,7 @@ export class RootfsWriter implements TarHandler {
         `Cannot apply ${shortName(entry.path)} from ${this.#meta.layer}: ${err.reason}`,
         {
           cause: err,
-          hint: "no program in the container could use this path; rebuild the image with shorter paths " +
+          hint: "No program in the container could use this path; rebuild the image with shorter paths " +
             "(or without this entry)",
         },
       );

@@ -86,12 +86,13 @@ function split(path: string): { dir: string; base: string } {
  *
  * @example Staging then committing
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createStaging } from "./staging.ts";
  * const base = Deno.makeTempDirSync();
  * const staging = createStaging(`${base}/ct`);
  * Deno.writeTextFileSync(`${staging.path}/config`, "lxc.uts.name = ct\n");
  * await staging.commit(false);
- * console.assert(Deno.readTextFileSync(`${base}/ct/config`).startsWith("lxc"));
+ * assert(Deno.readTextFileSync(`${base}/ct/config`).startsWith("lxc"));
  * Deno.removeSync(base, { recursive: true });
  * ```
  */
@@ -200,7 +201,7 @@ class StagingDir implements Staging {
           "destination",
           `Cannot write ${this.dest}: it already exists`,
           {
-            hint: "use --force to replace it",
+            hint: "Use --force to replace it",
           },
         );
       }

@@ -46,6 +46,7 @@ const NO_PAX: PaxExtras = { xattrs: undefined, sparseName: undefined, badRecord:
  *
  * @example Parsing an archive with no members
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TarParser } from "./tar_parser.ts";
  *
  * const names: string[] = [];
@@ -56,7 +57,7 @@ const NO_PAX: PaxExtras = { xattrs: undefined, sparseName: undefined, badRecord:
  * }, { name: "example" });
  * parser.push(new Uint8Array(1024)); // two zero blocks: the end-of-archive marker
  * parser.finish();
- * console.assert(names.length === 0);
+ * assert.equal(names.length, 0);
  * ```
  */
 export class TarParser {

@@ -137,6 +137,7 @@ function paxTime(sec: number, nsec: number): string {
  *
  * @example Writing one file
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TarWriter } from "./tar_writer.ts";
  * const parts: Uint8Array[] = [];
  * const tar = new TarWriter((chunk) => parts.push(chunk.slice()));
@@ -145,7 +146,7 @@ function paxTime(sec: number, nsec: number): string {
  * tar.write(data);
  * tar.finish();
  * // One header block, one data block, two zero blocks at the end.
- * console.assert(parts.reduce((n, p) => n + p.length, 0) === 4 * 512);
+ * assert.equal(parts.reduce((n, p) => n + p.length, 0), 4 * 512);
  * ```
  */
 export class TarWriter {

@@ -15,12 +15,17 @@
  * | report | parallel   | the commit (DEST exists, unless a dry run)  | `convert()` returning      |
  *
  * @example Building it into a conversion
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { builtinPlugins, convert } from "../../mod.ts";
  * import { motd } from "./motd_plugin.ts";
- * await convert("oci-archive:app.tar", "/var/lib/lxc/app", {
- *   plugins: [...builtinPlugins(), motd({ systemOnly: true })],
+ * const dir = Deno.makeTempDirSync();
+ * await convert("oci-archive:fixtures/images/busybox.oci.tar", `${dir}/app`, {
+ *   plugins: [...builtinPlugins(), motd({ date: "2026-01-01", log: false })],
+ *   allowApproximate: Deno.uid() !== 0, // a normal user cannot set owners: every file becomes theirs
  * });
+ * assert.match(Deno.readTextFileSync(`${dir}/app/rootfs/etc/motd`), /^app: made by oci2lxc from an OCI image$/m);
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  *
  * @module

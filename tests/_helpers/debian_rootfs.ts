@@ -24,6 +24,7 @@
 import { createHash } from "node:crypto";
 import { aptMirror } from "./apt_mirror.ts";
 import { run as runTool, tarOf, writeOciDir } from "./oci_builder.ts";
+import { requireSystemTier } from "./tier.ts";
 
 /** Where cached root filesystems live (outside the repository). */
 export const DEFAULT_CACHE_DIR = "/var/cache/oci2lxc-tests";
@@ -179,6 +180,7 @@ function trimTree(root: string): void {
  * ```
  */
 export async function debianRootfsTar(options: DebianRootfsOptions = {}): Promise<string> {
+  requireSystemTier("the debootstrapped Debian root filesystems");
   const suite = options.suite ?? "bookworm";
   const include = options.include ?? DEBIAN_SYSTEM_PACKAGES;
   const cacheDir = options.cacheDir ?? DEFAULT_CACHE_DIR;

@@ -13,6 +13,7 @@
  */
 import { createHash } from "node:crypto";
 import { run } from "./oci_builder.ts";
+import { waitFor } from "./wait_for.ts";
 
 /** How the test registry is reached and guarded. */
 export type RegistryMode = "http" | "tls-basic" | "token";
@@ -385,19 +386,20 @@ export async function startRegistry(mode: RegistryMode, options: StartRegistryOp
     const registry = new TestRegistry({ host, mode, dir, certDir, tokenServer }, process);
     let exited = false;
     process.status.then(() => exited = true);
-    // Bounded: 400 tries, 25 ms apart.
-    for (let i = 0;; i++) {
+    // Bounded: 10 s; a registry that exits ends the wait at once.
+    const state = await waitFor(`docker-registry on ${host}`, 10_000, async () => {
+      if (exited) return "exited";
       try {
         (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-        break;
+        return "listening";
       } catch {
-        if (exited || i >= 400) {
-          const log = registry.errorLog();
-          await registry[Symbol.asyncDispose]();
-          throw new Error(`docker-registry did not start on ${host}: ${log}`);
-        }
-        await new Promise((r) => setTimeout(r, 25));
+        return undefined;
       }
+    }, { everyMs: 25 }).catch(() => "silent");
+    if (state !== "listening") {
+      const log = registry.errorLog();
+      await registry[Symbol.asyncDispose]();
+      throw new Error(`docker-registry did not start on ${host}: ${log}`);
     }
     return registry;
   } catch (err) {

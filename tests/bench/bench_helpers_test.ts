@@ -3,21 +3,16 @@
  * strace summaries, mirror detection. Run with `deno test -A bench/`.
  */
 
+import assert from "node:assert/strict";
 import { mirrorFromSources } from "../_helpers/apt_mirror.ts";
 import { type CaseResult, evaluateTargets, formatTable, summarize } from "../../bench/bench_report.ts";
 import { type CpuProfile, summarizeProfile } from "../../bench/cpu_profile.ts";
 import { type Measurement, spread } from "../../bench/measure_command.ts";
 import { fsSyscallSummary, parseStraceCounts } from "../../bench/strace_counts.ts";
 
-function assertEquals(actual: unknown, expected: unknown, message = ""): void {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`${message}expected ${e}, got ${a}`);
-}
-
 Deno.test("spread() gives the median of an even count as the mean of the middle two", () => {
-  assertEquals(spread([4, 1, 3, 2]), { median: 2.5, min: 1, max: 4 });
-  assertEquals(spread([5, 1, 3]), { median: 3, min: 1, max: 5 });
+  assert.deepEqual(spread([4, 1, 3, 2]), { median: 2.5, min: 1, max: 4 });
+  assert.deepEqual(spread([5, 1, 3]), { median: 3, min: 1, max: 5 });
 });
 
 function runCase(image: string, tool: string, walls: number[], rss = 50): CaseResult {
@@ -36,15 +31,15 @@ Deno.test("evaluateTargets() checks the issue's ratios on medians", () => {
   ];
   const byName = new Map(evaluateTargets(results, ["oci2lxc"]).map((t) => [t.name, t]));
   const floorGzip = byName.get("oci2lxc 1x-gzip / floor (wall)")!;
-  assertEquals([Math.round(floorGzip.measured * 100) / 100, floorGzip.met], [1.1, true]);
+  assert.deepEqual([Math.round(floorGzip.measured * 100) / 100, floorGzip.met], [1.1, true]);
   const umoci = byName.get("umoci unpack / oci2lxc 1x-gzip (wall)")!;
-  assertEquals([Math.round(umoci.measured * 1000) / 1000, umoci.met], [1.909, false]);
-  assertEquals(byName.get("oci2lxc 1x-zstd / floor (wall)")!.met, false);
-  assertEquals(byName.get("oci2lxc 4x-gzip / 1x-gzip (wall)")!.met, true);
+  assert.deepEqual([Math.round(umoci.measured * 1000) / 1000, umoci.met], [1.909, false]);
+  assert.deepEqual(byName.get("oci2lxc 1x-zstd / floor (wall)")!.met, false);
+  assert.deepEqual(byName.get("oci2lxc 4x-gzip / 1x-gzip (wall)")!.met, true);
   const rss = byName.get("oci2lxc 4x-gzip / 1x-gzip (peak RSS)")!;
-  assertEquals([rss.measured, rss.met], [1.12, false]);
+  assert.deepEqual([rss.measured, rss.met], [1.12, false]);
   // No zstd 4x run: no target is invented for it.
-  assertEquals(byName.has("oci2lxc 4x-zstd / 1x-zstd (wall)"), false);
+  assert.deepEqual(byName.has("oci2lxc 4x-zstd / 1x-zstd (wall)"), false);
 });
 
 Deno.test("formatTable() shows an unsupported tool's reason without its exit code", () => {
@@ -59,7 +54,7 @@ Deno.test("formatTable() shows an unsupported tool's reason without its exit cod
   };
   const table = formatTable([runCase("1x-zstd", "oci2lxc", [1]), unsupported], "oci2lxc");
   const line = table.split("\n").find((l) => l.includes("umoci unpack"))!;
-  assertEquals(line.endsWith("unsupported: umoci 0.4.7 cannot read zstd layers"), true, `${line}: `);
+  assert.deepEqual(line.endsWith("unsupported: umoci 0.4.7 cannot read zstd layers"), true, `${line}: `);
 });
 
 Deno.test("summarizeProfile() charges FFI and node:crypto time to the core/ frame that called it", () => {
@@ -83,8 +78,8 @@ Deno.test("summarizeProfile() charges FFI and node:crypto time to the core/ fram
   };
   const s = summarizeProfile(profile);
   const stage = (name: string) => s.stages.find((x) => x.stage.startsWith(name))?.ms;
-  assertEquals([stage("hashing"), stage("decompression"), stage("garbage")], [2, 3, 0.5]);
-  assertEquals(s.totalMs, 5.5);
+  assert.deepEqual([stage("hashing"), stage("decompression"), stage("garbage")], [2, 3, 0.5]);
+  assert.deepEqual(s.totalMs, 5.5);
 });
 
 Deno.test("parseStraceCounts() reads calls per syscall, with and without an errors column", () => {
@@ -97,9 +92,9 @@ Deno.test("parseStraceCounts() reads calls per syscall, with and without an erro
 100.00    6.807013          45    149823      1021 total
 `;
   const counts = parseStraceCounts(text);
-  assertEquals([...counts], [["futex", 600], ["openat", 11926], ["write", 9876]]);
+  assert.deepEqual([...counts], [["futex", 600], ["openat", 11926], ["write", 9876]]);
   const summary = fsSyscallSummary(counts, 100, 876);
-  assertEquals([summary.total, summary.perEntry], [11926 + 9876 - 876, 209.26]);
+  assert.deepEqual([summary.total, summary.perEntry], [11926 + 9876 - 876, 209.26]);
 });
 
 Deno.test("mirrorFromSources() finds the bookworm Debian archive, not security or third-party ones", () => {
@@ -113,16 +108,16 @@ URIs: http://mirror.example/debian/
 Suites: bookworm bookworm-updates
 Components: main
 `;
-  assertEquals(mirrorFromSources("debian.sources", deb822), "http://mirror.example/debian");
+  assert.deepEqual(mirrorFromSources("debian.sources", deb822), "http://mirror.example/debian");
   const oneLine = "deb https://packages.example.com/apt cloud-sdk-bookworm main\n" +
     "deb [arch=amd64] http://ftp.example/debian bookworm main\n";
-  assertEquals(mirrorFromSources("sources.list", oneLine), "http://ftp.example/debian");
-  assertEquals(mirrorFromSources("other.list", "deb http://ftp.example/debian trixie main\n"), undefined);
-  assertEquals(
+  assert.deepEqual(mirrorFromSources("sources.list", oneLine), "http://ftp.example/debian");
+  assert.deepEqual(mirrorFromSources("other.list", "deb http://ftp.example/debian trixie main\n"), undefined);
+  assert.deepEqual(
     mirrorFromSources("other.list", "deb http://ftp.example/debian trixie main\n", "trixie"),
     "http://ftp.example/debian",
   );
-  assertEquals(
+  assert.deepEqual(
     mirrorFromSources(
       "off.sources",
       deb822.replace("Components: main\n\nTypes", "Components: main\n\nEnabled: no\nTypes"),

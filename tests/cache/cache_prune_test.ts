@@ -2,13 +2,13 @@
  * `cache prune` removes exactly what it says (by age, to a size, all; leftovers always; a blob being downloaded
  * never), and `cache list` shows images and blobs with sizes and last use, through the library and the CLI.
  */
+import assert from "node:assert/strict";
 import { BlobCache } from "../../core/cache/blob_cache.ts";
 import { listCache } from "../../core/cache/cache_list.ts";
 import { pruneCache } from "../../core/cache/cache_prune.ts";
 import { tryBlobLock } from "../../core/cache/blob_lock.ts";
 import { parseDuration, parseSize } from "../../cli/cache_command.ts";
 import { Oci2LxcError } from "../../core/errors.ts";
-import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
 import { sha256, withTempDir } from "../_helpers/oci_builder.ts";
 import { cli } from "../e2e/_cli.ts";
 
@@ -32,9 +32,9 @@ Deno.test("prune --older-than removes the blobs not used for that long, and noth
     const older = await put(cache, 2, 2000, 90);
     const fresh = await put(cache, 3, 3000, 2);
     const result = pruneCache(cache, { olderThanMs: 30 * DAY, now: NOW });
-    assertEquals(result.blobs.map((b) => b.digest).sort(), [old, older].sort());
-    assertEquals(result.freed, 3000);
-    assertEquals(listCache(cache).blobs.map((b) => b.digest), [fresh]);
+    assert.deepEqual(result.blobs.map((b) => b.digest).sort(), [old, older].sort());
+    assert.deepEqual(result.freed, 3000);
+    assert.deepEqual(listCache(cache).blobs.map((b) => b.digest), [fresh]);
   });
 });
 
@@ -45,9 +45,9 @@ Deno.test("prune --max-size removes least recently used blobs until the rest fit
     const b = await put(cache, 2, 1000, 5);
     const c = await put(cache, 3, 1000, 3);
     const result = pruneCache(cache, { maxSize: 2000, now: NOW });
-    assertEquals(result.blobs.map((x) => x.digest), [b], "only the least recently used one");
-    assertEquals(listCache(cache).blobs.map((x) => x.digest), [a, c], "most recent first");
-    assertEquals(pruneCache(cache, { maxSize: 0 }).blobs.map((x) => x.digest), [c, a]);
+    assert.deepEqual(result.blobs.map((x) => x.digest), [b], "only the least recently used one");
+    assert.deepEqual(listCache(cache).blobs.map((x) => x.digest), [a, c], "most recent first");
+    assert.deepEqual(pruneCache(cache, { maxSize: 0 }).blobs.map((x) => x.digest), [c, a]);
   });
 });
 
@@ -61,14 +61,14 @@ Deno.test("prune --all removes every blob and image record, but not a blob whose
     const lock = tryBlobLock(cache.lockPath(b))!;
     try {
       const result = pruneCache(cache, { all: true });
-      assertEquals(result.blobs.map((x) => x.digest), [a]);
-      assertEquals(result.images, ["127.0.0.1:5000/x:1"]);
+      assert.deepEqual(result.blobs.map((x) => x.digest), [a]);
+      assert.deepEqual(result.images, ["127.0.0.1:5000/x:1"]);
       assert(cache.has(b), "the locked blob stays");
     } finally {
       lock.release();
     }
-    assertEquals(pruneCache(cache, { all: true }).blobs.map((x) => x.digest), [b]);
-    assertEquals(listCache(cache).blobs, []);
+    assert.deepEqual(pruneCache(cache, { all: true }).blobs.map((x) => x.digest), [b]);
+    assert.deepEqual(listCache(cache).blobs, []);
   });
 });
 
@@ -84,24 +84,31 @@ Deno.test("an image record whose manifest was pruned is removed; one whose layer
     const digest = sha256(manifest);
     await cache.storeSmall(digest, manifest, "application/vnd.oci.image.manifest.v1+json");
     await cache.recordImage({ reference: "r/x:1", digest, mediaType: "application/vnd.oci.image.manifest.v1+json" });
-    assertEquals(listCache(cache).images[0]!.size, 500 + manifest.length);
+    assert.deepEqual(listCache(cache).images[0]!.size, 500 + manifest.length);
     pruneCache(cache, { olderThanMs: 30 * DAY, now: NOW });
     const image = listCache(cache).images[0]!;
-    assertEquals([image.blobs, image.missing], [1, 1]);
+    assert.deepEqual([image.blobs, image.missing], [1, 1]);
     await Deno.utime(cache.stampPath(digest), new Date(0), new Date(0));
-    assertEquals(pruneCache(cache, { olderThanMs: 30 * DAY, now: NOW }).images, ["r/x:1"]);
-    assertEquals(listCache(cache).images, []);
+    assert.deepEqual(pruneCache(cache, { olderThanMs: 30 * DAY, now: NOW }).images, ["r/x:1"]);
+    assert.deepEqual(listCache(cache).images, []);
   });
 });
 
 Deno.test("durations and sizes are read as the help says, and nonsense is a usage error", () => {
-  assertEquals(parseDuration("30d"), 30 * DAY);
-  assertEquals(parseDuration("1w2d"), 9 * DAY);
-  assertEquals(parseSize("10GB"), 10e9);
-  assertEquals(parseSize("2GiB"), 2 ** 31);
-  assertEquals(parseSize("123"), 123);
-  for (const bad of ["30", "d", "3x", "1d 2h"]) assertThrows(() => parseDuration(bad), Oci2LxcError, "not a duration");
-  for (const bad of ["", "GB", "1.5 ZB", "-1"]) assertThrows(() => parseSize(bad), Oci2LxcError, "not a size");
+  assert.deepEqual(parseDuration("30d"), 30 * DAY);
+  assert.deepEqual(parseDuration("1w2d"), 9 * DAY);
+  assert.deepEqual(parseSize("10GB"), 10e9);
+  assert.deepEqual(parseSize("2GiB"), 2 ** 31);
+  assert.deepEqual(parseSize("123"), 123);
+  for (const bad of ["30", "d", "3x", "1d 2h"]) {
+    assert.throws(
+      () => parseDuration(bad),
+      (err) => err instanceof Oci2LxcError && err.message.includes("not a duration"),
+    );
+  }
+  for (const bad of ["", "GB", "1.5 ZB", "-1"]) {
+    assert.throws(() => parseSize(bad), (err) => err instanceof Oci2LxcError && err.message.includes("not a size"));
+  }
 });
 
 Deno.test("oci2lxc cache list --json and cache prune --max-size through the CLI", async () => {
@@ -110,18 +117,18 @@ Deno.test("oci2lxc cache list --json and cache prune --max-size through the CLI"
     const a = await put(cache, 1, 1000, 1);
     const b = await put(cache, 2, 1000, 2);
     const listed = await cli("main.ts", ["cache", "list", "--json", "--cache-dir", dir]);
-    assertEquals(listed.code, 0, listed.stderr);
+    assert.deepEqual(listed.code, 0, listed.stderr);
     const listing = JSON.parse(listed.stdout) as { blobs: { digest: string; size: number }[]; size: number };
-    assertEquals(listing.blobs.map((x) => x.digest), [a, b]);
-    assertEquals(listing.size, 2000);
+    assert.deepEqual(listing.blobs.map((x) => x.digest), [a, b]);
+    assert.deepEqual(listing.size, 2000);
     const text = await cli("main.ts", ["cache", "list", "--cache-dir", dir]);
     assert(text.stdout.includes("2 blobs, 2.0 kB"), text.stdout);
     const pruned = await cli("main.ts", ["cache", "prune", "--max-size", "1kB", "--cache-dir", dir]);
-    assertEquals(pruned.code, 0, pruned.stderr);
+    assert.deepEqual(pruned.code, 0, pruned.stderr);
     assert(pruned.stdout.includes(`removed ${b}`), pruned.stdout);
     assert(!pruned.stdout.includes(`removed ${a}`), pruned.stdout);
     const wrong = await cli("main.ts", ["cache", "list", "--all", "--cache-dir", dir]);
-    assertEquals(wrong.code, 2);
+    assert.deepEqual(wrong.code, 2);
     assert(wrong.stderr.includes("it is an option of prune"), wrong.stderr);
   });
 });

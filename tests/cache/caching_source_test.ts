@@ -4,6 +4,7 @@
  * local fast path; a damaged cached blob is noticed, dropped and fetched again; a failed or killed download leaves no
  * entry; `--pull=never` and `--pull=always` do what they say.
  */
+import assert from "node:assert/strict";
 import { assembleRootfs } from "../../core/assemble.ts";
 import { BlobCache } from "../../core/cache/blob_cache.ts";
 import { cachingSource, resolveWithCache } from "../../core/cache/caching_source.ts";
@@ -14,7 +15,6 @@ import type { ImageSource } from "../../core/image/image_source.ts";
 import { parsePlatform } from "../../core/image/platform.ts";
 import { selectImage } from "../../core/image/select_image.ts";
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
-import { assert, assertEquals, assertRejects, assertThrows } from "../_helpers/assert.ts";
 import { FIXTURES, withTempDir } from "../_helpers/oci_builder.ts";
 import { MemorySource } from "../image/_memory_source.ts";
 
@@ -39,17 +39,17 @@ Deno.test("a second use of a cached image reads no blob from the source and hand
     const cache = new BlobCache(`${dir}/cache`);
     const first = await convert(cachingSource(memory, cache), memory.top, `${dir}/one`);
     assert(first.layers.every((l) => l.blob.local === undefined), "the first use streams");
-    assertEquals(memory.opened, first.layers.length + 1, "config and each layer opened once");
+    assert.deepEqual(memory.opened, first.layers.length + 1, "config and each layer opened once");
     const opened = memory.opened;
     const second = await convert(cachingSource(memory, cache), memory.top, `${dir}/two`);
-    assertEquals(memory.opened, opened, "nothing read from the source the second time");
+    assert.deepEqual(memory.opened, opened, "nothing read from the source the second time");
     for (const layer of second.layers) {
-      assertEquals(layer.blob.local?.file, cache.blobPath(layer.blob.digest!), "the fast path: the cached file");
+      assert.deepEqual(layer.blob.local?.file, cache.blobPath(layer.blob.digest!), "the fast path: the cached file");
     }
-    assertEquals(fsManifest(`${dir}/two`), fsManifest(`${dir}/one`));
+    assert.deepEqual(fsManifest(`${dir}/two`), fsManifest(`${dir}/one`));
     const listing = listCache(cache);
     // index's manifest, config, layers
-    assertEquals(listing.blobs.length, first.layers.length + 2);
+    assert.deepEqual(listing.blobs.length, first.layers.length + 2);
     assert(listing.blobs.every((b) => cache.has(b.digest)));
   });
 });
@@ -71,12 +71,12 @@ Deno.test("a cached layer damaged on disk (same size, or cut short) is dropped a
     await file.write(byte);
     const opened = memory.opened;
     const again = await convert(cachingSource(memory, cache), memory.top, `${dir}/two`);
-    assertEquals(memory.opened, opened + 1, "the damaged layer was fetched again, nothing else");
-    assertEquals(again.layers[0]!.blob.local, undefined, "the damaged copy was not handed out");
-    assertEquals(fsManifest(`${dir}/two`), fsManifest(`${dir}/one`));
+    assert.deepEqual(memory.opened, opened + 1, "the damaged layer was fetched again, nothing else");
+    assert.deepEqual(again.layers[0]!.blob.local, undefined, "the damaged copy was not handed out");
+    assert.deepEqual(fsManifest(`${dir}/two`), fsManifest(`${dir}/one`));
     assert(cache.lookup(layer.digest!, layer.size) === path, "the good bytes are cached again");
     await Deno.truncate(path, 100);
-    assertEquals(cache.lookup(layer.digest!, layer.size), undefined, "a short file is dropped");
+    assert.deepEqual(cache.lookup(layer.digest!, layer.size), undefined, "a short file is dropped");
     assert(!cache.has(layer.digest!));
   });
 });
@@ -88,20 +88,16 @@ Deno.test("a download that fails or is cancelled leaves nothing in the cache, an
     const image = await selectFrom(cachingSource(memory, cache), memory.top);
     const blob = image.layers[0]!.blob;
     memory.faults.set(blob.digest!, { failAfter: 8000, error: new Error("connection reset by peer") });
-    await assertRejects(
-      async () => {
-        for await (const _ of await blob.open()) { /* read to the failure */ }
-      },
-      Error,
-      "connection reset by peer",
-    );
+    await assert.rejects(async () => {
+      for await (const _ of await blob.open()) { /* read to the failure */ }
+    }, (err) => err instanceof Error && err.message.includes("connection reset by peer"));
     assert(!cache.has(blob.digest!), "no entry after a failure");
     memory.faults.delete(blob.digest!);
     const reader = (await blob.open()).getReader();
     await reader.read();
     await reader.cancel();
     assert(!cache.has(blob.digest!), "no entry after a cancel");
-    assertEquals([...Deno.readDirSync(`${dir}/cache/tmp`)].length, 0, "no partial file left");
+    assert.deepEqual([...Deno.readDirSync(`${dir}/cache/tmp`)].length, 0, "no partial file left");
     memory.faults.set(blob.digest!, { flipAt: 10 });
     for await (const _ of await blob.open()) { /* a damaged transfer: the reader's check would fail it */ }
     assert(!cache.has(blob.digest!), "no entry for bytes that do not match the digest");
@@ -136,14 +132,14 @@ Deno.test("a killed download leaves no visible entry; the next run fetches the b
     const biggest = [doc.config, ...doc.layers].sort((a, b) => b.size - a.size)[0];
     assert(!cache.has(biggest.digest), "the cut blob is not in the cache");
     assert(!listCache(cache).blobs.some((b) => b.digest === biggest.digest), "nor in the listing");
-    assertEquals([...Deno.readDirSync(`${cacheDir}/tmp`)].length, 1, "its partial file is in tmp/");
+    assert.deepEqual([...Deno.readDirSync(`${cacheDir}/tmp`)].length, 1, "its partial file is in tmp/");
     // The dead child's lock is gone with it: this run does not wait, and fetches the blob whole.
     await convert(cachingSource(memory, cache), memory.top, `${dir}/rootfs`);
     assert(cache.has(biggest.digest));
     const pruned = pruneCache(cache);
-    assertEquals(pruned.leftovers, 1);
-    assertEquals(pruned.blobs, [], "prune without limits removes no blob");
-    assertEquals([...Deno.readDirSync(`${cacheDir}/tmp`)].length, 0);
+    assert.deepEqual(pruned.leftovers, 1);
+    assert.deepEqual(pruned.blobs, [], "prune without limits removes no blob");
+    assert.deepEqual([...Deno.readDirSync(`${cacheDir}/tmp`)].length, 0);
   });
 });
 
@@ -170,9 +166,13 @@ Deno.test("two processes reading one image into an empty cache at once fetch eac
       assert(r.success, "the child succeeded");
       return JSON.parse(new TextDecoder().decode(r.stdout)) as { opened: number; manifests: string[]; blobs: string[] };
     });
-    assertEquals(results[0]!.blobs, results[1]!.blobs, "both read the whole image");
+    assert.deepEqual(results[0]!.blobs, results[1]!.blobs, "both read the whole image");
     assert(results[0]!.blobs.length >= 4, "configs and layers of two platforms");
-    assertEquals(results[0]!.opened + results[1]!.opened, results[0]!.blobs.length, "each blob fetched once in total");
+    assert.deepEqual(
+      results[0]!.opened + results[1]!.opened,
+      results[0]!.blobs.length,
+      "each blob fetched once in total",
+    );
   });
 });
 
@@ -181,13 +181,15 @@ Deno.test("--pull=never reads only the cache and names what is missing; --pull=a
     const memory = await MemorySource.load(BUSYBOX);
     const cache = new BlobCache(`${dir}/cache`);
     const never = cachingSource(memory, cache, { pull: "never" });
-    const err = await assertRejects(() => selectFrom(never, memory.top), Oci2LxcError, "--pull=never");
-    assertEquals((err as Oci2LxcError).code, "registry");
-    assertEquals(memory.opened, 0);
-    await assertRejects(
+    await assert.rejects(() => selectFrom(never, memory.top), (err) => {
+      assert.ok(err instanceof Oci2LxcError && err.message.includes("--pull=never"), String(err));
+      assert.equal(err.code, "registry");
+      return true;
+    });
+    assert.deepEqual(memory.opened, 0);
+    await assert.rejects(
       () => resolveWithCache(cache, "127.0.0.1:1/busybox:latest", "never", () => Promise.reject(new Error("asked"))),
-      Oci2LxcError,
-      "was never pulled",
+      (err) => err instanceof Oci2LxcError && err.message.includes("was never pulled"),
     );
     const top = memory.top[0]!;
     const resolved = await resolveWithCache(
@@ -196,18 +198,18 @@ Deno.test("--pull=never reads only the cache and names what is missing; --pull=a
       "missing",
       () => Promise.resolve({ digest: top.digest, mediaType: top.mediaType ?? "" }),
     );
-    assertEquals(resolved.digest, top.digest);
+    assert.deepEqual(resolved.digest, top.digest);
     await convert(cachingSource(memory, cache), memory.top, `${dir}/one`);
     const opened = memory.opened;
     const offline = await resolveWithCache(cache, "127.0.0.1:1/busybox:latest", "never", () => {
       throw new Error("the registry must not be asked");
     });
-    assertEquals(offline.digest, top.digest);
+    assert.deepEqual(offline.digest, top.digest);
     await convert(never, memory.top, `${dir}/two`);
-    assertEquals(memory.opened, opened, "never: nothing fetched");
+    assert.deepEqual(memory.opened, opened, "never: nothing fetched");
     const image = await convert(cachingSource(memory, cache, { pull: "always" }), memory.top, `${dir}/three`);
-    assertEquals(memory.opened, opened + image.layers.length + 1, "always: config and layers fetched again");
-    assertThrows(() =>
+    assert.deepEqual(memory.opened, opened + image.layers.length + 1, "always: config and layers fetched again");
+    assert.throws(() =>
       cachingSource(memory, new BlobCache(`${dir}/empty`), { pull: "never" }).blob(
         image.layers[0]!.blob as never,
         "layer 1",

@@ -3,10 +3,10 @@
  * processes reading one image into an empty cache at once download each blob once between them, as the registry's
  * own access log counts; a third run downloads no blob at all.
  */
+import assert from "node:assert/strict";
 import { BlobCache } from "../../core/cache/blob_cache.ts";
 import { cachingSource } from "../../core/cache/caching_source.ts";
 import { RegistryClient } from "../../core/registry/registry_client.ts";
-import { assert, assertEquals } from "../_helpers/assert.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
 import { startRegistry } from "../_helpers/registry.ts";
 import { readImage } from "./_read_image.ts";
@@ -37,14 +37,14 @@ Deno.test("two processes pulling one image at once download each blob once (regi
       assert(r.success, "the child succeeded");
       return JSON.parse(new TextDecoder().decode(r.stdout)) as { opened: number; blobs: string[] };
     });
-    assertEquals(results[0]!.blobs, results[1]!.blobs);
+    assert.deepEqual(results[0]!.blobs, results[1]!.blobs);
     const gets = registry.blobGets();
-    assertEquals(gets.length, results[0]!.blobs.length, `each blob once: ${gets.join(" ")}`);
-    assertEquals(new Set(gets).size, gets.length);
+    assert.deepEqual(gets.length, results[0]!.blobs.length, `each blob once: ${gets.join(" ")}`);
+    assert.deepEqual(new Set(gets).size, gets.length);
     using client = new RegistryClient(registry.host, { tlsVerify: false });
     const { source, top } = await registrySource(client, "busybox", "multi");
     await readImage(cachingSource(source, new BlobCache(`${dir}/cache`)), [top]);
-    assertEquals(source.opened, 0, "the third run opened no blob");
-    assertEquals(registry.blobGets().length, gets.length, "and the registry served none");
+    assert.deepEqual(source.opened, 0, "the third run opened no blob");
+    assert.deepEqual(registry.blobGets().length, gets.length, "and the registry served none");
   });
 });

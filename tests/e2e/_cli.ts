@@ -3,6 +3,7 @@
  * `deno task bundle` makes, so every end-to-end test covers both.
  */
 import { fileURLToPath } from "node:url";
+import { requireSystemTier } from "../_helpers/tier.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -13,6 +14,7 @@ let bundlePath: string | undefined;
 
 /** Build the bundle once per test process, into a temp dir, and return its path. */
 export async function bundle(): Promise<string> {
+  requireSystemTier("the CLI end to end");
   if (bundlePath) return bundlePath;
   const dir = await Deno.makeTempDir({ prefix: "oci2lxc-bundle-" });
   // One bundle per test module: removed when the module's runtime ends, so runs leave nothing in /tmp.
@@ -41,6 +43,7 @@ export interface CliResult {
 
 /** Run `oci2lxc ARGS` through `entry`, with a clean environment plus `env`. */
 export async function cli(entry: Entry, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  requireSystemTier("the CLI end to end");
   const script = entry === "bundle" ? await bundle() : `${ROOT}main.ts`;
   const result = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--quiet", script, ...args],
@@ -62,6 +65,7 @@ export async function spawnCli(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<Deno.ChildProcess> {
+  requireSystemTier("the CLI end to end");
   const script = entry === "bundle" ? await bundle() : `${ROOT}main.ts`;
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--quiet", script, ...args],

@@ -18,21 +18,6 @@ export async function sh(cmd: string[], env: Record<string, string> = {}): Promi
   return { code: r.code, out: d.decode(r.stdout) + d.decode(r.stderr) };
 }
 
-/** Wait until `check` returns a value (bounded), polling every 100 ms. */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | Promise<T | undefined>,
-  ms = 15_000,
-): Promise<T> {
-  const deadline = performance.now() + ms;
-  while (performance.now() < deadline) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-}
-
 /** Stop (kill) a container whatever state it is in; for finally blocks. */
 export async function forceStop(name: string, parent: string): Promise<void> {
   // `-k` takes no timeout (lxc-stop refuses `-k -t N` and stops nothing); a kill does not wait for the container.

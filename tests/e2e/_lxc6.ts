@@ -12,6 +12,7 @@
  * @module
  */
 import { lxc6Root } from "../_helpers/lxc6_root.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 
 /** How long one command may run: a bound against a hang, far above any normal run. */
 const COMMAND_MS = 120_000;
@@ -64,8 +65,9 @@ export class Lxc6Host implements AsyncDisposable {
     const host = new Lxc6Host(root, holder);
     try {
       // Bounded: unshare needs a moment before /proc shows the holder in its own namespace.
-      for (let i = 0; i < 100 && host.#sameNamespace(); i++) await new Promise((r) => setTimeout(r, 20));
-      if (host.#sameNamespace()) throw new Error("Cannot make the LXC 6 mount namespace: unshare did not enter one");
+      await waitFor("unshare to enter a mount namespace of its own", 2000, () => !host.#sameNamespace(), {
+        everyMs: 20,
+      });
       await host.#inside(["mount", "--bind", root, root]);
       await host.#inside(["mount", "--bind", "/proc", `${root}/proc`]);
       await host.#inside(["mount", "--rbind", "/sys", `${root}/sys`]);

@@ -20,6 +20,8 @@
  *
  * @module
  */
+import { requireSystemTier } from "../_helpers/tier.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 
 const STEP_MS = 20_000;
 const NETNS_DIR = "/var/run/netns";
@@ -44,6 +46,7 @@ function which(cmd: string): string | undefined {
 
 /** Why namespace tests cannot run here, or `undefined` when they can. */
 export function netnsMissing(): string | undefined {
+  requireSystemTier("network namespaces");
   if (Deno.uid() !== 0) return "they must run as root";
   for (const cmd of ["ip", "dnsmasq", "nsenter"]) if (!which(cmd)) return `${cmd} is not installed`;
   return undefined;
@@ -108,21 +111,6 @@ export function isGone(pid: number): boolean {
     return stat[stat.lastIndexOf(")") + 2] === "Z";
   } catch {
     return true;
-  }
-}
-
-/** Poll `check` every 50 ms until it returns a value other than `undefined`/`false`, or throw after `ms`. */
-export async function waitFor<T>(
-  what: string,
-  ms: number,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-): Promise<T> {
-  const deadline = performance.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (performance.now() > deadline) throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -373,8 +361,8 @@ export class TestNetwork implements AsyncDisposable {
           Deno.kill(pid, "SIGKILL");
         } catch { /* gone */ }
       }
-      const deadline = Date.now() + 3000;
-      while (pids.some((p) => !isGone(p)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      // Never throws: what is still alive after 3 s is left to `ip netns del`.
+      await waitFor("the namespace's processes to end", 3000, () => pids.every(isGone)).catch(() => {});
       try {
         await run(["ip", "netns", "del", ns], { timeoutMs: 10_000 });
       } catch { /* best effort */ }

@@ -5,7 +5,7 @@
  * would bend, and the checks a real run makes at its end, made up front for
  * `--dry-run` too. Each case runs the real CLI, from main.ts and the bundle.
  */
-import { assert, assertEquals } from "../_helpers/assert.ts";
+import assert from "node:assert/strict";
 import { withTempDir } from "../_helpers/oci_builder.ts";
 import { file } from "../rootfs/_layers.ts";
 import { writeOciLayout } from "../rootfs/_oci_image.ts";
@@ -43,21 +43,21 @@ for (const entry of ENTRIES) {
   Deno.test(`[${entry}] an argument that is not UTF-8 is refused by its name, not turned into U+FFFD`, async () => {
     await withTempDir(async (dir) => {
       const dest = await cliWithBytes(entry, ["convert", BUSYBOX, `${dir}/ct\\377`, "-q"]);
-      assertEquals(dest.code, 2, dest.stderr);
-      assertEquals(errorLine(dest), "error: Cannot use DEST: it is not valid UTF-8");
-      assertEquals([...Deno.readDirSync(dir)].length, 0, "nothing was written");
+      assert.deepEqual(dest.code, 2, dest.stderr);
+      assert.deepEqual(errorLine(dest), "error: Cannot use DEST: it is not valid UTF-8");
+      assert.deepEqual([...Deno.readDirSync(dir)].length, 0, "nothing was written");
 
       for (const form of [["--env", "A=\\376"], ["--env=A=\\376"]]) {
         const env = await cliWithBytes(entry, ["convert", BUSYBOX, `${dir}/ct`, "--dry-run", "-q", ...form]);
-        assertEquals(env.code, 2, env.stderr);
-        assertEquals(errorLine(env), "error: Cannot use --env: it is not valid UTF-8");
+        assert.deepEqual(env.code, 2, env.stderr);
+        assert.deepEqual(errorLine(env), "error: Cannot use --env: it is not valid UTF-8");
       }
       const image = await cliWithBytes(entry, ["inspect", "\\377.tar"]);
-      assertEquals(errorLine(image), "error: Cannot use IMAGE: it is not valid UTF-8");
+      assert.deepEqual(errorLine(image), "error: Cannot use IMAGE: it is not valid UTF-8");
 
       // A real U+FFFD (valid UTF-8: EF BF BD) is a name like any other.
       const real = await cliWithBytes(entry, ["inspect", "\\357\\277\\275.tar"]);
-      assertEquals(real.code, 1, real.stderr);
+      assert.deepEqual(real.code, 1, real.stderr);
       assert(errorLine(real).startsWith("error: Cannot open image \uFFFD.tar: "), real.stderr);
     });
   });
@@ -78,13 +78,13 @@ for (const entry of ENTRIES) {
     ];
     for (const [extra, expected] of cases) {
       const r = await cli(entry, ["convert", BUSYBOX, dest, "--dry-run", "-q", ...extra]);
-      assertEquals(r.code, 2, r.stderr);
-      assertEquals(errorLine(r), expected);
+      assert.deepEqual(r.code, 2, r.stderr);
+      assert.deepEqual(errorLine(r), expected);
     }
     // A 100 KB ref name (argv takes at most 128 KiB per argument) is shown by its start and end.
     const long = `r${"e".repeat(100_000)}f`;
     const r = await cli(entry, ["inspect", `oci-archive:${BUSYBOX}:${long}`]);
-    assertEquals(r.code, 1, r.stderr.slice(0, 500));
+    assert.deepEqual(r.code, 1, r.stderr.slice(0, 500));
     const line = errorLine(r);
     assert(line.length < 1000, `${line.length} characters`);
     assert(/…\[\d+ characters cut\]…e*f/.test(line), line);
@@ -94,7 +94,7 @@ for (const entry of ENTRIES) {
     await withTempDir(async (dir) => {
       writeOciLayout(`${dir}/img`, [[file(`d/${"n".repeat(900_000)}\nx`, "hi")]]);
       const r = await cli(entry, ["convert", `oci:${dir}/img`, `${dir}/ct`, "-q"]);
-      assertEquals(r.code, 1, r.stderr.slice(0, 500));
+      assert.deepEqual(r.code, 1, r.stderr.slice(0, 500));
       const lines = r.stderr.trimEnd().split("\n");
       assert(lines.length <= 2 && r.stderr.length < 2000, `${lines.length} lines, ${r.stderr.length} characters`);
       // Either the formatter cuts the middle and the line feed shows escaped (\n, or \x0a as the rootfs writer names
@@ -108,13 +108,13 @@ for (const entry of ENTRIES) {
 
   Deno.test(`[${entry}] --plugin with a file that is not a module is one error line, no code frame`, async () => {
     const r = await cli(entry, ["convert", BUSYBOX, "/tmp/oci2lxc-never-written/ct", "--plugin", "/etc/passwd"]);
-    assertEquals(r.code, 1, r.stderr);
+    assert.deepEqual(r.code, 1, r.stderr);
     const lines = r.stderr.trimEnd().split("\n");
-    assertEquals(lines.length, 2, r.stderr);
+    assert.deepEqual(lines.length, 2, r.stderr);
     assert(lines[0]!.startsWith("error: Cannot load plugin /etc/passwd: SyntaxError: "), r.stderr);
     assert(lines[0]!.endsWith(" at line 1, column 9 (not a JavaScript or TypeScript module?)"), r.stderr);
     assert(!r.stderr.includes("root:x:0:0"), "no copy of the file's text");
-    assert(lines[1]!.startsWith("hint: --plugin takes a .ts or .js module"), r.stderr);
+    assert(lines[1]!.startsWith("hint: Give --plugin a .ts or .js module"), r.stderr);
   });
 
   Deno.test(`[${entry}] --plugin whose default export is no plugin names the file`, async () => {
@@ -125,7 +125,7 @@ for (const entry of ENTRIES) {
       const r = await cli(entry, [
         ...["convert", BUSYBOX, `${dir}/ct`, "--dry-run", "--plugin", `${dir}/good.ts`, "--plugin", `${dir}/num.ts`],
       ]);
-      assertEquals(r.code, 1, r.stderr);
+      assert.deepEqual(r.code, 1, r.stderr);
       assert(r.stderr.startsWith(`error: Cannot load plugin ${dir}/num.ts: it is not an object\n`), r.stderr);
       assert(/^hint: --plugin takes a \.ts or \.js module/m.test(r.stderr), r.stderr);
     });
@@ -159,11 +159,11 @@ for (const entry of ENTRIES) {
       for (const [extra, expected] of cases) {
         for (const mode of [["--dry-run"], []]) {
           const r = await cli(entry, ["convert", BUSYBOX, `${dir}/ct`, "-q", ...mode, ...extra]);
-          assertEquals(r.code, 2, `${extra.join(" ")} ${mode.join(" ")}: ${r.stderr}`);
-          assertEquals(errorLine(r), expected);
+          assert.deepEqual(r.code, 2, `${extra.join(" ")} ${mode.join(" ")}: ${r.stderr}`);
+          assert.deepEqual(errorLine(r), expected);
         }
       }
-      assertEquals([...Deno.readDirSync(dir)].length, 0, "nothing was written");
+      assert.deepEqual([...Deno.readDirSync(dir)].length, 0, "nothing was written");
       // Repeatable options stay repeatable.
       const ok = await cli(entry, [
         "convert",
@@ -180,7 +180,7 @@ for (const entry of ENTRIES) {
         "--volume",
         "/opt:/b",
       ]);
-      assertEquals(ok.code, 0, ok.stderr);
+      assert.deepEqual(ok.code, 0, ok.stderr);
       const container = JSON.parse(ok.stdout).container;
       const env = JSON.stringify(container.env);
       assert(env.includes('["A","1"]') && env.includes('["B","2"]'), env);
@@ -191,8 +191,8 @@ for (const entry of ENTRIES) {
 
   Deno.test(`[${entry}] a line feed in DEST's parent names DEST and the config, not the image`, async () => {
     const r = await cli(entry, ["convert", BUSYBOX, "/tmp/oci2lxc-a\nb/ct", "--dry-run", "-q"]);
-    assertEquals(r.code, 2, r.stderr);
-    assertEquals(errorLine(r), 'error: Cannot use DEST "/tmp/oci2lxc-a\\nb/ct": it contains a line feed');
+    assert.deepEqual(r.code, 2, r.stderr);
+    assert.deepEqual(errorLine(r), 'error: Cannot use DEST "/tmp/oci2lxc-a\\nb/ct": it contains a line feed');
     assert(r.stderr.includes("hint: DEST's path is written into DEST/config"), r.stderr);
     assert(!r.stderr.includes("image config"), r.stderr);
   });
@@ -200,24 +200,24 @@ for (const entry of ENTRIES) {
   Deno.test(`[${entry}] --version with an argument is a usage error`, async () => {
     for (const flag of ["--version", "-V"]) {
       const r = await cli(entry, [flag, "extra"]);
-      assertEquals(r.code, 2, r.stderr);
-      assertEquals(r.stdout, "");
-      assertEquals(r.stderr.split("\n")[0], `error: Cannot use ${flag}: unexpected argument "extra"`);
+      assert.deepEqual(r.code, 2, r.stderr);
+      assert.deepEqual(r.stdout, "");
+      assert.deepEqual(r.stderr.split("\n")[0], `error: Cannot use ${flag}: unexpected argument "extra"`);
     }
-    assertEquals((await cli(entry, ["--version"])).code, 0);
+    assert.deepEqual((await cli(entry, ["--version"])).code, 0);
   });
 
   Deno.test(`[${entry}] a transport the archive's content contradicts says what it is and which to use`, async () => {
     const oci = await cli(entry, ["inspect", `docker-archive:${BUSYBOX}`]);
-    assertEquals(oci.code, 2, oci.stderr);
-    assertEquals(
+    assert.deepEqual(oci.code, 2, oci.stderr);
+    assert.deepEqual(
       errorLine(oci),
       `error: Cannot read ${BUSYBOX} as docker-archive: it is an OCI archive (index.json, no manifest.json)`,
     );
     assert(oci.stderr.includes(`hint: Use oci-archive:${BUSYBOX}, or the bare path`), oci.stderr);
     const docker = await cli(entry, ["inspect", "oci-archive:fixtures/images/busybox.docker.tar"]);
-    assertEquals(docker.code, 2, docker.stderr);
-    assertEquals(
+    assert.deepEqual(docker.code, 2, docker.stderr);
+    assert.deepEqual(
       errorLine(docker),
       "error: Cannot read fixtures/images/busybox.docker.tar as oci-archive: it is a docker-archive " +
         "(manifest.json, no index.json)",

@@ -6,7 +6,7 @@
  * registry on 127.0.0.1 (plain http, so `--tls-verify=false` is added) that holds the fixture under every name the
  * examples use: no example reaches beyond this machine.
  */
-import { assert, assertEquals } from "../_helpers/assert.ts";
+import assert from "node:assert/strict";
 import { withTempDir } from "../_helpers/oci_builder.ts";
 import { startRegistry } from "../_helpers/registry.ts";
 import { cli } from "./_cli.ts";
@@ -79,7 +79,7 @@ Deno.test("every --help example runs with fixture images and exits 0", async () 
   const used = new Set<string>();
   const help = await cli("main.ts", ["--help"]);
   const commands = ["", ...[...help.stdout.matchAll(/^ {2}([a-z-]+) {2}/gm)].map((m) => m[1]!)];
-  assertEquals(commands, [
+  assert.deepEqual(commands, [
     "",
     "convert",
     "update",
@@ -108,13 +108,13 @@ Deno.test("every --help example runs with fixture images and exits 0", async () 
         // update and rollback act on a container made by convert (rollback: one that was updated once).
         if (args[0] === "update" || args[0] === "rollback") {
           const made = await cli("main.ts", ["convert", `${FIX}busybox.oci.tar`, args[1]!, "--quiet"]);
-          assertEquals(made.code, 0, made.stderr);
+          assert.deepEqual(made.code, 0, made.stderr);
           if (args[0] === "rollback") {
-            assertEquals((await cli("main.ts", ["update", args[1]!, "--force", "-q"])).code, 0);
+            assert.deepEqual((await cli("main.ts", ["update", args[1]!, "--force", "-q"])).code, 0);
           }
         }
         const r = await cli("main.ts", args);
-        assertEquals(r.code, 0, `${example}\n  ran as: ${args.join(" ")}\n${r.stderr}`);
+        assert.deepEqual(r.code, 0, `${example}\n  ran as: ${args.join(" ")}\n${r.stderr}`);
         assert(r.stdout.length > 0, `${example} printed nothing`);
         if (args.includes("--json")) JSON.parse(r.stdout);
         assert(!r.stderr.includes("error:"), `${example}: ${r.stderr}`);
@@ -124,5 +124,5 @@ Deno.test("every --help example runs with fixture images and exits 0", async () 
   }
   assert(ran >= 15, `only ${ran} examples`);
   const unused = PLACEHOLDERS.map(([p]) => p).filter((p) => !used.has(p));
-  assertEquals(unused, [], "placeholders no example uses any more: drop them from the table");
+  assert.deepEqual(unused, [], "placeholders no example uses any more: drop them from the table");
 });

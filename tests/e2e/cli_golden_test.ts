@@ -4,7 +4,7 @@
  * CLI (main.ts and the bundle), compared with committed text under golden/.
  * inspect and verify --help are held by cli_read_test.ts.
  */
-import { assertEquals } from "../_helpers/assert.ts";
+import assert from "node:assert/strict";
 import { flipByte, withTempDir } from "../_helpers/oci_builder.ts";
 import { assertGolden, cli, ENTRIES } from "./_cli.ts";
 
@@ -22,16 +22,16 @@ for (const entry of ENTRIES) {
     const name = args.length === 1 ? "main" : args[0]!;
     Deno.test(`[${entry}] ${args.join(" ")} matches its golden text`, async () => {
       const r = await cli(entry, args);
-      assertEquals(r.code, 0, r.stderr);
-      assertEquals(r.stderr, "");
+      assert.deepEqual(r.code, 0, r.stderr);
+      assert.deepEqual(r.stderr, "");
       await assertGolden(`help_${name}.txt`, r.stdout);
     });
   }
 
   Deno.test(`[${entry}] convert without DEST names what is missing, prints the usage and exits 2`, async () => {
     const r = await cli(entry, ["convert", `${FIX}busybox.oci.tar`]);
-    assertEquals(r.code, 2);
-    assertEquals(r.stdout, "");
+    assert.deepEqual(r.code, 2);
+    assert.deepEqual(r.stdout, "");
     await assertGolden("usage_error_convert.txt", r.stderr);
   });
 
@@ -41,7 +41,7 @@ for (const entry of ENTRIES) {
       // The layer blob is nearly all of the archive: the middle byte is in it.
       await flipByte(`${dir}/busybox.oci.tar`, Math.floor(Deno.statSync(`${dir}/busybox.oci.tar`).size / 2));
       const r = await cli(entry, ["verify", `oci-archive:${dir}/busybox.oci.tar`]);
-      assertEquals(r.code, 1);
+      assert.deepEqual(r.code, 1);
       await assertGolden(
         "verify_failure.txt",
         normalise(`--- stdout\n${r.stdout}--- stderr\n${r.stderr}`, dir),
@@ -55,10 +55,10 @@ for (const entry of ENTRIES) {
         // The LXC version decides some warnings: fixed, so the plan is the same on every host.
         const args = ["convert", `${FIX}${image}.oci.tar`, `${dir}/${image}`, "--dry-run", "--lxc-version", "5.0.2"];
         const r = await cli(entry, args);
-        assertEquals(r.code, 0, r.stderr);
-        assertEquals(r.stderr, "", "the human plan carries the warnings itself");
+        assert.deepEqual(r.code, 0, r.stderr);
+        assert.deepEqual(r.stderr, "", "the human plan carries the warnings itself");
         await assertGolden(`plan_${image}.txt`, normalise(r.stdout, dir));
-        assertEquals([...Deno.readDirSync(dir)], [], "a dry run leaves nothing beside DEST");
+        assert.deepEqual([...Deno.readDirSync(dir)], [], "a dry run leaves nothing beside DEST");
       });
     });
   }

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../_helpers/assert.ts";
+import assert from "node:assert/strict";
 import { flipByte, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
 import { file } from "../rootfs/_layers.ts";
 import { layerTar } from "../rootfs/_oci_image.ts";
@@ -9,10 +9,10 @@ const FIX = "fixtures/images/";
 for (const entry of ENTRIES) {
   Deno.test(`[${entry}] inspect --json prints the config digest and exits 0`, async () => {
     const r = await cli(entry, ["inspect", `oci-archive:${FIX}busybox.oci.tar`, "--json", "--platform", "linux/amd64"]);
-    assertEquals(r.code, 0, r.stderr);
+    assert.deepEqual(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout);
-    assertEquals(report.config.digest, "sha256:3413ea0cd15531b72d0fc837fdcc972795603e6d06366bbefe65cb9358b706e9");
-    assertEquals(report.layers.length, 1);
+    assert.deepEqual(report.config.digest, "sha256:3413ea0cd15531b72d0fc837fdcc972795603e6d06366bbefe65cb9358b706e9");
+    assert.deepEqual(report.layers.length, 1);
   });
 
   Deno.test(`[${entry}] verify exits 1 and names the damaged layer`, async () => {
@@ -28,7 +28,7 @@ for (const entry of ENTRIES) {
       const layer = "1e1101c055c7e933c198d9ef792d219c800dc59657fdb082e3fdd929a1e531f9";
       await flipByte(`${dir}/img/blobs/sha256/${layer}`, 4096);
       const r = await cli(entry, ["verify", `oci:${dir}/img`, "--platform", "linux/amd64"]);
-      assertEquals(r.code, 1);
+      assert.deepEqual(r.code, 1);
       assert(r.stderr.includes(`error: Cannot verify layer 1/1 (sha256:1e1101c055c7)`), r.stderr);
       assert(!r.stderr.includes("Stack backtrace"), r.stderr);
     });
@@ -36,10 +36,10 @@ for (const entry of ENTRIES) {
 
   Deno.test(`[${entry}] a usage error prints the short usage and exits 2`, async () => {
     const r = await cli(entry, ["inspect"]);
-    assertEquals(r.code, 2);
+    assert.deepEqual(r.code, 2);
     await assertGolden("usage_error_inspect.txt", r.stderr);
     const unknown = await cli(entry, ["inspect", "x", "--bogus"]);
-    assertEquals(unknown.code, 2);
+    assert.deepEqual(unknown.code, 2);
     assert(
       unknown.stderr.startsWith("error: Cannot parse arguments of inspect: Unknown option '--bogus'"),
       unknown.stderr,
@@ -48,18 +48,18 @@ for (const entry of ENTRIES) {
 
   Deno.test(`[${entry}] a missing file is one error line with a hint, no backtrace`, async () => {
     const r = await cli(entry, ["inspect", "oci-archive:/nonexistent/x.tar"]);
-    assertEquals(r.code, 1);
-    assertEquals(r.stdout, "");
+    assert.deepEqual(r.code, 1);
+    assert.deepEqual(r.stdout, "");
     const lines = r.stderr.trimEnd().split("\n");
     assert(lines[0]!.startsWith("error: Cannot open image /nonexistent/x.tar:"), r.stderr);
     assert(lines[1]!.startsWith("hint: "), r.stderr);
-    assertEquals(lines.length, 2);
+    assert.deepEqual(lines.length, 2);
   });
 
   for (const command of ["inspect", "verify"]) {
     Deno.test(`[${entry}] ${command} --help matches its golden text`, async () => {
       const r = await cli(entry, [command, "--help"]);
-      assertEquals(r.code, 0);
+      assert.deepEqual(r.code, 0);
       await assertGolden(`help_${command}.txt`, r.stdout);
     });
   }
@@ -74,7 +74,7 @@ Deno.test("inspect and the convert report show an image's ref name with its cont
     const inspect = await cli("main.ts", ["inspect", `oci:${dir}/img`]);
     const dry = await cli("main.ts", ["convert", `oci:${dir}/img`, `${dir}/ct`, "--dry-run", "--quiet"]);
     for (const r of [inspect, dry]) {
-      assertEquals(r.code, 0, r.stderr);
+      assert.deepEqual(r.code, 0, r.stderr);
       // deno-lint-ignore no-control-regex
       assert(!/[\x00-\x09\x0b-\x1f\x7f-\x9f]/.test(r.stdout), JSON.stringify(r.stdout));
       assert(r.stdout.includes("v1\\x1b]0;pwned\\x07\\x9b2J\\rX"), r.stdout);

@@ -9,10 +9,11 @@
  * frozen (SIGSTOP), the test checks it is still mid-way, sends SIGINT and
  * lets it go on (SIGCONT).
  */
-import { assert, assertEquals } from "../_helpers/assert.ts";
+import assert from "node:assert/strict";
 import { FIXTURES, withTempDir } from "../_helpers/oci_builder.ts";
 import { ENTRIES, spawnCli } from "./_cli.ts";
 import { processState } from "./_lxc.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 
 /** An old container with 100,000 empty files in its rootfs: seconds to remove, so the signal lands mid-way. */
 async function bigOldContainer(dest: string): Promise<void> {
@@ -35,16 +36,6 @@ function newConfigIn(dest: string): boolean {
   }
 }
 
-/** Poll `check` every `everyMs` for up to `ms`; true once it holds. */
-async function waitFor(check: () => boolean, ms: number, everyMs: number): Promise<boolean> {
-  const end = performance.now() + ms;
-  while (performance.now() < end) {
-    if (check()) return true;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  return check();
-}
-
 for (const entry of ENTRIES) {
   Deno.test(`[${entry}] SIGINT while --force removes the old DEST: exit 130 at once, new DEST in place, rest removed by the next run`, async () => {
     await withTempDir(async (dir) => {
@@ -55,11 +46,15 @@ for (const entry of ENTRIES) {
       // A bound against a hang, not a speed test.
       const stop = setTimeout(() => child.kill("SIGKILL"), 180_000);
       try {
-        const swapped = await waitFor(() => newConfigIn(dest) && oldTreeIn(dir) !== undefined, 60_000, 1);
+        // false: the child is killed below before the test fails with its own message.
+        const swapped = await waitFor("the swap", 60_000, () => newConfigIn(dest) && oldTreeIn(dir) !== undefined, {
+          everyMs: 1,
+        }).then(() => true, () => false);
         if (swapped) {
           child.kill("SIGSTOP");
-          const frozen = await waitFor(() => processState(child.pid) === "T", 10_000, 1);
-          assert(frozen, `the converter did not stop on SIGSTOP: state ${processState(child.pid)}`);
+          await waitFor("the converter to stop on SIGSTOP", 10_000, () => processState(child.pid) === "T", {
+            everyMs: 1,
+          });
         }
         const old = oldTreeIn(dir);
         if (!swapped || old === undefined) {
@@ -71,7 +66,7 @@ for (const entry of ENTRIES) {
         child.kill("SIGCONT");
         const r = await output;
         const stderr = new TextDecoder().decode(r.stderr);
-        assertEquals(r.code, 130, `exit ${r.code}:\n${stderr}`);
+        assert.deepEqual(r.code, 130, `exit ${r.code}:\n${stderr}`);
         const line = /^error: .*$/m.exec(stderr)?.[0] ?? "";
         assert(
           line.startsWith(`error: Cannot remove the old ${dest}: interrupted while removing it: `) &&
@@ -88,12 +83,12 @@ for (const entry of ENTRIES) {
       const next = await spawnCli(entry, ["convert", `${FIXTURES}busybox.oci.tar`, dest, "--force"]);
       const r = await next.output();
       const stderr = new TextDecoder().decode(r.stderr);
-      assertEquals(r.code, 0, stderr);
+      assert.deepEqual(r.code, 0, stderr);
       assert(
         /^warning: removed \S+\/\.ct\.oci2lxc-staging-\S+, a staging directory left by an earlier run/m.test(stderr),
         stderr,
       );
-      assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["ct"]);
+      assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["ct"]);
     });
   });
 }

@@ -5,7 +5,7 @@
  * succeeds instead, and then the binary must run. And the permissions
  * README names for the binary are enough for every command but the hook.
  */
-import { assert, assertEquals } from "../_helpers/assert.ts";
+import assert from "node:assert/strict";
 import { withTempDir } from "../_helpers/oci_builder.ts";
 import { startRegistry } from "../_helpers/registry.ts";
 import { bundle, PROJECT_ROOT } from "./_cli.ts";
@@ -40,20 +40,20 @@ async function compile(output: string, env: Record<string, string>, ms: number):
 }
 
 const HINT =
-  /^hint: set DENORT_BIN=\/path\/to\/denort \(Deno [0-9.]+'s denort, unzipped from https:\/\/dl\.deno\.land\//m;
+  /^hint: Set DENORT_BIN=\/path\/to\/denort \(Deno [0-9.]+'s denort, unzipped from https:\/\/dl\.deno\.land\//m;
 
 Deno.test("compile with a DENORT_BIN that does not exist says so in one error line and a hint, exit 1", async () => {
   await withTempDir(async (dir) => {
     const r = await compile(`${dir}/oci2lxc`, { DENORT_BIN: `${dir}/no/denort` }, 30_000);
-    assertEquals(r.code, 1, r.stderr);
+    assert.deepEqual(r.code, 1, r.stderr);
     const lines = r.stderr.trimEnd().split("\n");
-    assertEquals(lines.length, 2, r.stderr);
+    assert.deepEqual(lines.length, 2, r.stderr);
     assert(
       lines[0]!.startsWith(`error: Cannot compile: DENORT_BIN=${dir}/no/denort: No such file or directory`),
       r.stderr,
     );
     assert(HINT.test(lines[1]!), r.stderr);
-    assertEquals([...Deno.readDirSync(dir)], []);
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
   });
 });
 
@@ -61,15 +61,15 @@ Deno.test("compile with a DENORT_BIN that is not denort refuses the binary it ma
   await withTempDir(async (dir) => {
     const r = await compile(`${dir}/oci2lxc`, { DENORT_BIN: "/bin/true" }, 60_000);
     assert(!r.killed, "deno compile took more than 60 s");
-    assertEquals(r.code, 1, r.stderr);
+    assert.deepEqual(r.code, 1, r.stderr);
     assert(
       /^error: Cannot compile: the compiled .*\/oci2lxc does not run oci2lxc \(its --version said "true/m.test(
         r.stderr,
       ),
       r.stderr,
     );
-    assert(/^hint: DENORT_BIN=\/bin\/true is not a denort: set DENORT_BIN=/m.test(r.stderr), r.stderr);
-    assertEquals([...Deno.readDirSync(dir)], [], "the broken binary is removed");
+    assert(/^hint: DENORT_BIN=\/bin\/true is not a denort\. Set DENORT_BIN=/m.test(r.stderr), r.stderr);
+    assert.deepEqual([...Deno.readDirSync(dir)], [], "the broken binary is removed");
   });
 });
 
@@ -89,7 +89,7 @@ Deno.test("compile without DENORT_BIN and no way to download denort fails with t
       assert(new TextDecoder().decode(v.stdout).startsWith("oci2lxc "));
       return;
     }
-    assertEquals(r.code, 1, r.stderr);
+    assert.deepEqual(r.code, 1, r.stderr);
     assert(/^error: Cannot compile: denort could not be downloaded from dl\.deno\.land: .+$/m.test(r.stderr), r.stderr);
     assert(HINT.test(r.stderr), r.stderr);
     assert(!/Stack backtrace/.test(r.stderr), r.stderr);
@@ -127,7 +127,7 @@ Deno.test("the bundle runs convert, verify, inspect --plan, pull, plugins and ve
         stderr: "piped",
         env: { NO_COLOR: "1" },
       }).output();
-      assertEquals(r.code, 0, `${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
+      assert.deepEqual(r.code, 0, `${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
     }
     assert(Deno.statSync(`${dir}/ct/rootfs/bin/busybox`).isFile);
   });

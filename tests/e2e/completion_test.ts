@@ -2,7 +2,7 @@
  * `oci2lxc completion bash` for real: the script the CLI prints is sourced in bash and its completion function is
  * called the way bash calls it (COMP_WORDS, COMP_CWORD), and what it offers comes from the parser's own tables.
  */
-import { assertEquals } from "../_helpers/assert.ts";
+import assert from "node:assert/strict";
 import { withTempDir } from "../_helpers/oci_builder.ts";
 import { convertCommand } from "../../cli/convert_command.ts";
 import { COMMON_OPTIONS } from "../../cli/commands.ts";
@@ -29,41 +29,41 @@ for (const entry of ENTRIES) {
   Deno.test(`[${entry}] completion bash completes commands, options, option values and files`, async () => {
     await withTempDir(async (dir) => {
       const printed = await cli(entry, ["completion", "bash"]);
-      assertEquals(printed.code, 0, printed.stderr);
+      assert.deepEqual(printed.code, 0, printed.stderr);
       const script = `${dir}/oci2lxc.bash`;
       await Deno.writeTextFile(script, printed.stdout);
 
-      assertEquals(await complete(script, ["oci2lxc", "co"]), ["convert", "completion"]);
-      assertEquals(await complete(script, ["oci2lxc", "in"]), ["inspect", "install-lxc-template"]);
+      assert.deepEqual(await complete(script, ["oci2lxc", "co"]), ["convert", "completion"]);
+      assert.deepEqual(await complete(script, ["oci2lxc", "in"]), ["inspect", "install-lxc-template"]);
       // Every option of convert's table, and nothing else, for "--".
       const expected = Object.keys({ ...convertCommand.options, ...COMMON_OPTIONS }).map((n) => `--${n}`).sort();
-      assertEquals((await complete(script, ["oci2lxc", "convert", "IMG", "DEST", "--"])).sort(), expected);
-      assertEquals(await complete(script, ["oci2lxc", "convert", "--fo"]), ["--force", "--format"]);
-      assertEquals(await complete(script, ["oci2lxc", "convert", "--format", ""]), ["lxc", "pve"]);
+      assert.deepEqual((await complete(script, ["oci2lxc", "convert", "IMG", "DEST", "--"])).sort(), expected);
+      assert.deepEqual(await complete(script, ["oci2lxc", "convert", "--fo"]), ["--force", "--format"]);
+      assert.deepEqual(await complete(script, ["oci2lxc", "convert", "--format", ""]), ["lxc", "pve"]);
       // bash splits --pve-version=9 into "--pve-version", "=", "9".
-      assertEquals(await complete(script, ["oci2lxc", "convert", "--pve-version", "=", "9"]), ["9.0", "9.1"]);
-      assertEquals(await complete(script, ["oci2lxc", "convert", "--name", ""]), []);
-      assertEquals(await complete(script, ["oci2lxc", "convert", "fixtures/images/busybox.oci"]), [
+      assert.deepEqual(await complete(script, ["oci2lxc", "convert", "--pve-version", "=", "9"]), ["9.0", "9.1"]);
+      assert.deepEqual(await complete(script, ["oci2lxc", "convert", "--name", ""]), []);
+      assert.deepEqual(await complete(script, ["oci2lxc", "convert", "fixtures/images/busybox.oci"]), [
         "fixtures/images/busybox.oci-dir",
         "fixtures/images/busybox.oci.tar",
       ]);
-      assertEquals(await complete(script, ["oci2lxc", "convert", "--plugin", "examples/motd_plugin/motd_"]), [
+      assert.deepEqual(await complete(script, ["oci2lxc", "convert", "--plugin", "examples/motd_plugin/motd_"]), [
         "examples/motd_plugin/motd_plugin.ts",
       ]);
       // A file name with a blank is one candidate (compgen's output was split at blanks), as an image or as --plugin.
       await Deno.mkdir(`${dir}/images`);
       await Deno.writeTextFile(`${dir}/images/my image.tar`, "");
-      assertEquals(await complete(script, ["oci2lxc", "convert", "images/my"], dir), ["images/my image.tar"]);
-      assertEquals(await complete(script, ["oci2lxc", "convert", "--plugin", "images/my"], dir), [
+      assert.deepEqual(await complete(script, ["oci2lxc", "convert", "images/my"], dir), ["images/my image.tar"]);
+      assert.deepEqual(await complete(script, ["oci2lxc", "convert", "--plugin", "images/my"], dir), [
         "images/my image.tar",
       ]);
       // The commands LXC runs are not offered.
-      assertEquals(await complete(script, ["oci2lxc", "h"]), []);
-      assertEquals(await complete(script, ["oci2lxc", "lxc"]), []);
+      assert.deepEqual(await complete(script, ["oci2lxc", "h"]), []);
+      assert.deepEqual(await complete(script, ["oci2lxc", "lxc"]), []);
 
       const zsh = await cli(entry, ["completion", "zsh"]);
-      assertEquals(zsh.code, 2);
-      assertEquals(zsh.stderr.split("\n")[0], 'error: Cannot make completions for "zsh": only bash is known');
+      assert.deepEqual(zsh.code, 2);
+      assert.deepEqual(zsh.stderr.split("\n")[0], 'error: Cannot make completions for "zsh": only bash is known');
     });
   });
 }

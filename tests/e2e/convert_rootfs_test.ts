@@ -3,9 +3,9 @@
  * CLI: idmap shifting, owners outside the map, a damaged last layer, DEST
  * protection. Whatever fails leaves neither DEST nor a staging directory.
  */
+import assert from "node:assert/strict";
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
 import { aclTextToXattr } from "../../core/rootfs/posix_acl.ts";
-import { assert, assertEquals } from "../_helpers/assert.ts";
 import { WORKER_MIN_BYTES } from "../../core/assemble.ts";
 import { flipByte, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
 import { file } from "../rootfs/_layers.ts";
@@ -27,7 +27,7 @@ async function copyDir(from: string, to: string): Promise<void> {
 Deno.test("--idmap shifts every owner by the map and changes nothing else", async () => {
   await withTempDir(async (dir) => {
     const plain = await cli("main.ts", ["convert", "fixtures/images/busybox.oci.tar", `${dir}/plain`, "--quiet"]);
-    assertEquals(plain.code, 0, plain.stderr);
+    assert.deepEqual(plain.code, 0, plain.stderr);
     const shifted = await cli("main.ts", [
       "convert",
       "fixtures/images/busybox.oci.tar",
@@ -36,7 +36,7 @@ Deno.test("--idmap shifts every owner by the map and changes nothing else", asyn
       "--idmap",
       "u:0:200000:65536,g:0:300000:65536",
     ]);
-    assertEquals(shifted.code, 0, shifted.stderr);
+    assert.deepEqual(shifted.code, 0, shifted.stderr);
     const expected = fsManifest(`${dir}/plain/rootfs`).split("\n").map((line) =>
       // path type mode uid gid …: names are escaped, so the first three fields hold no spaces.
       line.replace(
@@ -44,7 +44,7 @@ Deno.test("--idmap shifts every owner by the map and changes nothing else", asyn
         (_, head, u, g) => `${head} ${Number(u) + 200000} ${Number(g) + 300000}`,
       )
     );
-    assertEquals(fsManifest(`${dir}/shifted/rootfs`).split("\n"), expected);
+    assert.deepEqual(fsManifest(`${dir}/shifted/rootfs`).split("\n"), expected);
     const config = Deno.readTextFileSync(`${dir}/shifted/config`);
     assert(config.includes("lxc.idmap = u 0 200000 65536"), config);
     assert(config.includes("lxc.idmap = g 0 300000 65536"), config);
@@ -55,11 +55,11 @@ Deno.test("an owner outside the idmap fails, naming the entry and a wider map, a
   await withTempDir(async (dir) => {
     // hardcases has files owned by uid 100000, outside the default unprivileged range 0-65535.
     const r = await cli("main.ts", ["convert", "fixtures/images/hardcases.oci.tar", `${dir}/ct`, "--unprivileged"]);
-    assertEquals(r.code, 1, r.stderr);
+    assert.deepEqual(r.code, 1, r.stderr);
     assert(/^error: Cannot map owner of \S*hc\S* in layer \d\/\d/m.test(r.stderr), r.stderr);
     assert(r.stderr.includes("uid 100000 is outside the idmap"), r.stderr);
     assert(r.stderr.includes("hint: use a wider --idmap"), r.stderr);
-    assertEquals(leftovers(dir), []);
+    assert.deepEqual(leftovers(dir), []);
   });
 });
 
@@ -76,9 +76,9 @@ Deno.test("a damaged last layer leaves no DEST and no staging directory", async 
     const last = manifest.layers.at(-1).digest.slice(7);
     await flipByte(`${dir}/img/blobs/sha256/${last}`, -20);
     const r = await cli("main.ts", ["convert", `oci:${dir}/img`, `${dir}/ct`]);
-    assertEquals(r.code, 1);
+    assert.deepEqual(r.code, 1);
     assert(r.stderr.includes(`Cannot verify layer ${manifest.layers.length}/${manifest.layers.length}`), r.stderr);
-    assertEquals(leftovers(dir), []);
+    assert.deepEqual(leftovers(dir), []);
   });
 });
 
@@ -88,9 +88,9 @@ Deno.test("an existing DEST is refused without --force and replaced, complete, w
     Deno.writeTextFileSync(`${dir}/ct/keep`, "old");
     Deno.writeTextFileSync(`${dir}/ct/config`, "lxc.uts.name = ct\n"); // looks like a container: --force may replace it
     const refused = await cli("main.ts", ["convert", "fixtures/images/busybox.oci.tar", `${dir}/ct`, "--quiet"]);
-    assertEquals(refused.code, 1);
+    assert.deepEqual(refused.code, 1);
     assert(refused.stderr.startsWith(`error: Cannot write ${dir}/ct: it already exists`), refused.stderr);
-    assertEquals(Deno.readTextFileSync(`${dir}/ct/keep`), "old");
+    assert.deepEqual(Deno.readTextFileSync(`${dir}/ct/keep`), "old");
     const forced = await cli("main.ts", [
       "convert",
       "fixtures/images/busybox.oci.tar",
@@ -98,9 +98,9 @@ Deno.test("an existing DEST is refused without --force and replaced, complete, w
       "--quiet",
       "--force",
     ]);
-    assertEquals(forced.code, 0, forced.stderr);
+    assert.deepEqual(forced.code, 0, forced.stderr);
     assert(Deno.statSync(`${dir}/ct/rootfs/bin/busybox`).isFile);
-    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["ct"]);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["ct"]);
   });
 });
 
@@ -116,7 +116,7 @@ Deno.test("the Proxmox fixtures convert with the outcomes Proxmox's own tests ex
         "--cmd",
         "/x",
       ]);
-      assertEquals(r.code, 0, `${name}: ${r.stderr}`);
+      assert.deepEqual(r.code, 0, `${name}: ${r.stderr}`);
       return `${dest}/rootfs`;
     };
     const exists = (p: string) => {
@@ -133,7 +133,7 @@ Deno.test("the Proxmox fixtures convert with the outcomes Proxmox's own tests ex
     const symlink = await convert("whiteout_symlink");
     assert(exists(`${symlink}/etc/passwd`) && !exists(`${symlink}/localetc`));
     assert(exists(`${await convert("whiteout_dead_symlink_parent")}/etc/passwd`));
-    assertEquals(Deno.readTextFileSync(`${await convert("replace_file")}/etc/a`), "2");
+    assert.deepEqual(Deno.readTextFileSync(`${await convert("replace_file")}/etc/a`), "2");
     assert(Deno.lstatSync(`${await convert("replace_file_with_dir")}/etc/a`).isDirectory);
     assert(Deno.lstatSync(`${await convert("replace_dir_with_file")}/etc/a`).isFile);
   });
@@ -151,14 +151,14 @@ Deno.test("an image above the worker threshold is read in the layer worker from 
     const manifests: string[] = [];
     for (const entry of ENTRIES) {
       const r = await cli(entry, ["convert", `oci:${dir}/img`, `${dir}/${entry}`, "--quiet", "--json"]);
-      assertEquals([r.code, r.stderr.replace(/^warning: .*\n/gm, "")], [0, ""], entry);
-      assertEquals(JSON.parse(r.stdout).layerReader, "worker", entry);
+      assert.deepEqual([r.code, r.stderr.replace(/^warning: .*\n/gm, "")], [0, ""], entry);
+      assert.deepEqual(JSON.parse(r.stdout).layerReader, "worker", entry);
       manifests.push(fsManifest(`${dir}/${entry}/rootfs`));
     }
-    assertEquals(manifests[0], manifests[1]);
-    assertEquals(Deno.readFileSync(`${dir}/main.ts/rootfs/data/random.bin`), random);
+    assert.deepEqual(manifests[0], manifests[1]);
+    assert.deepEqual(Deno.readFileSync(`${dir}/main.ts/rootfs/data/random.bin`), random);
     const small = await cli("main.ts", ["convert", "fixtures/images/busybox.oci.tar", `${dir}/small`, "--json"]);
-    assertEquals(JSON.parse(small.stdout).layerReader, "thread", "a small image is read on the main thread");
+    assert.deepEqual(JSON.parse(small.stdout).layerReader, "thread", "a small image is read on the main thread");
   });
 });
 
@@ -166,11 +166,11 @@ Deno.test("--dry-run writes nothing near DEST: a missing parent stays missing", 
   await withTempDir(async (dir) => {
     const dest = `${dir}/not/yet/ct`;
     const r = await cli("main.ts", ["convert", "fixtures/images/busybox.oci.tar", dest, "--dry-run", "--json"]);
-    assertEquals(r.code, 0, r.stderr);
+    assert.deepEqual(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout);
-    assertEquals([report.dryRun, report.paths.rootfs], [true, `${dest}/rootfs`]);
+    assert.deepEqual([report.dryRun, report.paths.rootfs], [true, `${dest}/rootfs`]);
     assert(report.rootfs.files > 0, "the plan was made from an assembled rootfs");
-    assertEquals([...Deno.readDirSync(dir)], []);
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
   });
 });
 
@@ -187,7 +187,7 @@ Deno.test("a layer's warnings name the layer once and the entry they are about",
       { tar: new Uint8Array([...layerTar([file("srv/x", "x\n")]), ...junk]), compression: "none" },
     ], { Cmd: ["/bin/true"] });
     const r = await cli("main.ts", ["convert", `oci:${dir}/img`, `${dir}/ct`, "--quiet", "--json"]);
-    assertEquals(r.code, 0, r.stderr);
+    assert.deepEqual(r.code, 0, r.stderr);
     const warnings = (JSON.parse(r.stdout).warnings as string[]).map((w) => w.replace(/sha256:[0-9a-f]{12}/, "ID"));
     assert(
       warnings.includes(

@@ -8,11 +8,12 @@
  * /etc/network/interfaces the converter wrote: LXC is given no address.
  * `lxc-stop` must then halt it through the signal the converter chose.
  */
-import { assert, assertEquals } from "../_helpers/assert.ts";
+import assert from "node:assert/strict";
 import { debianSystemImage } from "../_helpers/debian_rootfs.ts";
 import { lxcMissing } from "../lxc/_real_lxc.ts";
-import { createTestNetwork, netnsMissing, run, type TestNetwork, waitFor } from "./_netns.ts";
+import { createTestNetwork, netnsMissing, run, type TestNetwork } from "./_netns.ts";
 import { cli } from "./_cli.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 
 const BOOT_MS = 60_000;
 // sysvinit's rc 0 (sendsigs waits up to 10 s for stragglers) stays well below this; no kill follows it.
@@ -35,10 +36,10 @@ async function convert(parent: string, name: string, netSpec: string): Promise<B
   const image = await debianSystemImage(`${parent}/image`);
   const dest = `${parent}/${name}`;
   const r = await cli("main.ts", ["convert", `oci:${image.dir}`, dest, "--json", "--quiet", "--net", netSpec]);
-  assertEquals(r.code, 0, r.stderr);
+  assert.deepEqual(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout);
-  assertEquals(report.container.kind, "system");
-  assertEquals(report.container.argv, ["/sbin/init"]);
+  assert.deepEqual(report.container.kind, "system");
+  assert.deepEqual(report.container.argv, ["/sbin/init"]);
   const config = Deno.readTextFileSync(`${dest}/config`);
   assert(!/^lxc\.net\.0\.ipv4\./m.test(config), `LXC must not set the address of a system container:\n${config}`);
   return { dest, name, parent, report };
@@ -46,7 +47,7 @@ async function convert(parent: string, name: string, netSpec: string): Promise<B
 
 async function start(net: TestNetwork, c: Booted): Promise<number> {
   const started = await net.startContainerInNetns(c.name, c.parent, `${c.parent}/lxc.log`);
-  assertEquals(started.code, 0, started.stderr + started.stdout + lxcLog(c));
+  assert.deepEqual(started.code, 0, started.stderr + started.stdout + lxcLog(c));
   const info = await net.lxc("lxc-info", ["-n", c.name, "-P", c.parent, "-p", "-H"]);
   const pid = Number(info.stdout.trim());
   assert(info.code === 0 && pid > 0, `no init pid: ${info.stdout}${info.stderr}`);
@@ -99,7 +100,7 @@ async function stopAndCheck(net: TestNetwork, c: Booted): Promise<void> {
     );
   }
   const state = await net.lxc("lxc-info", ["-n", c.name, "-P", c.parent, "-s", "-H"]);
-  assertEquals(state.stdout.trim(), "STOPPED", state.stderr);
+  assert.deepEqual(state.stdout.trim(), "STOPPED", state.stderr);
 }
 
 Deno.test({
@@ -125,15 +126,15 @@ Deno.test({
 
       const pid = await start(net, c);
       const cidr = await waitFor("ifupdown to configure eth0", BOOT_MS, () => addressOf(pid));
-      assertEquals(cidr, `${address}/24`);
+      assert.deepEqual(cidr, `${address}/24`);
       const routes = await waitFor("the default route", 10_000, async () => {
         const r = await routesOf(pid);
         return r.includes(`default via ${net.bridgeIp} dev eth0`) ? r : undefined;
       });
       assert(routes.includes(`${net.subnet}.0/24 dev eth0`), routes);
-      assertEquals(readInside(pid, "/run/network/ifstate.eth0"), "eth0\n", "ifup recorded eth0 as up");
+      assert.deepEqual(readInside(pid, "/run/network/ifstate.eth0"), "eth0\n", "ifup recorded eth0 as up");
       const ping = await net.runInNetns(["busybox", "ping", "-c", "1", "-W", "5", address]);
-      assertEquals(ping.code, 0, ping.stdout + ping.stderr);
+      assert.deepEqual(ping.code, 0, ping.stdout + ping.stderr);
 
       await stopAndCheck(net, c);
     } finally {
@@ -191,7 +192,7 @@ Deno.test({
       ).catch((err) => `${err}: ${readInside(pid, "/etc/resolv.conf")}`);
       assert(resolv.includes(`nameserver ${net.bridgeIp}`), `dhclient-script did not write resolv.conf:\n${resolv}`);
       const ping = await net.runInNetns(["busybox", "ping", "-c", "1", "-W", "5", address]);
-      assertEquals(ping.code, 0, ping.stdout + ping.stderr);
+      assert.deepEqual(ping.code, 0, ping.stdout + ping.stderr);
 
       await stopAndCheck(net, c);
       // rc 0 ran `ifdown -a`, whose `dhclient -r` gave the lease back: the halt was a real shutdown.

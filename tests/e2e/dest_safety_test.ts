@@ -5,12 +5,13 @@
  * full disk or a missing TMPDIR says where and what, and a failed run leaves
  * no directory it created.
  */
+import assert from "node:assert/strict";
 import { acquireDestLock } from "../../core/rootfs/dest_lock.ts";
 import { ownerTag } from "../../core/rootfs/owner_tag.ts";
-import { assert, assertEquals } from "../_helpers/assert.ts";
 import { FIXTURES, withTempDir } from "../_helpers/oci_builder.ts";
 import { PROJECT_ROOT } from "./_cli.ts";
-import { forceStop, sh as lxc, waitFor } from "./_lxc.ts";
+import { forceStop, sh as lxc } from "./_lxc.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 
 const IMAGE = `${FIXTURES}busybox.oci.tar`;
 const GZIPPED = `${FIXTURES}busybox.docker.tar.gz`;
@@ -69,14 +70,14 @@ Deno.test("--force refuses an empty DEST, '.', '..', a system directory and a di
       const r = await convertIn(work, [IMAGE, ...dest, "--force", "--quiet"]);
       assert(r.code !== 0 && wanted.test(r.stderr), `${JSON.stringify(dest)}: exit ${r.code}\n${r.stderr}`);
     }
-    assertEquals(Deno.readTextFileSync(`${work}/notes.txt`), "mine");
-    assertEquals(Deno.readTextFileSync(`${dir}/data/db`), "precious");
-    assertEquals(ls(dir), ["data", "home"], "no staging directory, lock or unpacked file left");
+    assert.deepEqual(Deno.readTextFileSync(`${work}/notes.txt`), "mine");
+    assert.deepEqual(Deno.readTextFileSync(`${dir}/data/db`), "precious");
+    assert.deepEqual(ls(dir), ["data", "home"], "no staging directory, lock or unpacked file left");
     // Said explicitly, the other directory is replaced.
     const any = await convertIn(work, [IMAGE, `${dir}/data`, "--force", "--replace-any", "--quiet"]);
-    assertEquals(any.code, 0, any.stderr);
+    assert.deepEqual(any.code, 0, any.stderr);
     assert(ls(`${dir}/data`).includes("rootfs") && !ls(`${dir}/data`).includes("db"));
-    assertEquals(ls(dir), ["data", "home"]);
+    assert.deepEqual(ls(dir), ["data", "home"]);
   });
 });
 
@@ -113,12 +114,12 @@ Deno.test("--force refuses /etc reached through a bind mount of / (dry run, in a
       env: { NO_COLOR: "1" },
     }).output();
     const stderr = new TextDecoder().decode(r.stderr);
-    assertEquals(r.code, 1, stderr);
+    assert.deepEqual(r.code, 1, stderr);
     assert(
       stderr.includes(`error: Cannot replace ${dir}/root/etc: it is the system directory /etc (by another path)`),
       stderr,
     );
-    assertEquals(ls(`${dir}/root`), []);
+    assert.deepEqual(ls(`${dir}/root`), []);
   });
 });
 
@@ -148,45 +149,45 @@ Deno.test("a working directory whose path is not UTF-8: an absolute DEST convert
         env: { NO_COLOR: "1" },
       }).output().then((r) => ({ code: r.code, stderr: new TextDecoder().decode(r.stderr) }));
     const absolute = await inWork([`${dir}/ct`]);
-    assertEquals(absolute.code, 0, absolute.stderr);
+    assert.deepEqual(absolute.code, 0, absolute.stderr);
     assert(ls(`${dir}/ct`).includes("rootfs"));
     const relative = await inWork(["ct"]);
-    assertEquals(relative.code, 1, relative.stderr);
+    assert.deepEqual(relative.code, 1, relative.stderr);
     assert(
       relative.stderr.startsWith("error: Cannot resolve DEST ct: the working directory cannot be named\n"),
       relative.stderr,
     );
     const parent = await inWork([dir, "--force", "--replace-any"]);
-    assertEquals(parent.code, 1, parent.stderr);
+    assert.deepEqual(parent.code, 1, parent.stderr);
     assert(
       parent.stderr.startsWith(`error: Cannot replace ${dir}: it is the working directory or holds it\n`),
       parent.stderr,
     );
-    assertEquals(ls(dir).length, 2, "ct and the working directory, nothing else");
+    assert.deepEqual(ls(dir).length, 2, "ct and the working directory, nothing else");
   });
 });
 
 Deno.test("--force never crosses a mount: a DEST with a bind mount in it is refused and the mounted files stay", async () => {
   await withTempDir(async (dir) => {
     const made = await convertIn(dir, [IMAGE, `${dir}/ct`, "--quiet"]);
-    assertEquals(made.code, 0, made.stderr);
+    assert.deepEqual(made.code, 0, made.stderr);
     Deno.mkdirSync(`${dir}/host`);
     Deno.writeTextFileSync(`${dir}/host/data`, "host data");
     Deno.mkdirSync(`${dir}/ct/rootfs/mnt/host`, { recursive: true });
     await sh(`mount --bind '${dir}/host' '${dir}/ct/rootfs/mnt/host'`);
     try {
       const r = await convertIn(dir, [IMAGE, `${dir}/ct`, "--force", "--quiet"]);
-      assertEquals(r.code, 1, r.stderr);
+      assert.deepEqual(r.code, 1, r.stderr);
       assert(
         /^error: Cannot replace \S+\/ct: \S+\/ct\/rootfs\/mnt\/host is mounted in it$/m.test(r.stderr),
         r.stderr,
       );
-      assertEquals(Deno.readTextFileSync(`${dir}/host/data`), "host data");
-      assertEquals(ls(dir), ["ct", "host"]);
+      assert.deepEqual(Deno.readTextFileSync(`${dir}/host/data`), "host data");
+      assert.deepEqual(ls(dir), ["ct", "host"]);
     } finally {
       await unmountUnder(dir);
     }
-    assertEquals(Deno.readTextFileSync(`${dir}/host/data`), "host data");
+    assert.deepEqual(Deno.readTextFileSync(`${dir}/host/data`), "host data");
   });
 });
 
@@ -195,7 +196,7 @@ Deno.test("a second conversion into a DEST being converted fails at once naming 
     const lock = await acquireDestLock(dir, "ct");
     try {
       const r = await convertIn(dir, [IMAGE, `${dir}/ct`, "--quiet"]);
-      assertEquals(r.code, 1, r.stderr);
+      assert.deepEqual(r.code, 1, r.stderr);
       assert(
         new RegExp(
           `^error: Cannot convert into \\S+/ct: another oci2lxc \\(PID ${Deno.pid}\\) is converting into it$`,
@@ -205,11 +206,11 @@ Deno.test("a second conversion into a DEST being converted fails at once naming 
         r.stderr,
       );
       assert(/^hint: .*--wait/m.test(r.stderr), r.stderr);
-      assertEquals(ls(dir), [".ct.oci2lxc-lock"], "nothing unpacked or staged, the holder's lock kept");
+      assert.deepEqual(ls(dir), [".ct.oci2lxc-lock"], "nothing unpacked or staged, the holder's lock kept");
     } finally {
       lock.release();
     }
-    assertEquals(ls(dir), [], "the lock file goes with its holder");
+    assert.deepEqual(ls(dir), [], "the lock file goes with its holder");
     // With --wait the second one waits for the first, then converts.
     const held = await acquireDestLock(dir, "ct");
     const child = new Deno.Command(Deno.execPath(), {
@@ -227,12 +228,12 @@ Deno.test("a second conversion into a DEST being converted fails at once naming 
       if (stderr.includes("waiting for another oci2lxc")) break;
     }
     assert(new RegExp(`waiting for another oci2lxc \\(PID ${Deno.pid}\\)`).test(stderr), stderr);
-    assertEquals(ls(dir), [".ct.oci2lxc-lock"], "it waits and does nothing meanwhile");
+    assert.deepEqual(ls(dir), [".ct.oci2lxc-lock"], "it waits and does nothing meanwhile");
     held.release();
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) stderr += chunk.value;
     const status = await child.status;
-    assertEquals(status.code, 0, stderr);
-    assertEquals(ls(dir), ["ct"]);
+    assert.deepEqual(status.code, 0, stderr);
+    assert.deepEqual(ls(dir), ["ct"]);
   });
 });
 
@@ -257,12 +258,12 @@ Deno.test("--wait checks DEST again once it holds the lock: the first run made i
     Deno.writeTextFileSync(`${dir}/ct/config`, "lxc.uts.name = ct\n");
     held.release();
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) stderr += chunk.value;
-    assertEquals((await child.status).code, 1, stderr);
+    assert.deepEqual((await child.status).code, 1, stderr);
     assert(/^error: Cannot write \S+\/ct: it already exists$/m.test(stderr), stderr);
     // It used to unpack the image, assemble and plan, and fail only at the commit.
     assert(!stderr.includes("decompressed"), stderr);
-    assertEquals(ls(dir), ["ct"]);
-    assertEquals(ls(`${dir}/ct`), ["config", "rootfs"]);
+    assert.deepEqual(ls(dir), ["ct"]);
+    assert.deepEqual(ls(`${dir}/ct`), ["config", "rootfs"]);
   });
 });
 
@@ -280,7 +281,7 @@ Deno.test("a run removes what killed runs for the same DEST left beside it, says
     const other = `.web.oci2lxc-staging-${dead}-12131415`; // another DEST's
     Deno.mkdirSync(`${dir}/${other}`);
     const r = await convertIn(dir, [IMAGE, `${dir}/ct`]);
-    assertEquals(r.code, 0, r.stderr);
+    assert.deepEqual(r.code, 0, r.stderr);
     assert(
       new RegExp(
         `warning: removed \\S+/\\.ct\\.oci2lxc-staging-${dead}-0a0b0c0d, a staging directory left by an earlier run \\(PID ${gone.pid}\\)`,
@@ -289,7 +290,7 @@ Deno.test("a run removes what killed runs for the same DEST left beside it, says
       r.stderr,
     );
     assert(/warning: removed \S+\/\.ct\.oci2lxc-unpack-\S+\.tar, an unpacked archive left/.test(r.stderr), r.stderr);
-    assertEquals(ls(dir), [live, other, "ct"].sort());
+    assert.deepEqual(ls(dir), [live, other, "ct"].sort());
   });
 });
 
@@ -299,12 +300,12 @@ Deno.test("a failed conversion into /a/b/c/ct removes a, b and c it created, and
     // Compressed, so it is unpacked beside DEST (in c) before it turns out to be no image.
     await sh(`echo 'not an archive' | gzip > '${dir}/bad.tar.gz'`);
     const r = await convertIn(dir, [`${dir}/bad.tar.gz`, `${dir}/a/b/c/ct`, "--quiet"]);
-    assertEquals(r.code, 1, r.stderr);
-    assertEquals(ls(dir), ["a", "bad.tar.gz"]);
-    assertEquals(ls(`${dir}/a`), []);
+    assert.deepEqual(r.code, 1, r.stderr);
+    assert.deepEqual(ls(dir), ["a", "bad.tar.gz"]);
+    assert.deepEqual(ls(`${dir}/a`), []);
     const r2 = await convertIn(dir, [`${dir}/bad.tar.gz`, `${dir}/x/y/ct`, "--quiet"]);
-    assertEquals(r2.code, 1, r2.stderr);
-    assertEquals(ls(dir), ["a", "bad.tar.gz"]);
+    assert.deepEqual(r2.code, 1, r2.stderr);
+    assert.deepEqual(ls(dir), ["a", "bad.tar.gz"]);
   });
 });
 
@@ -334,7 +335,7 @@ Deno.test("a dry run and inspect --plan name a missing or non-UTF-8 TMPDIR and l
         env: { NO_COLOR: "1", TMPDIR: `${dir}/nonexistent/x` },
       }).output();
       const stderr = new TextDecoder().decode(r.stderr);
-      assertEquals(r.code, 1, stderr);
+      assert.deepEqual(r.code, 1, stderr);
       assert(error.test(stderr) && hint.test(stderr), stderr);
       // The same with TMPDIR's bytes not UTF-8 (set through sh: Deno's env takes only strings).
       const raw = await new Deno.Command("sh", {
@@ -354,7 +355,7 @@ Deno.test("a dry run and inspect --plan name a missing or non-UTF-8 TMPDIR and l
         env: { NO_COLOR: "1" },
       }).output();
       const rawErr = new TextDecoder().decode(raw.stderr);
-      assertEquals(raw.code, 1, rawErr);
+      assert.deepEqual(raw.code, 1, rawErr);
       assert(
         /^error: Cannot use \$TMPDIR: /m.test(rawErr) &&
           /^hint: Set TMPDIR to a directory whose path is UTF-8/m.test(rawErr),
@@ -363,28 +364,32 @@ Deno.test("a dry run and inspect --plan name a missing or non-UTF-8 TMPDIR and l
     }
     // Deno cannot open a name that is not UTF-8: find lists what is there.
     const left = await new Deno.Command("find", { args: [dir, "-mindepth", "1"], stdout: "piped" }).output();
-    assertEquals(new TextDecoder().decode(left.stdout).split("\n").filter((l) => l !== "").length, 1, "only TMPDIR");
+    assert.deepEqual(
+      new TextDecoder().decode(left.stdout).split("\n").filter((l) => l !== "").length,
+      1,
+      "only TMPDIR",
+    );
   });
 });
 
 Deno.test("a missing TMPDIR is named and not created; a full disk names the file and where room is needed", async () => {
   await withTempDir(async (dir) => {
     const r = await convertIn(dir, [GZIPPED, `${dir}/ct`, "--dry-run", "--quiet"], { TMPDIR: `${dir}/nonexistent/x` });
-    assertEquals(r.code, 1, r.stderr);
+    assert.deepEqual(r.code, 1, r.stderr);
     assert(
       /^error: Cannot unpack \S+busybox\.docker\.tar\.gz to \S+\/nonexistent\/x\/\.oci2lxc-\S+\.tar in \$TMPDIR \(\S+\/nonexistent\/x\): No such file or directory$/m
         .test(r.stderr),
       r.stderr,
     );
     assert(/^hint: Set TMPDIR to a directory that exists/m.test(r.stderr), r.stderr);
-    assertEquals(ls(dir), [], "TMPDIR was not created");
+    assert.deepEqual(ls(dir), [], "TMPDIR was not created");
 
     // 1 MiB of room for an archive that unpacks to 2 MiB.
     Deno.mkdirSync(`${dir}/small`);
     await sh(`mount -t tmpfs -o size=1m oci2lxc-test '${dir}/small'`);
     try {
       const full = await convertIn(dir, [GZIPPED, `${dir}/small/lxc/ct`, "--quiet"]);
-      assertEquals(full.code, 1, full.stderr);
+      assert.deepEqual(full.code, 1, full.stderr);
       assert(
         /^error: Cannot unpack \S+busybox\.docker\.tar\.gz to \S+\/small\/lxc\/\.ct\.oci2lxc-unpack-\S+\.tar in \S+\/small\/lxc, beside DEST: No space left on device$/m
           .test(full.stderr),
@@ -392,11 +397,11 @@ Deno.test("a missing TMPDIR is named and not created; a full disk names the file
       );
       assert(/^hint: Free space in \S+\/small\/lxc/m.test(full.stderr), full.stderr);
       assert(!full.stderr.includes("report it"), full.stderr);
-      assertEquals(ls(`${dir}/small`), [], "no unpacked file, lock or created directory left");
+      assert.deepEqual(ls(`${dir}/small`), [], "no unpacked file, lock or created directory left");
       // A read-only TMPDIR for a dry run.
       await sh(`mount -o remount,ro '${dir}/small'`);
       const ro = await convertIn(dir, [GZIPPED, `${dir}/ct`, "--dry-run", "--quiet"], { TMPDIR: `${dir}/small` });
-      assertEquals(ro.code, 1, ro.stderr);
+      assert.deepEqual(ro.code, 1, ro.stderr);
       assert(
         /^error: Cannot unpack \S+ to \S+\/small\/\.oci2lxc-\S+\.tar in \$TMPDIR \(\S+\): Read-only file system$/m.test(
           ro.stderr,
@@ -415,22 +420,22 @@ Deno.test("--force refuses a DEST that LXC runs as a container (lxcpath DEST's p
     const name = `o2l-safety-${crypto.randomUUID().slice(0, 6)}`;
     const dest = `${dir}/${name}`;
     const made = await convertIn(dir, [IMAGE, dest, "--quiet", "--entrypoint", '["/bin/sleep","600"]']);
-    assertEquals(made.code, 0, made.stderr);
+    assert.deepEqual(made.code, 0, made.stderr);
     try {
       const started = await lxc(["lxc-start", "-n", name, "-P", dir, "-d"]);
-      assertEquals(started.code, 0, started.out);
-      await waitFor("RUNNING", async () => {
+      assert.deepEqual(started.code, 0, started.out);
+      await waitFor("RUNNING", 15_000, async () => {
         const s = await lxc(["lxc-info", "-n", name, "-P", dir, "-s", "-H"]);
         return s.out.trim() === "RUNNING" ? true : undefined;
       });
       const r = await convertIn(dir, [IMAGE, dest, "--force", "--quiet"]);
-      assertEquals(r.code, 1, r.stderr);
+      assert.deepEqual(r.code, 1, r.stderr);
       assert(
         new RegExp(`^error: Cannot replace \\S+/${name}: LXC reports the container running$`, "m").test(r.stderr),
         r.stderr,
       );
       assert(new RegExp(`^hint: Stop it first: lxc-stop -P \\S+ -n ${name}$`, "m").test(r.stderr), r.stderr);
-      assertEquals(ls(dir).filter((n) => n.startsWith(".")), [], "no staging directory, lock or unpacked file");
+      assert.deepEqual(ls(dir).filter((n) => n.startsWith(".")), [], "no staging directory, lock or unpacked file");
     } finally {
       await forceStop(name, dir);
     }
@@ -451,17 +456,17 @@ Deno.test("--force refuses a running container started through another LXC path 
       "--entrypoint",
       '["/bin/sleep","600"]',
     ]);
-    assertEquals(made.code, 0, made.stderr);
+    assert.deepEqual(made.code, 0, made.stderr);
     try {
       const started = await lxc(["lxc-start", "-n", name, "-P", `${dir}/link`, "-d"]);
-      assertEquals(started.code, 0, started.out);
-      await waitFor("RUNNING", async () => {
+      assert.deepEqual(started.code, 0, started.out);
+      await waitFor("RUNNING", 15_000, async () => {
         const s = await lxc(["lxc-info", "-n", name, "-P", `${dir}/link`, "-s", "-H"]);
         return s.out.trim() === "RUNNING" ? true : undefined;
       });
       for (const dest of [`${dir}/real/${name}`, `${dir}/link/${name}`]) {
         const r = await convertIn(dir, [IMAGE, dest, "--force", "--dry-run", "--quiet"]);
-        assertEquals(r.code, 1, r.stderr);
+        assert.deepEqual(r.code, 1, r.stderr);
         assert(
           new RegExp(
             `^error: Cannot replace \\S+/real/${name}: process \\d+ \\(\\S+\\) has its root in \\S+/rootfs`,

@@ -6,7 +6,7 @@
  * promise nobody awaits) each end as one `error:` line and exit code 1, with
  * the staging directory removed; --debug adds the chain of causes.
  */
-import { assert, assertEquals } from "../_helpers/assert.ts";
+import assert from "node:assert/strict";
 import { withTempDir } from "../_helpers/oci_builder.ts";
 import { bundle, cli, type CliResult, ENTRIES, type Entry, PROJECT_ROOT } from "./_cli.ts";
 
@@ -55,20 +55,20 @@ for (const entry of ENTRIES) {
       const args = ["convert", `${dir}/busybox.oci.tar`, `${dir}/locked/sub/ct`, "--allow-approximate", "-q"];
 
       const r = await cliAsNobody(entry, dir, args);
-      assertEquals(r.code, 1, r.stderr);
-      assertEquals(r.stdout, "");
+      assert.deepEqual(r.code, 1, r.stderr);
+      assert.deepEqual(r.stdout, "");
       assert(!CRASH.test(r.stderr), r.stderr);
       const lines = r.stderr.trimEnd().split("\n");
-      assertEquals(lines.length, 1, r.stderr);
+      assert.deepEqual(lines.length, 1, r.stderr);
       assert(lines[0]!.startsWith(`error: Cannot create a staging directory beside ${dir}/locked/sub/ct: `), r.stderr);
 
       const debug = await cliAsNobody(entry, dir, [...args, "--debug"]);
-      assertEquals(debug.code, 1);
+      assert.deepEqual(debug.code, 1);
       assert(!CRASH.test(debug.stderr), debug.stderr);
       assert(/^caused by: .*Permission denied/m.test(debug.stderr), debug.stderr);
 
       const refused = await cliAsNobody(entry, dir, args.filter((a) => a !== "--allow-approximate"));
-      assertEquals(refused.code, 2, refused.stderr);
+      assert.deepEqual(refused.code, 2, refused.stderr);
       assert(refused.stderr.startsWith("error: Cannot convert as a normal user without approximating"), refused.stderr);
       assert(/^hint: Run as root, or pass --allow-approximate/m.test(refused.stderr), refused.stderr);
     });
@@ -97,12 +97,12 @@ for (const entry of ENTRIES) {
           `${dir}/${plugin}.ts`,
           "-q",
         ]);
-        assertEquals(r.code, 1, r.stderr);
+        assert.deepEqual(r.code, 1, r.stderr);
         assert(!CRASH.test(r.stderr), r.stderr);
-        assertEquals(r.stderr.split("\n")[0], `error: Cannot finish: ${message}`);
-        assert(r.stderr.includes("hint: run again with --debug"), r.stderr);
+        assert.deepEqual(r.stderr.split("\n")[0], `error: Cannot finish: ${message}`);
+        assert(r.stderr.includes("hint: Run again with --debug"), r.stderr);
         const left = [...Deno.readDirSync(`${dir}/out`)].map((e) => e.name).filter((n) => n.includes("staging"));
-        assertEquals(left, [], "no staging directory left");
+        assert.deepEqual(left, [], "no staging directory left");
       }
       // The timer fired before the commit: the conversion stopped and DEST never appeared.
       assert(!Deno.readDirSync(`${dir}/out`).some((e) => e.name === "timer"));

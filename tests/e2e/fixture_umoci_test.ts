@@ -5,8 +5,8 @@
  * runs it) through the filesystem manifest: path, type, mode, owner, size,
  * content hash, link target, xattrs, hardlink groups and device numbers.
  */
+import assert from "node:assert/strict";
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
-import { assertEquals } from "../_helpers/assert.ts";
 import { FIXTURES, run, withTempDir } from "../_helpers/oci_builder.ts";
 import { cli } from "./_cli.ts";
 
@@ -44,11 +44,11 @@ for (const [ours, source, extra] of CASES) {
       await run(["skopeo", "copy", "--quiet", ...extra, source, `oci:${dir}/layout:latest`]);
       await run(["umoci", "unpack", "--keep-dirlinks", "--image", `${dir}/layout:latest`, `${dir}/bundle`]);
       const r = await cli("main.ts", ["convert", ours, `${dir}/ct`, "--quiet", "--platform", "linux/amd64"]);
-      assertEquals(r.code, 0, r.stderr);
+      assert.deepEqual(r.code, 0, r.stderr);
       const theirs = fsManifest(`${dir}/bundle/rootfs`);
       const mine = fsManifest(`${dir}/ct/rootfs`);
       // Not a vacuous match: the busybox rootfs alone has a few hundred entries.
-      assertEquals(mine.split("\n").length > 250, true, `only ${mine.split("\n").length} lines`);
+      assert.deepEqual(mine.split("\n").length > 250, true, `only ${mine.split("\n").length} lines`);
       if (mine !== theirs) {
         const a = new Set(theirs.split("\n"));
         const b = new Set(mine.split("\n"));

@@ -18,12 +18,13 @@
  * on disk first would cost the test as much time as the conversion it
  * interrupts.
  */
+import assert from "node:assert/strict";
 import { WORKER_MIN_BYTES } from "../../core/assemble.ts";
-import { assert, assertEquals } from "../_helpers/assert.ts";
 import { debianSystemImage } from "../_helpers/debian_rootfs.ts";
 import { run, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
 import { ENTRIES, type Entry, spawnCli } from "./_cli.ts";
 import { processState } from "./_lxc.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 
 const DIRS = 30;
 const FILES_PER_DIR = 2000;
@@ -74,16 +75,6 @@ function layerTar(random = new Uint8Array(0)): Uint8Array {
     }
   }
   return tar;
-}
-
-/** Poll `check` every `everyMs` for up to `ms`; true once it holds. */
-async function waitFor(check: () => boolean, ms: number, everyMs = 20): Promise<boolean> {
-  const end = performance.now() + ms;
-  while (performance.now() < end) {
-    if (check()) return true;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  return check();
 }
 
 function stagingIn(dir: string): string | undefined {
@@ -143,12 +134,13 @@ async function interruptCli(
   const stop = setTimeout(() => child.kill("SIGKILL"), 180_000);
   try {
     // Polled often: the Debian image leaves a few hundred milliseconds of work on a fast machine.
-    const started = await waitFor(() => moment.reached(out), 30_000, 2);
+    // false: the child is killed below before the test fails with its own message.
+    const started = await waitFor(moment.what, 30_000, () => moment.reached(out), { everyMs: 2 })
+      .then(() => true, () => false);
     if (started) {
       child.kill("SIGSTOP");
       // kill() returns before a process running on the other core has stopped.
-      const frozen = await waitFor(() => processState(child.pid) === "T", 10_000, 1);
-      assert(frozen, `the converter did not stop on SIGSTOP: state ${processState(child.pid)}`);
+      await waitFor("the converter to stop on SIGSTOP", 10_000, () => processState(child.pid) === "T", { everyMs: 1 });
     }
     if (!started || !moment.midway(out)) {
       child.kill("SIGKILL");
@@ -159,13 +151,13 @@ async function interruptCli(
     child.kill("SIGCONT");
     const r = await output;
     const stderr = new TextDecoder().decode(r.stderr);
-    assertEquals(r.code, 130, `exit ${r.code} ${r.signal ?? ""}:\n${stderr}`);
+    assert.deepEqual(r.code, 130, `exit ${r.code} ${r.signal ?? ""}:\n${stderr}`);
     const line = /^error: .*$/m.exec(stderr)?.[0];
     assert(line !== undefined && moment.stoppedAt.test(line), `${line}: wanted ${moment.stoppedAt}:\n${stderr}`);
-    assertEquals(stderr.match(/^error: /gm)?.length, 1, `one error line:\n${stderr}`);
+    assert.deepEqual(stderr.match(/^error: /gm)?.length, 1, `one error line:\n${stderr}`);
     assert(!/Stack backtrace|Uncaught/.test(stderr), stderr);
-    assertEquals(new TextDecoder().decode(r.stdout), "", "nothing on stdout");
-    assertEquals([...Deno.readDirSync(out)].map((e) => e.name), [], "no staging directory, temporary file or DEST");
+    assert.deepEqual(new TextDecoder().decode(r.stdout), "", "nothing on stdout");
+    assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name), [], "no staging directory, temporary file or DEST");
   } finally {
     clearTimeout(stop);
   }
@@ -270,23 +262,25 @@ Deno.test("a second SIGINT while the staging directory is being removed ends con
     const rootfs = () => `${out}/${stagingIn(out) ?? "none"}/rootfs`;
     const freeze = async () => {
       child.kill("SIGSTOP");
-      assert(await waitFor(() => processState(child.pid) === "T", 10_000, 1), "not stopped on SIGSTOP");
+      await waitFor("the converter to stop on SIGSTOP", 10_000, () => processState(child.pid) === "T", { everyMs: 1 });
     };
     try {
       // Half the directories written: the clean-up of the rest takes a while.
-      assert(await waitFor(() => fileSize(`${rootfs()}/d15`) !== undefined, 60_000, 2), "no d15 within 60 s");
+      await waitFor("d15", 60_000, () => fileSize(`${rootfs()}/d15`) !== undefined, { everyMs: 2 });
       await freeze();
       child.kill("SIGINT");
       child.kill("SIGCONT");
       // The clean-up starts with the files at the top of the rootfs (the big ones), then the directories.
-      const cleaning = await waitFor(() => fileSize(`${rootfs()}/big0`) === undefined, 30_000, 1);
+      await waitFor("the clean-up to remove big0", 30_000, () => fileSize(`${rootfs()}/big0`) === undefined, {
+        everyMs: 1,
+      });
       await freeze();
       const left = stagingIn(out);
-      assert(cleaning && left !== undefined && fileSize(`${out}/${left}/rootfs/d0`) !== undefined, "not mid-clean-up");
+      assert(left !== undefined && fileSize(`${out}/${left}/rootfs/d0`) !== undefined, "not mid-clean-up");
       child.kill("SIGINT");
       child.kill("SIGCONT");
       const r = await output;
-      assertEquals(r.code, 130, new TextDecoder().decode(r.stderr));
+      assert.deepEqual(r.code, 130, new TextDecoder().decode(r.stderr));
       // It did not finish cleaning up: the second signal ended it.
       assert(fileSize(`${out}/${left}`) !== undefined, "the staging directory was removed to the end");
     } finally {

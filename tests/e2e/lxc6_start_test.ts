@@ -6,11 +6,12 @@
  * argv. The program is a busybox script run through its `#!/bin/busybox sh`
  * line, so an image without /bin/sh can run it too.
  */
-import { assert, assertEquals } from "../_helpers/assert.ts";
+import assert from "node:assert/strict";
 import { tarOf, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
 import { cli } from "./_cli.ts";
-import { catchesSignal, commandLine, containerPids, sh, waitFor } from "./_lxc.ts";
+import { catchesSignal, commandLine, containerPids, sh } from "./_lxc.ts";
 import { Lxc6Host } from "./_lxc6.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 
 const BUSYBOX = "/usr/bin/busybox";
 const PRINT = `#!/bin/busybox sh\nfor a in "$@"; do printf '%s\\0' "$a"; done > /argv.out\n`;
@@ -104,16 +105,16 @@ async function checkArgv(
     const dest = `${parent}/${name}`;
     const image = await printImage(parent, args, options);
     const converted = await cli("main.ts", ["convert", image, dest, "--quiet", "--lxc-version", options.lxcVersion]);
-    assertEquals(converted.code, 0, converted.stderr);
+    assert.deepEqual(converted.code, 0, converted.stderr);
     const line = initCmd(dest);
     if (options.under.includes(5)) {
-      assertEquals(await argvUnderLxc5(parent, name), [...args], `LXC 5 with ${line}`);
+      assert.deepEqual(await argvUnderLxc5(parent, name), [...args], `LXC 5 with ${line}`);
     }
     if (options.under.includes(6)) {
       await using lxc6 = await Lxc6Host.open();
       assert((await lxc6.version()).startsWith("6."), await lxc6.version());
       await lxc6.bind(parent);
-      assertEquals(await argvUnderLxc6(lxc6, parent, name), [...args], `LXC 6 with ${line}`);
+      assert.deepEqual(await argvUnderLxc6(lxc6, parent, name), [...args], `LXC 6 with ${line}`);
     }
     return Deno.readTextFileSync(`${dest}/config`);
   });
@@ -186,8 +187,8 @@ async function startAndStop(lxc: Runner, version: string, parent: string, name: 
     const started = await lxc(["lxc-start", "-d", "-n", name, "-P", parent, "-l", "INFO", "-o", `${parent}/lxc.log`], {
       OCI2LXC_CALLER_SECRET: "leak",
     });
-    assertEquals(started.code, 0, `${version}: ${started.out}`);
-    const report = await waitFor(`the app's report under LXC ${version}`, () => {
+    assert.deepEqual(started.code, 0, `${version}: ${started.out}`);
+    const report = await waitFor(`the app's report under LXC ${version}`, 15_000, () => {
       try {
         const text = Deno.readTextFileSync(`${dest}/rootfs/data/report`);
         return text.includes("env:") ? text : undefined;
@@ -196,7 +197,7 @@ async function startAndStop(lxc: Runner, version: string, parent: string, name: 
       }
     });
     const r = parseReport(report);
-    assertEquals(r.argv, [
+    assert.deepEqual(r.argv, [
       "two words",
       "quote'single",
       'dq"double',
@@ -206,12 +207,12 @@ async function startAndStop(lxc: Runner, version: string, parent: string, name: 
       "--opt=v w",
       "back\\slash",
     ], version);
-    assertEquals(
+    assert.deepEqual(
       [r.fields.get("uid"), r.fields.get("gid"), r.fields.get("groups"), r.fields.get("pwd")],
       ["1000", "1000", "1000 2000", "/work"],
       version,
     );
-    assertEquals(r.env, {
+    assert.deepEqual(r.env, {
       EQUATION: "a=b=c",
       GREETING: "hello world",
       HOME: "/home/app",
@@ -226,13 +227,14 @@ async function startAndStop(lxc: Runner, version: string, parent: string, name: 
     assert(initPid > 1, `${version}: ${info.out}`);
     await waitFor(
       `the app's QUIT trap under LXC ${version}`,
+      15_000,
       () =>
         containerPids(initPid).some((p) => commandLine(p).includes("report") && catchesSignal(p, 3)) ? true : undefined,
     );
     const stopped = await lxc(["lxc-stop", "-n", name, "-P", parent, "--nokill", "-t", "60"]);
-    assertEquals(stopped.code, 0, `${version}: the stop signal did not end the app: ${stopped.out}`);
+    assert.deepEqual(stopped.code, 0, `${version}: the stop signal did not end the app: ${stopped.out}`);
     assert(Deno.readTextFileSync(`${dest}/rootfs/data/report`).includes("signal=QUIT"), `${version}: no SIGQUIT`);
-    assertEquals((await lxc(["lxc-info", "-n", name, "-P", parent, "-s", "-H"])).out.trim(), "STOPPED", version);
+    assert.deepEqual((await lxc(["lxc-info", "-n", name, "-P", parent, "-s", "-H"])).out.trim(), "STOPPED", version);
   } finally {
     await lxc(["lxc-stop", "-n", name, "-P", parent, "-k", "-t", "5"]);
   }
@@ -246,7 +248,7 @@ Deno.test("the converted busybox app, one DEST, runs under LXC 5 and LXC 6 with 
       "oci-archive:fixtures/images/busybox.oci.tar",
       `${parent}/${name}`,
     ]);
-    assertEquals(converted.code, 0, converted.stderr);
+    assert.deepEqual(converted.code, 0, converted.stderr);
     await startAndStop((argv, env) => sh([...argv], env), "5", parent, name);
     await using lxc6 = await Lxc6Host.open();
     await lxc6.bind(parent);

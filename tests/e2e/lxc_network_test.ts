@@ -5,12 +5,13 @@
  * overridden so the app's first act records the address, routes and
  * resolv.conf it sees: the network must be ready before the app starts.
  */
+import assert from "node:assert/strict";
 import { findDhcpClients } from "../../core/network/dhcp_processes.ts";
 import { networkPaths } from "../../core/network/network_dir.ts";
-import { assert, assertEquals } from "../_helpers/assert.ts";
-import { createTestNetwork, netnsMissing, waitFor } from "./_netns.ts";
+import { createTestNetwork, netnsMissing } from "./_netns.ts";
 import { lxcMissing } from "../lxc/_real_lxc.ts";
 import { cli } from "./_cli.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 
 const RECORD = [
   "/bin/sh",
@@ -37,7 +38,7 @@ async function convertWithNet(parent: string, name: string, net: string): Promis
     "--user",
     "0",
   ]);
-  assertEquals(r.code, 0, r.stderr);
+  assert.deepEqual(r.code, 0, r.stderr);
   return dest;
 }
 
@@ -64,7 +65,7 @@ Deno.test({
       const name = `o2l-dhcp-${crypto.randomUUID().slice(0, 6)}`;
       const dest = await convertWithNet(parent, name, `link=${net.bridge},ip=dhcp`);
       const started = await net.startContainerInNetns(name, parent, `${parent}/lxc.log`);
-      assertEquals(started.code, 0, started.stderr + started.stdout);
+      assert.deepEqual(started.code, 0, started.stderr + started.stdout);
       const seen = await readSeen(dest);
       const address = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(seen)?.[1];
       assert(address !== undefined && net.inRange(address), `no leased address before the app started:\n${seen}`);
@@ -75,15 +76,15 @@ Deno.test({
       // busybox udhcpc renews at half the lease (dnsmasq's minimum is 120 s): wait for the second ACK.
       const paths = networkPaths(dest);
       const clients = findDhcpClients(paths);
-      assertEquals(clients.length, 1, "one DHCP client for eth0");
+      assert.deepEqual(clients.length, 1, "one DHCP client for eth0");
       await waitFor("a lease renewal", 90_000, () => {
         const acks = net.dnsmasqLog().split("\n").filter((l) => l.includes(`DHCPACK(br0) ${address}`));
         return acks.length >= 2 ? true : undefined;
       });
-      assertEquals(findDhcpClients(paths), clients, "the client is still the same process after renewing");
+      assert.deepEqual(findDhcpClients(paths), clients, "the client is still the same process after renewing");
 
       const stopped = await net.lxc("lxc-stop", ["-n", name, "-P", parent, "-t", "10"]);
-      assertEquals(stopped.code, 0, stopped.stderr);
+      assert.deepEqual(stopped.code, 0, stopped.stderr);
       await waitFor("the DHCP client to end", 10_000, () => findDhcpClients(paths).length === 0 ? true : undefined);
     } finally {
       await net.cleanup();
@@ -105,15 +106,15 @@ Deno.test({
       const address = `${net.subnet}.50`;
       const dest = await convertWithNet(parent, name, `link=${net.bridge},ip=${address}/24,gw=${net.bridgeIp}`);
       const started = await net.startContainerInNetns(name, parent, `${parent}/lxc.log`);
-      assertEquals(started.code, 0, started.stderr + started.stdout);
+      assert.deepEqual(started.code, 0, started.stderr + started.stdout);
       const seen = await readSeen(dest);
       assert(seen.includes(`inet ${address}/24`), seen);
       assert(seen.includes(`default via ${net.bridgeIp} dev eth0`), seen);
       // The bridge side reaches the app's address: traffic stays inside our namespace.
       const ping = await net.runInNetns(["busybox", "ping", "-c", "1", "-W", "5", address]);
-      assertEquals(ping.code, 0, ping.stdout + ping.stderr);
+      assert.deepEqual(ping.code, 0, ping.stdout + ping.stderr);
       const stopped = await net.lxc("lxc-stop", ["-n", name, "-P", parent, "-t", "10"]);
-      assertEquals(stopped.code, 0, stopped.stderr);
+      assert.deepEqual(stopped.code, 0, stopped.stderr);
     } finally {
       await net.cleanup();
       Deno.removeSync(parent, { recursive: true });

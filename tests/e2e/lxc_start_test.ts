@@ -3,10 +3,11 @@
  * app fixture with the CLI (from main.ts and from the bundle), start it with
  * `lxc-start`, and look from the host at what the app saw and how it stops.
  */
-import { assert, assertEquals } from "../_helpers/assert.ts";
+import assert from "node:assert/strict";
 import { withTempDir } from "../_helpers/oci_builder.ts";
-import { catchesSignal, commandLine, containerPids, forceStop, processState, sh, waitFor } from "./_lxc.ts";
+import { catchesSignal, commandLine, containerPids, forceStop, processState, sh } from "./_lxc.ts";
 import { cli, ENTRIES } from "./_cli.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 
 function parseReport(text: string) {
   const fields = new Map<string, string>();
@@ -32,7 +33,7 @@ for (const entry of ENTRIES) {
       const name = `o2l-e2e-${entry === "bundle" ? "b" : "m"}-${crypto.randomUUID().slice(0, 6)}`;
       const dest = `${parent}/${name}`;
       const converted = await cli(entry, ["convert", "oci-archive:fixtures/images/busybox.oci.tar", dest, "--quiet"]);
-      assertEquals(converted.code, 0, converted.stderr);
+      assert.deepEqual(converted.code, 0, converted.stderr);
       try {
         // A variable of the caller must not reach the app.
         const started = await sh([
@@ -49,8 +50,8 @@ for (const entry of ENTRIES) {
         ], {
           OCI2LXC_CALLER_SECRET: "leak",
         });
-        assertEquals(started.code, 0, started.out);
-        const report = await waitFor("the app's report", () => {
+        assert.deepEqual(started.code, 0, started.out);
+        const report = await waitFor("the app's report", 15_000, () => {
           try {
             const text = Deno.readTextFileSync(`${dest}/rootfs/data/report`);
             return text.includes("env:") ? text : undefined;
@@ -59,7 +60,7 @@ for (const entry of ENTRIES) {
           }
         });
         const r = parseReport(report);
-        assertEquals(r.argv, [
+        assert.deepEqual(r.argv, [
           "two words",
           "quote'single",
           'dq"double',
@@ -69,11 +70,11 @@ for (const entry of ENTRIES) {
           "--opt=v w",
           "back\\slash",
         ]);
-        assertEquals(r.fields.get("uid"), "1000");
-        assertEquals(r.fields.get("gid"), "1000");
-        assertEquals(r.fields.get("groups"), "1000 2000");
-        assertEquals(r.fields.get("pwd"), "/work");
-        assertEquals(Object.fromEntries(r.env), {
+        assert.deepEqual(r.fields.get("uid"), "1000");
+        assert.deepEqual(r.fields.get("gid"), "1000");
+        assert.deepEqual(r.fields.get("groups"), "1000 2000");
+        assert.deepEqual(r.fields.get("pwd"), "/work");
+        assert.deepEqual(Object.fromEntries(r.env), {
           EQUATION: "a=b=c",
           GREETING: "hello world",
           HOME: "/home/app",
@@ -90,7 +91,7 @@ for (const entry of ENTRIES) {
         // for PID 1 to reap, then starts its long sleep. Wait for the trap and the long sleep (so
         // the orphan was made), the orphan gone and no zombie; a zombie that stays fails the wait.
         try {
-          await waitFor("the app's QUIT trap, its long sleep, and no orphan or zombie left", () => {
+          await waitFor("the app's QUIT trap, its long sleep, and no orphan or zombie left", 15_000, () => {
             const pids = containerPids(initPid);
             const trapped = pids.some((p) => commandLine(p).includes("report") && catchesSignal(p, 3));
             const sleeping = pids.some((p) => commandLine(p) === "sleep 1000000");
@@ -105,13 +106,13 @@ for (const entry of ENTRIES) {
 
         // --nokill: only the stop signal, never a kill; success means the app ended on it.
         const stopped = await sh(["lxc-stop", "-n", name, "-P", parent, "--nokill", "-t", "60"]);
-        assertEquals(stopped.code, 0, `the stop signal did not end the app: ${stopped.out}`);
+        assert.deepEqual(stopped.code, 0, `the stop signal did not end the app: ${stopped.out}`);
         assert(
           Deno.readTextFileSync(`${dest}/rootfs/data/report`).includes("signal=QUIT"),
           "the app did not see SIGQUIT",
         );
         const state = await sh(["lxc-info", "-n", name, "-P", parent, "-s", "-H"]);
-        assertEquals(state.out.trim(), "STOPPED");
+        assert.deepEqual(state.out.trim(), "STOPPED");
       } finally {
         await forceStop(name, parent);
       }

@@ -3,18 +3,19 @@
  * runs it (`-t PATH`: a template given by path, as LXC allows) into a test LXC path, and `lxc-start` starts what it
  * made. lxc-create's own config (`-f FILE`, as `lxc.default_config` would be) stays in front of ours.
  */
-import { assert, assertEquals } from "../_helpers/assert.ts";
+import assert from "node:assert/strict";
 import { withTempDir } from "../_helpers/oci_builder.ts";
 import { cli, ENTRIES, PROJECT_ROOT } from "./_cli.ts";
-import { forceStop, sh, waitFor } from "./_lxc.ts";
+import { forceStop, sh } from "./_lxc.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 
 const BUSYBOX = `${PROJECT_ROOT}fixtures/images/busybox.oci.tar`;
 
 /** Install the template into `dir` and return its path. */
 async function install(entry: typeof ENTRIES[number], dir: string): Promise<string> {
   const r = await cli(entry, ["install-lxc-template", "--dir", dir]);
-  assertEquals(r.code, 0, r.stderr);
-  assertEquals(r.stdout, `Installed ${dir}/lxc-oci2lxc: lxc-create -t ${dir}/lxc-oci2lxc -n NAME -- IMAGE\n`);
+  assert.deepEqual(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout, `Installed ${dir}/lxc-oci2lxc: lxc-create -t ${dir}/lxc-oci2lxc -n NAME -- IMAGE\n`);
   return `${dir}/lxc-oci2lxc`;
 }
 
@@ -22,7 +23,7 @@ for (const entry of ENTRIES) {
   Deno.test(`[${entry}] lxc-create -t oci2lxc converts the image into the container, and lxc-start runs it`, async () => {
     await withTempDir(async (dir) => {
       const template = await install(entry, dir);
-      assertEquals(Deno.statSync(template).mode! & 0o777, 0o755);
+      assert.deepEqual(Deno.statSync(template).mode! & 0o777, 0o755);
       await Deno.mkdir(`${dir}/lxc`);
       // What lxc.default_config would give; the host's default.conf wants a bridge the test host may not have.
       await Deno.writeTextFile(`${dir}/default.conf`, "lxc.net.0.type = empty\nlxc.apparmor.profile = unconfined\n");
@@ -44,13 +45,13 @@ for (const entry of ENTRIES) {
         "FROM_TEMPLATE=yes",
         "-q",
       ]);
-      assertEquals(created.code, 0, created.out);
+      assert.deepEqual(created.code, 0, created.out);
       assert(created.out.includes(`Converted ${BUSYBOX} into ${name} (${path})`), created.out);
       // LXC's modes stay; its partial marker and our moved-aside directory are gone.
-      assertEquals(Deno.statSync(path).mode! & 0o777, 0o770);
-      assertEquals(Deno.statSync(`${path}/config`).mode! & 0o777, 0o640);
-      assertEquals([...Deno.readDirSync(`${dir}/lxc`)].map((e) => e.name), [name]);
-      assertEquals([...Deno.readDirSync(path)].map((e) => e.name).sort(), [
+      assert.deepEqual(Deno.statSync(path).mode! & 0o777, 0o770);
+      assert.deepEqual(Deno.statSync(`${path}/config`).mode! & 0o777, 0o640);
+      assert.deepEqual([...Deno.readDirSync(`${dir}/lxc`)].map((e) => e.name), [name]);
+      assert.deepEqual([...Deno.readDirSync(path)].map((e) => e.name).sort(), [
         "config",
         "network",
         "oci2lxc.json",
@@ -63,14 +64,14 @@ for (const entry of ENTRIES) {
       const theirs = lines.indexOf("lxc.apparmor.profile = unconfined");
       const ours = lines.indexOf("lxc.include = /usr/share/lxc/config/common.conf");
       assert(theirs > 0 && ours > theirs, config);
-      assertEquals(lines.filter((l) => l.startsWith("lxc.net.")), ["lxc.net.0.type = empty"]);
-      assertEquals(lines.filter((l) => l.startsWith("lxc.rootfs.path")), [`lxc.rootfs.path = dir:${path}/rootfs`]);
+      assert.deepEqual(lines.filter((l) => l.startsWith("lxc.net.")), ["lxc.net.0.type = empty"]);
+      assert.deepEqual(lines.filter((l) => l.startsWith("lxc.rootfs.path")), [`lxc.rootfs.path = dir:${path}/rootfs`]);
       assert(lines.includes("lxc.environment = FROM_TEMPLATE=yes"), config);
 
       try {
         const started = await sh(["lxc-start", "-n", name, "-P", `${dir}/lxc`, "-d", "-o", `${dir}/lxc.log`]);
-        assertEquals(started.code, 0, started.out);
-        const report = await waitFor("the app's report", () => {
+        assert.deepEqual(started.code, 0, started.out);
+        const report = await waitFor("the app's report", 15_000, () => {
           try {
             const text = Deno.readTextFileSync(`${path}/rootfs/data/report`);
             return text.includes("env:") ? text : undefined;
@@ -100,11 +101,15 @@ for (const entry of ENTRIES) {
       const netLines = (name: string) =>
         Deno.readTextFileSync(`${dir}/lxc/${name}/config`).split("\n").filter((l) => l.startsWith("lxc.net."));
 
-      assertEquals((await create("theirs", BUSYBOX, "-q")).code, 0);
-      assertEquals(netLines("theirs"), ["lxc.net.0.type = veth", "lxc.net.0.link = lxcbr0", "lxc.net.0.flags = up"]);
+      assert.deepEqual((await create("theirs", BUSYBOX, "-q")).code, 0);
+      assert.deepEqual(netLines("theirs"), [
+        "lxc.net.0.type = veth",
+        "lxc.net.0.link = lxcbr0",
+        "lxc.net.0.flags = up",
+      ]);
 
-      assertEquals((await create("ours", BUSYBOX, "-q", "--net", "none")).code, 0);
-      assertEquals(netLines("ours"), ["lxc.net.0.type = empty"]);
+      assert.deepEqual((await create("ours", BUSYBOX, "-q", "--net", "none")).code, 0);
+      assert.deepEqual(netLines("ours"), ["lxc.net.0.type = empty"]);
 
       const failed = await create("broken", `${dir}/no-such-image.tar`);
       assert(failed.code !== 0, failed.out);
@@ -118,16 +123,16 @@ for (const entry of ENTRIES) {
       await Deno.mkdir(`${stale}/rootfs`, { recursive: true });
       await Deno.writeTextFile(`${stale}/config`, "lxc.uts.name = again\n");
       const again = await create("again", BUSYBOX); // not quiet: the removal is a warning
-      assertEquals(again.code, 0, again.out);
+      assert.deepEqual(again.code, 0, again.out);
       assert(again.out.includes(`removed ${stale}, lxc-create's directory moved aside`), again.out);
-      assertEquals([...Deno.readDirSync(`${dir}/lxc`)].map((e) => e.name).sort(), ["again", "ours", "theirs"]);
+      assert.deepEqual([...Deno.readDirSync(`${dir}/lxc`)].map((e) => e.name).sort(), ["again", "ours", "theirs"]);
       await Deno.remove(`${dir}/lxc/again`, { recursive: true });
       // A name lxc-create takes and convert does not: the hint names lxc-create's -n, not convert's --name or DEST.
       const named = await create("a b", BUSYBOX, "-q");
       assert(named.code !== 0, named.out);
       assert(named.out.includes('error: Cannot use container name "a b"'), named.out);
       assert(named.out.includes("hint: lxc-create takes names the oci2lxc template cannot use"), named.out);
-      assertEquals([...Deno.readDirSync(`${dir}/lxc`)].map((e) => e.name).sort(), ["ours", "theirs"]);
+      assert.deepEqual([...Deno.readDirSync(`${dir}/lxc`)].map((e) => e.name).sort(), ["ours", "theirs"]);
     });
   });
 
@@ -142,15 +147,15 @@ for (const entry of ENTRIES) {
       const path = `${dir}/lxc/${name}`;
       const args = ["-n", name, "-P", `${dir}/lxc`, "-f", `${dir}/default.conf`, "--", BUSYBOX, "-q"];
       const created = await sh(["lxc-create", "-t", template, ...args, "--unprivileged"]);
-      assertEquals(created.code, 0, created.out);
+      assert.deepEqual(created.code, 0, created.out);
       // As lxc-create does for an unprivileged container: the directory belongs to the mapped root, still 0770.
       const info = Deno.statSync(path);
-      assertEquals([info.uid, info.gid, info.mode! & 0o777], [100000, 100000, 0o770]);
-      assertEquals(Deno.statSync(`${path}/rootfs`).uid, 100000);
+      assert.deepEqual([info.uid, info.gid, info.mode! & 0o777], [100000, 100000, 0o770]);
+      assert.deepEqual(Deno.statSync(`${path}/rootfs`).uid, 100000);
       try {
         const started = await sh(["lxc-start", "-n", name, "-P", `${dir}/lxc`, "-d", "-o", `${dir}/lxc.log`]);
-        assertEquals(started.code, 0, started.out);
-        const report = await waitFor("the app's report", () => {
+        assert.deepEqual(started.code, 0, started.out);
+        const report = await waitFor("the app's report", 15_000, () => {
           try {
             const text = Deno.readTextFileSync(`${path}/rootfs/data/report`);
             return text.includes("env:") ? text : undefined;
@@ -159,7 +164,7 @@ for (const entry of ENTRIES) {
           }
         });
         assert(report.includes("uid=1000"), report);
-        assertEquals(Deno.statSync(`${path}/rootfs/data/report`).uid, 101000);
+        assert.deepEqual(Deno.statSync(`${path}/rootfs/data/report`).uid, 101000);
       } finally {
         await forceStop(name, `${dir}/lxc`);
       }
@@ -172,19 +177,19 @@ for (const entry of ENTRIES) {
       await install(entry, dir);
       await Deno.writeTextFile(`${dir}/lxc-oci2lxc`, "#!/bin/sh\necho someone else's\n");
       const refused = await cli(entry, ["install-lxc-template", "--dir", dir]);
-      assertEquals(refused.code, 1, refused.stderr);
+      assert.deepEqual(refused.code, 1, refused.stderr);
       assert(
         refused.stderr.startsWith(`error: Cannot write ${dir}/lxc-oci2lxc: it exists and oci2lxc did not write it`),
       );
-      assertEquals((await cli(entry, ["install-lxc-template", "--dir", dir, "--force"])).code, 0);
+      assert.deepEqual((await cli(entry, ["install-lxc-template", "--dir", dir, "--force"])).code, 0);
       // A symlink in its place is replaced, not written through: with --force it used to overwrite (and chmod 0755)
       // whatever it pointed to.
       await Deno.writeTextFile(`${dir}/victim`, "secret\n", { mode: 0o600 });
       await Deno.remove(`${dir}/lxc-oci2lxc`);
       await Deno.symlink(`${dir}/victim`, `${dir}/lxc-oci2lxc`);
-      assertEquals((await cli(entry, ["install-lxc-template", "--dir", dir, "--force"])).code, 0);
-      assertEquals(await Deno.readTextFile(`${dir}/victim`), "secret\n");
-      assertEquals((await Deno.stat(`${dir}/victim`)).mode! & 0o777, 0o600);
+      assert.deepEqual((await cli(entry, ["install-lxc-template", "--dir", dir, "--force"])).code, 0);
+      assert.deepEqual(await Deno.readTextFile(`${dir}/victim`), "secret\n");
+      assert.deepEqual((await Deno.stat(`${dir}/victim`)).mode! & 0o777, 0o600);
       assert((await Deno.lstat(`${dir}/lxc-oci2lxc`)).isFile);
     });
   });

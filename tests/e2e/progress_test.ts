@@ -4,7 +4,7 @@
  * NO_COLOR is set; when stderr is not a terminal it carries plain lines
  * only; stdout carries the report and nothing else either way.
  */
-import { assert, assertEquals } from "../_helpers/assert.ts";
+import assert from "node:assert/strict";
 import { withTempDir } from "../_helpers/oci_builder.ts";
 import { bundle, ENTRIES, type Entry, PROJECT_ROOT } from "./_cli.ts";
 
@@ -37,8 +37,8 @@ for (const entry of ENTRIES) {
   Deno.test(`[${entry}] on a terminal convert shows a live progress line and a coloured warning prefix on stderr`, async () => {
     await withTempDir(async (dir) => {
       const r = await onTerminal(entry, dir, {});
-      assertEquals(r.code, 0, r.terminal);
-      assertEquals(r.report.name, "ct", "stdout holds the report alone");
+      assert.deepEqual(r.code, 0, r.terminal);
+      assert.deepEqual(r.report.name, "ct", "stdout holds the report alone");
       assert(r.terminal.includes("\r\x1b[2Koci2lxc: opening the image"), JSON.stringify(r.terminal));
       // deno-lint-ignore no-control-regex -- the escape sequences are what is tested
       assert(/\r\x1b\[2Koci2lxc: layer 1\/1 {2}[0-9.]+ [kM]?B of 1\.1 MB/.test(r.terminal), JSON.stringify(r.terminal));
@@ -51,7 +51,7 @@ for (const entry of ENTRIES) {
   Deno.test(`[${entry}] with NO_COLOR the terminal gets no colour, only the progress line`, async () => {
     await withTempDir(async (dir) => {
       const r = await onTerminal(entry, dir, { NO_COLOR: "1" });
-      assertEquals(r.code, 0, r.terminal);
+      assert.deepEqual(r.code, 0, r.terminal);
       assert(r.terminal.includes("\r\x1b[2Koci2lxc: "), JSON.stringify(r.terminal));
       assert(r.terminal.includes("\nwarning: ") || r.terminal.startsWith("warning: "), JSON.stringify(r.terminal));
       // deno-lint-ignore no-control-regex -- the escape sequences are what is tested
@@ -70,7 +70,7 @@ for (const entry of ENTRIES) {
           clearEnv: true, // no NO_COLOR: plainness must come from stderr not being a terminal
           env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", RUST_BACKTRACE: "1" },
         }).output();
-        assertEquals(r.code, 0);
+        assert.deepEqual(r.code, 0);
         JSON.parse(new TextDecoder().decode(r.stdout));
         return new TextDecoder().decode(r.stderr);
       };
@@ -78,7 +78,7 @@ for (const entry of ENTRIES) {
       assert(stderr.startsWith("warning: "), stderr);
       // deno-lint-ignore no-control-regex -- the escape sequences are what is tested
       assert(!/[\r\x1b]/.test(stderr), JSON.stringify(stderr));
-      assertEquals(await run(["--quiet"]), "");
+      assert.deepEqual(await run(["--quiet"]), "");
     });
   });
 }

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../_helpers/assert.ts";
+import assert from "node:assert/strict";
 import { run, withTempDir } from "../_helpers/oci_builder.ts";
 import { cli, ENTRIES } from "./_cli.ts";
 
@@ -20,9 +20,9 @@ for (const entry of ENTRIES) {
         "--json",
         "--quiet",
       ]);
-      assertEquals(r.code, 0, r.stderr);
+      assert.deepEqual(r.code, 0, r.stderr);
       const report = JSON.parse(r.stdout);
-      assertEquals(report.pve.template, `${dir}/out/busybox.tar.zst`);
+      assert.deepEqual(report.pve.template, `${dir}/out/busybox.tar.zst`);
       assert(report.pve.steps.some((s: string) => s.startsWith("pct create 120 local:vztmpl/busybox.tar.zst")));
       // The way pct unpacks a template: zstd-compressed tar, numeric owners, members under ./
       const listing = new TextDecoder().decode(
@@ -34,7 +34,7 @@ for (const entry of ENTRIES) {
       for (const key of ["arch: amd64", "ostype: unmanaged", "cmode: console", "lxc.signal.halt: SIGQUIT"]) {
         assert(conf.includes(`${key}\n`), `${key} missing:\n${conf}`);
       }
-      assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["out"], "no staging directory left");
+      assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["out"], "no staging directory left");
     });
   });
 }
@@ -47,7 +47,7 @@ Deno.test("convert --format pve without --vmid is a usage error", async () => {
     "--format",
     "pve",
   ]);
-  assertEquals(r.code, 2);
+  assert.deepEqual(r.code, 2);
   assert(r.stderr.startsWith("error: Cannot write Proxmox VE output without a container id"), r.stderr);
 });
 
@@ -59,7 +59,7 @@ Deno.test("convert --format pve without link= says the interface goes on vmbr0, 
       `${dir}/out`,
       ...["--format", "pve", "--vmid", "120", "--net", "ip=10.0.0.5/24,gw=10.0.0.1", "--json", "--quiet"],
     ]);
-    assertEquals(r.code, 0, r.stderr);
+    assert.deepEqual(r.code, 0, r.stderr);
     assert(Deno.readTextFileSync(`${dir}/out/120.conf`).includes("net0: name=eth0,bridge=vmbr0,"));
     // Plain LXC's warning ("no link=, so the host end of its veth is on no bridge") does not hold for Proxmox VE.
     const warnings: string[] = JSON.parse(r.stdout).warnings;

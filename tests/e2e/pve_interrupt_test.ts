@@ -9,7 +9,7 @@
  * `write`). The moment is made certain as in commit_interrupt_test.ts: once the partial template exists the converter
  * is frozen (SIGSTOP), SIGINT is sent, and it goes on (SIGCONT).
  */
-import { assert, assertEquals } from "../_helpers/assert.ts";
+import assert from "node:assert/strict";
 import { debianSystemImage } from "../_helpers/debian_rootfs.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
 import { spawnCli } from "./_cli.ts";
@@ -53,9 +53,13 @@ Deno.test({
         child.kill("SIGCONT");
         const r = await output;
         const stderr = new TextDecoder().decode(r.stderr);
-        assertEquals(r.code, 130, stderr);
+        assert.deepEqual(r.code, 130, stderr);
         assert(/^error: .*interrupted/m.test(stderr), stderr);
-        assertEquals([...Deno.readDirSync(out)].map((e) => e.name), [], "neither the template nor its partial file");
+        assert.deepEqual(
+          [...Deno.readDirSync(out)].map((e) => e.name),
+          [],
+          "neither the template nor its partial file",
+        );
       } finally {
         clearTimeout(stop);
       }

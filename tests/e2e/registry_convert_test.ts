@@ -5,9 +5,9 @@
  * registry and repository (exit 1, nothing at DEST); Ctrl-C while a layer streams (held by the fault proxy, so the
  * signal surely arrives mid-layer): exit 130, neither DEST nor a staging directory left.
  */
+import assert from "node:assert/strict";
 import { convert } from "../../core/api.ts";
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
-import { assert, assertEquals } from "../_helpers/assert.ts";
 import { type Schema, validateJson } from "../_helpers/json_schema.ts";
 import { FaultProxy } from "../_helpers/fault_proxy.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
@@ -39,33 +39,33 @@ for (const entry of ENTRIES) {
           password,
           home,
         );
-        assertEquals(inspected.code, 0, inspected.stderr);
-        assertEquals(JSON.parse(inspected.stdout).config.digest, BUSYBOX_CONFIG);
-        assertEquals(registry.blobGets().slice(before), [BUSYBOX_CONFIG], "inspect fetches no layer");
+        assert.deepEqual(inspected.code, 0, inspected.stderr);
+        assert.deepEqual(JSON.parse(inspected.stdout).config.digest, BUSYBOX_CONFIG);
+        assert.deepEqual(registry.blobGets().slice(before), [BUSYBOX_CONFIG], "inspect fetches no layer");
 
         const verified = await cliWithStdin(entry, ["verify", image, ...platform, ...access], password, home);
-        assertEquals(verified.code, 0, verified.stderr);
+        assert.deepEqual(verified.code, 0, verified.stderr);
         assert(verified.stdout.includes(`layer 1: ${LAYER} ok`), verified.stdout);
 
         const args = ["convert", image, `${dir}/ct`, ...platform, "--quiet", "--json", ...access];
         const converted = await cliWithStdin(entry, args, password, home);
-        assertEquals(converted.code, 0, converted.stderr);
+        assert.deepEqual(converted.code, 0, converted.stderr);
         const report = JSON.parse(converted.stdout);
-        assertEquals(report.image.transport, "docker");
+        assert.deepEqual(report.image.transport, "docker");
         const schema = JSON.parse(await Deno.readTextFile(SCHEMA)) as Schema;
-        assertEquals(validateJson(schema, report), [], "the report matches docs/report.schema.json");
+        assert.deepEqual(validateJson(schema, report), [], "the report matches docs/report.schema.json");
         await convert(`oci-archive:${FIXTURE}`, `${dir}/fixture`, { platform: "linux/amd64" });
-        assertEquals(fsManifest(`${dir}/ct/rootfs`), fsManifest(`${dir}/fixture/rootfs`));
+        assert.deepEqual(fsManifest(`${dir}/ct/rootfs`), fsManifest(`${dir}/fixture/rootfs`));
         for (const r of [inspected, verified, converted]) {
           assert(!`${r.stdout}${r.stderr}`.includes(registry.password), "the password is never printed");
         }
 
         // A wrong password: one error naming the registry and the repository, exit 1, nothing at DEST.
         const denied = await cliWithStdin(entry, ["convert", image, `${dir}/denied`, ...access], "wrong\n", home);
-        assertEquals(denied.code, 1, denied.stderr);
+        assert.deepEqual(denied.code, 1, denied.stderr);
         assert(/^error: Cannot .*127\.0\.0\.1:\d+\/busybox.*other credentials/m.test(denied.stderr), denied.stderr);
         assert(!denied.stderr.includes("wrong"), denied.stderr);
-        assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["ct", "fixture"]);
+        assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["ct", "fixture"]);
       } finally {
         await Deno.remove(home, { recursive: true });
       }
@@ -91,9 +91,9 @@ for (const entry of ENTRIES) {
       child.kill("SIGINT");
       const out = await child.output();
       const stderr = new TextDecoder().decode(out.stderr);
-      assertEquals(out.code, 130, stderr);
+      assert.deepEqual(out.code, 130, stderr);
       assert(/^error: Cannot .*interrupted/m.test(stderr), stderr);
-      assertEquals([...Deno.readDirSync(dir)], []);
+      assert.deepEqual([...Deno.readDirSync(dir)], []);
     });
   });
 }

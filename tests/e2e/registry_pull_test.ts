@@ -3,7 +3,7 @@
  * standard input (never echoed), the copy read by skopeo, `--json`; and Ctrl-C while a layer streams (the fault proxy
  * holds the layer's response, so the signal surely arrives mid-layer): exit 130, nothing at TARGET.
  */
-import { assert, assertEquals } from "../_helpers/assert.ts";
+import assert from "node:assert/strict";
 import { FaultProxy } from "../_helpers/fault_proxy.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
 import { startRegistry } from "../_helpers/registry.ts";
@@ -33,10 +33,10 @@ for (const entry of ENTRIES) {
         "--json",
       ];
       const r = await cliWithStdin(entry, args, `${registry.password}\n`, home);
-      assertEquals(r.code, 0, r.stderr);
+      assert.deepEqual(r.code, 0, r.stderr);
       const report = JSON.parse(r.stdout);
-      assertEquals(report.digest, BUSYBOX_MANIFEST);
-      assertEquals(report.refName, "1");
+      assert.deepEqual(report.digest, BUSYBOX_MANIFEST);
+      assert.deepEqual(report.refName, "1");
       assert(!`${r.stdout}${r.stderr}`.includes(registry.password), "the password is never printed");
       const inspect = await new Deno.Command("skopeo", { args: ["inspect", `oci-archive:${dir}/b.tar:1`] }).output();
       assert(inspect.success, new TextDecoder().decode(inspect.stderr));
@@ -46,9 +46,9 @@ for (const entry of ENTRIES) {
       assert(/^hint: Use --force to replace it/m.test(again.stderr), again.stderr);
       // Without the password: one clear error naming the registry, exit 1, the archive as it was.
       const denied = await cliWithStdin(entry, [...args.slice(0, 5), "--force", "--json"], "", home);
-      assertEquals(denied.code, 1, denied.stderr);
+      assert.deepEqual(denied.code, 1, denied.stderr);
       assert(/^error: Cannot .*127\.0\.0\.1:\d+.*busybox/m.test(denied.stderr), denied.stderr);
-      assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["b.tar"]);
+      assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["b.tar"]);
       await Deno.remove(home, { recursive: true });
     });
   });
@@ -71,9 +71,9 @@ for (const entry of ENTRIES) {
       child.kill("SIGINT");
       const out = await child.output();
       const stderr = new TextDecoder().decode(out.stderr);
-      assertEquals(out.code, 130, stderr);
+      assert.deepEqual(out.code, 130, stderr);
       assert(/^error: Cannot .*interrupted/m.test(stderr), stderr);
-      assertEquals([...Deno.readDirSync(dir)], []);
+      assert.deepEqual([...Deno.readDirSync(dir)], []);
     });
   });
 }

@@ -3,7 +3,7 @@
  * fixture images validates against docs/report.schema.json, and lists every
  * field of each image's config with what became of it.
  */
-import { assert, assertEquals } from "../_helpers/assert.ts";
+import assert from "node:assert/strict";
 import { type Schema, validateJson } from "../_helpers/json_schema.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
 import { cli, ENTRIES, PROJECT_ROOT } from "./_cli.ts";
@@ -16,7 +16,7 @@ const schema = JSON.parse(Deno.readTextFileSync(`${PROJECT_ROOT}docs/report.sche
 
 /** Assert `report` is valid and accounts for every key of the image's config. */
 function assertReport(report: Record<string, unknown>, configKeys: string[], what: string): void {
-  assertEquals(validateJson(schema, report), [], `${what}: report does not match the schema`);
+  assert.deepEqual(validateJson(schema, report), [], `${what}: report does not match the schema`);
   const fields = report.fields as Array<{ field: string; status: string }>;
   const byName = new Map(fields.map((f) => [f.field, f.status]));
   for (const key of configKeys) {
@@ -26,14 +26,14 @@ function assertReport(report: Record<string, unknown>, configKeys: string[], wha
   }
   for (const f of fields) {
     if (!configKeys.includes(f.field)) {
-      assertEquals(f.status, "defaulted", `${what}: ${f.field} is not in the image config but is ${f.status}`);
+      assert.deepEqual(f.status, "defaulted", `${what}: ${f.field} is not in the image config but is ${f.status}`);
     }
   }
 }
 
 async function configKeys(image: string): Promise<string[]> {
   const r = await cli("main.ts", ["inspect", `${FIX}${image}.oci.tar`, "--json"]);
-  assertEquals(r.code, 0, r.stderr);
+  assert.deepEqual(r.code, 0, r.stderr);
   const keys = Object.keys(JSON.parse(r.stdout).config.fields);
   assert(keys.length >= 8, `${image}: only ${keys.length} config fields`);
   return keys;
@@ -45,11 +45,11 @@ for (const entry of ENTRIES) {
       const keys = await configKeys(image);
       await withTempDir(async (dir) => {
         const real = await cli(entry, ["convert", `${FIX}${image}.oci.tar`, `${dir}/real`, "--json", "-q"]);
-        assertEquals(real.code, 0, real.stderr);
+        assert.deepEqual(real.code, 0, real.stderr);
         const report = JSON.parse(real.stdout);
         assertReport(report, keys, `${image} convert`);
-        assertEquals(report.dryRun, false);
-        assertEquals(report.paths.config, `${dir}/real/config`);
+        assert.deepEqual(report.dryRun, false);
+        assert.deepEqual(report.paths.config, `${dir}/real/config`);
         assert(Deno.statSync(report.paths.config).isFile);
         assert(report.timings.commit >= 0 && report.bytesRead > 0 && report.bytesWritten > 0);
 
@@ -66,13 +66,13 @@ for (const entry of ENTRIES) {
           "--entrypoint",
           '["/bin/sh"]',
         ]);
-        assertEquals(dry.code, 0, dry.stderr);
+        assert.deepEqual(dry.code, 0, dry.stderr);
         const plan = JSON.parse(dry.stdout);
         assertReport(plan, keys, `${image} --dry-run`);
-        assertEquals(plan.dryRun, true);
+        assert.deepEqual(plan.dryRun, true);
         const status = (name: string) => plan.fields.find((f: { field: string }) => f.field === name)?.status;
-        assertEquals([status("User"), status("Entrypoint")], ["overridden", "overridden"]);
-        assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["real"], "the dry run left nothing");
+        assert.deepEqual([status("User"), status("Entrypoint")], ["overridden", "overridden"]);
+        assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["real"], "the dry run left nothing");
       });
     });
   }
@@ -80,10 +80,10 @@ for (const entry of ENTRIES) {
   Deno.test(`[${entry}] inspect --plan --json matches the schema, with paths relative to the container name`, async () => {
     const keys = await configKeys("hardcases");
     const r = await cli(entry, ["inspect", `oci-archive:${FIX}hardcases.oci.tar`, "--plan", "--json"]);
-    assertEquals(r.code, 0, r.stderr);
+    assert.deepEqual(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout);
     assertReport(report, keys, "inspect --plan");
-    assertEquals([report.name, report.dryRun, report.paths.rootfs], ["hardcases", true, "hardcases/rootfs"]);
+    assert.deepEqual([report.name, report.dryRun, report.paths.rootfs], ["hardcases", true, "hardcases/rootfs"]);
   });
 }
 
@@ -126,13 +126,13 @@ Deno.test("the report schema rejects an unknown field, a missing field and an un
     bytesWritten: 0,
     layerReader: "thread",
   };
-  assertEquals(validateJson(schema, report), []);
+  assert.deepEqual(validateJson(schema, report), []);
   const broken = structuredClone(report) as Record<string, unknown> & typeof report;
   broken.extra = 1;
   delete (broken as Partial<typeof report>).warnings;
   broken.fields = [{ field: "Cmd", status: "lost", to: "lxc.init.cmd" }];
   broken.container.env = [["A"]] as unknown as [string, string][];
-  assertEquals(validateJson(schema, broken), [
+  assert.deepEqual(validateJson(schema, broken), [
     '/: required property "warnings" is missing',
     "/container/env/0: 1 items, fewer than 2",
     '/fields/0/status: "lost" is not one of ["mapped","overridden","defaulted","dropped"]',
@@ -142,10 +142,10 @@ Deno.test("the report schema rejects an unknown field, a missing field and an un
 
 Deno.test("the schema's timings are the stage names and total, and a real report has each of them", async () => {
   const raw = JSON.parse(Deno.readTextFileSync(`${PROJECT_ROOT}docs/report.schema.json`));
-  assertEquals(Object.keys(raw.properties.timings.properties), [...STAGE_NAMES, "total"]);
+  assert.deepEqual(Object.keys(raw.properties.timings.properties), [...STAGE_NAMES, "total"]);
   await withTempDir(async (dir) => {
     const r = await cli("main.ts", ["convert", `${FIX}busybox.oci.tar`, `${dir}/ct`, "--json", "-q"]);
-    assertEquals(r.code, 0, r.stderr);
-    assertEquals(Object.keys(JSON.parse(r.stdout).timings), [...STAGE_NAMES, "total"]);
+    assert.deepEqual(r.code, 0, r.stderr);
+    assert.deepEqual(Object.keys(JSON.parse(r.stdout).timings), [...STAGE_NAMES, "total"]);
   });
 });

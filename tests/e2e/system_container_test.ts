@@ -4,10 +4,11 @@
  * by the CLI, booted by `lxc-start`, stopped by `lxc-stop` through the halt
  * signal LXC sends to an init.
  */
-import { assert, assertEquals } from "../_helpers/assert.ts";
+import assert from "node:assert/strict";
 import { tarOf, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
-import { forceStop, sh, waitFor } from "./_lxc.ts";
+import { forceStop, sh } from "./_lxc.ts";
 import { cli } from "./_cli.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 
 const INITTAB = [
   "::sysinit:/bin/sh -c 'echo booted:$PPID > /var/marker/booted'",
@@ -38,17 +39,17 @@ Deno.test("a system container boots its init and stops cleanly by lxc-stop", asy
     const name = `o2l-sys-${crypto.randomUUID().slice(0, 6)}`;
     const dest = `${dir}/${name}`;
     const r = await cli("main.ts", ["convert", `oci:${image}`, dest, "--json", "--quiet"]);
-    assertEquals(r.code, 0, r.stderr);
+    assert.deepEqual(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout);
-    assertEquals(report.container.kind, "system");
-    assertEquals(report.container.argv, ["/sbin/init"]);
+    assert.deepEqual(report.container.kind, "system");
+    assert.deepEqual(report.container.argv, ["/sbin/init"]);
     const config = Deno.readTextFileSync(`${dest}/config`);
     assert(config.includes("lxc.init.cmd = /sbin/init"), config);
     assert(!config.includes(".lxcinit"), "a system container runs its own init, not LXC's");
     try {
       const started = await sh(["lxc-start", "-n", name, "-P", dir, "-d", "-l", "DEBUG", "-o", `${dir}/lxc.log`]);
-      assertEquals(started.code, 0, started.out);
-      const booted = await waitFor("the init's sysinit line", () => {
+      assert.deepEqual(started.code, 0, started.out);
+      const booted = await waitFor("the init's sysinit line", 15_000, () => {
         try {
           // `echo > file` creates the file before it writes: only a whole line counts.
           const text = Deno.readTextFileSync(`${dest}/rootfs/var/marker/booted`);
@@ -57,11 +58,11 @@ Deno.test("a system container boots its init and stops cleanly by lxc-stop", asy
           return undefined;
         }
       });
-      assertEquals(booted, "booted:1\n", "sysinit was started by PID 1 (the image's init)");
+      assert.deepEqual(booted, "booted:1\n", "sysinit was started by PID 1 (the image's init)");
       // --nokill: only LXC's halt signal, never a kill; success means the init halted on it.
       const stopped = await sh(["lxc-stop", "-n", name, "-P", dir, "--nokill", "-t", "60"]);
-      assertEquals(stopped.code, 0, `the init did not halt on LXC's signal: ${stopped.out}`);
-      assertEquals(Deno.readTextFileSync(`${dest}/rootfs/var/marker/shutdown`), "clean\n");
+      assert.deepEqual(stopped.code, 0, `the init did not halt on LXC's signal: ${stopped.out}`);
+      assert.deepEqual(Deno.readTextFileSync(`${dest}/rootfs/var/marker/shutdown`), "clean\n");
     } finally {
       await forceStop(name, dir);
     }

@@ -10,11 +10,12 @@
  * through the resolv.conf the image ends up with, and `lxc-stop` must halt
  * systemd through SIGRTMIN+3 without a kill.
  */
-import { assert, assertEquals } from "../_helpers/assert.ts";
+import assert from "node:assert/strict";
 import { DEBIAN_SYSTEMD_PACKAGES, debianSystemImage } from "../_helpers/debian_rootfs.ts";
 import { lxcMissing } from "../lxc/_real_lxc.ts";
-import { createTestNetwork, netnsMissing, run, type RunOutput, type TestNetwork, waitFor } from "./_netns.ts";
+import { createTestNetwork, netnsMissing, run, type RunOutput, type TestNetwork } from "./_netns.ts";
 import { cli, PROJECT_ROOT } from "./_cli.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 
 // systemd boots in a few seconds alone; the machine's two cores are shared with other tests.
 const BOOT_MS = 180_000;
@@ -77,11 +78,11 @@ async function convert(parent: string, name: string, netSpec: string, hostResolv
   const dest = `${parent}/${name}`;
   const args = ["convert", `oci:${imageDir}`, dest, "--json", "--quiet", "--net", netSpec];
   const r = hostResolvConf ? await cliWithHostResolvConf(hostResolvConf, args) : await cli("main.ts", args);
-  assertEquals(r.code, 0, r.stderr);
+  assert.deepEqual(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout);
-  assertEquals(report.container.kind, "system");
-  assertEquals(report.container.argv, ["/sbin/init"]);
-  assertEquals(report.container.stopSignal, "SIGRTMIN+3");
+  assert.deepEqual(report.container.kind, "system");
+  assert.deepEqual(report.container.argv, ["/sbin/init"]);
+  assert.deepEqual(report.container.stopSignal, "SIGRTMIN+3");
   const config = Deno.readTextFileSync(`${dest}/config`);
   assert(!/^lxc\.net\.0\.ipv4\./m.test(config), `LXC must not set the address of a system container:\n${config}`);
   assert(config.includes("lxc.signal.halt = SIGRTMIN+3"), config);
@@ -105,7 +106,7 @@ function logs(c: Booted): string {
 
 async function start(net: TestNetwork, c: Booted): Promise<number> {
   const started = await net.startContainerInNetns(c.name, c.parent, c.logFile);
-  assertEquals(started.code, 0, started.stderr + started.stdout + logs(c));
+  assert.deepEqual(started.code, 0, started.stderr + started.stdout + logs(c));
   const info = await net.lxc("lxc-info", ["-n", c.name, "-P", c.parent, "-p", "-H"]);
   const pid = Number(info.stdout.trim());
   assert(info.code === 0 && pid > 0, `no init pid: ${info.stdout}${info.stderr}`);
@@ -124,14 +125,12 @@ function inside(net: TestNetwork, c: Booted, argv: readonly string[]): Promise<R
  * that fails in a converted container is what this test is here to find.
  */
 async function waitForBoot(net: TestNetwork, c: Booted): Promise<string> {
+  // Each poll is an lxc-attach: a few per second are plenty while two cores are shared.
   const state = await waitFor("systemd to finish booting", BOOT_MS, async () => {
     const r = await inside(net, c, ["systemctl", "is-system-running"]);
     const s = r.stdout.trim();
-    if (s !== "" && s !== "initializing" && s !== "starting" && s !== "offline") return s;
-    // Each poll is an lxc-attach: a few per second are plenty while two cores are shared.
-    await new Promise((r) => setTimeout(r, 250));
-    return undefined;
-  }).catch((err) => {
+    return s !== "" && s !== "initializing" && s !== "starting" && s !== "offline" ? s : undefined;
+  }, { everyMs: 250 }).catch((err) => {
     throw new Error(`${(err as Error).message}${logs(c)}`);
   });
   if (state !== "running") {
@@ -218,7 +217,7 @@ async function stopAndCheck(net: TestNetwork, c: Booted): Promise<void> {
     assert(false, `systemd did not halt on SIGRTMIN+3 within ${STOP_TIMEOUT_S} s: ${stopped.stderr}${logs(c)}`);
   }
   const state = await net.lxc("lxc-info", ["-n", c.name, "-P", c.parent, "-s", "-H"]);
-  assertEquals(state.stdout.trim(), "STOPPED", state.stderr);
+  assert.deepEqual(state.stdout.trim(), "STOPPED", state.stderr);
   // systemd-shutdown's last words, then the kernel ends a pid namespace's init with SIGINT for a halt
   // (SIGHUP would be a reboot), which LXC logs.
   const console = Deno.readTextFileSync(c.consoleLog);
@@ -276,7 +275,7 @@ Deno.test({
             `${status.stdout}${status.stderr}\n--- dns.log\n${served.log()}`,
         );
       });
-      assertEquals(lookup.trim().split(/\s+/)[0], PROBE_ADDRESS, lookup);
+      assert.deepEqual(lookup.trim().split(/\s+/)[0], PROBE_ADDRESS, lookup);
       // The image's resolv.conf is resolved's stub (systemd-resolved's package made it so); the converter keeps it.
       const resolv = await inside(net, c, ["cat", "/etc/resolv.conf"]);
       assert(resolv.stdout.includes("nameserver 127.0.0.53"), resolv.stdout + resolv.stderr);
@@ -291,7 +290,7 @@ Deno.test({
         "-u",
         "systemd-networkd",
       ]);
-      assertEquals(warnings.stdout, "", `systemd-networkd logged warnings:\n${warnings.stdout}${warnings.stderr}`);
+      assert.deepEqual(warnings.stdout, "", `systemd-networkd logged warnings:\n${warnings.stdout}${warnings.stderr}`);
       assert(
         served.log().includes(`${PROBE_NAME} from ${address}`),
         `the query did not come from ${address}:\n${served.log()}`,
@@ -336,17 +335,17 @@ Deno.test({
       const pid = await start(net, c);
       await waitForBoot(net, c);
       const cidr = await waitFor("networkd to configure eth0", 30_000, () => addressOf(pid));
-      assertEquals(cidr, `${address}/24`);
+      assert.deepEqual(cidr, `${address}/24`);
       const routes = await waitFor("the default route", 10_000, async () => {
         const r = await routesOf(pid);
         return r.includes(`default via ${net.bridgeIp} dev eth0`) ? r : undefined;
       });
       assert(routes.includes(`${net.subnet}.0/24 dev eth0`), routes);
       const ping = await net.runInNetns(["busybox", "ping", "-c", "1", "-W", "5", address]);
-      assertEquals(ping.code, 0, ping.stdout + ping.stderr);
+      assert.deepEqual(ping.code, 0, ping.stdout + ping.stderr);
       // The container's own name resolves from /etc/hosts, other names through resolved and the host's server.
       const self = await inside(net, c, ["getent", "hosts", c.name]);
-      assertEquals(self.stdout.trim().split(/\s+/)[0], "127.0.1.1", self.stdout + self.stderr);
+      assert.deepEqual(self.stdout.trim().split(/\s+/)[0], "127.0.1.1", self.stdout + self.stderr);
       const lookup = await waitFor("a name to resolve inside the container", 30_000, async () => {
         const r = await inside(net, c, ["getent", "hosts", PROBE_NAME]);
         return r.code === 0 ? r.stdout : undefined;
@@ -358,7 +357,7 @@ Deno.test({
           }\n--- resolvectl status\n${status.stdout}${status.stderr}\n--- dns.log\n${served.log()}`,
         );
       });
-      assertEquals(lookup.trim().split(/\s+/)[0], PROBE_ADDRESS, lookup);
+      assert.deepEqual(lookup.trim().split(/\s+/)[0], PROBE_ADDRESS, lookup);
       assert(served.log().includes(`${PROBE_NAME} from ${address}`), served.log());
 
       await stopAndCheck(net, c);
@@ -407,7 +406,7 @@ Deno.test({
       // What systemd runs with is the converter's id, and what is derived from it differs too.
       for (const [i, c] of [a, b].entries()) {
         const running = await inside(net, c, ["cat", "/etc/machine-id"]);
-        assertEquals(running.stdout, ids[i], running.stderr);
+        assert.deepEqual(running.stdout, ids[i], running.stderr);
       }
       const duids = [await duidOf(net, a), await duidOf(net, b)];
       assert(duids[0] !== undefined && duids[0] !== duids[1], `DUIDs: ${duids.join(", ")}`);

@@ -4,32 +4,33 @@
  * with a whiteout, a changed file, Env and stop signal changed, a volume dropped and one added), started, updated
  * again (nothing rewritten), refused while running, rolled back and started again, and updated with --restart.
  */
+import assert from "node:assert/strict";
 import { join } from "node:path";
-import { assert, assertEquals } from "../_helpers/assert.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
 import { buildAppImages } from "../update/_app_image.ts";
 import { type Schema, validateJson } from "../_helpers/json_schema.ts";
 import { cli, ENTRIES, PROJECT_ROOT } from "./_cli.ts";
-import { sh, waitFor } from "./_lxc.ts";
+import { sh } from "./_lxc.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 
 const SCHEMA = JSON.parse(Deno.readTextFileSync(`${PROJECT_ROOT}docs/report.schema.json`));
 
 /** Check an update or rollback report against the schema's `updateReport` (and its conversion against the root). */
 function assertSchema(report: unknown): void {
   const updateSchema = { ...SCHEMA.$defs.updateReport, $defs: SCHEMA.$defs } as Schema;
-  assertEquals(validateJson(updateSchema, report), []);
+  assert.deepEqual(validateJson(updateSchema, report), []);
   const conversion = (report as { conversion: unknown }).conversion;
-  if (conversion !== null) assertEquals(validateJson(SCHEMA as Schema, conversion), []);
+  if (conversion !== null) assert.deepEqual(validateJson(SCHEMA as Schema, conversion), []);
 }
 
 function seen(dest: string, version: number): Promise<string> {
-  return waitFor(`the app of v${version} to write what it sees`, () => {
+  return waitFor(`the app of v${version} to write what it sees`, 30_000, () => {
     try {
       return Deno.readTextFileSync(join(dest, `rootfs/data/seen-${version}`));
     } catch {
       return undefined;
     }
-  }, 30_000);
+  });
 }
 
 function lines(text: string, prefix: string): string[] {
@@ -56,12 +57,12 @@ for (const entry of ENTRIES) {
         "MINE=user",
         "--quiet",
       ]);
-      assertEquals(converted.code, 0, converted.stderr);
+      assert.deepEqual(converted.code, 0, converted.stderr);
       const start = () => sh(["lxc-start", "-n", name, "-P", lxcpath, "-d"]);
       // lxc-stop -k refuses a timeout (forceStop passes one), so kill it here and wait for LXC to say so.
       const stop = async () => {
         await sh(["lxc-stop", "-n", name, "-P", lxcpath, "-k"]);
-        await waitFor("the container to stop", async () => {
+        await waitFor("the container to stop", 15_000, async () => {
           const info = await sh(["lxc-info", "-n", name, "-P", lxcpath, "-s", "-H"]);
           return info.out.trim() === "STOPPED" ? true : undefined;
         });
@@ -83,46 +84,46 @@ for (const entry of ENTRIES) {
         );
 
         const updated = await cli(entry, ["update", dest, `oci:${v2.dir}`, "--json", "--quiet"]);
-        assertEquals(updated.code, 0, updated.stderr);
+        assert.deepEqual(updated.code, 0, updated.stderr);
         const report = JSON.parse(updated.stdout);
         assertSchema(report);
-        assertEquals(report.upToDate, false);
-        assertEquals(report.changes.manifestDigest, { from: v1.manifestDigest, to: v2.manifestDigest });
-        assertEquals(report.changes.configDigest, { from: v1.configDigest, to: v2.configDigest });
-        assertEquals(report.changes.env.added, [["NEW", "yes"]]);
-        assertEquals(report.changes.env.removed, ["GONE"]);
-        assertEquals(report.changes.env.changed, [["APP_VERSION", "1", "2"]]);
-        assertEquals(report.changes.stopSignal, { from: "SIGTERM", to: "SIGQUIT" });
-        assertEquals(report.changes.volumesAdded, ["/logs"]);
-        assertEquals(report.changes.volumesRemoved, ["/cache"]);
-        assertEquals(report.volumesCarried, ["/data"]);
-        assertEquals(report.volumesAside, ["/cache"]);
-        assertEquals(report.configKept, ["lxc.signal.halt = SIGKILL", "lxc.environment = HANDMADE=1"]);
-        assertEquals(report.configConflicts, [{
+        assert.deepEqual(report.upToDate, false);
+        assert.deepEqual(report.changes.manifestDigest, { from: v1.manifestDigest, to: v2.manifestDigest });
+        assert.deepEqual(report.changes.configDigest, { from: v1.configDigest, to: v2.configDigest });
+        assert.deepEqual(report.changes.env.added, [["NEW", "yes"]]);
+        assert.deepEqual(report.changes.env.removed, ["GONE"]);
+        assert.deepEqual(report.changes.env.changed, [["APP_VERSION", "1", "2"]]);
+        assert.deepEqual(report.changes.stopSignal, { from: "SIGTERM", to: "SIGQUIT" });
+        assert.deepEqual(report.changes.volumesAdded, ["/logs"]);
+        assert.deepEqual(report.changes.volumesRemoved, ["/cache"]);
+        assert.deepEqual(report.volumesCarried, ["/data"]);
+        assert.deepEqual(report.volumesAside, ["/cache"]);
+        assert.deepEqual(report.configKept, ["lxc.signal.halt = SIGKILL", "lxc.environment = HANDMADE=1"]);
+        assert.deepEqual(report.configConflicts, [{
           key: "lxc.signal.halt",
           kept: "lxc.signal.halt = SIGKILL",
           image: "lxc.signal.halt = SIGQUIT",
         }]);
-        assertEquals(report.swap, "exchange");
+        assert.deepEqual(report.swap, "exchange");
         // Moved, not copied: the same inode, owner and mode.
         const moved = Deno.statSync(mine);
-        assertEquals([moved.ino, moved.uid, moved.gid, moved.mode! & 0o7777], [mineIno, 1234, 4321, 0o640]);
-        assertEquals(Deno.readTextFileSync(join(dest, "volumes-aside/cache/cached")), "cached\n");
+        assert.deepEqual([moved.ino, moved.uid, moved.gid, moved.mode! & 0o7777], [mineIno, 1234, 4321, 0o640]);
+        assert.deepEqual(Deno.readTextFileSync(join(dest, "volumes-aside/cache/cached")), "cached\n");
         assert(Deno.statSync(join(dest, "rootfs/logs")).isDirectory, "the new volume /logs is created");
 
-        assertEquals((await start()).code, 0);
+        assert.deepEqual((await start()).code, 0);
         const v2Seen = await seen(dest, 2);
-        assertEquals(lines(v2Seen, "version="), ["2"]);
-        assertEquals(lines(v2Seen, "app:"), ["new.txt", "run.sh", "version"]);
-        assertEquals(lines(v2Seen, "host:"), ["hostfile"]);
+        assert.deepEqual(lines(v2Seen, "version="), ["2"]);
+        assert.deepEqual(lines(v2Seen, "app:"), ["new.txt", "run.sh", "version"]);
+        assert.deepEqual(lines(v2Seen, "host:"), ["hostfile"]);
         const env = lines(v2Seen, "env:");
         for (const kv of ["APP_VERSION=2", "NEW=yes", "MINE=user", "HANDMADE=1"]) assert(env.includes(kv), env.join());
         assert(!env.some((kv) => kv.startsWith("GONE=")), env.join());
-        assertEquals(Deno.readTextFileSync(mine), "my data\n");
+        assert.deepEqual(Deno.readTextFileSync(mine), "my data\n");
 
         // Running: refused, DEST untouched.
         const refused = await cli(entry, ["update", dest, `oci:${v2.dir}`, "--force"]);
-        assertEquals(refused.code, 1);
+        assert.deepEqual(refused.code, 1);
         assert(refused.stderr.includes("LXC reports the container running"), refused.stderr);
         assert(refused.stderr.includes("--restart"), refused.stderr);
 
@@ -132,21 +133,21 @@ for (const entry of ENTRIES) {
         const configBefore = Deno.statSync(join(dest, "config"));
         const rootfsBefore = Deno.statSync(join(dest, "rootfs")).ino;
         const again = await cli(entry, ["update", dest]);
-        assertEquals(again.code, 0, again.stderr);
+        assert.deepEqual(again.code, 0, again.stderr);
         assert(again.stdout.includes("is up to date"), again.stdout);
-        assertEquals(Deno.statSync(join(dest, "config")).mtime, configBefore.mtime);
-        assertEquals(Deno.statSync(join(dest, "rootfs")).ino, rootfsBefore);
+        assert.deepEqual(Deno.statSync(join(dest, "config")).mtime, configBefore.mtime);
+        assert.deepEqual(Deno.statSync(join(dest, "rootfs")).ino, rootfsBefore);
 
         // Rollback: v1 again, with the data.
         const back = await cli(entry, ["rollback", dest, "--json"]);
-        assertEquals(back.code, 0, back.stderr);
+        assert.deepEqual(back.code, 0, back.stderr);
         assertSchema(JSON.parse(back.stdout));
-        assertEquals(JSON.parse(back.stdout).to.manifestDigest, v1.manifestDigest);
-        assertEquals(Deno.statSync(mine).ino, mineIno);
-        assertEquals(Deno.readTextFileSync(join(dest, "rootfs/cache/cached")), "cached\n");
-        assertEquals((await start()).code, 0);
+        assert.deepEqual(JSON.parse(back.stdout).to.manifestDigest, v1.manifestDigest);
+        assert.deepEqual(Deno.statSync(mine).ino, mineIno);
+        assert.deepEqual(Deno.readTextFileSync(join(dest, "rootfs/cache/cached")), "cached\n");
+        assert.deepEqual((await start()).code, 0);
         const v1Seen = await seen(dest, 1);
-        assertEquals(lines(v1Seen, "app:"), ["old.txt", "run.sh", "version"]);
+        assert.deepEqual(lines(v1Seen, "app:"), ["old.txt", "run.sh", "version"]);
         const env1 = lines(v1Seen, "env:");
         for (const kv of ["APP_VERSION=1", "GONE=v1-only", "MINE=user", "HANDMADE=1"]) {
           assert(env1.includes(kv), env1.join());
@@ -155,10 +156,10 @@ for (const entry of ENTRIES) {
         // v1 runs again: --restart stops it, updates it to v2 and starts it.
         Deno.removeSync(join(dest, "rootfs/data/seen-2"));
         const restarted = await cli(entry, ["update", dest, `oci:${v2.dir}`, "--restart", "--json", "--quiet"]);
-        assertEquals(restarted.code, 0, restarted.stderr);
-        assertEquals(JSON.parse(restarted.stdout).restarted, true);
-        assertEquals(lines(await seen(dest, 2), "version="), ["2"]);
-        assertEquals(Deno.statSync(mine).ino, mineIno);
+        assert.deepEqual(restarted.code, 0, restarted.stderr);
+        assert.deepEqual(JSON.parse(restarted.stdout).restarted, true);
+        assert.deepEqual(lines(await seen(dest, 2), "version="), ["2"]);
+        assert.deepEqual(Deno.statSync(mine).ino, mineIno);
       } finally {
         await sh(["lxc-stop", "-n", name, "-P", lxcpath, "-k"]);
       }
@@ -172,13 +173,13 @@ Deno.test("update of a DEST without oci2lxc.json says why it cannot and what to 
     Deno.mkdirSync(join(dest, "rootfs"), { recursive: true });
     Deno.writeTextFileSync(join(dest, "config"), "lxc.uts.name = ct\n");
     const r = await cli("main.ts", ["update", dest]);
-    assertEquals(r.code, 1);
+    assert.deepEqual(r.code, 1);
     assert(r.stderr.includes(`error: Cannot update ${dest}: it has no oci2lxc.json`), r.stderr);
     assert(r.stderr.includes("hint: Convert it once more"), r.stderr);
     const { v1 } = await buildAppImages(dir);
-    assertEquals((await cli("main.ts", ["convert", `oci:${v1.dir}`, dest, "--force", "--quiet"])).code, 0);
+    assert.deepEqual((await cli("main.ts", ["convert", `oci:${v1.dir}`, dest, "--force", "--quiet"])).code, 0);
     const back = await cli("main.ts", ["rollback", dest]);
-    assertEquals(back.code, 1);
+    assert.deepEqual(back.code, 1);
     assert(back.stderr.includes(`error: Cannot roll ${dest} back: there is no previous generation`), back.stderr);
   });
 });

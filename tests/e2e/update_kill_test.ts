@@ -11,14 +11,15 @@
  * and DEST without it, and the next `oci2lxc update` moves it back first; the test counts that case and checks it.
  * SIGINT before the swap gives exit 130 and v1.
  */
+import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
-import { assert, assertEquals } from "../_helpers/assert.ts";
 import { debianSystemImage } from "../_helpers/debian_rootfs.ts";
 import { type BuiltImage, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
 import { buildAppImages } from "../update/_app_image.ts";
 import { cli, ENTRIES, spawnCli } from "./_cli.ts";
-import { sh, waitFor } from "./_lxc.ts";
+import { sh } from "./_lxc.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 
 interface State {
   rootfs: string;
@@ -33,7 +34,7 @@ function stateOf(dest: string): State {
 async function freshV1(image: BuiltImage, dest: string, withData: boolean): Promise<void> {
   await Deno.remove(join(dest, ".."), { recursive: true }).catch(() => {});
   const r = await cli("main.ts", ["convert", `oci:${image.dir}`, dest, "--quiet"]);
-  assertEquals(r.code, 0, r.stderr);
+  assert.deepEqual(r.code, 0, r.stderr);
   if (withData) {
     Deno.writeTextFileSync(join(dest, "rootfs/data/mine"), "my data\n");
     Deno.chownSync(join(dest, "rootfs/data/mine"), 1234, 4321);
@@ -52,9 +53,9 @@ function journalled(lxcpath: string): string | undefined {
 
 async function startsAndStops(name: string, lxcpath: string): Promise<void> {
   const started = await sh(["lxc-start", "-n", name, "-P", lxcpath, "-d"]);
-  assertEquals(started.code, 0, started.out);
+  assert.deepEqual(started.code, 0, started.out);
   try {
-    await waitFor("the container to run", async () => {
+    await waitFor("the container to run", 15_000, async () => {
       const info = await sh(["lxc-info", "-n", name, "-P", lxcpath, "-s", "-H"]);
       return info.out.trim() === "RUNNING" ? true : undefined;
     });
@@ -74,7 +75,7 @@ async function killRuns(dir: string, v1: BuiltImage, v2: BuiltImage, runs: numbe
   const began = performance.now();
   const full = await cli("main.ts", ["update", dest, `oci:${v2.dir}`, "--quiet"]);
   const duration = performance.now() - began;
-  assertEquals(full.code, 0, full.stderr);
+  assert.deepEqual(full.code, 0, full.stderr);
   const after = stateOf(dest);
   assert(before.rootfs !== after.rootfs);
   const seen = { v1: 0, v2: 0, journalled: 0 };
@@ -92,7 +93,7 @@ async function killRuns(dir: string, v1: BuiltImage, v2: BuiltImage, runs: numbe
       // Killed while the volume data moved: the container lacks it until the next update moves it back.
       seen.journalled++;
       const again = await cli("main.ts", ["update", dest, `oci:${v2.dir}`, "--quiet"]);
-      assertEquals(again.code, 0, again.stderr);
+      assert.deepEqual(again.code, 0, again.stderr);
     }
     const now = stateOf(dest);
     const isV1 = now.rootfs === before.rootfs && now.config === before.config;
@@ -199,11 +200,11 @@ for (const entry of ENTRIES) {
           child.kill("SIGCONT");
           const result = await output;
           if (!early) continue;
-          assertEquals(result.code, 130, `${seen}: ${new TextDecoder().decode(result.stderr)}`);
+          assert.deepEqual(result.code, 130, `${seen}: ${new TextDecoder().decode(result.stderr)}`);
         } finally {
           clearTimeout(bound);
         }
-        assertEquals(stateOf(dest), before);
+        assert.deepEqual(stateOf(dest), before);
         return;
       }
       throw new Error("the update was never caught before its swap in 10 attempts");

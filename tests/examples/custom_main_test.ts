@@ -3,9 +3,10 @@
  * built in (run from its bundle, as a compiled binary would run it), and
  * `--plugin FILE` with the stock main.ts.
  */
+import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { assert, assertEquals } from "../_helpers/assert.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BUSYBOX = "fixtures/images/busybox.oci.tar";
@@ -33,17 +34,17 @@ async function deno(args: string[]): Promise<Run> {
 async function bundleCustomMain(dir: string): Promise<string> {
   const out = `${dir}/custom.js`;
   const r = await deno(["bundle", "--platform", "deno", "-o", out, "examples/custom_main/main.ts"]);
-  assertEquals(r.code, 0, r.stderr);
+  assert.deepEqual(r.code, 0, r.stderr);
   return out;
 }
 
-Deno.test("the custom main's bundle lists motd as a custom plugin and writes /etc/motd on convert", async () => {
+systemTest("the custom main's bundle lists motd as a custom plugin and writes /etc/motd on convert", async () => {
   await withTempDir(async (dir) => {
     const custom = await bundleCustomMain(dir);
     const listed = await deno(["run", "-A", "--quiet", custom, "plugins", "--json"]);
-    assertEquals(listed.code, 0, listed.stderr);
+    assert.deepEqual(listed.code, 0, listed.stderr);
     const plugins: Array<Record<string, unknown>> = JSON.parse(listed.stdout);
-    assertEquals(plugins.at(-1), {
+    assert.deepEqual(plugins.at(-1), {
       name: "motd",
       origin: "custom",
       order: "post",
@@ -54,7 +55,7 @@ Deno.test("the custom main's bundle lists motd as a custom plugin and writes /et
     assert(plugins.some((p) => p.name === "hosts-files" && p.origin === "built-in"));
 
     const r = await deno(["run", "-A", "--quiet", custom, "convert", BUSYBOX, `${dir}/ct`, "--quiet"]);
-    assertEquals(r.code, 0, r.stderr);
+    assert.deepEqual(r.code, 0, r.stderr);
     const motd = await Deno.readTextFile(`${dir}/ct/rootfs/etc/motd`);
     assert(motd.startsWith(`ct: made by oci2lxc from an OCI image\n  image      ${BUSYBOX}\n`), motd);
     assert(motd.includes("config     sha256:3413ea0cd15531b72d0fc837fdcc972795603e6d06366bbefe65cb9358b706e9\n"));
@@ -62,18 +63,18 @@ Deno.test("the custom main's bundle lists motd as a custom plugin and writes /et
   });
 });
 
-Deno.test("main.ts convert --plugin loads the motd plugin's default export", async () => {
+systemTest("main.ts convert --plugin loads the motd plugin's default export", async () => {
   await withTempDir(async (dir) => {
     const r = await deno(["run", "-A", "--quiet", "main.ts", "convert", BUSYBOX, `${dir}/ct`, "--plugin", MOTD_PLUGIN]);
-    assertEquals(r.code, 0, r.stderr);
+    assert.deepEqual(r.code, 0, r.stderr);
     assert((await Deno.readTextFile(`${dir}/ct/rootfs/etc/motd`)).startsWith("ct: made by oci2lxc"));
     const listed = await deno(["run", "-A", "--quiet", "main.ts", "plugins", "--plugin", MOTD_PLUGIN, "--json"]);
-    assertEquals(listed.code, 0, listed.stderr);
-    assertEquals(JSON.parse(listed.stdout).at(-1).origin, "--plugin");
+    assert.deepEqual(listed.code, 0, listed.stderr);
+    assert.deepEqual(JSON.parse(listed.stdout).at(-1).origin, "--plugin");
   });
 });
 
-Deno.test("the custom main refuses --plugin of the plugin it already has built in", async () => {
+systemTest("the custom main refuses --plugin of the plugin it already has built in", async () => {
   await withTempDir(async (dir) => {
     const r = await deno([
       "run",
@@ -86,7 +87,7 @@ Deno.test("the custom main refuses --plugin of the plugin it already has built i
       "--plugin",
       MOTD_PLUGIN,
     ]);
-    assertEquals([r.code, r.stderr.split("\n")[0]], [1, 'error: Cannot use plugin "motd" twice']);
-    assertEquals(await Deno.lstat(`${dir}/ct`).catch(() => undefined), undefined);
+    assert.deepEqual([r.code, r.stderr.split("\n")[0]], [1, 'error: Cannot use plugin "motd" twice']);
+    assert.deepEqual(await Deno.lstat(`${dir}/ct`).catch(() => undefined), undefined);
   });
 });

@@ -1,8 +1,9 @@
+import assert from "node:assert/strict";
 import { builtinPlugins, type ConversionContext, convert, Oci2LxcError } from "../../mod.ts";
 import { motd, printable, renderMotd } from "../../examples/motd_plugin/motd_plugin.ts";
-import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
 import { FIXTURES, withTempDir } from "../_helpers/oci_builder.ts";
 import { pluginHarness } from "../_helpers/plugin_context.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 const BUSYBOX = `${FIXTURES}busybox.oci.tar`;
 const BUSYBOX_CONFIG = "sha256:3413ea0cd15531b72d0fc837fdcc972795603e6d06366bbefe65cb9358b706e9";
@@ -21,7 +22,7 @@ Deno.test("renderMotd() lists the image, config, platform and date, with control
     platform: "linux/arm64/v8",
     date: "2024-05-01",
   });
-  assertEquals(
+  assert.deepEqual(
     text,
     "web: made by oci2lxc from an OCI image\n" +
       "  image      oci:./x?[2J:latest\n" +
@@ -29,16 +30,19 @@ Deno.test("renderMotd() lists the image, config, platform and date, with control
       "  platform   linux/arm64/v8\n" +
       "  converted  2024-05-01\n",
   );
-  assertEquals(printable("a\tb\u009bc\u007fdé"), "a?b?c?dé");
+  assert.deepEqual(printable("a\tb\u009bc\u007fdé"), "a?b?c?dé");
 });
 
 Deno.test("motd() refuses a relative path and a date that is not YYYY-MM-DD", () => {
-  assertThrows(
+  assert.throws(
     () => motd({ path: "etc/motd" }),
-    Oci2LxcError,
-    'Cannot use plugin "motd": path "etc/motd" is not absolute',
+    (err) =>
+      err instanceof Oci2LxcError && err.message.includes('Cannot use plugin "motd": path "etc/motd" is not absolute'),
   );
-  assertThrows(() => motd({ date: "1 May 2024" }), Oci2LxcError, 'date "1 May 2024" is not YYYY-MM-DD');
+  assert.throws(
+    () => motd({ date: "1 May 2024" }),
+    (err) => err instanceof Oci2LxcError && err.message.includes('date "1 May 2024" is not YYYY-MM-DD'),
+  );
 });
 
 Deno.test("motd rootfs hook appends to the image's motd and the report hook logs it", async () => {
@@ -48,7 +52,7 @@ Deno.test("motd rootfs hook appends to the image's motd and the report hook logs
     const plugin = motd({ date: "2024-05-01", log: (line) => logged.push(line) });
     const context = withImage(h.context, "oci-archive:app.tar");
     await plugin.rootfs!(context);
-    assertEquals(
+    assert.deepEqual(
       Deno.readTextFileSync(`${h.dir}/rootfs/etc/motd`),
       "Welcome to the image\n\n" + renderMotd({
         name: "ct",
@@ -60,7 +64,7 @@ Deno.test("motd rootfs hook appends to the image's motd and the report hook logs
     );
     await plugin.report!(context);
     const size = Deno.statSync(`${h.dir}/rootfs/etc/motd`).size;
-    assertEquals(logged, [
+    assert.deepEqual(logged, [
       `motd: wrote /var/lib/lxc/ct/rootfs/etc/motd (${size} bytes, after the image's own message)`,
     ]);
   } finally {
@@ -75,7 +79,7 @@ Deno.test("motd rootfs hook replaces a symlink that points out of the rootfs ins
     Deno.writeTextFileSync(outside, "host file\n");
     Deno.symlinkSync(outside, `${h.dir}/rootfs/etc/motd`);
     await motd({ date: "2024-05-01", log: false }).rootfs!(withImage(h.context, "x.tar"));
-    assertEquals(Deno.readTextFileSync(outside), "host file\n");
+    assert.deepEqual(Deno.readTextFileSync(outside), "host file\n");
     assert(Deno.lstatSync(`${h.dir}/rootfs/etc/motd`).isFile);
     // The link's target did not exist inside the rootfs, so there was nothing to keep.
     assert(Deno.readTextFileSync(`${h.dir}/rootfs/etc/motd`).startsWith("ct: made by oci2lxc"));
@@ -90,15 +94,15 @@ Deno.test("motd with systemOnly applies to a system container and not to an app 
   const system = pluginHarness({}, { config: { Cmd: ["/sbin/init"] } });
   try {
     const plugin = motd({ systemOnly: true });
-    assertEquals([plugin.apply!(app.context), plugin.apply!(system.context)], [false, true]);
-    assertEquals(motd().apply, undefined);
+    assert.deepEqual([plugin.apply!(app.context), plugin.apply!(system.context)], [false, true]);
+    assert.deepEqual(motd().apply, undefined);
   } finally {
     app.cleanup();
     system.cleanup();
   }
 });
 
-Deno.test("convert() with motd writes /etc/motd into the committed rootfs and logs once", async () => {
+systemTest("convert() with motd writes /etc/motd into the committed rootfs and logs once", async () => {
   await withTempDir(async (dir) => {
     const logged: string[] = [];
     const report = await convert(`oci-archive:${BUSYBOX}`, `${dir}/web`, {
@@ -113,16 +117,16 @@ Deno.test("convert() with motd writes /etc/motd into the committed rootfs and lo
       platform: "linux/amd64",
       date: "2024-05-01",
     });
-    assertEquals(await Deno.readTextFile(`${dir}/web/rootfs/etc/motd`), expected);
-    assertEquals((await Deno.stat(`${dir}/web/rootfs/etc/motd`)).mode! & 0o7777, 0o644);
-    assertEquals(report.plugins.find((p) => p.name === "motd"), { name: "motd", hooks: ["rootfs"] });
-    assertEquals(logged, [
+    assert.deepEqual(await Deno.readTextFile(`${dir}/web/rootfs/etc/motd`), expected);
+    assert.deepEqual((await Deno.stat(`${dir}/web/rootfs/etc/motd`)).mode! & 0o7777, 0o644);
+    assert.deepEqual(report.plugins.find((p) => p.name === "motd"), { name: "motd", hooks: ["rootfs"] });
+    assert.deepEqual(logged, [
       `motd: wrote ${dir}/web/rootfs/etc/motd (${new TextEncoder().encode(expected).length} bytes)`,
     ]);
   });
 });
 
-Deno.test("convert() with motd systemOnly skips an app container and writes for an init", async () => {
+systemTest("convert() with motd systemOnly skips an app container and writes for an init", async () => {
   await withTempDir(async (dir) => {
     const logged: string[] = [];
     const plugins = () => [
@@ -138,8 +142,8 @@ Deno.test("convert() with motd systemOnly skips an app container and writes for 
       lxcVersion: "5.0.2",
       plugins: plugins(),
     });
-    assertEquals(await Deno.lstat(`${dir}/app/rootfs/etc/motd`).catch(() => undefined), undefined);
-    assertEquals(logged, []);
+    assert.deepEqual(await Deno.lstat(`${dir}/app/rootfs/etc/motd`).catch(() => undefined), undefined);
+    assert.deepEqual(logged, []);
     const report = await convert(`oci-archive:${BUSYBOX}`, `${dir}/sys`, {
       platform: "linux/amd64",
       lxcVersion: "5.0.2",
@@ -147,13 +151,13 @@ Deno.test("convert() with motd systemOnly skips an app container and writes for 
       user: "root",
       plugins: plugins(),
     });
-    assertEquals(report.container.kind, "system");
+    assert.deepEqual(report.container.kind, "system");
     assert((await Deno.readTextFile(`${dir}/sys/rootfs/etc/motd`)).startsWith("sys: made by oci2lxc"));
-    assertEquals(logged.length, 1);
+    assert.deepEqual(logged.length, 1);
   });
 });
 
-Deno.test("convert() --dry-run with motd says it would write and leaves DEST absent", async () => {
+systemTest("convert() --dry-run with motd says it would write and leaves DEST absent", async () => {
   await withTempDir(async (dir) => {
     const logged: string[] = [];
     await convert(`oci-archive:${BUSYBOX}`, `${dir}/ct`, {
@@ -162,7 +166,7 @@ Deno.test("convert() --dry-run with motd says it would write and leaves DEST abs
       dryRun: true,
       plugins: [...builtinPlugins(), motd({ date: "2024-05-01", log: (l) => logged.push(l) })],
     });
-    assertEquals(await Deno.lstat(`${dir}/ct`).catch(() => undefined), undefined);
+    assert.deepEqual(await Deno.lstat(`${dir}/ct`).catch(() => undefined), undefined);
     assert(logged[0]?.startsWith(`motd: would write ${dir}/ct/rootfs/etc/motd (`), logged[0]);
   });
 });

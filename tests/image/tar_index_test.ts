@@ -1,5 +1,5 @@
+import assert from "node:assert/strict";
 import { TarIndex } from "../../core/image/tar_index.ts";
-import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
 import { run, withTempDir } from "../_helpers/oci_builder.ts";
 import { Oci2LxcError } from "../../core/errors.ts";
 
@@ -28,20 +28,23 @@ Deno.test("TarIndex finds members with or without ./, and through symlink and ha
     ]);
     const index = TarIndex.open(`${dir}/a.tar`);
     const direct = index.get("blob.tar")!;
-    assertEquals(direct.size, "layer bytes".length);
-    assertEquals(index.get("./blob.tar"), direct);
-    assertEquals(index.get("abc/layer.tar"), direct);
-    assertEquals(index.get("hard.tar"), direct);
-    assertEquals(index.get("loop1"), undefined);
+    assert.deepEqual(direct.size, "layer bytes".length);
+    assert.deepEqual(index.get("./blob.tar"), direct);
+    assert.deepEqual(index.get("abc/layer.tar"), direct);
+    assert.deepEqual(index.get("hard.tar"), direct);
+    assert.deepEqual(index.get("loop1"), undefined);
     const bytes = Deno.readFileSync(`${dir}/a.tar`).subarray(direct.offset, direct.offset + direct.size);
-    assertEquals(new TextDecoder().decode(bytes), "layer bytes");
+    assert.deepEqual(new TextDecoder().decode(bytes), "layer bytes");
   });
 });
 
 Deno.test("TarIndex refuses a file that is not a tar, naming it", async () => {
   await withTempDir((dir) => {
     Deno.writeTextFileSync(`${dir}/x.tar`, "not a tar ".repeat(100));
-    const err = assertThrows(() => TarIndex.open(`${dir}/x.tar`), Oci2LxcError);
-    assert(err.message.startsWith(`Cannot read ${dir}/x.tar: not a tar archive at byte 0`), err.message);
+    assert.throws(() => TarIndex.open(`${dir}/x.tar`), (err) => {
+      assert(err instanceof Oci2LxcError);
+      assert(err.message.startsWith(`Cannot read ${dir}/x.tar: not a tar archive at byte 0`), err.message);
+      return true;
+    });
   });
 });

@@ -5,6 +5,7 @@
  * same measurements and the same errors as with `worker: "never"`; and an
  * interruption must stop it.
  */
+import assert from "node:assert/strict";
 import { type AssembleResult, assembleRootfs, isReorderMismatch, reorderLayers } from "../../core/assemble.ts";
 import { Oci2LxcError } from "../../core/errors.ts";
 import type { Image } from "../../core/image/image.ts";
@@ -19,10 +20,10 @@ import { LayerWorker } from "../../core/layer/layer_worker_client.ts";
 import { layerJob } from "../../core/layer/read_layer.ts";
 import { open } from "../../core/open.ts";
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
-import { assert, assertEquals } from "../_helpers/assert.ts";
 import { FIXTURES, flipByte, PROXMOX_FIXTURES, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
 import { file, hardlink } from "../rootfs/_layers.ts";
 import { layerTar } from "../rootfs/_oci_image.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 type Mode = "always" | "never";
 /** Generous: a starved worker thread must not turn "ended" into "terminated" on a loaded machine. */
@@ -56,13 +57,13 @@ async function compareModes(reference: string): Promise<AssembleResult | string>
       const thread = await assemble(image, `${dir}/thread`, "never");
       const worker = await assemble(image, `${dir}/worker`, "always");
       if (typeof thread === "string" || typeof worker === "string") {
-        assertEquals(worker, thread, `${reference}: the same error on both paths`);
+        assert.deepEqual(worker, thread, `${reference}: the same error on both paths`);
         return worker;
       }
-      assertEquals(thread.readInWorker, false);
-      assertEquals(worker.readInWorker, true, "the worker really read the layers");
-      assertEquals({ ...worker, readInWorker: false }, thread);
-      assertEquals(fsManifest(`${dir}/worker`), fsManifest(`${dir}/thread`));
+      assert.deepEqual(thread.readInWorker, false);
+      assert.deepEqual(worker.readInWorker, true, "the worker really read the layers");
+      assert.deepEqual({ ...worker, readInWorker: false }, thread);
+      assert.deepEqual(fsManifest(`${dir}/worker`), fsManifest(`${dir}/thread`));
       return worker;
     } finally {
       image.close();
@@ -70,23 +71,26 @@ async function compareModes(reference: string): Promise<AssembleResult | string>
   });
 }
 
-Deno.test("layer worker: every fixture image assembles to the same rootfs and digests as on the main thread", async (t) => {
-  const references = [
-    ...[...Deno.readDirSync(FIXTURES)]
-      .filter((e) => /\.(tar|tar\.gz|oci-dir)$/.test(e.name))
-      .map((e) => `${FIXTURES}${e.name}`),
-    ...[...Deno.readDirSync(PROXMOX_FIXTURES)].filter((e) => e.name.endsWith(".tar")).map((e) =>
-      `${PROXMOX_FIXTURES}${e.name}`
-    ),
-  ].sort();
-  assert(references.length >= 15, `found only ${references.length} fixture images`);
-  for (const reference of references) {
-    await t.step(reference.replace(/.*\/fixtures\//, ""), async () => {
-      const outcome = await compareModes(reference);
-      assert(typeof outcome !== "string", `fixture failed: ${outcome}`);
-    });
-  }
-});
+systemTest(
+  "layer worker: every fixture image assembles to the same rootfs and digests as on the main thread",
+  async (t) => {
+    const references = [
+      ...[...Deno.readDirSync(FIXTURES)]
+        .filter((e) => /\.(tar|tar\.gz|oci-dir)$/.test(e.name))
+        .map((e) => `${FIXTURES}${e.name}`),
+      ...[...Deno.readDirSync(PROXMOX_FIXTURES)].filter((e) => e.name.endsWith(".tar")).map((e) =>
+        `${PROXMOX_FIXTURES}${e.name}`
+      ),
+    ].sort();
+    assert(references.length >= 15, `found only ${references.length} fixture images`);
+    for (const reference of references) {
+      await t.step(reference.replace(/.*\/fixtures\//, ""), async () => {
+        const outcome = await compareModes(reference);
+        assert(typeof outcome !== "string", `fixture failed: ${outcome}`);
+      });
+    }
+  },
+);
 
 /** An OCI dir of two layers (gzip, zstd) with enough files to fill the ring many times over. */
 async function twoLayerImage(dir: string): Promise<string[]> {
@@ -99,7 +103,7 @@ async function twoLayerImage(dir: string): Promise<string[]> {
   return built.layerPaths;
 }
 
-Deno.test("layer worker: a flipped byte in either layer fails with the same error as on the main thread", async () => {
+systemTest("layer worker: a flipped byte in either layer fails with the same error as on the main thread", async () => {
   await withTempDir(async (dir) => {
     const [first, second] = await twoLayerImage(`${dir}/img`);
     const clean = await compareModes(`oci:${dir}/img`);
@@ -113,7 +117,7 @@ Deno.test("layer worker: a flipped byte in either layer fails with the same erro
   });
 });
 
-Deno.test("layer worker: an abort signal stops the assembly with an interrupted error", async () => {
+systemTest("layer worker: an abort signal stops the assembly with an interrupted error", async () => {
   await withTempDir(async (dir) => {
     await twoLayerImage(`${dir}/img`);
     const image = await open(`oci:${dir}/img`);
@@ -160,9 +164,9 @@ Deno.test("layer worker: cancelled in the middle of a layer, the worker ends by 
       if (++chunks === 2) throw new Oci2LxcError("interrupted", "Cannot finish the conversion: interrupted");
     }).then(() => undefined, (e) => e);
     assert(err instanceof Oci2LxcError && err.code === "interrupted", `expected an interruption, got ${err}`);
-    assertEquals(chunks, 2, "the sink was not called after it threw");
-    assertEquals(await worker.close(GRACE_MS), "ended");
-    assertEquals(await worker.close(GRACE_MS), "ended", "close is safe twice");
+    assert.deepEqual(chunks, 2, "the sink was not called after it threw");
+    assert.deepEqual(await worker.close(GRACE_MS), "ended");
+    assert.deepEqual(await worker.close(GRACE_MS), "ended", "close is safe twice");
   });
 });
 
@@ -171,13 +175,13 @@ Deno.test("layer worker: after the last layer the worker has ended; an aborted s
     let bytes = 0;
     for (const layer of image.layers) {
       const result = await worker.read((chunk) => bytes += chunk.length);
-      assertEquals(result.diffId, layer.diffId);
+      assert.deepEqual(result.diffId, layer.diffId);
     }
     assert(bytes > 0);
-    assertEquals(await worker.close(GRACE_MS), "ended");
+    assert.deepEqual(await worker.close(GRACE_MS), "ended");
     const controller = new AbortController();
     controller.abort();
-    assertEquals(await LayerWorker.start(jobs, controller.signal), undefined);
+    assert.deepEqual(await LayerWorker.start(jobs, controller.signal), undefined);
   });
 });
 
@@ -205,15 +209,18 @@ Deno.test("layer worker: an error record with a huge message still fits one ring
   assert(back.cause instanceof Error && back.cause.message.length < 20_000);
 });
 
-Deno.test("layer worker: a layer that verifies but cannot be applied fails with the same error as on the main thread", async () => {
-  await withTempDir(async (dir) => {
-    const many = Array.from({ length: 400 }, (_, i) => file(`a/f${i}`, `${i} `.repeat(500)));
-    // Digests are right; the hardlink names a target no layer has, found after many chunks have gone through.
-    await writeOciDir(`${dir}/img`, [
-      { tar: layerTar([...many, hardlink("a/link", "missing/target")]), compression: "gzip" },
-      { tar: layerTar(many), compression: "zstd" },
-    ]);
-    const outcome = await compareModes(`oci:${dir}/img`);
-    assert(typeof outcome === "string" && outcome.includes("layer 1/2") && outcome.includes("a/link"), `${outcome}`);
-  });
-});
+systemTest(
+  "layer worker: a layer that verifies but cannot be applied fails with the same error as on the main thread",
+  async () => {
+    await withTempDir(async (dir) => {
+      const many = Array.from({ length: 400 }, (_, i) => file(`a/f${i}`, `${i} `.repeat(500)));
+      // Digests are right; the hardlink names a target no layer has, found after many chunks have gone through.
+      await writeOciDir(`${dir}/img`, [
+        { tar: layerTar([...many, hardlink("a/link", "missing/target")]), compression: "gzip" },
+        { tar: layerTar(many), compression: "zstd" },
+      ]);
+      const outcome = await compareModes(`oci:${dir}/img`);
+      assert(typeof outcome === "string" && outcome.includes("layer 1/2") && outcome.includes("a/link"), `${outcome}`);
+    });
+  },
+);

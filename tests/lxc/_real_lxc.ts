@@ -11,6 +11,7 @@
  */
 import { escapeMountField } from "../../core/lxc/mount_entry.ts";
 import type { Lxc6Host } from "../e2e/_lxc6.ts";
+import { requireSystemTier } from "../_helpers/tier.ts";
 
 export const BUSYBOX = "/usr/bin/busybox";
 export const INIT_LXC = "/usr/sbin/init.lxc.static";
@@ -50,6 +51,7 @@ function isStaticElf(path: string): boolean {
 
 /** Why real-LXC tests cannot run here, or `undefined` when they can. */
 export function lxcMissing(): string | undefined {
+  requireSystemTier("LXC");
   if (Deno.uid() !== 0) return "they must run as root";
   for (const cmd of ["lxc-start", "lxc-execute", "lxc-stop"]) {
     if (!which(cmd)) return `${cmd} is not installed`;

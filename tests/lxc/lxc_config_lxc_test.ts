@@ -10,6 +10,8 @@ import type { ContainerPlan } from "../../core/plan/container_plan.ts";
 import { makePlan, type PlanOptions } from "../../core/plan/make_plan.ts";
 import { directoryRootfsReader } from "../../core/plan/rootfs_reader.ts";
 import { LxcSandbox, requireLxc, SKIP_LXC, uniqueName } from "./_real_lxc.ts";
+import { systemTest } from "../_helpers/tier.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 
 const PASSWD = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:App:/home/app:/bin/sh\n";
 const GROUP = "root:x:0:\napp:x:1000:\nwww:x:33:app\naudio:x:29:app\n";
@@ -49,7 +51,7 @@ function expectedEnv(plan: ContainerPlan): string[] {
   return [...plan.env.map(([k, v]) => `${k}=${v}`), "container=lxc"].sort();
 }
 
-Deno.test({
+systemTest({
   name: "renderLxcConfig runs an app through init.lxc with the plan's argv, ids, cwd and environment",
   ignore: SKIP_LXC,
   async fn() {
@@ -79,7 +81,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+systemTest({
   name: "renderLxcConfig on LXC 5 runs a command with spaces and empty arguments through the image's /bin/sh exactly",
   ignore: SKIP_LXC,
   async fn() {
@@ -108,7 +110,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+systemTest({
   name: "renderLxcConfig runs a system container's init directly as root with its halt signal",
   ignore: SKIP_LXC,
   async fn() {
@@ -136,18 +138,12 @@ while :; do /bin/busybox sleep 0.1; done
 
 async function stopAndRead(box: LxcSandbox): Promise<string> {
   await box.startDaemon();
-  const deadline = Date.now() + 10_000;
-  while (!box.readOut("sig")?.includes("started")) {
-    if (Date.now() > deadline) {
-      throw new Error("Cannot test stopping: the app did not start in 10 s");
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitFor("the app to start", 10_000, () => box.readOut("sig")?.includes("started"));
   await box.stopGracefully(15);
   return box.readOut("sig") ?? "";
 }
 
-Deno.test({
+systemTest({
   name: "renderLxcConfig lets an app with StopSignal SIGQUIT shut down through init.lxc",
   ignore: SKIP_LXC,
   async fn() {
@@ -159,7 +155,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+systemTest({
   name: "renderLxcConfig runs a SIGTERM app as PID 1 so it gets the whole stop timeout",
   ignore: SKIP_LXC,
   async fn() {
@@ -171,7 +167,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+systemTest({
   name: "init.lxc kills a SIGTERM app after 1 s, which is why SIGTERM apps do not run under it",
   ignore: SKIP_LXC,
   async fn() {

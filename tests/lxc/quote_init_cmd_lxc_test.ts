@@ -17,6 +17,7 @@ import { type InitCmdSplitter, quoteInitCmd, splitInitCmdLikeLxc } from "../../c
 import { parseLxcConfig } from "./_parse_lxc_config.ts";
 import { Lxc6Host } from "../e2e/_lxc6.ts";
 import { INIT_LXC, LxcSandbox, pool, requireLxc, SKIP_LXC, uniqueName } from "./_real_lxc.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 /** `lxc6-start`: lxc-start of LXC 6, which splits lxc.init.cmd like lxc-execute of LXC 5 does lxc.execute.cmd. */
 type Tool = "lxc-start" | "lxc-execute" | "lxc6-start";
@@ -270,32 +271,32 @@ async function checkTable(
   assert.deepEqual(problems, []);
 }
 
-Deno.test({
+systemTest({
   name: "quoteInitCmd output for LXC 5 (space splitter) reads back exactly under lxc-start, and refusals are real",
   ignore: SKIP_LXC,
   fn: () => checkTable("space", ["lxc-start"]),
 });
 
-Deno.test({
+systemTest({
   name: "quoteInitCmd output for lxc_string_split_quoted reads back exactly under lxc-execute, and refusals are real",
   ignore: SKIP_LXC,
   fn: () => checkTable("quoted", ["lxc-execute"]),
 });
 
-Deno.test({
+systemTest({
   name:
     "quoteInitCmd output for LXC 6 (quoted splitter) reads back exactly under LXC 6's lxc-start, and refusals are real",
   ignore: SKIP_LXC,
   fn: () => checkTable("quoted", ["lxc6-start"]),
 });
 
-Deno.test({
+systemTest({
   name: "quoteInitCmd portable output reads back exactly under LXC 5's and LXC 6's lxc-start and lxc-execute",
   ignore: SKIP_LXC,
   fn: () => checkTable("portable", ["lxc-start", "lxc-execute", "lxc6-start"]),
 });
 
-Deno.test({
+systemTest({
   name: "init.lxc passes the argv after -- to the command unchanged",
   ignore: SKIP_LXC,
   async fn() {

@@ -1,10 +1,10 @@
 /**
  * The DHCP client command lines, against this host's real busybox and dhclient (no network needed: nothing runs).
  */
+import assert from "node:assert/strict";
 import { dhclientConf, dhcpClientFor } from "../../core/network/dhcp_client.ts";
 import { networkPaths } from "../../core/network/network_dir.ts";
 import { isHostLabel } from "../../core/plan/hostname.ts";
-import { assert, assertEquals } from "../_helpers/assert.ts";
 
 const paths = networkPaths("/var/lib/lxc/web");
 
@@ -15,9 +15,9 @@ Deno.test("dhcpClientFor gives udhcpc the event script and, for IPv4 only, the h
     assert(v4.includes("no udhcpc on this host"), v4);
     return;
   }
-  assertEquals(v4.program, "udhcpc");
+  assert.deepEqual(v4.program, "udhcpc");
   const args = v4.argv.slice(v4.argv.indexOf("-f"));
-  assertEquals(args, [
+  assert.deepEqual(args, [
     "-f",
     "-R",
     "-i",
@@ -40,7 +40,7 @@ Deno.test("dhcpClientFor gives udhcpc the event script and, for IPv4 only, the h
     "hostname:web",
   ]);
   if (typeof v6 !== "string") {
-    assertEquals(v6.argv.slice(v6.argv.indexOf("-f")), [
+    assert.deepEqual(v6.argv.slice(v6.argv.indexOf("-f")), [
       "-f",
       "-R",
       "-i",
@@ -60,13 +60,13 @@ Deno.test("dhcpClientFor gives udhcpc the event script and, for IPv4 only, the h
 Deno.test("dhcpClientFor gives dhclient its config, lease and pid files under DEST/network/run", () => {
   const c = dhcpClientFor(6, "eth1", paths, "dhclient", undefined);
   if (typeof c === "string") {
-    assertEquals(
+    assert.deepEqual(
       c,
       "no DHCP client for IPv6 on this host: install busybox (udhcpc6, which Debian's busybox lacks) or isc-dhcp-client (dhclient)",
     );
     return;
   }
-  assertEquals(c.argv.slice(1), [
+  assert.deepEqual(c.argv.slice(1), [
     "-6",
     "-d",
     "-cf",

@@ -3,9 +3,9 @@
  * its arguments, so what it would do to an interface is checked without
  * root or namespaces.
  */
+import assert from "node:assert/strict";
 import { dhcpEventScript } from "../../core/network/dhcp_event_script.ts";
 import { prepareNetworkDir } from "../../core/network/network_dir.ts";
-import { assert, assertEquals } from "../_helpers/assert.ts";
 
 interface Fixture {
   dir: string;
@@ -56,7 +56,7 @@ async function fire(script: string, args: string[], env: Record<string, string>)
     stderr: "piped",
     signal: AbortSignal.timeout(10_000),
   }).output();
-  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.deepEqual(out.code, 0, new TextDecoder().decode(out.stderr));
 }
 
 const HEADER = "# Written by oci2lxc from DHCP leases; rewritten at every lease change\n";
@@ -76,13 +76,13 @@ Deno.test("dhcp-event on a udhcpc lease sets address, MTU, default route and res
       mtu: "1400",
       lease: "600",
     });
-    assertEquals(f.calls(), [
+    assert.deepEqual(f.calls(), [
       "-4 addr replace 10.9.0.7/24 brd + dev eth1 valid_lft 600 preferred_lft 600",
       "link set dev eth1 mtu 1400",
       "-4 route replace default via 10.9.0.1 dev eth1 metric 101",
     ]);
-    assertEquals(f.resolv(), `${HEADER}nameserver 10.9.0.1\nnameserver 1.1.1.1\nsearch example.test corp.test\n`);
-    assertEquals(
+    assert.deepEqual(f.resolv(), `${HEADER}nameserver 10.9.0.1\nnameserver 1.1.1.1\nsearch example.test corp.test\n`);
+    assert.deepEqual(
       Deno.statSync(`${f.dir}/network/resolv.conf`).ino,
       inode,
       "resolv.conf must keep its inode (bind mount)",
@@ -106,7 +106,7 @@ Deno.test("dhcp-event drops what a hostile server puts in DNS and domain options
       search: "bad\\domain -rf .hidden ok.test",
       lease: "600",
     });
-    assertEquals(f.resolv(), `${HEADER}nameserver 10.9.0.1\nsearch good.test ok.test\n`);
+    assert.deepEqual(f.resolv(), `${HEADER}nameserver 10.9.0.1\nsearch good.test ok.test\n`);
   } finally {
     f.dispose();
   }
@@ -122,7 +122,7 @@ Deno.test("dhcp-event keeps a fixed MTU, follows classless static routes, and re
       staticroutes: "0.0.0.0/0 10.9.0.254 172.16.0.0/12 10.9.0.253",
     });
     await fire(f.script(4), ["renew"], { ...base, ip: "10.9.0.8", router: "10.9.0.1" });
-    assertEquals(f.calls(), [
+    assert.deepEqual(f.calls(), [
       "-4 addr replace 10.9.0.7/24 brd + dev eth0 valid_lft 60 preferred_lft 60",
       "-4 route replace 0.0.0.0/0 via 10.9.0.254 dev eth0 metric 100",
       "-4 route replace 172.16.0.0/12 via 10.9.0.253 dev eth0 metric 100",
@@ -140,8 +140,8 @@ Deno.test("dhcp-event on deconfig removes the address it set and its DNS servers
   try {
     await fire(f.script(4), ["bound"], { interface: "eth0", ip: "10.9.0.7", mask: "24", dns: "10.9.0.1", lease: "60" });
     await fire(f.script(4), ["deconfig"], { interface: "eth0" });
-    assertEquals(f.calls().slice(-2), ["link set dev eth0 up", "-4 addr del 10.9.0.7/24 dev eth0"]);
-    assertEquals(f.resolv(), HEADER);
+    assert.deepEqual(f.calls().slice(-2), ["link set dev eth0 up", "-4 addr del 10.9.0.7/24 dev eth0"]);
+    assert.deepEqual(f.resolv(), HEADER);
   } finally {
     f.dispose();
   }
@@ -166,15 +166,15 @@ Deno.test("dhcp-event merges DNS of an IPv4 and an IPv6 lease, and handles dhcli
       search: "six.test",
       lease: "900",
     });
-    assertEquals(f.calls(), [
+    assert.deepEqual(f.calls(), [
       "-4 addr replace 10.9.0.7/23 brd + dev eth0 valid_lft 300 preferred_lft 300",
       "-4 route replace default via 10.9.0.1 dev eth0 metric 100",
       "-6 addr replace fd00::1:7/128 dev eth0 valid_lft 900 preferred_lft 900",
     ]);
-    assertEquals(f.resolv(), `${HEADER}nameserver 10.9.0.1\nnameserver fd00::1\nsearch six.test\n`);
+    assert.deepEqual(f.resolv(), `${HEADER}nameserver 10.9.0.1\nnameserver fd00::1\nsearch six.test\n`);
     await fire(f.script(6), [], { reason: "EXPIRE6", interface: "eth0" });
-    assertEquals(f.calls().at(-1), "-6 addr del fd00::1:7/128 dev eth0");
-    assertEquals(f.resolv(), `${HEADER}nameserver 10.9.0.1\n`);
+    assert.deepEqual(f.calls().at(-1), "-6 addr del fd00::1:7/128 dev eth0");
+    assert.deepEqual(f.resolv(), `${HEADER}nameserver 10.9.0.1\n`);
   } finally {
     f.dispose();
   }

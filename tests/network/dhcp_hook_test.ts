@@ -5,19 +5,13 @@
  * (LXC_PID). Needs root, iproute2, dnsmasq and busybox; set
  * OCI2LXC_SKIP_LXC_TESTS=1 to skip these system tests.
  */
+import assert from "node:assert/strict";
 import { startDhcp, stopDhcp } from "../../core/network/dhcp_hook.ts";
 import { findDhcpClients } from "../../core/network/dhcp_processes.ts";
 import { networkPaths, prepareNetworkDir } from "../../core/network/network_dir.ts";
-import {
-  createTestNetwork,
-  isGone,
-  netnsMissing,
-  type PeerNamespace,
-  run,
-  type TestNetwork,
-  waitFor,
-} from "../e2e/_netns.ts";
-import { assert, assertEquals } from "../_helpers/assert.ts";
+import { createTestNetwork, isGone, netnsMissing, type PeerNamespace, run, type TestNetwork } from "../e2e/_netns.ts";
+import { systemTest } from "../_helpers/tier.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
 
 const SKIP = Deno.env.get("OCI2LXC_SKIP_LXC_TESTS") === "1";
 const SLOW = Deno.env.get("OCI2LXC_SLOW_TESTS") === "1";
@@ -61,7 +55,7 @@ function withDest<T>(fn: (dest: string) => Promise<T>): Promise<T> {
   });
 }
 
-Deno.test({
+systemTest({
   name: "hook dhcp start gives the interface a lease, default route and resolv.conf; the client renews; stop ends it",
   ignore: SKIP,
   async fn() {
@@ -89,7 +83,7 @@ Deno.test({
         LXC_PID: String(peer.pid),
       });
       const took = performance.now() - started;
-      assertEquals(out.code, 0, out.stderr);
+      assert.deepEqual(out.code, 0, out.stderr);
       // The hook returned (the client is detached) when the lease came, not at its 15 s timeout.
       assert(took < 15_000, `hook start took ${took} ms`);
 
@@ -101,7 +95,7 @@ Deno.test({
       const resolv = Deno.readTextFileSync(paths.resolvConf);
       assert(resolv.includes(`nameserver ${net.bridgeIp}\n`), resolv);
       assert(resolv.includes("search oci2lxc.test\n"), resolv);
-      assertEquals(
+      assert.deepEqual(
         Deno.statSync(paths.resolvConf).ino,
         inode,
         "resolv.conf was replaced instead of rewritten in place",
@@ -112,11 +106,11 @@ Deno.test({
 
       // One client, detached: its own session, outliving the hook.
       const clients = findDhcpClients(paths);
-      assertEquals(clients.length, 1);
+      assert.deepEqual(clients.length, 1);
       const client = clients[0]!;
       const stat = Deno.readTextFileSync(`/proc/${client}/stat`);
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      assertEquals(fields[3], String(client), "the client should lead its own session");
+      assert.deepEqual(fields[3], String(client), "the client should lead its own session");
 
       // A renewal (forced with SIGUSR1, as the T1 timer would) reaches the server and keeps the address.
       const acks = countAcks(net, address!);
@@ -128,22 +122,22 @@ Deno.test({
         () => Deno.readTextFileSync(paths.log).includes("eth0: renew: "),
       );
       assert(!isGone(client), "the client died after renewing");
-      assertEquals(await peerAddress(net, peer), address);
+      assert.deepEqual(await peerAddress(net, peer), address);
 
       const stopped = await hook(["dhcp", "stop", "--dir", dest, "--", "web-1", "lxc", "stop"]);
-      assertEquals(stopped.code, 0, stopped.stderr);
-      assertEquals(stopped.stdout.trim(), "oci2lxc dhcp: stopped 1 client(s)");
+      assert.deepEqual(stopped.code, 0, stopped.stderr);
+      assert.deepEqual(stopped.stdout.trim(), "oci2lxc dhcp: stopped 1 client(s)");
       assert(isGone(client), "the client survived stop");
-      assertEquals(findDhcpClients(paths), []);
+      assert.deepEqual(findDhcpClients(paths), []);
       // With the interface still there (unlike under LXC), -R released the lease.
       await waitFor("DHCPRELEASE", 5_000, () => net.dnsmasqLog().includes(`DHCPRELEASE(${net.bridge}) ${address} `));
-      assertEquals(Deno.readTextFileSync(paths.resolvConf).includes("nameserver"), false);
-      assertEquals(Deno.statSync(paths.resolvConf).ino, inode);
+      assert.deepEqual(Deno.readTextFileSync(paths.resolvConf).includes("nameserver"), false);
+      assert.deepEqual(Deno.statSync(paths.resolvConf).ino, inode);
     });
   },
 });
 
-Deno.test({
+systemTest({
   name: "startDhcp returns after its timeout when no server answers, and the client keeps trying until stopDhcp",
   ignore: SKIP,
   sanitizeOps: false,
@@ -158,8 +152,8 @@ Deno.test({
       const took = performance.now() - started;
       // It waited out its timeout, and not much longer (10 s is a bound against a hang, far above it).
       assert(took >= 1500 && took < 10_000, `took ${took} ms`);
-      assertEquals(result.errors, []);
-      assertEquals(result.clients.map((c) => [c.iface, c.family, c.program, c.address]), [[
+      assert.deepEqual(result.errors, []);
+      assert.deepEqual(result.clients.map((c) => [c.iface, c.family, c.program, c.address]), [[
         "eth0",
         4,
         "udhcpc",
@@ -168,13 +162,13 @@ Deno.test({
       const pid = result.clients[0]!.pid;
       assert(!isGone(pid), "the client should keep trying");
       assert(Deno.readTextFileSync(result.log).includes("no IPv4 lease on eth0 within 1500 ms"));
-      assertEquals(await stopDhcp({ dir: dest }), 1);
+      assert.deepEqual(await stopDhcp({ dir: dest }), 1);
       assert(isGone(pid));
     });
   },
 });
 
-Deno.test({
+systemTest({
   name: "startDhcp ends the clients of an earlier run before starting new ones",
   ignore: SKIP,
   sanitizeOps: false,
@@ -200,12 +194,12 @@ Deno.test({
         const now = findDhcpClients(networkPaths(dest));
         return JSON.stringify(now) === JSON.stringify(want) ? now : undefined;
       }).catch(() => findDhcpClients(networkPaths(dest)));
-      assertEquals(found, want, `clients found; dhcp.log:\n${Deno.readTextFileSync(second.log)}`);
+      assert.deepEqual(found, want, `clients found; dhcp.log:\n${Deno.readTextFileSync(second.log)}`);
     });
   },
 });
 
-Deno.test({
+systemTest({
   name: "startDhcp reports a client that exits at once (no such interface) without waiting for the timeout",
   ignore: SKIP,
   sanitizeOps: false,
@@ -219,45 +213,45 @@ Deno.test({
       const result = await startDhcp({ dir: dest, pid: peer.pid, v4: ["nope0"], v6: [], timeoutMs: 8000 });
       const waited = performance.now() - started;
       assert(waited < 8000, `waited ${waited} ms for a dead client: the 8 s timeout, not its exit, ended the wait`);
-      assertEquals(result.errors.length, 1);
+      assert.deepEqual(result.errors.length, 1);
       assert(result.errors[0]!.includes("udhcpc for IPv4 on nope0 exited at once"), result.errors[0]);
       assert(Deno.readTextFileSync(result.log).includes("nope0"), "the client's own complaint should be in dhcp.log");
     });
   },
 });
 
-Deno.test({
+systemTest({
   name: "hook dhcp refuses a missing LXC_PID, a relative --dir and an unknown hook with usage errors",
   ignore: SKIP,
   async fn() {
     const noPid = await hook(["dhcp", "start", "--dir", "/tmp/x", "--v4", "eth0"]);
-    assertEquals(noPid.code, 2);
+    assert.deepEqual(noPid.code, 2);
     assert(noPid.stderr.includes("error: Cannot run hook dhcp start: LXC_PID is not set"), noPid.stderr);
     const relative = await hook(["dhcp", "stop", "--dir", "x"]);
-    assertEquals(relative.code, 2);
+    assert.deepEqual(relative.code, 2);
     assert(relative.stderr.includes("--dir DEST (an absolute path) is required"), relative.stderr);
     const unknown = await hook(["mount", "start", "--dir", "/tmp/x"]);
-    assertEquals(unknown.code, 2);
+    assert.deepEqual(unknown.code, 2);
     assert(unknown.stderr.includes('Cannot run hook "mount": the only hook is dhcp'), unknown.stderr);
   },
 });
 
-Deno.test({
+systemTest({
   name: "startDhcp refuses a process in the host's network namespace and starts no client",
   ignore: SKIP,
   async fn() {
     requireNetns();
     await withDest(async (dest) => {
       const result = await startDhcp({ dir: dest, pid: Deno.pid, v4: ["eth0"], v6: [], timeoutMs: 0 });
-      assertEquals(result.clients, []);
-      assertEquals(result.errors.length, 1);
+      assert.deepEqual(result.clients, []);
+      assert.deepEqual(result.errors.length, 1);
       assert(result.errors[0]!.includes("shares this host's network namespace"), result.errors[0]);
-      assertEquals(findDhcpClients(networkPaths(dest)), []);
+      assert.deepEqual(findDhcpClients(networkPaths(dest)), []);
     });
   },
 });
 
-Deno.test({
+systemTest({
   name: "hook dhcp start with ISC dhclient leases an address and stop ends it",
   ignore: SKIP || !hasDhclient(),
   async fn() {
@@ -281,7 +275,7 @@ Deno.test({
       ], {
         LXC_PID: String(peer.pid),
       });
-      assertEquals(out.code, 0, out.stderr);
+      assert.deepEqual(out.code, 0, out.stderr);
       const address = await peerAddress(net, peer);
       assert(
         address !== undefined && net.inRange(address),
@@ -291,15 +285,15 @@ Deno.test({
       assert(routes.includes(`default via ${net.bridgeIp} dev eth0`), routes);
       assert(Deno.readTextFileSync(`${dest}/network/resolv.conf`).includes(`nameserver ${net.bridgeIp}\n`));
       const clients = findDhcpClients(networkPaths(dest));
-      assertEquals(clients.length, 1);
+      assert.deepEqual(clients.length, 1);
       const stopped = await hook(["dhcp", "stop", "--dir", dest]);
-      assertEquals(stopped.code, 0, stopped.stderr);
+      assert.deepEqual(stopped.code, 0, stopped.stderr);
       assert(clients.every(isGone));
     });
   },
 });
 
-Deno.test({
+systemTest({
   name: "hook dhcp start with ISC dhclient -6 leases an IPv6 address from dnsmasq",
   ignore: SKIP || !hasDhclient(),
   async fn() {
@@ -310,7 +304,7 @@ Deno.test({
       const out = await hook(["dhcp", "start", "--dir", dest, "--v6", "eth0", "--timeout", "20", "--", "web-3"], {
         LXC_PID: String(peer.pid),
       });
-      assertEquals(out.code, 0, out.stderr);
+      assert.deepEqual(out.code, 0, out.stderr);
       const addrs =
         (await net.runInPeer(peer, ["ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "global"])).stdout;
       const prefix = net.bridgeIp6.replace(/::1$/, "::");
@@ -320,13 +314,13 @@ Deno.test({
       );
       assert(Deno.readTextFileSync(`${dest}/network/resolv.conf`).includes(`nameserver ${net.bridgeIp6}\n`));
       const stopped = await hook(["dhcp", "stop", "--dir", dest]);
-      assertEquals(stopped.code, 0, stopped.stderr);
-      assertEquals(findDhcpClients(networkPaths(dest)), []);
+      assert.deepEqual(stopped.code, 0, stopped.stderr);
+      assert.deepEqual(findDhcpClients(networkPaths(dest)), []);
     });
   },
 });
 
-Deno.test({
+systemTest({
   name: "the udhcpc client renews by itself at T1 (half the 2-minute lease) and keeps its address",
   ignore: SKIP || !SLOW,
   async fn() {
@@ -337,13 +331,13 @@ Deno.test({
       const out = await hook(["dhcp", "start", "--dir", dest, "--v4", "eth0", "--", "web-4"], {
         LXC_PID: String(peer.pid),
       });
-      assertEquals(out.code, 0, out.stderr);
+      assert.deepEqual(out.code, 0, out.stderr);
       const address = await peerAddress(net, peer);
       assert(address !== undefined);
       // busybox udhcpc ignores option 58 (T1) and renews at half the lease: 60 s here.
       await waitFor("the renewal at T1", 90_000, () => countAcks(net, address!) >= 2);
-      assertEquals(await peerAddress(net, peer), address);
-      assertEquals(findDhcpClients(networkPaths(dest)).length, 1);
+      assert.deepEqual(await peerAddress(net, peer), address);
+      assert.deepEqual(findDhcpClients(networkPaths(dest)).length, 1);
     });
   },
 });

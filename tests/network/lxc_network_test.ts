@@ -7,6 +7,7 @@
  * Needs root, LXC, a static busybox and dnsmasq; OCI2LXC_SKIP_LXC_TESTS=1
  * skips them.
  */
+import assert from "node:assert/strict";
 import { LxcConfigWriter } from "../../core/lxc/lxc_config_writer.ts";
 import { mountEntry } from "../../core/lxc/mount_entry.ts";
 import { findDhcpClients } from "../../core/network/dhcp_processes.ts";
@@ -14,8 +15,9 @@ import { lxcNetLines } from "../../core/network/lxc_net_lines.ts";
 import { parseNetSpecs } from "../../core/network/net_spec.ts";
 import { networkPaths, prepareNetworkDir } from "../../core/network/network_dir.ts";
 import { BUSYBOX, INIT_LXC, lxcMissing, SKIP_LXC } from "../lxc/_real_lxc.ts";
-import { createTestNetwork, isGone, netnsMissing, type TestNetwork, waitFor } from "../e2e/_netns.ts";
-import { assert, assertEquals } from "../_helpers/assert.ts";
+import { createTestNetwork, isGone, netnsMissing, type TestNetwork } from "../e2e/_netns.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 const HOOK_MAIN = new URL("./_hook_main.ts", import.meta.url).pathname;
 
@@ -99,7 +101,7 @@ async function withBase(fn: (base: string, net: TestNetwork) => Promise<void>): 
   }
 }
 
-Deno.test({
+systemTest({
   name:
     "lxcNetLines DHCP: LXC's start-host hook leases the address before the app starts, and lxc-stop leaves no client",
   ignore: SKIP_LXC,
@@ -111,39 +113,39 @@ Deno.test({
       const paths = networkPaths(c.dest);
       const inode = Deno.statSync(paths.resolvConf).ino;
       const started = await net.startContainerInNetns(c.name, c.lxcpath, `${base}/lxc.log`);
-      assertEquals(started.code, 0, `${started.stderr}\n${Deno.readTextFileSync(`${base}/lxc.log`)}`);
+      assert.deepEqual(started.code, 0, `${started.stderr}\n${Deno.readTextFileSync(`${base}/lxc.log`)}`);
 
       const seen = await c.seen();
       const address = /inet (\d+\.\d+\.\d+\.\d+)\/24/.exec(seen)?.[1];
       assert(address !== undefined && net.inRange(address), `the app saw no leased address:\n${seen}`);
       assert(seen.includes(`default via ${net.bridgeIp} dev eth0`), seen);
       assert(seen.includes(`nameserver ${net.bridgeIp}\n`), seen);
-      assertEquals(Deno.statSync(paths.resolvConf).ino, inode);
+      assert.deepEqual(Deno.statSync(paths.resolvConf).ino, inode);
 
       // Reachable from the bridge's side, through the container's veth.
       const ping = await net.runInNetns([BUSYBOX, "ping", "-c", "1", "-W", "2", address!]);
-      assertEquals(ping.code, 0, ping.stdout + ping.stderr);
+      assert.deepEqual(ping.code, 0, ping.stdout + ping.stderr);
 
       // One detached client, holding none of LXC's descriptors.
       const clients = findDhcpClients(paths);
-      assertEquals(clients.length, 1);
+      assert.deepEqual(clients.length, 1);
       const fds = Array.from(
         Deno.readDirSync(`/proc/${clients[0]}/fd`),
         (e) => Deno.readLinkSync(`/proc/${clients[0]}/fd/${e.name}`),
       );
-      assertEquals(fds.filter((f) => f.startsWith("socket:")), [], `client fds: ${fds.join(", ")}`);
+      assert.deepEqual(fds.filter((f) => f.startsWith("socket:")), [], `client fds: ${fds.join(", ")}`);
 
       const stop = await net.lxc("lxc-stop", ["-n", c.name, "-P", c.lxcpath, "-t", "10"]);
-      assertEquals(stop.code, 0, stop.stderr);
+      assert.deepEqual(stop.code, 0, stop.stderr);
       assert(clients.every(isGone), "a DHCP client outlived lxc-stop");
-      assertEquals(findDhcpClients(paths), []);
+      assert.deepEqual(findDhcpClients(paths), []);
       const log = Deno.readTextFileSync(paths.log);
       assert(log.includes("stop: ended 1 client(s)"), log);
     });
   },
 });
 
-Deno.test({
+systemTest({
   name: "lxcNetLines static: LXC sets the address and gateway before the app starts, with no hook",
   ignore: SKIP_LXC,
   async fn() {
@@ -156,21 +158,21 @@ Deno.test({
         [`link=${net.bridge},ip=${ip}/24,gw=${net.bridgeIp},ip6=none`],
         "file",
       );
-      assertEquals(Deno.readTextFileSync(`${c.dest}/config`).includes("lxc.hook."), false);
+      assert.deepEqual(Deno.readTextFileSync(`${c.dest}/config`).includes("lxc.hook."), false);
       const started = await net.startContainerInNetns(c.name, c.lxcpath, `${base}/lxc.log`);
-      assertEquals(started.code, 0, `${started.stderr}\n${Deno.readTextFileSync(`${base}/lxc.log`)}`);
+      assert.deepEqual(started.code, 0, `${started.stderr}\n${Deno.readTextFileSync(`${base}/lxc.log`)}`);
       const seen = await c.seen();
       assert(seen.includes(`inet ${ip}/24`), seen);
       assert(seen.includes(`default via ${net.bridgeIp} dev eth0`), seen);
       const ping = await net.runInNetns([BUSYBOX, "ping", "-c", "1", "-W", "2", ip]);
-      assertEquals(ping.code, 0, ping.stdout + ping.stderr);
+      assert.deepEqual(ping.code, 0, ping.stdout + ping.stderr);
       const stop = await net.lxc("lxc-stop", ["-n", c.name, "-P", c.lxcpath, "-t", "10"]);
-      assertEquals(stop.code, 0, stop.stderr);
+      assert.deepEqual(stop.code, 0, stop.stderr);
     });
   },
 });
 
-Deno.test({
+systemTest({
   name:
     "LXC 5 refuses to bind-mount resolv.conf over an image's symlinked /etc/resolv.conf, and nothing is written through it",
   ignore: SKIP_LXC,
@@ -182,8 +184,8 @@ Deno.test({
       // The converter must replace such a symlink with a regular file; LXC itself refuses to follow it.
       assert(started.code !== 0, "LXC started a container whose /etc/resolv.conf is a symlink");
       assert(Deno.readTextFileSync(`${base}/lxc.log`).includes("was a symbolic link"));
-      assertEquals(Deno.readTextFileSync(`${base}/host-file`), "host data\n");
-      assertEquals(findDhcpClients(networkPaths(c.dest)), []);
+      assert.deepEqual(Deno.readTextFileSync(`${base}/host-file`), "host data\n");
+      assert.deepEqual(findDhcpClients(networkPaths(c.dest)), []);
     });
   },
 });

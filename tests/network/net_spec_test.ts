@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { Oci2LxcError } from "../../core/errors.ts";
 import {
   netSpecSummary,
@@ -6,10 +7,9 @@ import {
   parseNetSpecs,
   wantsDhcp,
 } from "../../core/network/net_spec.ts";
-import { assertEquals, assertThrows } from "../_helpers/assert.ts";
 
 Deno.test("parseNetSpec fills the defaults: eth<index>, veth, no link, IPv4 DHCP, IPv6 SLAAC", () => {
-  assertEquals(parseNetSpec("link=br0", { index: 2 }), {
+  assert.deepEqual(parseNetSpec("link=br0", { index: 2 }), {
     type: "veth",
     name: "eth2",
     link: "br0",
@@ -21,7 +21,7 @@ Deno.test("parseNetSpec fills the defaults: eth<index>, veth, no link, IPv4 DHCP
 });
 
 Deno.test("parseNetSpec reads every key", () => {
-  assertEquals(
+  assert.deepEqual(
     parseNetSpec(
       "name=net1,type=macvlan,link=enp1s0,ip=192.168.7.20/24,gw=192.168.7.1,ip6=FD00::20/64,gw6=fd00::1,hwaddr=00:16:3E:AA:bb:0c,mtu=1400",
     ),
@@ -38,11 +38,11 @@ Deno.test("parseNetSpec reads every key", () => {
 });
 
 Deno.test("parseNetSpec takes none alone, dhcp and none per family, and auto gateways", () => {
-  assertEquals(parseNetSpec("none"), { type: "none" });
+  assert.deepEqual(parseNetSpec("none"), { type: "none" });
   const s = parseNetSpec("ip=none,ip6=dhcp");
-  assertEquals(s.type !== "none" && [s.ipv4, s.ipv6], [{ mode: "none" }, { mode: "dhcp" }]);
+  assert.deepEqual(s.type !== "none" && [s.ipv4, s.ipv6], [{ mode: "none" }, { mode: "dhcp" }]);
   const a = parseNetSpec("ip=10.1.2.3/16,gw=auto,ip6=fd00::1:2/64,gw6=auto,hwaddr=00:16:3e:xx:xx:xx");
-  assertEquals(a.type !== "none" && [a.ipv4, a.ipv6, a.hwaddr], [
+  assert.deepEqual(a.type !== "none" && [a.ipv4, a.ipv6, a.hwaddr], [
     { mode: "static", cidr: "10.1.2.3/16", gateway: "auto" },
     { mode: "static", cidr: "fd00::1:2/64", gateway: "auto" },
     "00:16:3e:xx:xx:xx",
@@ -91,38 +91,48 @@ const BAD: [string, string][] = [
 
 for (const [text, why] of BAD) {
   Deno.test(`parseNetSpec refuses ${JSON.stringify(text)} naming the problem`, () => {
-    const err = assertThrows(() => parseNetSpec(text), Oci2LxcError, why) as Oci2LxcError;
-    assertEquals(err.code, "usage");
-    assertEquals(err.message.startsWith(`Cannot parse --net ${JSON.stringify(text)}: `), true);
+    assert.throws(() => parseNetSpec(text), (err) => {
+      assert(err instanceof Oci2LxcError);
+      assert.equal(err.code, "usage");
+      assert(err.message.startsWith(`Cannot parse --net ${JSON.stringify(text)}: `), err.message);
+      assert(err.message.includes(why), err.message);
+      return true;
+    });
   });
 }
 
 Deno.test("parseNetSpec accepts IPv6 forms: compressed, full, embedded IPv4, link-local gateway", () => {
   for (const ip6 of ["2001:db8::1/64", "2001:db8:0:0:0:0:0:1/64", "::ffff:10.0.0.1/96", "fe80::5/64"]) {
     const s = parseNetSpec(`ip6=${ip6},gw6=fe80::1`);
-    assertEquals(s.type !== "none" && s.ipv6.mode, "static");
+    assert.deepEqual(s.type !== "none" && s.ipv6.mode, "static");
   }
 });
 
 Deno.test("parseNetSpecs names interfaces by position and refuses duplicates and none with others", () => {
   const specs = parseNetSpecs(["link=br0", "link=br1,ip=none"]);
-  assertEquals(specs.map((s) => s.type !== "none" && s.name), ["eth0", "eth1"]);
-  assertThrows(() => parseNetSpecs(["link=br0", "name=eth0,link=br1"]), Oci2LxcError, "two interfaces are named eth0");
-  assertThrows(() => parseNetSpecs(["none", "link=br0"]), Oci2LxcError, "cannot be combined with other --net options");
-  assertEquals(parseNetSpecs([]), []);
+  assert.deepEqual(specs.map((s) => s.type !== "none" && s.name), ["eth0", "eth1"]);
+  assert.throws(
+    () => parseNetSpecs(["link=br0", "name=eth0,link=br1"]),
+    (err) => err instanceof Oci2LxcError && err.message.includes("two interfaces are named eth0"),
+  );
+  assert.throws(
+    () => parseNetSpecs(["none", "link=br0"]),
+    (err) => err instanceof Oci2LxcError && err.message.includes("cannot be combined with other --net options"),
+  );
+  assert.deepEqual(parseNetSpecs([]), []);
 });
 
 Deno.test("wantsDhcp is true only when a family asks for DHCP", () => {
-  assertEquals(wantsDhcp(parseNetSpecs(["ip=10.0.0.5/24,ip6=auto"])), false);
-  assertEquals(wantsDhcp(parseNetSpecs(["none"])), false);
-  assertEquals(wantsDhcp(parseNetSpecs(["ip=none,ip6=dhcp"])), true);
-  assertEquals(wantsDhcp(parseNetSpecs(["link=br0"])), true);
+  assert.deepEqual(wantsDhcp(parseNetSpecs(["ip=10.0.0.5/24,ip6=auto"])), false);
+  assert.deepEqual(wantsDhcp(parseNetSpecs(["none"])), false);
+  assert.deepEqual(wantsDhcp(parseNetSpecs(["ip=none,ip6=dhcp"])), true);
+  assert.deepEqual(wantsDhcp(parseNetSpecs(["link=br0"])), true);
 });
 
 Deno.test("netSpecSummary says type, link, both families, mtu and hwaddr", () => {
-  assertEquals(netSpecSummary(parseNetSpec("none")), "none: loopback only");
-  assertEquals(netSpecSummary(parseNetSpec("link=br0")), "eth0: veth on br0, IPv4 DHCP, IPv6 SLAAC (kernel)");
-  assertEquals(
+  assert.deepEqual(netSpecSummary(parseNetSpec("none")), "none: loopback only");
+  assert.deepEqual(netSpecSummary(parseNetSpec("link=br0")), "eth0: veth on br0, IPv4 DHCP, IPv6 SLAAC (kernel)");
+  assert.deepEqual(
     netSpecSummary(
       parseNetSpec("name=lan,ip=10.0.0.5/24,gw=10.0.0.1,ip6=fd00::5/64,mtu=9000,hwaddr=00:16:3e:00:00:01"),
     ),
@@ -131,10 +141,10 @@ Deno.test("netSpecSummary says type, link, both families, mtu and hwaddr", () =>
 });
 
 Deno.test("netSpecWarnings flags a veth without a bridge, louder when it wants DHCP", () => {
-  assertEquals(netSpecWarnings(parseNetSpecs(["link=br0", "ip=10.0.0.5/24"])), [
+  assert.deepEqual(netSpecWarnings(parseNetSpecs(["link=br0", "ip=10.0.0.5/24"])), [
     "eth1 has no link=, so the host end of its veth is on no bridge",
   ]);
-  assertEquals(netSpecWarnings(parseNetSpecs(["ip=dhcp"])), [
+  assert.deepEqual(netSpecWarnings(parseNetSpecs(["ip=dhcp"])), [
     "eth0 has no link=, so the host end of its veth is on no bridge; DHCP gets no answer until something attaches it",
   ]);
 });

@@ -855,12 +855,12 @@ Deno.test("makePlan gives its warnings in the order of the fields", () => {
     { os: "linux", architecture: "sparc" },
   );
   assert.deepEqual(p.warnings, [
-    'The name "a_b" is not a valid hostname; the hostname is "a-b"',
-    "The image has no command; running its init /sbin/init as a system container",
-    "The init /sbin/init runs as uid 1000, not root; most inits need root",
+    'the name "a_b" is not a valid hostname; the hostname is "a-b"',
+    "the image has no command; running its init /sbin/init as a system container",
+    "the init /sbin/init runs as uid 1000, not root; most inits need root",
     'Env[0] of the image config "NOEQ" has no "=": it removes NOEQ from the environment',
-    "The volume /v stays in the rootfs; bind a host directory with --volume HOSTDIR:PATH to keep data apart",
-    "The image config has 51 unknown fields; the report lists the first 50",
+    "the volume /v stays in the rootfs; bind a host directory with --volume HOSTDIR:PATH to keep data apart",
+    "the image config has 51 unknown fields; the report lists the first 50",
     "LXC has no arch name for linux/sparc; lxc.arch is left out, so the host's is used",
   ]);
 });

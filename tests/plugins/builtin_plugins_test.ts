@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { BUILTIN_FACTORIES, builtinPlugins, HELPER_FILES } from "../../plugins/mod.ts";
 import { debianNetwork, renderInterfaces } from "../../plugins/distro_debian.ts";
 import { detect, parseOsRelease } from "../../plugins/distro_detect.ts";
@@ -6,7 +7,6 @@ import { filterResolvConf, hostsFiles } from "../../plugins/hosts_files.ts";
 import { network } from "../../plugins/network.ts";
 import { parseNetSpecs } from "../../core/network/net_spec.ts";
 import type { NetInterface } from "../../core/network/net_spec.ts";
-import { assert, assertEquals } from "../_helpers/assert.ts";
 import { pluginHarness, snapshotTree } from "../_helpers/plugin_context.ts";
 
 const DEBIAN_OS_RELEASE = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n';
@@ -14,13 +14,13 @@ const DEBIAN_OS_RELEASE = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debi
 Deno.test("every file in plugins/ is a registered built-in or a declared helper", () => {
   const files = [...Deno.readDirSync(new URL("../../plugins/", import.meta.url))]
     .filter((e) => e.isFile && e.name.endsWith(".ts")).map((e) => e.name).sort();
-  assertEquals(files, [...Object.keys(BUILTIN_FACTORIES), ...HELPER_FILES].sort());
-  assertEquals(new Set(builtinPlugins().map((p) => p.name)).size, Object.keys(BUILTIN_FACTORIES).length);
+  assert.deepEqual(files, [...Object.keys(BUILTIN_FACTORIES), ...HELPER_FILES].sort());
+  assert.deepEqual(new Set(builtinPlugins().map((p) => p.name)).size, Object.keys(BUILTIN_FACTORIES).length);
 });
 
 Deno.test("parseOsRelease() reads quoted and unquoted values", () => {
   const f = parseOsRelease('ID=ubuntu\nID_LIKE="debian"\nNAME=\'Ubuntu\'\nX="a \\"b\\""\n# comment\n');
-  assertEquals([f.get("ID"), f.get("ID_LIKE"), f.get("NAME"), f.get("X")], ["ubuntu", "debian", "Ubuntu", 'a "b"']);
+  assert.deepEqual([f.get("ID"), f.get("ID_LIKE"), f.get("NAME"), f.get("X")], ["ubuntu", "debian", "Ubuntu", 'a "b"']);
 });
 
 Deno.test("detect() names Debian, Ubuntu via ID_LIKE, Alpine by marker file, and unknown as unmanaged", () => {
@@ -35,7 +35,7 @@ Deno.test("detect() names Debian, Ubuntu via ID_LIKE, Alpine by marker file, and
     const h = pluginHarness(files);
     try {
       const info = detect(h.context.rootfs);
-      assertEquals([info.id, info.families], [id, families]);
+      assert.deepEqual([info.id, info.families], [id, families]);
     } finally {
       h.cleanup();
     }
@@ -48,13 +48,13 @@ Deno.test("debian-network applies to Debian only and creates /etc/network for an
     const plugin = debianNetwork();
     assert(plugin.apply!(h.context));
     await plugin.rootfs!(h.context);
-    assertEquals(
+    assert.deepEqual(
       snapshotTree(`${h.dir}/rootfs`),
       `/etc/\n/etc/network/\n/etc/os-release: ${JSON.stringify(DEBIAN_OS_RELEASE)}`,
     );
     const other = pluginHarness({ "/etc/alpine-release": "3.20\n" });
     try {
-      assertEquals(plugin.apply!(other.context), false);
+      assert.deepEqual(plugin.apply!(other.context), false);
     } finally {
       other.cleanup();
     }
@@ -70,9 +70,9 @@ Deno.test("debian-network writes /etc/network/interfaces for a system container 
     { net: ["name=eth0,link=br0,ip=dhcp", "name=eth1,link=br1,ip=192.0.2.5/24,gw=192.0.2.1,ip6=auto,mtu=1400"] },
   );
   try {
-    assertEquals(h.context.plan.kind, "system");
+    assert.deepEqual(h.context.plan.kind, "system");
     await debianNetwork().rootfs!(h.context);
-    assertEquals(
+    assert.deepEqual(
       Deno.readTextFileSync(`${h.dir}/rootfs/etc/network/interfaces`),
       [
         "# Written by oci2lxc",
@@ -111,32 +111,32 @@ Deno.test("debian-network makes a sysvinit system container halt on SIGPWR, once
   const files = { "/etc/os-release": DEBIAN_OS_RELEASE, "/sbin/init": "", "/etc/inittab": DEBIAN_INITTAB };
   const h = pluginHarness(files, { config: { Cmd: ["/sbin/init"] } });
   try {
-    assertEquals(h.context.plan.stopSignal, "SIGPWR");
+    assert.deepEqual(h.context.plan.stopSignal, "SIGPWR");
     await debianNetwork().rootfs!(h.context);
     const once = Deno.readTextFileSync(`${h.dir}/rootfs/etc/inittab`);
-    assertEquals(
+    assert.deepEqual(
       once,
       DEBIAN_INITTAB
         .replace("pf::", "#pf::").replace("pn::", "#pn::").replace("po::", "#po::") +
         "# oci2lxc: LXC stops the container with SIGPWR; halt on it\np0::powerfail:/sbin/init 0\n",
     );
     await debianNetwork().rootfs!(h.context);
-    assertEquals(Deno.readTextFileSync(`${h.dir}/rootfs/etc/inittab`), once, "a second run changes nothing");
+    assert.deepEqual(Deno.readTextFileSync(`${h.dir}/rootfs/etc/inittab`), once, "a second run changes nothing");
   } finally {
     h.cleanup();
   }
   const off = pluginHarness(files, { config: { Cmd: ["/sbin/init"] } });
   try {
     await debianNetwork({ haltOnPowerfail: false }).rootfs!(off.context);
-    assertEquals(Deno.readTextFileSync(`${off.dir}/rootfs/etc/inittab`), DEBIAN_INITTAB);
+    assert.deepEqual(Deno.readTextFileSync(`${off.dir}/rootfs/etc/inittab`), DEBIAN_INITTAB);
   } finally {
     off.cleanup();
   }
   const app = pluginHarness(files, { config: { Cmd: ["/bin/sh"] } });
   try {
-    assertEquals(app.context.plan.kind, "app");
+    assert.deepEqual(app.context.plan.kind, "app");
     await debianNetwork().rootfs!(app.context);
-    assertEquals(Deno.readTextFileSync(`${app.dir}/rootfs/etc/inittab`), DEBIAN_INITTAB);
+    assert.deepEqual(Deno.readTextFileSync(`${app.dir}/rootfs/etc/inittab`), DEBIAN_INITTAB);
   } finally {
     app.cleanup();
   }
@@ -157,7 +157,7 @@ Deno.test("systemd-network writes .network files, a preset and the enable link f
     assert(plugin.apply!(h.context));
     await plugin.rootfs!(h.context);
     const etc = snapshotTree(`${h.dir}/rootfs/etc/systemd`);
-    assertEquals(
+    assert.deepEqual(
       etc,
       [
         "/network/",
@@ -198,10 +198,10 @@ Deno.test("systemd-network gives a system container a machine-id of its own, kee
       const id = Deno.readTextFileSync(`${h.dir}/rootfs/etc/machine-id`);
       if (expected === "fresh") {
         assert(/^[0-9a-f]{32}\n$/.test(id) && id !== image, id);
-        assertEquals(Deno.statSync(`${h.dir}/rootfs/etc/machine-id`).mode! & 0o777, 0o444);
-        assertEquals(Deno.readTextFileSync(`${h.dir}/rootfs/var/lib/dbus/machine-id`), id);
+        assert.deepEqual(Deno.statSync(`${h.dir}/rootfs/etc/machine-id`).mode! & 0o777, 0o444);
+        assert.deepEqual(Deno.readTextFileSync(`${h.dir}/rootfs/var/lib/dbus/machine-id`), id);
       } else {
-        assertEquals(id, expected);
+        assert.deepEqual(id, expected);
       }
     } finally {
       h.cleanup();
@@ -210,7 +210,7 @@ Deno.test("systemd-network gives a system container a machine-id of its own, kee
 });
 
 Deno.test("nameserversOf() keeps the addresses a container can use", () => {
-  assertEquals(
+  assert.deepEqual(
     nameserversOf(
       "nameserver 127.0.0.53\nnameserver 192.0.2.1\n# nameserver 192.0.2.9\nnameserver ::1\n" +
         "nameserver fe80::1%eth0\nnameserver 2001:db8::53\nnameserver bogus\nsearch example.org\n",
@@ -225,7 +225,7 @@ Deno.test("renderNetworkFile() names DNS servers for a static interface only, ne
     "name=eth1,ip=dhcp",
     "name=eth2,ip=192.0.2.11/24,ip6=dhcp",
   ]) as NetInterface[];
-  assertEquals(
+  assert.deepEqual(
     renderNetworkFile(staticIf!, ["192.0.2.53"]),
     "# Written by oci2lxc\n[Match]\nName=eth0\n\n[Network]\nAddress=192.0.2.10/24\nGateway=192.0.2.1\n" +
       "DNS=192.0.2.53\nIPv6AcceptRA=no\n",
@@ -252,7 +252,11 @@ Deno.test("systemd-network reads the host's name servers for a static interface,
       await systemdNetwork({ hostResolvConf }).rootfs!(h.context);
       const file = Deno.readTextFileSync(`${h.dir}/rootfs/etc/systemd/network/50-oci2lxc-eth0.network`);
       assert(file.includes(`Gateway=192.0.2.1\n${dnsLines}IPv6AcceptRA=no\n`), file);
-      assertEquals(h.warnings.some((w) => w.includes("names no name server usable")), warned, h.warnings.join("\n"));
+      assert.deepEqual(
+        h.warnings.some((w) => w.includes("names no name server usable")),
+        warned,
+        h.warnings.join("\n"),
+      );
     } finally {
       h.cleanup();
     }
@@ -265,10 +269,10 @@ Deno.test("hosts-files bind-mounts generated hostname and hosts for an app conta
     const plugin = hostsFiles();
     await plugin.rootfs!(h.context);
     await plugin.config!(h.context);
-    assertEquals([...h.context.files.keys()].sort(), ["network/hostname", "network/hosts"]);
-    assertEquals(h.context.files.get("network/hostname")!.data, "ct\n");
-    assertEquals(Deno.readTextFileSync(`${h.dir}/rootfs/etc/hosts`), "image's own\n");
-    assertEquals(h.added, [
+    assert.deepEqual([...h.context.files.keys()].sort(), ["network/hostname", "network/hosts"]);
+    assert.deepEqual(h.context.files.get("network/hostname")!.data, "ct\n");
+    assert.deepEqual(Deno.readTextFileSync(`${h.dir}/rootfs/etc/hosts`), "image's own\n");
+    assert.deepEqual(h.added, [
       "lxc.mount.entry = /var/lib/lxc/ct/network/hostname etc/hostname none bind,create=file 0 0",
       "lxc.mount.entry = /var/lib/lxc/ct/network/hosts etc/hosts none bind,create=file 0 0",
     ]);
@@ -283,8 +287,8 @@ Deno.test("hosts-files writes /etc/hostname and adds the 127.0.1.1 line for a sy
   });
   try {
     await hostsFiles().rootfs!(h.context);
-    assertEquals(Deno.readTextFileSync(`${h.dir}/rootfs/etc/hostname`), "ct\n");
-    assertEquals(Deno.readTextFileSync(`${h.dir}/rootfs/etc/hosts`), "127.0.0.1 localhost\n127.0.1.1\tct\n");
+    assert.deepEqual(Deno.readTextFileSync(`${h.dir}/rootfs/etc/hostname`), "ct\n");
+    assert.deepEqual(Deno.readTextFileSync(`${h.dir}/rootfs/etc/hosts`), "127.0.0.1 localhost\n127.0.1.1\tct\n");
   } finally {
     h.cleanup();
   }
@@ -298,8 +302,8 @@ Deno.test("hosts-files never writes through an image symlink that points at a ho
     Deno.mkdirSync(`${h.dir}/rootfs/etc`, { recursive: true });
     Deno.symlinkSync(canary, `${h.dir}/rootfs/etc/hostname`);
     await hostsFiles().rootfs!(h.context);
-    assertEquals(Deno.readTextFileSync(canary), "host file\n");
-    assertEquals(Deno.readTextFileSync(`${h.dir}/rootfs/etc/hostname`), "ct\n");
+    assert.deepEqual(Deno.readTextFileSync(canary), "host file\n");
+    assert.deepEqual(Deno.readTextFileSync(`${h.dir}/rootfs/etc/hostname`), "ct\n");
     assert(!Deno.lstatSync(`${h.dir}/rootfs/etc/hostname`).isSymlink);
   } finally {
     h.cleanup();
@@ -308,7 +312,7 @@ Deno.test("hosts-files never writes through an image symlink that points at a ho
 });
 
 Deno.test("filterResolvConf() drops loopback name servers", () => {
-  assertEquals(
+  assert.deepEqual(
     filterResolvConf("nameserver 127.0.0.53\nnameserver 192.0.2.1\nnameserver ::1\nsearch x\n"),
     "nameserver 192.0.2.1\nsearch x\n",
   );
@@ -322,7 +326,7 @@ Deno.test("network puts static addresses in the plan and DHCP hooks in the confi
   try {
     const plugin = network();
     await plugin.plan!(h.context);
-    assertEquals(h.context.plan.network, [{
+    assert.deepEqual(h.context.plan.network, [{
       type: "veth",
       keys: [["link", "br0"], ["name", "eth0"], ["flags", "up"], ["hwaddr", "00:16:3e:00:00:01"]],
     }]);

@@ -1,29 +1,30 @@
+import assert from "node:assert/strict";
 import { definePlugin, type Plugin, PluginRunner } from "../../core/plugin.ts";
 import { Oci2LxcError } from "../../core/errors.ts";
-import { assertEquals, assertRejects, assertThrows } from "../_helpers/assert.ts";
 
 type Ctx = { log: string[]; debian: boolean };
 
 Deno.test("definePlugin() rejects an unknown key, so a misspelt hook is caught", () => {
-  const err = assertThrows(
-    () => definePlugin({ name: "typo", rootFs() {} } as unknown as Plugin),
-    Oci2LxcError,
-    'Cannot use plugin "typo": unknown key "rootFs"',
-  );
-  assertEquals((err as Oci2LxcError).code, "plugin");
+  assert.throws(() => definePlugin({ name: "typo", rootFs() {} } as unknown as Plugin), (err) => {
+    assert(err instanceof Oci2LxcError);
+    assert(err.message.includes('Cannot use plugin "typo": unknown key "rootFs"'), err.message);
+    assert.equal(err.code, "plugin");
+    return true;
+  });
 });
 
 Deno.test("definePlugin() rejects a bad name, a bad order and a hook that is not a function", () => {
-  assertThrows(() => definePlugin({ name: "Bad Name" }), Oci2LxcError, "name must be kebab-case");
-  assertThrows(
-    () => definePlugin({ name: "x", order: "early" as "pre" }),
-    Oci2LxcError,
-    'order must be "pre" or "post"',
+  assert.throws(
+    () => definePlugin({ name: "Bad Name" }),
+    (err) => err instanceof Oci2LxcError && err.message.includes("name must be kebab-case"),
   );
-  assertThrows(
+  assert.throws(
+    () => definePlugin({ name: "x", order: "early" as "pre" }),
+    (err) => err instanceof Oci2LxcError && err.message.includes('order must be "pre" or "post"'),
+  );
+  assert.throws(
     () => definePlugin({ name: "x", plan: 3 as unknown as () => void }),
-    Oci2LxcError,
-    "plan must be a function",
+    (err) => err instanceof Oci2LxcError && err.message.includes("plan must be a function"),
   );
 });
 
@@ -36,8 +37,8 @@ Deno.test("PluginRunner runs pre, then normal in registration order, then post",
   const runner = new PluginRunner<Ctx>([mk("b"), mk("z", "post"), mk("a"), mk("p", "pre")]);
   const ctx = { log: [], debian: false };
   const ran = await runner.sequential("plan", ctx);
-  assertEquals(ctx.log, ["p", "b", "a", "z"]);
-  assertEquals(ran, ["p", "b", "a", "z"]);
+  assert.deepEqual(ctx.log, ["p", "b", "a", "z"]);
+  assert.deepEqual(ran, ["p", "b", "a", "z"]);
 });
 
 Deno.test("PluginRunner skips plugins whose apply() says no", async () => {
@@ -47,10 +48,10 @@ Deno.test("PluginRunner skips plugins whose apply() says no", async () => {
     { name: "always", rootfs: (c) => void c.log.push("always") },
   ]);
   await runner.sequential("rootfs", ctx);
-  assertEquals(ctx.log, ["always"]);
+  assert.deepEqual(ctx.log, ["always"]);
   ctx.debian = true;
   await runner.sequential("rootfs", ctx);
-  assertEquals(ctx.log, ["always", "debian", "always"]);
+  assert.deepEqual(ctx.log, ["always", "debian", "always"]);
 });
 
 Deno.test("PluginRunner.first() returns the first defined answer and names its plugin", async () => {
@@ -59,7 +60,7 @@ Deno.test("PluginRunner.first() returns the first defined answer and names its p
     { name: "alpine", detectDistro: () => ({ id: "alpine" }) },
     { name: "never", detectDistro: () => ({ id: "never" }) },
   ]);
-  assertEquals(await runner.first("detectDistro", { log: [], debian: false }), {
+  assert.deepEqual(await runner.first("detectDistro", { log: [], debian: false }), {
     plugin: "alpine",
     value: { id: "alpine" },
   });
@@ -68,12 +69,12 @@ Deno.test("PluginRunner.first() returns the first defined answer and names its p
 Deno.test("a hook's error is wrapped with the plugin's and the hook's name, cause kept", async () => {
   const boom = new Error("disk on fire");
   const runner = new PluginRunner<Ctx>([{ name: "fragile", config: () => Promise.reject(boom) }]);
-  const err = await assertRejects(
-    () => runner.sequential("config", { log: [], debian: false }),
-    Oci2LxcError,
-    'Cannot run plugin "fragile" (config hook): disk on fire',
-  );
-  assertEquals(err.cause, boom);
+  await assert.rejects(() => runner.sequential("config", { log: [], debian: false }), (err) => {
+    assert(err instanceof Oci2LxcError);
+    assert(err.message.includes('Cannot run plugin "fragile" (config hook): disk on fire'), err.message);
+    assert.equal(err.cause, boom);
+    return true;
+  });
 });
 
 Deno.test("parallel hooks all run, and a failure is still reported", async () => {
@@ -88,14 +89,16 @@ Deno.test("parallel hooks all run, and a failure is still reported", async () =>
     },
     { name: "two", report: (c) => void c.log.push("two") },
   ]);
-  await assertRejects(
+  await assert.rejects(
     () => runner.parallel("report", ctx),
-    Oci2LxcError,
-    'Cannot run plugin "bad" (report hook): nope',
+    (err) => err instanceof Oci2LxcError && err.message.includes('Cannot run plugin "bad" (report hook): nope'),
   );
-  assertEquals(ctx.log.sort(), ["one", "two"]);
+  assert.deepEqual(ctx.log.sort(), ["one", "two"]);
 });
 
 Deno.test("PluginRunner refuses the same plugin name twice", () => {
-  assertThrows(() => new PluginRunner([{ name: "x" }, { name: "x" }]), Oci2LxcError, 'Cannot use plugin "x" twice');
+  assert.throws(
+    () => new PluginRunner([{ name: "x" }, { name: "x" }]),
+    (err) => err instanceof Oci2LxcError && err.message.includes('Cannot use plugin "x" twice'),
+  );
 });

@@ -19,6 +19,7 @@ import {
   run,
   unzstd,
 } from "./_helpers.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 const enc = new TextEncoder();
 
@@ -34,57 +35,60 @@ function byName(members: readonly ReadMember[]): Map<string, ReadMember> {
   return new Map(members.map((m) => [latin1(m.entry.path), m]));
 }
 
-Deno.test("writePveTemplate archives hardlinks, symlinks, devices, setuid, xattrs, big ids and odd names exactly", async () => {
-  const ws = workspace();
-  try {
-    buildHardTree(ws.src);
-    const warnings: string[] = [];
-    const out = `${ws.base}/t.tar.zst`;
-    const result = await writePveTemplate(ws.src, out, { onWarning: (w) => warnings.push(w) });
-    assert.equal(result.bytes, Deno.statSync(out).size);
-    assert.deepEqual([...Deno.readDirSync(ws.base)].map((e) => e.name).sort(), ["src", "t.tar.zst"]);
+systemTest(
+  "writePveTemplate archives hardlinks, symlinks, devices, setuid, xattrs, big ids and odd names exactly",
+  async () => {
+    const ws = workspace();
+    try {
+      buildHardTree(ws.src);
+      const warnings: string[] = [];
+      const out = `${ws.base}/t.tar.zst`;
+      const result = await writePveTemplate(ws.src, out, { onWarning: (w) => warnings.push(w) });
+      assert.equal(result.bytes, Deno.statSync(out).size);
+      assert.deepEqual([...Deno.readDirSync(ws.base)].map((e) => e.name).sort(), ["src", "t.tar.zst"]);
 
-    const tar = unzstd(out);
-    assert.equal(tar.length, result.tarBytes);
-    const { members } = readTar(tar, 1000);
-    assert.equal(members.length, result.members);
-    const names = members.map((m) => latin1(m.entry.path));
-    assert.equal(names[0], ".");
-    assert.ok(names.every((n) => n === "." || n.startsWith("./")), "every member is ./-relative");
-    const at = (n: string) => names.indexOf(n);
-    assert.ok(at("./bin") < at("./bin/tool") && at("./names") < at(`./names/${latin1(ODD_NAME)}`), "parents first");
+      const tar = unzstd(out);
+      assert.equal(tar.length, result.tarBytes);
+      const { members } = readTar(tar, 1000);
+      assert.equal(members.length, result.members);
+      const names = members.map((m) => latin1(m.entry.path));
+      assert.equal(names[0], ".");
+      assert.ok(names.every((n) => n === "." || n.startsWith("./")), "every member is ./-relative");
+      const at = (n: string) => names.indexOf(n);
+      assert.ok(at("./bin") < at("./bin/tool") && at("./names") < at(`./names/${latin1(ODD_NAME)}`), "parents first");
 
-    const m = byName(members);
-    const tool = m.get("./bin/tool")!.entry;
-    const again = m.get("./bin/tool-again")!.entry;
-    // The first name in byte order carries the data; the other is a hardlink to it.
-    assert.equal(tool.type, "file");
-    assert.equal(again.type, "hardlink");
-    assert.equal(latin1(again.linkPath), "./bin/tool");
-    assert.equal(tool.mode, 0o4755);
-    assert.equal(tool.mtime, 1_700_000_001.5);
-    assert.equal(latin1(m.get("./bin/sh")!.entry.linkPath), "tool");
-    assert.equal(m.get("./dev/null")!.entry.type, "char");
-    assert.deepEqual([m.get("./dev/null")!.entry.devMajor, m.get("./dev/null")!.entry.devMinor], [1, 3]);
-    assert.equal(m.get("./run-fifo")!.entry.type, "fifo");
-    assert.equal(latin1(m.get("./bin/ping")!.entry.xattrs.get("security.capability")!), latin1(CAP_NET_RAW_V2));
-    assert.equal(latin1(m.get("./home/app/notes")!.entry.xattrs.get("user.bin")!), "\x00\x01\xff\x0a");
-    assert.deepEqual([m.get("./big-owner")!.entry.uid, m.get("./big-owner")!.entry.gid], [100000, 100000]);
-    assert.equal(latin1(m.get(`./names/${latin1(ODD_NAME)}`)!.data), "odd\n");
-    assert.equal(latin1(m.get(`./${LONG_PATH}`)!.data), "deep\n");
-    assert.equal(latin1(m.get("./long-link")!.entry.linkPath), LONG_PATH);
-    assert.equal(m.get("./tmp")!.entry.mode, 0o1777);
+      const m = byName(members);
+      const tool = m.get("./bin/tool")!.entry;
+      const again = m.get("./bin/tool-again")!.entry;
+      // The first name in byte order carries the data; the other is a hardlink to it.
+      assert.equal(tool.type, "file");
+      assert.equal(again.type, "hardlink");
+      assert.equal(latin1(again.linkPath), "./bin/tool");
+      assert.equal(tool.mode, 0o4755);
+      assert.equal(tool.mtime, 1_700_000_001.5);
+      assert.equal(latin1(m.get("./bin/sh")!.entry.linkPath), "tool");
+      assert.equal(m.get("./dev/null")!.entry.type, "char");
+      assert.deepEqual([m.get("./dev/null")!.entry.devMajor, m.get("./dev/null")!.entry.devMinor], [1, 3]);
+      assert.equal(m.get("./run-fifo")!.entry.type, "fifo");
+      assert.equal(latin1(m.get("./bin/ping")!.entry.xattrs.get("security.capability")!), latin1(CAP_NET_RAW_V2));
+      assert.equal(latin1(m.get("./home/app/notes")!.entry.xattrs.get("user.bin")!), "\x00\x01\xff\x0a");
+      assert.deepEqual([m.get("./big-owner")!.entry.uid, m.get("./big-owner")!.entry.gid], [100000, 100000]);
+      assert.equal(latin1(m.get(`./names/${latin1(ODD_NAME)}`)!.data), "odd\n");
+      assert.equal(latin1(m.get(`./${LONG_PATH}`)!.data), "deep\n");
+      assert.equal(latin1(m.get("./long-link")!.entry.linkPath), LONG_PATH);
+      assert.equal(m.get("./tmp")!.entry.mode, 0o1777);
 
-    assert.ok(
-      warnings.some((w) => w.includes("ids of 65536 or more") && w.includes("/big-owner")),
-      warnings.join("\n"),
-    );
-  } finally {
-    ws.done();
-  }
-});
+      assert.ok(
+        warnings.some((w) => w.includes("ids of 65536 or more") && w.includes("/big-owner")),
+        warnings.join("\n"),
+      );
+    } finally {
+      ws.done();
+    }
+  },
+);
 
-Deno.test("writePveTemplate output extracts with GNU tar into a tree whose manifest equals the source's", async () => {
+systemTest("writePveTemplate output extracts with GNU tar into a tree whose manifest equals the source's", async () => {
   const ws = workspace();
   try {
     buildHardTree(ws.src);
@@ -103,7 +107,7 @@ Deno.test("writePveTemplate output extracts with GNU tar into a tree whose manif
   }
 });
 
-Deno.test("writePveTemplate output extracts with pct's own tar flags, which leave ./dev/* out", async () => {
+systemTest("writePveTemplate output extracts with pct's own tar flags, which leave ./dev/* out", async () => {
   const ws = workspace();
   try {
     buildHardTree(ws.src);
@@ -119,72 +123,75 @@ Deno.test("writePveTemplate output extracts with pct's own tar flags, which leav
   }
 });
 
-Deno.test("writePveTemplate shifts an id-mapped rootfs back to container ids, v3 capabilities and owners alike", async () => {
-  const ws = workspace();
-  const idmap: IdMap = {
-    uid: [{ container: 0, host: 200000, size: 200000 }],
-    gid: [{ container: 0, host: 200000, size: 200000 }],
-  };
-  try {
-    const plain = `${ws.base}/plain`;
-    Deno.mkdirSync(plain);
-    buildHardTree(plain);
-    buildHardTree(ws.src, { idmap });
-    // A v3 capability for container root on disk holds host uid 200000; one for uid 7 holds 200007.
-    const v3 = (root: number) => {
-      const v = new Uint8Array(24);
-      const view = new DataView(v.buffer);
-      view.setUint32(0, 0x03000001, true);
-      view.setUint32(4, 1 << 13, true);
-      view.setUint32(20, root, true);
-      return v;
+systemTest(
+  "writePveTemplate shifts an id-mapped rootfs back to container ids, v3 capabilities and owners alike",
+  async () => {
+    const ws = workspace();
+    const idmap: IdMap = {
+      uid: [{ container: 0, host: 200000, size: 200000 }],
+      gid: [{ container: 0, host: 200000, size: 200000 }],
     };
-    apply(ws.src, [[
-      file("cap-root", "x", { xattrs: { "security.capability": v3(0) } }),
-      file("cap-seven", "y", { xattrs: { "security.capability": v3(7) } }),
-    ]], { idmap });
-    const onDisk = (name: string) => {
-      const fd = check(openat(AT_FDCWD, enc.encode(`${ws.src}/${name}`), O_PATH), "openat");
-      try {
-        return getxattrFd(fd, "security.capability") as Uint8Array;
-      } finally {
-        close(fd);
-      }
-    };
-    assert.equal(new DataView(onDisk("cap-seven").buffer).getUint32(20, true), 200007, "the rootfs holds host ids");
-    assert.equal(Deno.statSync(`${ws.src}/home/app`).uid, 201000);
+    try {
+      const plain = `${ws.base}/plain`;
+      Deno.mkdirSync(plain);
+      buildHardTree(plain);
+      buildHardTree(ws.src, { idmap });
+      // A v3 capability for container root on disk holds host uid 200000; one for uid 7 holds 200007.
+      const v3 = (root: number) => {
+        const v = new Uint8Array(24);
+        const view = new DataView(v.buffer);
+        view.setUint32(0, 0x03000001, true);
+        view.setUint32(4, 1 << 13, true);
+        view.setUint32(20, root, true);
+        return v;
+      };
+      apply(ws.src, [[
+        file("cap-root", "x", { xattrs: { "security.capability": v3(0) } }),
+        file("cap-seven", "y", { xattrs: { "security.capability": v3(7) } }),
+      ]], { idmap });
+      const onDisk = (name: string) => {
+        const fd = check(openat(AT_FDCWD, enc.encode(`${ws.src}/${name}`), O_PATH), "openat");
+        try {
+          return getxattrFd(fd, "security.capability") as Uint8Array;
+        } finally {
+          close(fd);
+        }
+      };
+      assert.equal(new DataView(onDisk("cap-seven").buffer).getUint32(20, true), 200007, "the rootfs holds host ids");
+      assert.equal(Deno.statSync(`${ws.src}/home/app`).uid, 201000);
 
-    const out = `${ws.base}/t.tar.zst`;
-    await writePveTemplate(ws.src, out, { idmap });
-    const m = byName(readTar(unzstd(out)).members);
-    assert.deepEqual([m.get(".")!.entry.uid, m.get(".")!.entry.gid], [0, 0]);
-    assert.deepEqual([m.get("./home/app")!.entry.uid, m.get("./home/app")!.entry.gid], [1000, 1000]);
-    assert.deepEqual([m.get("./big-owner")!.entry.uid, m.get("./big-owner")!.entry.gid], [100000, 100000]);
-    const capRoot = m.get("./cap-root")!.entry.xattrs.get("security.capability")!;
-    assert.equal(capRoot.length, 20, "a v3 capability of container root becomes v2");
-    assert.equal(new DataView(capRoot.buffer, capRoot.byteOffset).getUint32(0, true), 0x02000001);
-    const capSeven = m.get("./cap-seven")!.entry.xattrs.get("security.capability")!;
-    assert.equal(new DataView(capSeven.buffer, capSeven.byteOffset).getUint32(20, true), 7);
+      const out = `${ws.base}/t.tar.zst`;
+      await writePveTemplate(ws.src, out, { idmap });
+      const m = byName(readTar(unzstd(out)).members);
+      assert.deepEqual([m.get(".")!.entry.uid, m.get(".")!.entry.gid], [0, 0]);
+      assert.deepEqual([m.get("./home/app")!.entry.uid, m.get("./home/app")!.entry.gid], [1000, 1000]);
+      assert.deepEqual([m.get("./big-owner")!.entry.uid, m.get("./big-owner")!.entry.gid], [100000, 100000]);
+      const capRoot = m.get("./cap-root")!.entry.xattrs.get("security.capability")!;
+      assert.equal(capRoot.length, 20, "a v3 capability of container root becomes v2");
+      assert.equal(new DataView(capRoot.buffer, capRoot.byteOffset).getUint32(0, true), 0x02000001);
+      const capSeven = m.get("./cap-seven")!.entry.xattrs.get("security.capability")!;
+      assert.equal(new DataView(capSeven.buffer, capSeven.byteOffset).getUint32(20, true), 7);
 
-    // Apart from the two extra files, the template equals one made from the unshifted tree.
-    const plainOut = `${ws.base}/plain.tar.zst`;
-    await writePveTemplate(plain, plainOut);
-    const strip = (members: readonly ReadMember[]) =>
-      members.filter((x) => !latin1(x.entry.path).startsWith("./cap-")).map((x) => ({
-        ...x.entry,
-        offset: 0,
-        // Parents made without an entry of their own get the time of the run.
-        mtime: x.entry.type === "directory" ? 0 : x.entry.mtime,
-        xattrs: [...x.entry.xattrs],
-        data: latin1(x.data),
-      }));
-    assert.deepEqual(strip(readTar(unzstd(out)).members), strip(readTar(unzstd(plainOut)).members));
-  } finally {
-    ws.done();
-  }
-});
+      // Apart from the two extra files, the template equals one made from the unshifted tree.
+      const plainOut = `${ws.base}/plain.tar.zst`;
+      await writePveTemplate(plain, plainOut);
+      const strip = (members: readonly ReadMember[]) =>
+        members.filter((x) => !latin1(x.entry.path).startsWith("./cap-")).map((x) => ({
+          ...x.entry,
+          offset: 0,
+          // Parents made without an entry of their own get the time of the run.
+          mtime: x.entry.type === "directory" ? 0 : x.entry.mtime,
+          xattrs: [...x.entry.xattrs],
+          data: latin1(x.data),
+        }));
+      assert.deepEqual(strip(readTar(unzstd(out)).members), strip(readTar(unzstd(plainOut)).members));
+    } finally {
+      ws.done();
+    }
+  },
+);
 
-Deno.test("writePveTemplate refuses an owner outside the id map and leaves no file behind", async () => {
+systemTest("writePveTemplate refuses an owner outside the id map and leaves no file behind", async () => {
   const ws = workspace();
   try {
     apply(ws.src, [[file("stray", "z", { uid: 5 })]]);
@@ -205,7 +212,7 @@ Deno.test("writePveTemplate refuses an owner outside the id map and leaves no fi
   }
 });
 
-Deno.test("tarRootfs leaves sockets out with a warning and names device nodes outside /dev", async () => {
+systemTest("tarRootfs leaves sockets out with a warning and names device nodes outside /dev", async () => {
   const ws = workspace();
   try {
     apply(ws.src, [[file("a", "1")]]);
@@ -231,7 +238,7 @@ Deno.test("tarRootfs leaves sockets out with a warning and names device nodes ou
   }
 });
 
-Deno.test("writePveTemplate keeps xattr policy: trusted.* stays out of the template", async () => {
+systemTest("writePveTemplate keeps xattr policy: trusted.* stays out of the template", async () => {
   const ws = workspace();
   try {
     apply(ws.src, [[file("f", "1")]]);
@@ -262,7 +269,7 @@ function fixtureRootfs(name: string): Map<string, string[]> {
   );
 }
 
-Deno.test("writePveTemplate turns the converted busybox fixture into a template with container owners", async (t) => {
+systemTest("writePveTemplate turns the converted busybox fixture into a template with container owners", async (t) => {
   const ws = workspace();
   const main = new URL("../../main.ts", import.meta.url).pathname;
   const fixture = new URL("../../fixtures/images/busybox.oci.tar", import.meta.url).pathname;
@@ -333,65 +340,68 @@ function facls(root: string, paths: readonly string[]): string[] {
   );
 }
 
-Deno.test("writePveTemplate keeps POSIX ACLs through pct's extraction, with container ids, as SCHILY.acl records", async () => {
-  const ws = workspace();
-  const idmap: IdMap = {
-    uid: [{ container: 0, host: 200000, size: 100000 }],
-    gid: [{ container: 0, host: 200000, size: 100000 }],
-  };
-  try {
-    // The source tree: ACLs set by the real setfacl on a plain (not id-mapped) rootfs.
-    Deno.mkdirSync(`${ws.src}/shared`);
-    Deno.writeTextFileSync(`${ws.src}/secret`, "s\n", { mode: 0o640 });
-    Deno.chmodSync(`${ws.src}/secret`, 0o640);
-    run("setfacl", ["-m", "u:1234:r,g:5678:r,m:r", `${ws.src}/secret`]);
-    run("setfacl", ["-d", "-m", "u:1234:rwx,g::rx,o::-", `${ws.src}/shared`]);
-    run("setfacl", ["-m", "g:33:rwx", `${ws.src}/shared`]);
-    const paths = ["secret", "shared"];
-    const want = facls(ws.src, paths);
-    assert.ok(want[0]!.includes("user:1234:r--") && want[0]!.endsWith("mode 640"), want[0]);
-    assert.ok(want[1]!.includes("default:user:1234:rwx"), want[1]);
-
-    const out = `${ws.base}/t.tar.zst`;
-    await writePveTemplate(ws.src, out);
-    const m = byName(readTar(unzstd(out)).members);
-    assert.ok(m.get("./secret")!.entry.xattrs.has("system.posix_acl_access"));
-    const ct = `${ws.base}/ct`;
-    pctExtract(out, ct);
-    assert.deepEqual(facls(ct, paths), want, "pct's tar (--acls, xattrs only user.* and security.capability)");
-
-    // The same ACLs on an id-mapped rootfs (host ids 200000+ on disk) come out with container ids.
-    const xattrOf = (path: string, name: string) => {
-      const fd = check(openat(AT_FDCWD, enc.encode(path), O_RDONLY), "openat");
-      try {
-        return getxattrFd(fd, name) as Uint8Array;
-      } finally {
-        close(fd);
-      }
+systemTest(
+  "writePveTemplate keeps POSIX ACLs through pct's extraction, with container ids, as SCHILY.acl records",
+  async () => {
+    const ws = workspace();
+    const idmap: IdMap = {
+      uid: [{ container: 0, host: 200000, size: 100000 }],
+      gid: [{ container: 0, host: 200000, size: 100000 }],
     };
-    const mapped = `${ws.base}/mapped`;
-    apply(mapped, [[
-      file("secret", "s\n", {
-        mode: 0o640,
-        xattrs: { "system.posix_acl_access": xattrOf(`${ws.src}/secret`, "system.posix_acl_access") },
-      }),
-      dir("shared", {
-        xattrs: {
-          "system.posix_acl_access": xattrOf(`${ws.src}/shared`, "system.posix_acl_access"),
-          "system.posix_acl_default": xattrOf(`${ws.src}/shared`, "system.posix_acl_default"),
-        },
-      }),
-    ]], { idmap });
-    assert.ok(facls(mapped, ["secret"])[0]!.includes("user:201234:r--"), "the rootfs holds host ids");
-    const mappedOut = `${ws.base}/mapped.tar.zst`;
-    await writePveTemplate(mapped, mappedOut, { idmap });
-    const ct2 = `${ws.base}/ct2`;
-    pctExtract(mappedOut, ct2);
-    assert.deepEqual(facls(ct2, paths), want);
-  } finally {
-    ws.done();
-  }
-});
+    try {
+      // The source tree: ACLs set by the real setfacl on a plain (not id-mapped) rootfs.
+      Deno.mkdirSync(`${ws.src}/shared`);
+      Deno.writeTextFileSync(`${ws.src}/secret`, "s\n", { mode: 0o640 });
+      Deno.chmodSync(`${ws.src}/secret`, 0o640);
+      run("setfacl", ["-m", "u:1234:r,g:5678:r,m:r", `${ws.src}/secret`]);
+      run("setfacl", ["-d", "-m", "u:1234:rwx,g::rx,o::-", `${ws.src}/shared`]);
+      run("setfacl", ["-m", "g:33:rwx", `${ws.src}/shared`]);
+      const paths = ["secret", "shared"];
+      const want = facls(ws.src, paths);
+      assert.ok(want[0]!.includes("user:1234:r--") && want[0]!.endsWith("mode 640"), want[0]);
+      assert.ok(want[1]!.includes("default:user:1234:rwx"), want[1]);
+
+      const out = `${ws.base}/t.tar.zst`;
+      await writePveTemplate(ws.src, out);
+      const m = byName(readTar(unzstd(out)).members);
+      assert.ok(m.get("./secret")!.entry.xattrs.has("system.posix_acl_access"));
+      const ct = `${ws.base}/ct`;
+      pctExtract(out, ct);
+      assert.deepEqual(facls(ct, paths), want, "pct's tar (--acls, xattrs only user.* and security.capability)");
+
+      // The same ACLs on an id-mapped rootfs (host ids 200000+ on disk) come out with container ids.
+      const xattrOf = (path: string, name: string) => {
+        const fd = check(openat(AT_FDCWD, enc.encode(path), O_RDONLY), "openat");
+        try {
+          return getxattrFd(fd, name) as Uint8Array;
+        } finally {
+          close(fd);
+        }
+      };
+      const mapped = `${ws.base}/mapped`;
+      apply(mapped, [[
+        file("secret", "s\n", {
+          mode: 0o640,
+          xattrs: { "system.posix_acl_access": xattrOf(`${ws.src}/secret`, "system.posix_acl_access") },
+        }),
+        dir("shared", {
+          xattrs: {
+            "system.posix_acl_access": xattrOf(`${ws.src}/shared`, "system.posix_acl_access"),
+            "system.posix_acl_default": xattrOf(`${ws.src}/shared`, "system.posix_acl_default"),
+          },
+        }),
+      ]], { idmap });
+      assert.ok(facls(mapped, ["secret"])[0]!.includes("user:201234:r--"), "the rootfs holds host ids");
+      const mappedOut = `${ws.base}/mapped.tar.zst`;
+      await writePveTemplate(mapped, mappedOut, { idmap });
+      const ct2 = `${ws.base}/ct2`;
+      pctExtract(mappedOut, ct2);
+      assert.deepEqual(facls(ct2, paths), want);
+    } finally {
+      ws.done();
+    }
+  },
+);
 
 Deno.test("writePveTemplate removes the partial template a killed run left for the same file, and keeps a live run's", async () => {
   const ws = workspace();

@@ -11,6 +11,7 @@ import { parseCreds } from "../../core/registry/credentials.ts";
 import { ownerTag } from "../../core/rootfs/owner_tag.ts";
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
 import { startRegistry, type TestRegistry } from "../_helpers/registry.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 const FIXTURES = new URL("../../fixtures/images/", import.meta.url).pathname;
 // From fixtures/images/checks.txt.
@@ -42,7 +43,7 @@ function options(registry: TestRegistry, extra: PullOptions = {}): PullOptions {
 }
 
 for (const mode of ["http", "tls-basic", "token"] as const) {
-  Deno.test(`pull (${mode}): skopeo and umoci read the copy, and it converts to the fixture's rootfs`, async () => {
+  systemTest(`pull (${mode}): skopeo and umoci read the copy, and it converts to the fixture's rootfs`, async () => {
     await using registry = await startRegistry(mode);
     await registry.seed("busybox.oci.tar", "busybox:1");
     const dir = await Deno.makeTempDir({ prefix: "oci2lxc-pull-" });
@@ -67,7 +68,7 @@ for (const mode of ["http", "tls-basic", "token"] as const) {
   });
 }
 
-Deno.test("pull: from an index the host's or --platform's manifest, with --all the whole index", async () => {
+systemTest("pull: from an index the host's or --platform's manifest, with --all the whole index", async () => {
   await using registry = await startRegistry("http");
   await registry.seed("busybox.multiarch.oci.tar", "multi:latest", { all: true });
   const dir = await Deno.makeTempDir({ prefix: "oci2lxc-pull-" });

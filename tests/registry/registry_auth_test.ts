@@ -14,7 +14,9 @@ const json = (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes));
 /** Pull busybox's manifest, config and layer; returns the --debug lines. */
 async function pull(registry: TestRegistry, options: RegistryClientOptions, repository = "busybox"): Promise<string[]> {
   const debug: string[] = [];
-  using client = new RegistryClient(registry.host, { env: {}, ...options, debug: (line) => debug.push(line) });
+  // No credential file anywhere: an empty env would mean HOME=/root, which a normal user cannot read (the unit tier).
+  const env = { HOME: "/nonexistent" };
+  using client = new RegistryClient(registry.host, { env, ...options, debug: (line) => debug.push(line) });
   const manifest = json((await client.getManifest(repository, "latest", ACCEPT)).bytes);
   for (const blob of [manifest.config, ...manifest.layers]) {
     const { stream } = await client.getBlob(repository, blob.digest, { size: blob.size });

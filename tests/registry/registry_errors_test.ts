@@ -6,10 +6,11 @@
 import assert from "node:assert/strict";
 import { Oci2LxcError } from "../../core/errors.ts";
 import { RegistryClient } from "../../core/registry/registry_client.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 const ACCEPT = ["application/vnd.oci.image.manifest.v1+json"];
 
-Deno.test("RegistryClient: an unknown host is named as such (resolved in an empty network namespace)", async () => {
+systemTest("RegistryClient: an unknown host is named as such (resolved in an empty network namespace)", async () => {
   const script = `
     import { RegistryClient } from ${
     JSON.stringify(new URL("../../core/registry/registry_client.ts", import.meta.url).href)

@@ -13,6 +13,7 @@ import { parseCreds } from "../../core/registry/credentials.ts";
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
 import { type Fault, FaultProxy } from "../_helpers/fault_proxy.ts";
 import { startRegistry, type TestRegistry } from "../_helpers/registry.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 const FIXTURES = new URL("../../fixtures/images/", import.meta.url).pathname;
 // From fixtures/images/checks.txt.
@@ -35,7 +36,7 @@ async function rootfs(reference: string, dest: string, registry?: RegistryOption
 }
 
 for (const mode of ["http", "tls-basic", "token"] as const) {
-  Deno.test(`docker:// (${mode}): convert gives the archive's rootfs; inspect reads no layer`, async () => {
+  systemTest(`docker:// (${mode}): convert gives the archive's rootfs; inspect reads no layer`, async () => {
     await using registry = await startRegistry(mode);
     await registry.seed("busybox.oci.tar", "busybox:1");
     await registry.seed("busybox.multiarch.oci.tar", "multi:latest", { all: true });
@@ -126,7 +127,7 @@ const faults: { name: string; fault: Fault; code: string; message: RegExp }[] = 
 ];
 
 for (const f of faults) {
-  Deno.test(`docker://: ${f.name} fails convert with one clear error and nothing at DEST`, async () => {
+  systemTest(`docker://: ${f.name} fails convert with one clear error and nothing at DEST`, async () => {
     await using registry = await startRegistry("http");
     await registry.seed("busybox.oci.tar", "busybox:1");
     await using proxy = new FaultProxy(registry.host);
@@ -151,28 +152,31 @@ for (const f of faults) {
   });
 }
 
-Deno.test("docker://: while a layer is written, the next layer's transfer has started (bounded prefetch)", async () => {
-  await using registry = await startRegistry("http");
-  await registry.seed("whiteouts.oci.tar", "whiteouts:1");
-  await using proxy = new FaultProxy(registry.host);
-  // The first layer (busybox's) is held after 100 kB; the second is asked for while it waits.
-  proxy.add({ match: new RegExp(`^GET /v2/whiteouts/blobs/${LAYER}$`), fault: { kind: "hold", after: 100_000 } });
-  const second =
-    /^GET \/v2\/whiteouts\/blobs\/sha256:f0cfe0d8121fdf7118b154baefea305dd17bca72673705ce3568b153bebc93f7$/;
-  const dir = await Deno.makeTempDir({ prefix: "oci2lxc-docker-" });
-  try {
-    const converting = rootfs(`docker://${proxy.host}/whiteouts:1`, `${dir}/ct`, { tlsVerify: false, env: {} });
-    converting.catch(() => {});
-    await proxy.stalled;
-    await proxy.seen(second);
-    proxy.release();
-    const got = await converting.catch((err) => {
-      throw new Error(`${err.message}: ${proxy.requests.join("; ")}`);
-    });
-    assert.equal(got, await rootfs(`oci-archive:${FIXTURES}whiteouts.oci.tar`, `${dir}/fixture`));
-    const gets = proxy.requests.filter((r) => r.startsWith("GET /v2/whiteouts/blobs/"));
-    assert.equal(gets.length, 4, `config and three layers, each fetched once: ${gets.join("; ")}`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+systemTest(
+  "docker://: while a layer is written, the next layer's transfer has started (bounded prefetch)",
+  async () => {
+    await using registry = await startRegistry("http");
+    await registry.seed("whiteouts.oci.tar", "whiteouts:1");
+    await using proxy = new FaultProxy(registry.host);
+    // The first layer (busybox's) is held after 100 kB; the second is asked for while it waits.
+    proxy.add({ match: new RegExp(`^GET /v2/whiteouts/blobs/${LAYER}$`), fault: { kind: "hold", after: 100_000 } });
+    const second =
+      /^GET \/v2\/whiteouts\/blobs\/sha256:f0cfe0d8121fdf7118b154baefea305dd17bca72673705ce3568b153bebc93f7$/;
+    const dir = await Deno.makeTempDir({ prefix: "oci2lxc-docker-" });
+    try {
+      const converting = rootfs(`docker://${proxy.host}/whiteouts:1`, `${dir}/ct`, { tlsVerify: false, env: {} });
+      converting.catch(() => {});
+      await proxy.stalled;
+      await proxy.seen(second);
+      proxy.release();
+      const got = await converting.catch((err) => {
+        throw new Error(`${err.message}: ${proxy.requests.join("; ")}`);
+      });
+      assert.equal(got, await rootfs(`oci-archive:${FIXTURES}whiteouts.oci.tar`, `${dir}/fixture`));
+      const gets = proxy.requests.filter((r) => r.startsWith("GET /v2/whiteouts/blobs/"));
+      assert.equal(gets.length, 4, `config and three layers, each fetched once: ${gets.join("; ")}`);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

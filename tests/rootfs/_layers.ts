@@ -237,41 +237,6 @@ export function lstat(path: string): Deno.FileInfo | null {
   }
 }
 
-/** Throw unless `cond`. */
-export function assert(
-  cond: unknown,
-  message = "assertion failed",
-): asserts cond {
-  if (!cond) throw new Error(message);
-}
-
-/** Throw unless the two values are deeply equal (compared as JSON). */
-export function assertEquals(
-  actual: unknown,
-  expected: unknown,
-  message = "",
-): void {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  if (a !== e) {
-    throw new Error(`${message ? message + ": " : ""}expected ${e}, got ${a}`);
-  }
-}
-
-/** Run `fn`, expect it to throw; return the error. */
-export function assertThrows(fn: () => unknown, pattern?: RegExp): Error {
-  try {
-    fn();
-  } catch (err) {
-    if (!(err instanceof Error)) throw new Error(`threw a non-Error: ${err}`);
-    if (pattern && !pattern.test(err.message)) {
-      throw new Error(`error "${err.message}" does not match ${pattern}`);
-    }
-    return err;
-  }
-  throw new Error("expected an error, none was thrown");
-}
-
 /** The names in a directory, sorted. */
 export function ls(path: string): string[] {
   return [...Deno.readDirSync(path)].map((e) => e.name).sort();

@@ -1,22 +1,11 @@
+import assert from "node:assert/strict";
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
-import { assertEquals } from "./_layers.ts";
 
-function canDropPrivileges(): boolean {
-  if (Deno.uid() !== 0) return false;
-  try {
-    return new Deno.Command("setpriv", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).outputSync().success;
-  } catch {
-    return false;
-  }
-}
+import { systemTest } from "../_helpers/tier.ts";
 
-Deno.test({
+// A system test: it needs root to drop to an unprivileged user with setpriv (util-linux).
+systemTest({
   name: "RootfsWriter in approximate mode works as an unprivileged user, even through 0000 directories",
-  ignore: !canDropPrivileges(),
   fn() {
     const base = Deno.makeTempDirSync({ prefix: "oci2lxc-approx-" });
     try {
@@ -43,13 +32,13 @@ Deno.test({
           `child failed: ${new TextDecoder().decode(out.stderr)}`,
         );
       }
-      assertEquals(JSON.parse(stdout), [
+      assert.deepEqual(JSON.parse(stdout), [
         "ownership-skipped",
         "xattr-skipped",
         "device-skipped",
       ]);
       const lines = fsManifest(`${base}/rootfs`).trim().split("\n").map((l) => l.replace(/ sha256=\w+/, ""));
-      assertEquals(lines, [
+      assert.deepEqual(lines, [
         "/ dir 0755 65534 65534",
         "/dev dir 0755 65534 65534",
         "/fifo fifo 0640 65534 65534",

@@ -3,22 +3,9 @@
  * walk: nothing outside the root may change, whatever the layer says.
  */
 
-import {
-  apply,
-  assert,
-  assertEquals,
-  assertThrows,
-  dir,
-  eachResolver,
-  file,
-  hardlink,
-  type Layer,
-  ls,
-  lstat,
-  node,
-  symlink,
-  whiteout,
-} from "./_layers.ts";
+import assert from "node:assert/strict";
+import { apply, dir, eachResolver, file, hardlink, type Layer, ls, lstat, node, symlink, whiteout } from "./_layers.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 const HOST_PROBE = "/etc/oci2lxc-breakout-probe";
 
@@ -39,7 +26,7 @@ const cases: Case[] = [
       file("localetc/oci2lxc-breakout-probe", "x"),
     ]],
     check: (root) =>
-      assertEquals(
+      assert.deepEqual(
         Deno.readTextFileSync(`${root}/etc/oci2lxc-breakout-probe`),
         "x",
       ),
@@ -51,7 +38,7 @@ const cases: Case[] = [
       file("up/canary", "pwned"),
       file("up/outside/keep", "pwned"),
     ]],
-    check: (root) => assertEquals(ls(root), ["canary", "outside", "up"]),
+    check: (root) => assert.deepEqual(ls(root), ["canary", "outside", "up"]),
   },
   {
     name: "symlink to the sibling directory outside",
@@ -61,7 +48,7 @@ const cases: Case[] = [
       node("fifo", "o/fifo"),
       dir("o/newdir"),
     ]],
-    check: (root) => assertEquals(ls(`${root}/outside`), ["fifo", "keep", "newdir"]),
+    check: (root) => assert.deepEqual(ls(`${root}/outside`), ["fifo", "keep", "newdir"]),
   },
   {
     name: "'..' in names",
@@ -70,7 +57,7 @@ const cases: Case[] = [
       file("a/../../outside/keep", "pwned"),
       dir("../../x"),
     ]],
-    check: (root) => assertEquals(ls(root), ["canary", "outside", "x"]),
+    check: (root) => assert.deepEqual(ls(root), ["canary", "outside", "x"]),
   },
   {
     name: "absolute names",
@@ -79,7 +66,7 @@ const cases: Case[] = [
       dir("/outside"),
       file("/outside/keep", "pwned"),
     ]],
-    check: (root) => assertEquals(Deno.readTextFileSync(`${root}/canary`), "pwned"),
+    check: (root) => assert.deepEqual(Deno.readTextFileSync(`${root}/canary`), "pwned"),
   },
   {
     name: "absolute hardlink outward",
@@ -107,7 +94,7 @@ const cases: Case[] = [
       whiteout("up/.wh.canary"),
       whiteout("o/.wh.keep"),
     ]],
-    check: (root) => assertEquals(ls(root), ["o", "up"]),
+    check: (root) => assert.deepEqual(ls(root), ["o", "up"]),
   },
   {
     name: "whiteout with '..' and absolute names",
@@ -116,7 +103,7 @@ const cases: Case[] = [
       whiteout("/../../.wh.outside"),
       whiteout("a/../../.wh.rootfs"),
     ]],
-    check: (root) => assertEquals(ls(root), ["x"]),
+    check: (root) => assert.deepEqual(ls(root), ["x"]),
   },
   {
     name: "opaque whiteout through an escaping symlink",
@@ -130,7 +117,7 @@ const cases: Case[] = [
       whiteout("/.wh.."),
       whiteout("../.wh.."),
     ]],
-    check: (root) => assertEquals(ls(root), ["x"]),
+    check: (root) => assert.deepEqual(ls(root), ["x"]),
   },
   {
     name: "replacing the root entry",
@@ -141,7 +128,7 @@ const cases: Case[] = [
       hardlink(".", "x"),
       file("inside", "i"),
     ]],
-    check: (root) => assertEquals(ls(root), ["inside"]),
+    check: (root) => assert.deepEqual(ls(root), ["inside"]),
   },
   {
     name: "symlink loop as a parent",
@@ -165,26 +152,26 @@ const cases: Case[] = [
       file("o/keep", "mine"),
     ]],
     // The link dangles inside the root, so the directory replaces it.
-    check: (root) => assertEquals(Deno.readTextFileSync(`${root}/o/keep`), "mine"),
+    check: (root) => assert.deepEqual(Deno.readTextFileSync(`${root}/o/keep`), "mine"),
   },
 ];
 
 for (const c of cases) {
-  Deno.test(`RootfsWriter keeps the host untouched: ${c.name}`, () => {
+  systemTest(`RootfsWriter keeps the host untouched: ${c.name}`, () => {
     eachResolver((sb, opts) => {
       if (c.fails) {
-        assertThrows(() => apply(sb.root, c.layers, opts), c.fails);
+        assert.throws(() => apply(sb.root, c.layers, opts), { message: c.fails });
       } else {
         apply(sb.root, c.layers, opts);
         c.check?.(sb.root);
       }
       sb.assertCanaryIntact();
-      assertEquals(
+      assert.deepEqual(
         Deno.statSync(`${sb.base}/canary`).nlink,
         1,
         "no hardlink to the canary",
       );
-      assertEquals(lstat(HOST_PROBE), null, "host /etc untouched");
+      assert.deepEqual(lstat(HOST_PROBE), null, "host /etc untouched");
       assert(lstat("/etc/passwd")?.isFile, "host /etc/passwd still there");
     });
   });

@@ -1,7 +1,8 @@
+import assert from "node:assert/strict";
 import { close } from "../../core/native/libc.ts";
 import { ConfinedRoot } from "../../core/rootfs/confined_root.ts";
 import { cleanPath } from "../../core/rootfs/entry_path.ts";
-import { assert, assertEquals, assertThrows, b, sandbox } from "./_layers.ts";
+import { b, sandbox } from "./_layers.ts";
 
 const dec = new TextDecoder();
 
@@ -19,12 +20,12 @@ Deno.test("cleanPath clamps '..' at the root and drops '.', empty components and
   ];
   for (const [input, path, dotdot, abs] of cases) {
     const c = cleanPath(b(input));
-    assertEquals([dec.decode(c.path), c.hadDotDot, c.absolute], [
+    assert.deepEqual([dec.decode(c.path), c.hadDotDot, c.absolute], [
       path,
       dotdot,
       abs,
     ], input);
-    assertEquals(
+    assert.deepEqual(
       dec.decode(c.path.subarray(c.nameStart)),
       path.slice(path.lastIndexOf("/") + 1),
       input,
@@ -52,11 +53,11 @@ Deno.test("ConfinedRoot resolves symlinks and '..' inside the root, the same way
     Deno.symlinkSync("/usr/lib", `${dir}/abs`);
     Deno.symlinkSync("../../../usr", `${dir}/rel`);
     Deno.symlinkSync("/", `${dir}/top`);
-    assertEquals(root.resolveDir(b("abs"), false)?.canon, "usr/lib");
-    assertEquals(root.resolveDir(b("rel/lib"), false)?.canon, "usr/lib");
-    assertEquals(root.resolveDir(b("top/top/usr/../.."), false)?.canon, "");
-    assertEquals(root.resolveDir(b("missing"), false), null);
-    assertEquals(root.resolveDir(b("abs/x/y"), true)?.canon, "usr/lib/x/y");
+    assert.deepEqual(root.resolveDir(b("abs"), false)?.canon, "usr/lib");
+    assert.deepEqual(root.resolveDir(b("rel/lib"), false)?.canon, "usr/lib");
+    assert.deepEqual(root.resolveDir(b("top/top/usr/../.."), false)?.canon, "");
+    assert.deepEqual(root.resolveDir(b("missing"), false), null);
+    assert.deepEqual(root.resolveDir(b("abs/x/y"), true)?.canon, "usr/lib/x/y");
     assert(Deno.lstatSync(`${dir}/usr/lib/x/y`).isDirectory);
   });
 });
@@ -65,7 +66,7 @@ Deno.test("ConfinedRoot reports a symlink loop as ELOOP", () => {
   both((root, dir) => {
     Deno.symlinkSync("b", `${dir}/a`);
     Deno.symlinkSync("a", `${dir}/b`);
-    assertThrows(() => root.resolveDir(b("a/x"), true), /ELOOP/);
+    assert.throws(() => root.resolveDir(b("a/x"), true), { message: /ELOOP/ });
   });
 });
 
@@ -74,17 +75,17 @@ Deno.test("ConfinedRoot forgets cached directories on invalidate", () => {
     Deno.mkdirSync(`${dir}/one`);
     Deno.mkdirSync(`${dir}/two`);
     Deno.symlinkSync("one", `${dir}/cur`);
-    assertEquals(root.resolveDir(b("cur"), false)?.canon, "one");
+    assert.deepEqual(root.resolveDir(b("cur"), false)?.canon, "one");
     Deno.removeSync(`${dir}/cur`);
     Deno.symlinkSync("two", `${dir}/cur`);
-    assertEquals(
+    assert.deepEqual(
       root.resolveDir(b("cur"), false)?.canon,
       "one",
       "cached until invalidated",
     );
     root.invalidate();
     root.release();
-    assertEquals(root.resolveDir(b("cur"), false)?.canon, "two");
+    assert.deepEqual(root.resolveDir(b("cur"), false)?.canon, "two");
   });
 });
 
@@ -104,12 +105,12 @@ Deno.test("ConfinedRoot resolves below a cached parent without following a symli
     Deno.mkdirSync(`${dir}/a/d`, { recursive: true });
     Deno.mkdirSync(`${dir}/x`);
     Deno.symlinkSync("/x", `${dir}/a/l`);
-    assertEquals(root.resolveDir(b("a"), false)?.canon, "a"); // now cached
-    assertEquals(root.resolveDir(b("a/d"), false)?.canon, "a/d");
-    assertEquals(root.resolveDir(b("a/l"), false)?.canon, "x");
-    assertEquals(root.resolveDir(b("a/l/.."), false)?.canon, "");
-    assertEquals(root.resolveDir(b("a/.."), false)?.canon, "");
-    assertEquals(root.resolveDir(b("a/new"), true)?.canon, "a/new");
+    assert.deepEqual(root.resolveDir(b("a"), false)?.canon, "a"); // now cached
+    assert.deepEqual(root.resolveDir(b("a/d"), false)?.canon, "a/d");
+    assert.deepEqual(root.resolveDir(b("a/l"), false)?.canon, "x");
+    assert.deepEqual(root.resolveDir(b("a/l/.."), false)?.canon, "");
+    assert.deepEqual(root.resolveDir(b("a/.."), false)?.canon, "");
+    assert.deepEqual(root.resolveDir(b("a/new"), true)?.canon, "a/new");
   });
 });
 
@@ -117,8 +118,10 @@ Deno.test("ConfinedRoot refuses to create a directory whose real path passes PAT
   both((root, dir) => {
     const deep = "B/".repeat(2040); // 4080 bytes
     Deno.symlinkSync(deep, `${dir}/s`);
-    assertThrows(() => root.resolveDir(b("s/CCCCCCCCCCCCCCCCCCCC"), true), /at least 4101 bytes.*PATH_MAX/);
-    assertEquals(root.resolveDir(b("s/CCCCCCCCCCCC"), true)?.canon, `${deep}CCCCCCCCCCCC`);
+    assert.throws(() => root.resolveDir(b("s/CCCCCCCCCCCCCCCCCCCC"), true), {
+      message: /at least 4101 bytes.*PATH_MAX/,
+    });
+    assert.deepEqual(root.resolveDir(b("s/CCCCCCCCCCCC"), true)?.canon, `${deep}CCCCCCCCCCCC`);
   });
 });
 
@@ -139,11 +142,11 @@ Deno.test("ConfinedRoot.visitCanonical visits each path once, below before above
       seen.push([canon, fd < 0 ? fd : 0]);
     });
     const order = seen.map(([c]) => c);
-    assertEquals([...order].sort(), ["", "a", "a-b", "a/b/c", "f", "gone/x", "l", "l/x"]);
+    assert.deepEqual([...order].sort(), ["", "a", "a-b", "a/b/c", "f", "gone/x", "l", "l/x"]);
     assert(order.indexOf("a/b/c") < order.indexOf("a") && order.indexOf("a") < order.indexOf(""), order.join());
-    assertEquals(order[order.length - 1], "");
+    assert.deepEqual(order[order.length - 1], "");
     const fds = Object.fromEntries(seen);
-    assertEquals([fds["a"], fds["a-b"], fds["a/b/c"]], [0, 0, 0]);
-    assertEquals([fds["l"], fds["l/x"], fds["f"], fds["gone/x"]], [-20, -20, -20, -2]); // ENOTDIR, ENOENT
+    assert.deepEqual([fds["a"], fds["a-b"], fds["a/b/c"]], [0, 0, 0]);
+    assert.deepEqual([fds["l"], fds["l/x"], fds["f"], fds["gone/x"]], [-20, -20, -20, -2]); // ENOTDIR, ENOENT
   });
 });

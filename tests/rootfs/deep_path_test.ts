@@ -5,19 +5,10 @@
  * under `strace`, never timed; the limits are checked by their messages.
  */
 
+import assert from "node:assert/strict";
 import { Oci2LxcError } from "../../core/errors.ts";
-import {
-  apply,
-  assert,
-  assertEquals,
-  assertThrows,
-  dir,
-  eachResolver,
-  file,
-  hardlink,
-  ls,
-  symlink,
-} from "./_layers.ts";
+import { apply, dir, eachResolver, file, hardlink, ls, symlink } from "./_layers.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 /** Deep enough to be quadratic before (~2 M openat or path bytes), shallow enough to fit PATH_MAX. */
 const DEPTH = 2000;
@@ -51,44 +42,47 @@ function countWork(trace: string): Map<string, Work> {
   return work;
 }
 
-Deno.test("a deep path costs syscalls linear in its depth, one entry or one entry per level, with openat2 and the walk", () => {
-  const base = Deno.makeTempDirSync({ prefix: "oci2lxc-deep-trace-" });
-  try {
-    const child = new URL("./_deep_path_child.ts", import.meta.url).pathname;
-    const out = new Deno.Command("strace", {
-      args: [
-        "-f",
-        "-qq",
-        "-e",
-        "trace=openat,openat2",
-        "-s",
-        "8192",
-        "-o",
-        `${base}/trace`,
-        Deno.execPath(),
-        "run",
-        "-A",
-        child,
-        String(DEPTH),
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).outputSync();
-    const stdout = new TextDecoder().decode(out.stdout);
-    assert(out.success, `child failed: ${new TextDecoder().decode(out.stderr)}`);
-    assertEquals(stdout.trim(), "{}", "every case converts");
-    const work = countWork(Deno.readTextFileSync(`${base}/trace`));
-    assertEquals([...work.keys()].sort(), ["chain-openat2", "chain-userspace", "deep-openat2", "deep-userspace"]);
-    for (const [label, w] of work) {
-      // Linear: a few opens per level, each of a one-byte name, plus one full path (2 bytes per level).
-      // The quadratic code made ~DEPTH²/2 calls (walk) or passed ~DEPTH² path bytes (openat2).
-      assert(w.calls <= 5 * DEPTH, `${label}: ${w.calls} openat calls for ${DEPTH} levels`);
-      assert(w.pathBytes <= 10 * DEPTH, `${label}: ${w.pathBytes} path bytes for ${DEPTH} levels`);
+systemTest(
+  "a deep path costs syscalls linear in its depth, one entry or one entry per level, with openat2 and the walk",
+  () => {
+    const base = Deno.makeTempDirSync({ prefix: "oci2lxc-deep-trace-" });
+    try {
+      const child = new URL("./_deep_path_child.ts", import.meta.url).pathname;
+      const out = new Deno.Command("strace", {
+        args: [
+          "-f",
+          "-qq",
+          "-e",
+          "trace=openat,openat2",
+          "-s",
+          "8192",
+          "-o",
+          `${base}/trace`,
+          Deno.execPath(),
+          "run",
+          "-A",
+          child,
+          String(DEPTH),
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).outputSync();
+      const stdout = new TextDecoder().decode(out.stdout);
+      assert(out.success, `child failed: ${new TextDecoder().decode(out.stderr)}`);
+      assert.deepEqual(stdout.trim(), "{}", "every case converts");
+      const work = countWork(Deno.readTextFileSync(`${base}/trace`));
+      assert.deepEqual([...work.keys()].sort(), ["chain-openat2", "chain-userspace", "deep-openat2", "deep-userspace"]);
+      for (const [label, w] of work) {
+        // Linear: a few opens per level, each of a one-byte name, plus one full path (2 bytes per level).
+        // The quadratic code made ~DEPTH²/2 calls (walk) or passed ~DEPTH² path bytes (openat2).
+        assert(w.calls <= 5 * DEPTH, `${label}: ${w.calls} openat calls for ${DEPTH} levels`);
+        assert(w.pathBytes <= 10 * DEPTH, `${label}: ${w.pathBytes} path bytes for ${DEPTH} levels`);
+      }
+    } finally {
+      Deno.removeSync(base, { recursive: true });
     }
-  } finally {
-    Deno.removeSync(base, { recursive: true });
-  }
-});
+  },
+);
 
 /** Run a tool in the root: paths deeper than PATH_MAX beside the temp dir's own name need a relative start. */
 function inRoot(root: string, cmd: string, ...args: string[]): string {
@@ -99,21 +93,22 @@ function inRoot(root: string, cmd: string, ...args: string[]): string {
 
 /** The error of applying one layer, which must be a rootfs error naming layer 1. */
 function refused(root: string, layer: Parameters<typeof apply>[1][number], options = {}): Oci2LxcError {
-  const err = assertThrows(() => apply(root, [layer], options));
+  let err: unknown;
+  assert.throws(() => apply(root, [layer], options), (thrown) => (err = thrown, true));
   assert(err instanceof Oci2LxcError, `not an Oci2LxcError: ${err}`);
-  assertEquals(err.code, "rootfs");
+  assert.deepEqual(err.code, "rootfs");
   assert(err.message.includes(" from layer 1: "), err.message);
   assert(err.hint?.includes("shorter paths") === true, `hint: ${err.hint}`);
   return err;
 }
 
-Deno.test("a path of 4095 bytes (with its leading '/') is written, one byte more is refused naming the entry", () => {
+systemTest("a path of 4095 bytes (with its leading '/') is written, one byte more is refused naming the entry", () => {
   eachResolver((sb, options) => {
     const longest = `${"A/".repeat(2046)}ff`; // 4094 bytes, "/" + it is 4095
     apply(sb.root, [[file(longest, "x")]], options);
-    assertEquals(inRoot(sb.root, "cat", longest), "x");
+    assert.deepEqual(inRoot(sb.root, "cat", longest), "x");
     const err = refused(sb.root, [file(`${longest}f`, "x")], options);
-    assertEquals(
+    assert.deepEqual(
       err.message,
       `Cannot apply ${"A/".repeat(60)}… (4095 bytes) from layer 1: the path is 4096 bytes long as an absolute path; ` +
         "Linux allows at most 4095 (PATH_MAX)",
@@ -122,7 +117,7 @@ Deno.test("a path of 4095 bytes (with its leading '/') is written, one byte more
   });
 });
 
-Deno.test("entries 3000 and 8000 levels deep are refused before anything is made", () => {
+systemTest("entries 3000 and 8000 levels deep are refused before anything is made", () => {
   eachResolver((sb, options) => {
     for (const n of [3000, 8000]) {
       const err = refused(sb.root, [dir("keep"), file(`${"A/".repeat(n)}f`, "x")], options);
@@ -133,12 +128,12 @@ Deno.test("entries 3000 and 8000 levels deep are refused before anything is made
         ),
         err.message,
       );
-      assertEquals(ls(sb.root), ["keep"]);
+      assert.deepEqual(ls(sb.root), ["keep"]);
     }
   });
 });
 
-Deno.test("a path component longer than 255 bytes is refused, and a 900 KB name is not echoed whole", () => {
+systemTest("a path component longer than 255 bytes is refused, and a 900 KB name is not echoed whole", () => {
   eachResolver((sb, options) => {
     let err = refused(sb.root, [file(`x/${"C".repeat(256)}/f`, "x")], options);
     assert(
@@ -152,11 +147,11 @@ Deno.test("a path component longer than 255 bytes is refused, and a 900 KB name 
     err = refused(sb.root, [file(`\n${"D".repeat(900_000)}`, "x")], options);
     assert(err.message.length < 400, `message of ${err.message.length} characters`);
     assert(err.message.startsWith(`Cannot apply \\x0a${"D".repeat(116)}… (900001 bytes) from layer 1:`), err.message);
-    assertEquals(ls(sb.root), ["y"]);
+    assert.deepEqual(ls(sb.root), ["y"]);
   });
 });
 
-Deno.test("link targets beyond the limits are refused", () => {
+systemTest("link targets beyond the limits are refused", () => {
   eachResolver((sb, options) => {
     let err = refused(sb.root, [symlink("l", "B/".repeat(2048))], options);
     assert(err.message.endsWith("the symlink target is 4096 bytes long; Linux allows at most 4095 (PATH_MAX)"));
@@ -167,18 +162,21 @@ Deno.test("link targets beyond the limits are refused", () => {
   });
 });
 
-Deno.test("a short path that symlinks make longer than PATH_MAX is refused, and nothing beyond the limit is made", () => {
-  eachResolver((sb, options) => {
-    // s → B/…/B (1500 levels, 2999 bytes); s/C/…/C/f is 2003 bytes but lands 5003 bytes deep.
-    const err = refused(sb.root, [symlink("s", "B/".repeat(1500)), file(`s/${"C/".repeat(1000)}f`, "x")], options);
-    assert(
-      /: the path resolves \(symlinks followed\) to a real path of at least 4096 bytes; Linux allows at most 4095 \(PATH_MAX\)$/
-        .test(err.message),
-      err.message,
-    );
-    // "./B/…" is as long as "/B/…" plus one.
-    const deepest = Math.max(...inRoot(sb.root, "find", ".", "-type", "d").split("\n").map((p) => p.length - 1));
-    assert(deepest > 4000 && deepest <= 4095, `deepest directory made: ${deepest} bytes`);
-    sb.assertCanaryIntact();
-  });
-});
+systemTest(
+  "a short path that symlinks make longer than PATH_MAX is refused, and nothing beyond the limit is made",
+  () => {
+    eachResolver((sb, options) => {
+      // s → B/…/B (1500 levels, 2999 bytes); s/C/…/C/f is 2003 bytes but lands 5003 bytes deep.
+      const err = refused(sb.root, [symlink("s", "B/".repeat(1500)), file(`s/${"C/".repeat(1000)}f`, "x")], options);
+      assert(
+        /: the path resolves \(symlinks followed\) to a real path of at least 4096 bytes; Linux allows at most 4095 \(PATH_MAX\)$/
+          .test(err.message),
+        err.message,
+      );
+      // "./B/…" is as long as "/B/…" plus one.
+      const deepest = Math.max(...inRoot(sb.root, "find", ".", "-type", "d").split("\n").map((p) => p.length - 1));
+      assert(deepest > 4000 && deepest <= 4095, `deepest directory made: ${deepest} bytes`);
+      sb.assertCanaryIntact();
+    });
+  },
+);

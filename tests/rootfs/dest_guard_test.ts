@@ -1,7 +1,8 @@
+import assert from "node:assert/strict";
 import { Oci2LxcError } from "../../core/errors.ts";
 import { guardDestination } from "../../core/rootfs/dest_guard.ts";
-import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 /** The error guardDestination throws for `dest`, or undefined when it lets it through. */
 function refusal(dest: string, options: Parameters<typeof guardDestination>[1]): Oci2LxcError | undefined {
@@ -34,10 +35,10 @@ Deno.test("guardDestination refuses / and the system's directories themselves, e
 Deno.test("guardDestination refuses an empty DEST and --replace-any without --force as usage errors", () => {
   for (const dest of ["", "  "]) {
     const err = refusal(dest, { force: true });
-    assertEquals(err?.code, "usage");
-    assertEquals(err?.message, "Cannot use an empty DEST: it names no directory");
+    assert.deepEqual(err?.code, "usage");
+    assert.deepEqual(err?.message, "Cannot use an empty DEST: it names no directory");
   }
-  assertEquals(refusal("/nonexistent/ct", { replaceAny: true })?.code, "usage");
+  assert.deepEqual(refusal("/nonexistent/ct", { replaceAny: true })?.code, "usage");
 });
 
 Deno.test("guardDestination refuses the working directory and its ancestors, also through a symlinked parent", async () => {
@@ -60,31 +61,31 @@ Deno.test("guardDestination lets --force replace a container or an empty directo
     Deno.mkdirSync(`${dir}/data`);
     Deno.writeTextFileSync(`${dir}/data/db`, "x");
     Deno.writeTextFileSync(`${dir}/file`, "x");
-    assertEquals(guardDestination(`${dir}/ct`, { force: true }).exists, true);
-    assertEquals(guardDestination(`${dir}/empty`, { force: true }).exists, true);
-    assertEquals(guardDestination(`${dir}/new`, {}).exists, false);
+    assert.deepEqual(guardDestination(`${dir}/ct`, { force: true }).exists, true);
+    assert.deepEqual(guardDestination(`${dir}/empty`, { force: true }).exists, true);
+    assert.deepEqual(guardDestination(`${dir}/new`, {}).exists, false);
     for (const dest of ["data", "file"]) {
       assert(
         refusal(`${dir}/${dest}`, { force: true })?.message.endsWith(
           "does not look like a container (no config or rootfs in it)",
         ),
       );
-      assertEquals(guardDestination(`${dir}/${dest}`, { force: true, replaceAny: true }).exists, true);
+      assert.deepEqual(guardDestination(`${dir}/${dest}`, { force: true, replaceAny: true }).exists, true);
     }
     const err = refusal(`${dir}/ct`, {});
-    assertEquals(err?.message, `Cannot write ${dir}/ct: it already exists`);
-    assertEquals(guardDestination(`${dir}/ct`, { dryRun: true }).exists, true);
+    assert.deepEqual(err?.message, `Cannot write ${dir}/ct: it already exists`);
+    assert.deepEqual(guardDestination(`${dir}/ct`, { dryRun: true }).exists, true);
   });
 });
 
-Deno.test("guardDestination refuses a DEST with a mount point in it, found in /proc/self/mountinfo", async () => {
+systemTest("guardDestination refuses a DEST with a mount point in it, found in /proc/self/mountinfo", async () => {
   await withTempDir(async (dir) => {
     Deno.mkdirSync(`${dir}/ct/rootfs/proc`, { recursive: true });
     const mount = await new Deno.Command("mount", { args: ["-t", "tmpfs", "t", `${dir}/ct/rootfs/proc`] }).output();
     assert(mount.success);
     try {
       const err = refusal(`${dir}/ct`, { force: true, replaceAny: true });
-      assertEquals(err?.message, `Cannot replace ${dir}/ct: ${dir}/ct/rootfs/proc is mounted in it`);
+      assert.deepEqual(err?.message, `Cannot replace ${dir}/ct: ${dir}/ct/rootfs/proc is mounted in it`);
     } finally {
       await new Deno.Command("umount", { args: [`${dir}/ct/rootfs/proc`] }).output();
     }
@@ -92,10 +93,13 @@ Deno.test("guardDestination refuses a DEST with a mount point in it, found in /p
 });
 
 Deno.test("guardDestination with --format pve refuses only an empty DEST and system directories", () => {
-  assertEquals(refusal("/etc", { format: "pve" })?.message.includes("system directory"), true);
-  assertEquals(refusal("", { format: "pve" })?.code, "usage");
-  assertEquals(guardDestination(".", { format: "pve", cwd: "/var/tmp" }).absDest, "/var/tmp");
-  assertThrows(() => guardDestination("/", { format: "pve", force: true }), Oci2LxcError, "system directory");
+  assert.deepEqual(refusal("/etc", { format: "pve" })?.message.includes("system directory"), true);
+  assert.deepEqual(refusal("", { format: "pve" })?.code, "usage");
+  assert.deepEqual(guardDestination(".", { format: "pve", cwd: "/var/tmp" }).absDest, "/var/tmp");
+  assert.throws(
+    () => guardDestination("/", { format: "pve", force: true }),
+    (err) => err instanceof Oci2LxcError && err.message.includes("system directory"),
+  );
 });
 
 Deno.test("guardDestination refuses a system directory named by another path: /usr/lib is /lib on a merged /usr", async () => {
@@ -108,24 +112,24 @@ Deno.test("guardDestination refuses a system directory named by another path: /u
       const real = Deno.realPathSync(d);
       for (const dest of [real, `${dir}${real}`]) {
         const err = refusal(dest, { force: true, replaceAny: true });
-        assertEquals(err?.message, `Cannot replace ${real}: it is the system directory ${d} (by another path)`);
+        assert.deepEqual(err?.message, `Cannot replace ${real}: it is the system directory ${d} (by another path)`);
       }
     }
     // Proxmox VE output is written into DEST, so a symlink to /etc is /etc.
     Deno.symlinkSync("/etc", `${dir}/etc`);
-    assertEquals(
+    assert.deepEqual(
       refusal(`${dir}/etc`, { format: "pve" })?.message,
       `Cannot write Proxmox VE output into ${dir}/etc: it is the system directory /etc (by another path)`,
     );
     // A symlink to a container: --force would replace the link, so it says that rather than "no config or rootfs".
     Deno.mkdirSync(`${dir}/data/ct/rootfs`, { recursive: true });
     Deno.symlinkSync(`${dir}/data/ct`, `${dir}/ct`);
-    assertEquals(
+    assert.deepEqual(
       refusal(`${dir}/ct`, { force: true })?.message,
       `Cannot replace ${dir}/ct: it is a symlink (to ${dir}/data/ct)`,
     );
     // Replaced as an entry, a symlink is only a link: replacing it leaves /etc alone.
-    assertEquals(guardDestination(`${dir}/etc`, { force: true, replaceAny: true }).target, `${dir}/etc`);
+    assert.deepEqual(guardDestination(`${dir}/etc`, { force: true, replaceAny: true }).target, `${dir}/etc`);
   });
 });
 
@@ -157,18 +161,18 @@ Deno.test("guardDestination refuses an LXC path, also one holding containers nam
       }
       const err = refusal(lxcpath, { force: true });
       assert(err?.message.startsWith(`Cannot replace ${lxcpath}: it holds containers (`), err?.message);
-      assertEquals(
+      assert.deepEqual(
         err?.hint,
         "Pass one container's directory (LXCPATH/NAME), not the LXC path; --replace-any replaces it all",
       );
       // One of its containers is still a container.
-      assertEquals(guardDestination(`${lxcpath}/${names[0]}`, { force: true }).exists, true);
+      assert.deepEqual(guardDestination(`${lxcpath}/${names[0]}`, { force: true }).exists, true);
     }
     // A container whose rootfs happens to hold a directory with a config file is still a container.
     Deno.mkdirSync(`${dir}/ct/rootfs/etc/app`, { recursive: true });
     Deno.writeTextFileSync(`${dir}/ct/config`, "lxc.uts.name = ct\n");
     Deno.writeTextFileSync(`${dir}/ct/rootfs/etc/app/config`, "x");
-    assertEquals(guardDestination(`${dir}/ct`, { force: true }).exists, true);
+    assert.deepEqual(guardDestination(`${dir}/ct`, { force: true }).exists, true);
   });
 });
 
@@ -177,11 +181,11 @@ Deno.test("guardDestination refuses a DEST name too long for the staging directo
   // the middle with ENAMETOOLONG (and at 300 bytes with "Check that DIR is writable").
   for (const [name, bytes] of [["a".repeat(197), 197], ["é".repeat(99), 198]] as const) {
     const err = refusal(`/var/tmp/${name}`, { format: "lxc" });
-    assertEquals(err?.code, "usage");
+    assert.deepEqual(err?.code, "usage");
     assert(err?.message.includes(`its name is ${bytes} bytes`), err?.message);
-    assertEquals(err?.hint, "Choose a DEST whose last component has at most 196 bytes");
+    assert.deepEqual(err?.hint, "Choose a DEST whose last component has at most 196 bytes");
   }
-  assertEquals(guardDestination(`/nonexistent/${"a".repeat(196)}`, {}).exists, false);
+  assert.deepEqual(guardDestination(`/nonexistent/${"a".repeat(196)}`, {}).exists, false);
 });
 
 Deno.test("guardDestination never replaces a device node, FIFO or socket, even with --replace-any", async () => {
@@ -197,7 +201,7 @@ Deno.test("guardDestination never replaces a device node, FIFO or socket, even w
         "a FIFO",
       ]]
     ) {
-      assertEquals(
+      assert.deepEqual(
         refusal(dest!, { force: true, replaceAny: true, dryRun: true })?.message,
         `Cannot replace ${dest}: it is ${what}, not a container`,
       );

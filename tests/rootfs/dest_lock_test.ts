@@ -1,6 +1,5 @@
-import { Oci2LxcError } from "../../core/errors.ts";
+import assert from "node:assert/strict";
 import { acquireDestLock } from "../../core/rootfs/dest_lock.ts";
-import { assert, assertEquals, assertRejects } from "../_helpers/assert.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
 
 function ls(dir: string): string[] {
@@ -10,15 +9,17 @@ function ls(dir: string): string[] {
 Deno.test("acquireDestLock: a second lock on the same DEST fails at once naming the holder; another DEST is free", async () => {
   await withTempDir(async (dir) => {
     const first = await acquireDestLock(dir, "ct");
-    assertEquals(Deno.readTextFileSync(first.path), `${Deno.pid}\n`);
-    const err = await assertRejects(() => acquireDestLock(dir, "ct"), Oci2LxcError);
-    assertEquals(err.message, `Cannot convert into ${dir}/ct: another oci2lxc (PID ${Deno.pid}) is converting into it`);
-    assertEquals((err as Oci2LxcError).code, "destination");
+    assert.deepEqual(Deno.readTextFileSync(first.path), `${Deno.pid}\n`);
+    await assert.rejects(() => acquireDestLock(dir, "ct"), {
+      name: "Oci2LxcError",
+      message: `Cannot convert into ${dir}/ct: another oci2lxc (PID ${Deno.pid}) is converting into it`,
+      code: "destination",
+    });
     const other = await acquireDestLock(dir, "web");
     other.release();
     first.release();
     first.release(); // twice is fine
-    assertEquals(ls(dir), [], "the lock file goes with its holder");
+    assert.deepEqual(ls(dir), [], "the lock file goes with its holder");
   });
 });
 
@@ -30,14 +31,14 @@ Deno.test("acquireDestLock with wait takes the lock once the holder lets go, and
     let waited = "";
     const second = acquireDestLock(dir, "ct", { wait: true, onWait: (holder) => (waited = holder) });
     // Its first try runs within the call: it has found the lock held and waits on a timer.
-    assertEquals(waited, `PID ${Deno.pid}`);
+    assert.deepEqual(waited, `PID ${Deno.pid}`);
     first.release(); // removes the file the waiter may have open: it must lock the new one
     const lock = await second;
-    assertEquals(ls(dir), [".ct.oci2lxc-lock"]);
+    assert.deepEqual(ls(dir), [".ct.oci2lxc-lock"]);
     const third = await acquireDestLock(dir, "ct").then(() => "got it", (e: Error) => e.message);
     assert(third.includes("is converting into it"), third);
     lock.release();
-    assertEquals(ls(dir), []);
+    assert.deepEqual(ls(dir), []);
   });
 });
 
@@ -47,8 +48,7 @@ Deno.test("acquireDestLock with wait stops when the signal aborts", async () => 
     const controller = new AbortController();
     const waiting = acquireDestLock(dir, "ct", { wait: true, signal: controller.signal });
     controller.abort();
-    const err = await assertRejects(() => waiting, Oci2LxcError);
-    assertEquals((err as Oci2LxcError).code, "interrupted");
+    await assert.rejects(() => waiting, { name: "Oci2LxcError", code: "interrupted" });
     first.release();
   });
 });

@@ -3,18 +3,20 @@
  * expressed as in-memory layers in diff_ids (application) order.
  */
 
-import { apply, assert, assertEquals, dir, eachResolver, file, lstat, symlink, whiteout } from "./_layers.ts";
+import assert from "node:assert/strict";
+import { apply, dir, eachResolver, file, lstat, symlink, whiteout } from "./_layers.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
-Deno.test("Proxmox whiteout_root_breakout: '.wh..' at the root is ignored", () => {
+systemTest("Proxmox whiteout_root_breakout: '.wh..' at the root is ignored", () => {
   eachResolver((sb, opts) => {
     const warnings = apply(sb.root, [[whiteout(".wh..")]], opts);
     assert(Deno.lstatSync(sb.root).isDirectory);
-    assertEquals(warnings.map((w) => w.code), ["whiteout-ignored"]);
+    assert.deepEqual(warnings.map((w) => w.code), ["whiteout-ignored"]);
     sb.assertCanaryIntact();
   });
 });
 
-Deno.test("Proxmox whiteout_root_parent_breakout: '.wh...' is ignored", () => {
+systemTest("Proxmox whiteout_root_parent_breakout: '.wh...' is ignored", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [[whiteout(".wh...")]], opts);
     assert(Deno.lstatSync(sb.root).isDirectory);
@@ -22,16 +24,16 @@ Deno.test("Proxmox whiteout_root_parent_breakout: '.wh...' is ignored", () => {
   });
 });
 
-Deno.test("Proxmox whiteout_current_directory: 'etc/.wh..' removes etc", () => {
+systemTest("Proxmox whiteout_current_directory: 'etc/.wh..' removes etc", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [[dir("etc"), file("etc/passwd", "passwd")], [
       whiteout("etc/.wh.."),
     ]], opts);
-    assertEquals(lstat(`${sb.root}/etc`), null);
+    assert.deepEqual(lstat(`${sb.root}/etc`), null);
   });
 });
 
-Deno.test("Proxmox whiteout_symlink: whiting out a symlink keeps the directory it points to", () => {
+systemTest("Proxmox whiteout_symlink: whiting out a symlink keeps the directory it points to", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [
       [
@@ -41,12 +43,12 @@ Deno.test("Proxmox whiteout_symlink: whiting out a symlink keeps the directory i
       ],
       [whiteout(".wh.localetc")],
     ], opts);
-    assertEquals(Deno.readTextFileSync(`${sb.root}/etc/passwd`), "passwd");
-    assertEquals(lstat(`${sb.root}/localetc`), null);
+    assert.deepEqual(Deno.readTextFileSync(`${sb.root}/etc/passwd`), "passwd");
+    assert.deepEqual(lstat(`${sb.root}/localetc`), null);
   });
 });
 
-Deno.test("Proxmox whiteout_dead_symlink_parent: a whiteout below a dangling symlink removes nothing", () => {
+systemTest("Proxmox whiteout_dead_symlink_parent: a whiteout below a dangling symlink removes nothing", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [
       [
@@ -56,22 +58,22 @@ Deno.test("Proxmox whiteout_dead_symlink_parent: a whiteout below a dangling sym
       ],
       [whiteout("localetc/.wh.etc")],
     ], opts);
-    assertEquals(Deno.readTextFileSync(`${sb.root}/etc/passwd`), "passwd");
-    assertEquals(lstat(`${sb.root}/dne`), null);
+    assert.deepEqual(Deno.readTextFileSync(`${sb.root}/etc/passwd`), "passwd");
+    assert.deepEqual(lstat(`${sb.root}/dne`), null);
   });
 });
 
-Deno.test("Proxmox replace_file: a later layer's file wins", () => {
+systemTest("Proxmox replace_file: a later layer's file wins", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [[dir("etc"), file("etc/a", "1")], [
       dir("etc"),
       file("etc/a", "2"),
     ]], opts);
-    assertEquals(Deno.readTextFileSync(`${sb.root}/etc/a`), "2");
+    assert.deepEqual(Deno.readTextFileSync(`${sb.root}/etc/a`), "2");
   });
 });
 
-Deno.test("Proxmox replace_file_with_dir: a directory replaces a lower file", () => {
+systemTest("Proxmox replace_file_with_dir: a directory replaces a lower file", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [[dir("etc"), file("etc/a", "1")], [
       dir("etc"),
@@ -81,7 +83,7 @@ Deno.test("Proxmox replace_file_with_dir: a directory replaces a lower file", ()
   });
 });
 
-Deno.test("Proxmox replace_dir_with_file: a file replaces a lower directory", () => {
+systemTest("Proxmox replace_dir_with_file: a file replaces a lower directory", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [[dir("etc"), dir("etc/a")], [
       dir("etc"),

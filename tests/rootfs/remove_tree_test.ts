@@ -1,8 +1,9 @@
+import assert from "node:assert/strict";
 import { MountPointInTreeError, removeTree, removeTreeAsync } from "../../core/rootfs/remove_tree.ts";
 import { createStaging } from "../../core/rootfs/staging.ts";
 import { AT_FDCWD, close, O_DIRECTORY, O_PATH, openat } from "../../core/native/libc.ts";
-import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 async function sh(...args: string[]): Promise<void> {
   const r = await new Deno.Command(args[0]!, { args: args.slice(1), stderr: "piped" }).output();
@@ -20,7 +21,7 @@ function ls(dir: string): string[] {
   return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
 }
 
-Deno.test("removeTree never enters a bind mount of the same filesystem nor unlinks a bind-mounted file", async () => {
+systemTest("removeTree never enters a bind mount of the same filesystem nor unlinks a bind-mounted file", async () => {
   await withTempDir(async (dir) => {
     Deno.mkdirSync(`${dir}/host/sub`, { recursive: true });
     Deno.writeTextFileSync(`${dir}/host/sub/data`, "host data");
@@ -33,46 +34,49 @@ Deno.test("removeTree never enters a bind mount of the same filesystem nor unlin
     await sh("mount", "--bind", `${dir}/host`, `${dir}/tree/a/mnt`);
     await sh("mount", "--bind", `${dir}/hostfile`, `${dir}/tree/a/file`);
     try {
-      const err = assertThrows(
-        () => removeTree(AT_FDCWD, new TextEncoder().encode(`${dir}/tree`)),
-        MountPointInTreeError,
-      ) as MountPointInTreeError;
-      assertEquals([...err.mountPoints].sort(), ["a/file", "a/mnt"]);
-      assertEquals(Deno.readTextFileSync(`${dir}/host/sub/data`), "host data");
-      assertEquals(Deno.readTextFileSync(`${dir}/hostfile`), "host file");
+      assert.throws(() => removeTree(AT_FDCWD, new TextEncoder().encode(`${dir}/tree`)), (err: unknown) => {
+        assert.ok(err instanceof MountPointInTreeError);
+        assert.deepEqual([...err.mountPoints].sort(), ["a/file", "a/mnt"]);
+        return true;
+      });
+      assert.deepEqual(Deno.readTextFileSync(`${dir}/host/sub/data`), "host data");
+      assert.deepEqual(Deno.readTextFileSync(`${dir}/hostfile`), "host file");
       // Everything else went; the mount points and the directories above them stay.
-      assertEquals(ls(`${dir}/tree`), ["a"]);
-      assertEquals(ls(`${dir}/tree/a`), ["file", "mnt"]);
+      assert.deepEqual(ls(`${dir}/tree`), ["a"]);
+      assert.deepEqual(ls(`${dir}/tree/a`), ["file", "mnt"]);
     } finally {
       await unmountUnder(dir);
     }
   });
 });
 
-Deno.test("Staging.commit with force keeps a mount that appeared in the old DEST and reports the new one in place", async () => {
-  await withTempDir(async (dir) => {
-    Deno.mkdirSync(`${dir}/host`);
-    Deno.writeTextFileSync(`${dir}/host/data`, "host data");
-    Deno.mkdirSync(`${dir}/ct/rootfs/mnt`, { recursive: true });
-    Deno.writeTextFileSync(`${dir}/ct/config`, "old");
-    const staging = createStaging(`${dir}/ct`);
-    Deno.writeTextFileSync(`${staging.path}/config`, "new");
-    // Mounted after any check before the commit could have looked.
-    await sh("mount", "--bind", `${dir}/host`, `${dir}/ct/rootfs/mnt`);
-    try {
-      const result = await staging.commit(true);
-      assertEquals(Deno.readTextFileSync(`${dir}/ct/config`), "new");
-      assertEquals(Deno.readTextFileSync(`${dir}/host/data`), "host data");
-      assertEquals(result.leftover, staging.path);
-      assertEquals(result.problem, "rootfs/mnt is a mount point; not crossed");
-      assertEquals(ls(`${staging.path}`), ["rootfs"]);
-      assertEquals(Deno.readTextFileSync(`${staging.path}/rootfs/mnt/data`), "host data");
-    } finally {
-      await unmountUnder(dir);
-    }
-    assert(Deno.readTextFileSync(`${dir}/host/data`) === "host data");
-  });
-});
+systemTest(
+  "Staging.commit with force keeps a mount that appeared in the old DEST and reports the new one in place",
+  async () => {
+    await withTempDir(async (dir) => {
+      Deno.mkdirSync(`${dir}/host`);
+      Deno.writeTextFileSync(`${dir}/host/data`, "host data");
+      Deno.mkdirSync(`${dir}/ct/rootfs/mnt`, { recursive: true });
+      Deno.writeTextFileSync(`${dir}/ct/config`, "old");
+      const staging = createStaging(`${dir}/ct`);
+      Deno.writeTextFileSync(`${staging.path}/config`, "new");
+      // Mounted after any check before the commit could have looked.
+      await sh("mount", "--bind", `${dir}/host`, `${dir}/ct/rootfs/mnt`);
+      try {
+        const result = await staging.commit(true);
+        assert.deepEqual(Deno.readTextFileSync(`${dir}/ct/config`), "new");
+        assert.deepEqual(Deno.readTextFileSync(`${dir}/host/data`), "host data");
+        assert.deepEqual(result.leftover, staging.path);
+        assert.deepEqual(result.problem, "rootfs/mnt is a mount point; not crossed");
+        assert.deepEqual(ls(`${staging.path}`), ["rootfs"]);
+        assert.deepEqual(Deno.readTextFileSync(`${staging.path}/rootfs/mnt/data`), "host data");
+      } finally {
+        await unmountUnder(dir);
+      }
+      assert(Deno.readTextFileSync(`${dir}/host/data`) === "host data");
+    });
+  },
+);
 
 Deno.test("removeTreeAsync stops when a directory it climbs back to was moved out of the tree, and removes nothing outside", async () => {
   await withTempDir(async (dir) => {

@@ -4,8 +4,9 @@
  * such a path went through must forget the cache.
  */
 
+import assert from "node:assert/strict";
 import { RootfsAccess } from "../../core/rootfs/rootfs_access.ts";
-import { assertEquals, sandbox } from "./_layers.ts";
+import { sandbox } from "./_layers.ts";
 
 Deno.test("RootfsAccess does not find paths through a symlink it replaced by a file or by another symlink", () => {
   const sb = sandbox();
@@ -16,11 +17,11 @@ Deno.test("RootfsAccess does not find paths through a symlink it replaced by a f
     Deno.writeTextFileSync(`${sb.root}/x/sub/f`, "x");
     Deno.symlinkSync("/x", `${sb.root}/l`);
     Deno.symlinkSync("/x", `${sb.root}/m`);
-    assertEquals([root.exists("l/sub/f"), root.exists("m/sub/f")], [true, true]); // "l/sub" and "m/sub" cached
+    assert.deepEqual([root.exists("l/sub/f"), root.exists("m/sub/f")], [true, true]); // "l/sub" and "m/sub" cached
     root.writeFile("l", "now a file");
     root.symlink("/y", "m");
-    assertEquals([root.exists("l/sub/f"), root.exists("m/sub/f")], [false, false]);
-    assertEquals([root.exists("l/sub/f/g"), root.exists("m/sub/f/g")], [false, false]);
+    assert.deepEqual([root.exists("l/sub/f"), root.exists("m/sub/f")], [false, false]);
+    assert.deepEqual([root.exists("l/sub/f/g"), root.exists("m/sub/f/g")], [false, false]);
   } finally {
     root.close();
     sb.cleanup();

@@ -5,11 +5,11 @@
  * it in tests/plugins/builtin_plugins_test.ts (hosts-files and a host-file symlink at /etc/hostname among them), the
  * layer writer's breakout list in tests/rootfs/breakout_test.ts, and the planner's reads in tests/plan/.
  */
-import { Oci2LxcError } from "../../core/errors.ts";
+import assert from "node:assert/strict";
 import { AT_FDCWD, close, makedev, mknodat, O_WRONLY, openat, S_IFCHR, S_IFIFO } from "../../core/native/libc.ts";
 import type { IdMap } from "../../core/rootfs/id_map.ts";
 import { RootfsAccess } from "../../core/rootfs/rootfs_access.ts";
-import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 const encoder = new TextEncoder();
 const O_NONBLOCK = 0o4000; // the same on x86_64 and aarch64
@@ -46,12 +46,9 @@ function sandbox(options: { idmap?: IdMap } = {}): Sandbox {
   };
 }
 
-/** Run `fn`, which must throw an Oci2LxcError of code "rootfs" with exactly `message`; returns it. */
-function refuses(fn: () => unknown, message: string): Oci2LxcError {
-  const err = assertThrows(fn, Oci2LxcError) as Oci2LxcError;
-  assertEquals(err.message, message);
-  assertEquals(err.code, "rootfs");
-  return err;
+/** Run `fn`, which must throw an Oci2LxcError of code "rootfs" with exactly `message` (and `hint`, when given). */
+function refuses(fn: () => unknown, message: string, hint?: RegExp): void {
+  assert.throws(fn, { name: "Oci2LxcError", message, code: "rootfs", ...(hint ? { hint } : {}) });
 }
 
 function owner(path: string): [number, number, number] {
@@ -61,7 +58,7 @@ function owner(path: string): [number, number, number] {
 
 function mknod(path: string, mode: number, major = 0, minor = 0): void {
   const made = mknodat(AT_FDCWD, encoder.encode(path), mode, makedev(major, minor));
-  assertEquals(made, 0, `mknod ${path}`);
+  assert.deepEqual(made, 0, `mknod ${path}`);
 }
 
 const text = (bytes: Uint8Array | undefined) => bytes === undefined ? undefined : new TextDecoder().decode(bytes);
@@ -75,15 +72,15 @@ Deno.test("readFile() and readText() read regular files, following relative and 
   Deno.writeFileSync(`${s.root}/usr/lib/bytes`, new Uint8Array([0, 255, 10]));
   Deno.symlinkSync("../etc/os-release", `${s.root}/usr/os-release`);
   Deno.symlinkSync("/usr/os-release", `${s.root}/etc/abs`);
-  assertEquals(text(s.access.readFile("/etc/os-release")), "ID=debian\n");
-  assertEquals(s.access.readFile("usr/lib/bytes"), new Uint8Array([0, 255, 10]));
-  assertEquals(s.access.readText("/usr/os-release"), "ID=debian\n");
-  assertEquals(s.access.readText("/etc/abs"), "ID=debian\n");
-  assertEquals(s.access.readText("//etc///./os-release"), "ID=debian\n", "empty and . components are skipped");
-  assertEquals(s.access.readText("/etc/empty"), undefined);
+  assert.deepEqual(text(s.access.readFile("/etc/os-release")), "ID=debian\n");
+  assert.deepEqual(s.access.readFile("usr/lib/bytes"), new Uint8Array([0, 255, 10]));
+  assert.deepEqual(s.access.readText("/usr/os-release"), "ID=debian\n");
+  assert.deepEqual(s.access.readText("/etc/abs"), "ID=debian\n");
+  assert.deepEqual(s.access.readText("//etc///./os-release"), "ID=debian\n", "empty and . components are skipped");
+  assert.deepEqual(s.access.readText("/etc/empty"), undefined);
 });
 
-Deno.test("readFile() gives undefined for a directory, a device, a missing file, a dangling link and a loop", () => {
+systemTest("readFile() gives undefined for a directory, a device, a missing file, a dangling link and a loop", () => {
   using s = sandbox();
   mknod(`${s.root}/etc/null`, S_IFCHR | 0o666, 1, 3);
   Deno.symlinkSync("/nowhere", `${s.root}/etc/dangling`);
@@ -93,15 +90,15 @@ Deno.test("readFile() gives undefined for a directory, a device, a missing file,
   for (
     const path of ["/", "/etc", "/etc/dirlink", "/etc/null", "/etc/missing", "/etc/dangling", "/etc/a", "/etc/x/y"]
   ) {
-    assertEquals(s.access.readFile(path), undefined, path);
-    assertEquals(s.access.readText(path), undefined, path);
+    assert.deepEqual(s.access.readFile(path), undefined, path);
+    assert.deepEqual(s.access.readText(path), undefined, path);
   }
 });
 
 Deno.test("readFile() refuses a file above its limit with the exact error, and reads one at the limit", () => {
   using s = sandbox();
   Deno.writeTextFileSync(`${s.root}/etc/big`, "12345");
-  assertEquals(text(s.access.readFile("/etc/big", 5)), "12345");
+  assert.deepEqual(text(s.access.readFile("/etc/big", 5)), "12345");
   refuses(() => s.access.readFile("/etc/big", 4), "Cannot read /etc/big in the rootfs: it is larger than 4 bytes");
 });
 
@@ -131,8 +128,8 @@ access.close();`;
   }
   if (!exited) child.kill();
   const { success, stdout } = await output;
-  assertEquals([success, new TextDecoder().decode(stdout)], [true, "undefined\n"]);
-  assertEquals(opened, false, "readFile() opened the FIFO");
+  assert.deepEqual([success, new TextDecoder().decode(stdout)], [true, "undefined\n"]);
+  assert.deepEqual(opened, false, "readFile() opened the FIFO");
 });
 
 Deno.test("exists(), kind() and lkind() tell files, directories, others, symlinks and missing paths apart", () => {
@@ -161,7 +158,7 @@ Deno.test("exists(), kind() and lkind() tell files, directories, others, symlink
     ["/etc/../../../etc/file", true, "file", "file"],
   ];
   for (const [path, exists, kind, lkind] of table) {
-    assertEquals([s.access.exists(path), s.access.kind(path), s.access.lkind(path)], [exists, kind, lkind], path);
+    assert.deepEqual([s.access.exists(path), s.access.kind(path), s.access.lkind(path)], [exists, kind, lkind], path);
   }
 });
 
@@ -175,13 +172,13 @@ Deno.test("realPath() resolves every symlink inside the root, and is undefined f
   Deno.symlinkSync("/usr/lib/systemd/systemd", `${s.root}/sbin/init`);
   Deno.symlinkSync("../../../../lib", `${s.root}/etc/up`);
   Deno.symlinkSync(s.outside, `${s.root}/etc/host`);
-  assertEquals(s.access.realPath("/sbin/init"), "/lib/systemd/systemd");
-  assertEquals(s.access.realPath("/usr/lib/systemd"), "/lib/systemd");
-  assertEquals(s.access.realPath("/etc/up/systemd/systemd"), "/lib/systemd/systemd");
-  assertEquals(s.access.realPath("/"), "/");
-  assertEquals(s.access.realPath("/etc"), "/etc");
-  assertEquals(s.access.realPath("/etc/host"), undefined, "an absolute host path is re-rooted, and not there");
-  assertEquals(s.access.realPath("/etc/missing"), undefined);
+  assert.deepEqual(s.access.realPath("/sbin/init"), "/lib/systemd/systemd");
+  assert.deepEqual(s.access.realPath("/usr/lib/systemd"), "/lib/systemd");
+  assert.deepEqual(s.access.realPath("/etc/up/systemd/systemd"), "/lib/systemd/systemd");
+  assert.deepEqual(s.access.realPath("/"), "/");
+  assert.deepEqual(s.access.realPath("/etc"), "/etc");
+  assert.deepEqual(s.access.realPath("/etc/host"), undefined, "an absolute host path is re-rooted, and not there");
+  assert.deepEqual(s.access.realPath("/etc/missing"), undefined);
 });
 
 Deno.test("isDirEmpty() is true, false, or undefined for a missing path or a non-directory", () => {
@@ -191,12 +188,12 @@ Deno.test("isDirEmpty() is true, false, or undefined for a missing path or a non
   Deno.symlinkSync("/run", `${s.root}/var/run`);
   Deno.writeTextFileSync(`${s.root}/etc/file`, "");
   mknod(`${s.root}/etc/fifo`, S_IFIFO | 0o644);
-  assertEquals(s.access.isDirEmpty("/run"), true);
-  assertEquals(s.access.isDirEmpty("/var/run"), true);
-  assertEquals(s.access.isDirEmpty("/etc"), false);
-  assertEquals(s.access.isDirEmpty("/etc/file"), undefined);
-  assertEquals(s.access.isDirEmpty("/etc/fifo"), undefined);
-  assertEquals(s.access.isDirEmpty("/missing"), undefined);
+  assert.deepEqual(s.access.isDirEmpty("/run"), true);
+  assert.deepEqual(s.access.isDirEmpty("/var/run"), true);
+  assert.deepEqual(s.access.isDirEmpty("/etc"), false);
+  assert.deepEqual(s.access.isDirEmpty("/etc/file"), undefined);
+  assert.deepEqual(s.access.isDirEmpty("/etc/fifo"), undefined);
+  assert.deepEqual(s.access.isDirEmpty("/missing"), undefined);
 });
 
 // --- reads never leave the root --------------------------------------------------------------------------------
@@ -218,16 +215,16 @@ Deno.test("reads never leave the root: absolute links, .., relative links climbi
       relative,
     ]
   ) {
-    assertEquals(s.access.readFile(path), undefined, path);
-    assertEquals(s.access.exists(path), false, path);
-    assertEquals(s.access.realPath(path), undefined, path);
+    assert.deepEqual(s.access.readFile(path), undefined, path);
+    assert.deepEqual(s.access.exists(path), false, path);
+    assert.deepEqual(s.access.realPath(path), undefined, path);
   }
   // The same names, once the rootfs has them, are found inside it.
   Deno.mkdirSync(`${s.root}${s.outside}`, { recursive: true });
   Deno.writeTextFileSync(`${s.root}${s.outside}/secret`, "inside\n");
-  assertEquals(s.access.readText("/etc/abs"), "inside\n");
-  assertEquals(s.access.readText("/hostdir/secret"), "inside\n");
-  assertEquals(s.access.realPath("/etc/abs"), `${s.outside}/secret`);
+  assert.deepEqual(s.access.readText("/etc/abs"), "inside\n");
+  assert.deepEqual(s.access.readText("/hostdir/secret"), "inside\n");
+  assert.deepEqual(s.access.realPath("/etc/abs"), `${s.outside}/secret`);
 });
 
 Deno.test("a .. after a symlink goes up from where the link led, as the kernel (and the container) reads it", () => {
@@ -239,23 +236,23 @@ Deno.test("a .. after a symlink goes up from where the link led, as the kernel (
   Deno.symlinkSync("/run", `${s.root}/var/run`);
   Deno.symlinkSync("../var/run/../x", `${s.root}/etc/link`);
   Deno.symlinkSync("/var/run/lock/..", `${s.root}/etc/dir`);
-  assertEquals(s.access.readText("/var/run/../x"), "root\n");
-  assertEquals(s.access.realPath("/var/run/../x"), "/x");
-  assertEquals(s.access.readText("/etc/link"), "root\n");
-  assertEquals(s.access.realPath("/etc/link"), "/x");
-  assertEquals(s.access.realPath("/var/run/lock/.."), "/run");
-  assertEquals(s.access.realPath("/etc/dir"), "/run");
-  assertEquals(s.access.realPath("/var/run/.."), "/");
-  assertEquals([s.access.kind("/var/run/.."), s.access.lkind("/var/run/..")], ["directory", "directory"]);
-  assertEquals([s.access.kind("/var/run/../x"), s.access.lkind("/var/run/../x")], ["file", "file"]);
-  assertEquals(s.access.isDirEmpty("/var/run/lock/.."), false);
+  assert.deepEqual(s.access.readText("/var/run/../x"), "root\n");
+  assert.deepEqual(s.access.realPath("/var/run/../x"), "/x");
+  assert.deepEqual(s.access.readText("/etc/link"), "root\n");
+  assert.deepEqual(s.access.realPath("/etc/link"), "/x");
+  assert.deepEqual(s.access.realPath("/var/run/lock/.."), "/run");
+  assert.deepEqual(s.access.realPath("/etc/dir"), "/run");
+  assert.deepEqual(s.access.realPath("/var/run/.."), "/");
+  assert.deepEqual([s.access.kind("/var/run/.."), s.access.lkind("/var/run/..")], ["directory", "directory"]);
+  assert.deepEqual([s.access.kind("/var/run/../x"), s.access.lkind("/var/run/../x")], ["file", "file"]);
+  assert.deepEqual(s.access.isDirEmpty("/var/run/lock/.."), false);
   s.access.writeFile("/var/run/../y", "y\n");
   s.access.mkdir("/var/run/../made");
   s.access.symlink("x", "/var/run/../link");
-  assertEquals(Deno.readTextFileSync(`${s.root}/y`), "y\n");
+  assert.deepEqual(Deno.readTextFileSync(`${s.root}/y`), "y\n");
   assert(Deno.lstatSync(`${s.root}/made`).isDirectory);
-  assertEquals(Deno.readLinkSync(`${s.root}/link`), "x");
-  assertEquals([...Deno.readDirSync(`${s.root}/var`)].map((e) => e.name).sort(), ["run", "x"]);
+  assert.deepEqual(Deno.readLinkSync(`${s.root}/link`), "x");
+  assert.deepEqual([...Deno.readDirSync(`${s.root}/var`)].map((e) => e.name).sort(), ["run", "x"]);
   refuses(() => s.access.writeFile("/var/run/..", "x"), "Cannot write /var/run/.. in the rootfs: it names the root");
   refuses(
     () => s.access.writeFile("/var/run/lock/..", "x"),
@@ -267,35 +264,35 @@ Deno.test("a .. after a symlink goes up from where the link led, as the kernel (
 
 // --- writes -----------------------------------------------------------------------------------------------------
 
-Deno.test("writeFile() creates the file and its missing parents, 0644 and 0755, owned by root", () => {
+systemTest("writeFile() creates the file and its missing parents, 0644 and 0755, owned by root", () => {
   using s = sandbox();
   s.access.writeFile("etc//./motd/", "relative, empty and . components are skipped\n");
-  assertEquals(Deno.readTextFileSync(`${s.root}/etc/motd`), "relative, empty and . components are skipped\n");
+  assert.deepEqual(Deno.readTextFileSync(`${s.root}/etc/motd`), "relative, empty and . components are skipped\n");
   s.access.writeFile("/etc/network/interfaces.d/eth0", "auto eth0\n");
   s.access.writeFile("/etc/bytes", new Uint8Array([1, 2, 3]));
-  assertEquals(Deno.readTextFileSync(`${s.root}/etc/network/interfaces.d/eth0`), "auto eth0\n");
-  assertEquals(Deno.readFileSync(`${s.root}/etc/bytes`), new Uint8Array([1, 2, 3]));
-  assertEquals(owner(`${s.root}/etc/network/interfaces.d/eth0`), [0, 0, 0o644]);
-  assertEquals(owner(`${s.root}/etc/network`), [0, 0, 0o755]);
-  assertEquals(owner(`${s.root}/etc/network/interfaces.d`), [0, 0, 0o755]);
+  assert.deepEqual(Deno.readTextFileSync(`${s.root}/etc/network/interfaces.d/eth0`), "auto eth0\n");
+  assert.deepEqual(Deno.readFileSync(`${s.root}/etc/bytes`), new Uint8Array([1, 2, 3]));
+  assert.deepEqual(owner(`${s.root}/etc/network/interfaces.d/eth0`), [0, 0, 0o644]);
+  assert.deepEqual(owner(`${s.root}/etc/network`), [0, 0, 0o755]);
+  assert.deepEqual(owner(`${s.root}/etc/network/interfaces.d`), [0, 0, 0o755]);
 });
 
-Deno.test("writeFile() sets the mode (setuid and sticky bits included) and the owner it is given", () => {
+systemTest("writeFile() sets the mode (setuid and sticky bits included) and the owner it is given", () => {
   using s = sandbox();
   s.access.writeFile("/usr/bin/tool", "#!/bin/sh\n", { mode: 0o4750, uid: 33, gid: 44 });
   s.access.writeFile("/etc/shadow-", "", { mode: 0o600 });
-  assertEquals(owner(`${s.root}/usr/bin/tool`), [33, 44, 0o4750]);
-  assertEquals(owner(`${s.root}/etc/shadow-`), [0, 0, 0o600]);
+  assert.deepEqual(owner(`${s.root}/usr/bin/tool`), [33, 44, 0o4750]);
+  assert.deepEqual(owner(`${s.root}/etc/shadow-`), [0, 0, 0o600]);
 });
 
-Deno.test("writeFile() replaces an existing file's content, mode and owner, as if it were new", () => {
+systemTest("writeFile() replaces an existing file's content, mode and owner, as if it were new", () => {
   using s = sandbox();
   Deno.writeTextFileSync(`${s.root}/etc/hostname`, "a much longer old name\n");
   Deno.chownSync(`${s.root}/etc/hostname`, 1000, 1000);
   Deno.chmodSync(`${s.root}/etc/hostname`, 0o600);
   s.access.writeFile("/etc/hostname", "ct\n");
-  assertEquals(Deno.readTextFileSync(`${s.root}/etc/hostname`), "ct\n");
-  assertEquals(owner(`${s.root}/etc/hostname`), [0, 0, 0o644], "the default owner is 0:0, as CreateOptions says");
+  assert.deepEqual(Deno.readTextFileSync(`${s.root}/etc/hostname`), "ct\n");
+  assert.deepEqual(owner(`${s.root}/etc/hostname`), [0, 0, 0o644], "the default owner is 0:0, as CreateOptions says");
 });
 
 Deno.test("writeFile() replaces a hardlinked file instead of writing through it to the other names", () => {
@@ -306,13 +303,13 @@ Deno.test("writeFile() replaces a hardlinked file instead of writing through it 
   Deno.linkSync(`${s.root}/usr/motd`, `${s.root}/etc/motd`);
   s.access.writeFile("/etc/hostname", "ct\n");
   s.access.writeFile("/etc/motd", "plugin\n");
-  assertEquals(Deno.readTextFileSync(`${s.outside}/secret`), "host\n");
-  assertEquals(Deno.readTextFileSync(`${s.root}/usr/motd`), "image\n");
-  assertEquals(Deno.readTextFileSync(`${s.root}/etc/hostname`), "ct\n");
-  assertEquals(Deno.readTextFileSync(`${s.root}/etc/motd`), "plugin\n");
+  assert.deepEqual(Deno.readTextFileSync(`${s.outside}/secret`), "host\n");
+  assert.deepEqual(Deno.readTextFileSync(`${s.root}/usr/motd`), "image\n");
+  assert.deepEqual(Deno.readTextFileSync(`${s.root}/etc/hostname`), "ct\n");
+  assert.deepEqual(Deno.readTextFileSync(`${s.root}/etc/motd`), "plugin\n");
 });
 
-Deno.test("writeFile() replaces a symlink, a FIFO or a device at the path, never writing through it", () => {
+systemTest("writeFile() replaces a symlink, a FIFO or a device at the path, never writing through it", () => {
   using s = sandbox();
   Deno.symlinkSync(`${s.outside}/secret`, `${s.root}/etc/abs`);
   Deno.symlinkSync("../../outside/secret", `${s.root}/etc/rel`);
@@ -324,10 +321,10 @@ Deno.test("writeFile() replaces a symlink, a FIFO or a device at the path, never
     s.access.writeFile(`/etc/${name}`, `${name}\n`);
     const st = Deno.lstatSync(`${s.root}/etc/${name}`);
     assert(st.isFile, name);
-    assertEquals(Deno.readTextFileSync(`${s.root}/etc/${name}`), `${name}\n`);
+    assert.deepEqual(Deno.readTextFileSync(`${s.root}/etc/${name}`), `${name}\n`);
   }
-  assertEquals(Deno.readTextFileSync(`${s.outside}/secret`), "host\n");
-  assertEquals(Deno.readTextFileSync(`${s.root}/etc/target`), "image\n");
+  assert.deepEqual(Deno.readTextFileSync(`${s.outside}/secret`), "host\n");
+  assert.deepEqual(Deno.readTextFileSync(`${s.root}/etc/target`), "image\n");
 });
 
 Deno.test("writeFile() follows symlinked parents inside the root only: absolute, relative climbing out, ..", () => {
@@ -345,19 +342,19 @@ Deno.test("writeFile() follows symlinked parents inside the root only: absolute,
     () => s.access.writeFile("/sibling/secret", "2\n"),
     `Cannot write /sibling/secret in the rootfs: /sibling ${dangling}`,
   );
-  assertEquals([...Deno.readDirSync(s.root)].map((e) => e.name).sort(), ["etc", "hostdir", "sibling"]);
+  assert.deepEqual([...Deno.readDirSync(s.root)].map((e) => e.name).sort(), ["etc", "hostdir", "sibling"]);
   Deno.mkdirSync(`${s.root}${s.outside}`, { recursive: true });
   Deno.mkdirSync(`${s.root}/outside`);
   s.access.writeFile("/hostdir/secret", "1\n");
   s.access.writeFile("/sibling/secret", "2\n");
   s.access.writeFile(`/etc/up${s.outside}/new`, "3\n");
   s.access.writeFile(`/../../..${s.outside}/dotdot`, "4\n");
-  assertEquals([...Deno.readDirSync(s.outside)].map((e) => e.name), ["secret"]);
-  assertEquals(Deno.readTextFileSync(`${s.outside}/secret`), "host\n");
-  assertEquals(Deno.readTextFileSync(`${s.root}${s.outside}/secret`), "1\n");
-  assertEquals(Deno.readTextFileSync(`${s.root}/outside/secret`), "2\n");
-  assertEquals(Deno.readTextFileSync(`${s.root}${s.outside}/new`), "3\n");
-  assertEquals(Deno.readTextFileSync(`${s.root}${s.outside}/dotdot`), "4\n");
+  assert.deepEqual([...Deno.readDirSync(s.outside)].map((e) => e.name), ["secret"]);
+  assert.deepEqual(Deno.readTextFileSync(`${s.outside}/secret`), "host\n");
+  assert.deepEqual(Deno.readTextFileSync(`${s.root}${s.outside}/secret`), "1\n");
+  assert.deepEqual(Deno.readTextFileSync(`${s.root}/outside/secret`), "2\n");
+  assert.deepEqual(Deno.readTextFileSync(`${s.root}${s.outside}/new`), "3\n");
+  assert.deepEqual(Deno.readTextFileSync(`${s.root}${s.outside}/dotdot`), "4\n");
 });
 
 Deno.test("writeFile() refuses the root, a directory and a file in the way of its parents, with the exact error", () => {
@@ -372,7 +369,7 @@ Deno.test("writeFile() refuses the root, a directory and a file in the way of it
     () => s.access.writeFile("/etc/hostname/x", "x"),
     "Cannot write /etc/hostname/x in the rootfs: /etc/hostname exists and is not a directory",
   );
-  assertEquals(Deno.readTextFileSync(`${s.root}/etc/hostname`), "image\n");
+  assert.deepEqual(Deno.readTextFileSync(`${s.root}/etc/hostname`), "image\n");
 });
 
 Deno.test("a symlink swapped in for a directory the access already went through is followed inside the root", () => {
@@ -383,10 +380,10 @@ Deno.test("a symlink swapped in for a directory the access already went through 
   Deno.renameSync(`${s.root}/etc/network`, `${s.root}/etc/network.old`);
   Deno.symlinkSync(s.outside, `${s.root}/etc/network`); // the host's path, as an image would write it
   s.access.writeFile("/etc/network/interfaces", "second\n");
-  assertEquals([...Deno.readDirSync(s.outside)].map((e) => e.name), ["secret"]);
-  assertEquals(Deno.readTextFileSync(`${s.root}${s.outside}/interfaces`), "second\n");
-  assertEquals(Deno.readTextFileSync(`${s.root}/etc/network.old/interfaces`), "first\n");
-  assertEquals(s.access.readText("/etc/network/interfaces"), "second\n");
+  assert.deepEqual([...Deno.readDirSync(s.outside)].map((e) => e.name), ["secret"]);
+  assert.deepEqual(Deno.readTextFileSync(`${s.root}${s.outside}/interfaces`), "second\n");
+  assert.deepEqual(Deno.readTextFileSync(`${s.root}/etc/network.old/interfaces`), "first\n");
+  assert.deepEqual(s.access.readText("/etc/network/interfaces"), "second\n");
 });
 
 Deno.test("replacing a symlinked directory with a file or a new link is seen by the next call", () => {
@@ -396,29 +393,29 @@ Deno.test("replacing a symlinked directory with a file or a new link is seen by 
   Deno.mkdirSync(`${s.root}/other`);
   Deno.writeTextFileSync(`${s.root}/other/x`, "other\n");
   Deno.symlinkSync("/data", `${s.root}/etc/link`);
-  assertEquals(s.access.readText("/etc/link/x"), "data\n");
+  assert.deepEqual(s.access.readText("/etc/link/x"), "data\n");
   s.access.symlink("/other", "/etc/link");
-  assertEquals(s.access.readText("/etc/link/x"), "other\n");
+  assert.deepEqual(s.access.readText("/etc/link/x"), "other\n");
   s.access.writeFile("/etc/link", "file\n");
-  assertEquals(s.access.readText("/etc/link/x"), undefined);
-  assertEquals(s.access.kind("/etc/link"), "file");
+  assert.deepEqual(s.access.readText("/etc/link/x"), undefined);
+  assert.deepEqual(s.access.kind("/etc/link"), "file");
 });
 
 // --- mkdir ------------------------------------------------------------------------------------------------------
 
-Deno.test("mkdir() makes the directory with its mode and owner, and missing parents 0755 root-owned", () => {
+systemTest("mkdir() makes the directory with its mode and owner, and missing parents 0755 root-owned", () => {
   using s = sandbox();
   s.access.mkdir("/var/spool/cron/crontabs", { mode: 0o1730, uid: 0, gid: 105 });
   s.access.mkdir("/srv/app", { uid: 1000, gid: 1000 });
   s.access.mkdir("/srv/shared", { mode: 0o2775 });
-  assertEquals(owner(`${s.root}/var/spool/cron/crontabs`), [0, 105, 0o1730]);
-  assertEquals(owner(`${s.root}/var/spool/cron`), [0, 0, 0o755]);
-  assertEquals(owner(`${s.root}/var`), [0, 0, 0o755]);
-  assertEquals(owner(`${s.root}/srv/app`), [1000, 1000, 0o755]);
-  assertEquals(owner(`${s.root}/srv/shared`), [0, 0, 0o2775]);
+  assert.deepEqual(owner(`${s.root}/var/spool/cron/crontabs`), [0, 105, 0o1730]);
+  assert.deepEqual(owner(`${s.root}/var/spool/cron`), [0, 0, 0o755]);
+  assert.deepEqual(owner(`${s.root}/var`), [0, 0, 0o755]);
+  assert.deepEqual(owner(`${s.root}/srv/app`), [1000, 1000, 0o755]);
+  assert.deepEqual(owner(`${s.root}/srv/shared`), [0, 0, 0o2775]);
 });
 
-Deno.test("mkdir() leaves an existing directory as it is, also one reached through a symlink", () => {
+systemTest("mkdir() leaves an existing directory as it is, also one reached through a symlink", () => {
   using s = sandbox();
   Deno.mkdirSync(`${s.root}/run`, { mode: 0o700 });
   Deno.chmodSync(`${s.root}/run`, 0o700);
@@ -426,7 +423,7 @@ Deno.test("mkdir() leaves an existing directory as it is, also one reached throu
   Deno.symlinkSync("/run", `${s.root}/var/run`);
   s.access.mkdir("/run", { mode: 0o755, uid: 7 });
   s.access.mkdir("/var/run/lock");
-  assertEquals(owner(`${s.root}/run`), [0, 0, 0o700]);
+  assert.deepEqual(owner(`${s.root}/run`), [0, 0, 0o700]);
   assert(Deno.lstatSync(`${s.root}/var/run`).isSymlink);
   assert(Deno.lstatSync(`${s.root}/run/lock`).isDirectory);
   s.access.mkdir("/");
@@ -437,7 +434,7 @@ Deno.test("mkdir() follows symlinked parents inside the root and refuses a file 
   Deno.symlinkSync(s.outside, `${s.root}/hostdir`);
   Deno.mkdirSync(`${s.root}${s.outside}`, { recursive: true });
   s.access.mkdir("/hostdir/made");
-  assertEquals([...Deno.readDirSync(s.outside)].map((e) => e.name), ["secret"]);
+  assert.deepEqual([...Deno.readDirSync(s.outside)].map((e) => e.name), ["secret"]);
   assert(Deno.lstatSync(`${s.root}${s.outside}/made`).isDirectory);
   Deno.writeTextFileSync(`${s.root}/etc/hostname`, "image\n");
   refuses(
@@ -448,7 +445,7 @@ Deno.test("mkdir() follows symlinked parents inside the root and refuses a file 
     () => s.access.mkdir("/etc/hostname"),
     "Cannot create /etc/hostname in the rootfs: /etc/hostname exists and is not a directory",
   );
-  assertEquals(Deno.readTextFileSync(`${s.root}/etc/hostname`), "image\n");
+  assert.deepEqual(Deno.readTextFileSync(`${s.root}/etc/hostname`), "image\n");
 });
 
 Deno.test("mkdir() and writeFile() do not hold a file descriptor per call", () => {
@@ -473,12 +470,12 @@ Deno.test("symlink() stores the target verbatim and replaces a file or a link at
   s.access.symlink("/lib/systemd/system/systemd-networkd.service", "/etc/file");
   s.access.symlink("../../../../outside/secret", "/etc/link");
   s.access.symlink(s.outside, "/etc/new");
-  assertEquals(Deno.readLinkSync(`${s.root}/etc/file`), "/lib/systemd/system/systemd-networkd.service");
-  assertEquals(Deno.readLinkSync(`${s.root}/etc/link`), "../../../../outside/secret");
-  assertEquals(Deno.readLinkSync(`${s.root}/etc/new`), s.outside);
+  assert.deepEqual(Deno.readLinkSync(`${s.root}/etc/file`), "/lib/systemd/system/systemd-networkd.service");
+  assert.deepEqual(Deno.readLinkSync(`${s.root}/etc/link`), "../../../../outside/secret");
+  assert.deepEqual(Deno.readLinkSync(`${s.root}/etc/new`), s.outside);
   // Stored verbatim, read confined: none of them reaches the file outside.
-  assertEquals(s.access.readText("/etc/link"), undefined);
-  assertEquals(s.access.readText("/etc/new/secret"), undefined);
+  assert.deepEqual(s.access.readText("/etc/link"), undefined);
+  assert.deepEqual(s.access.readText("/etc/new/secret"), undefined);
 });
 
 Deno.test("symlink() refuses the root and a directory with the exact error", () => {
@@ -489,51 +486,54 @@ Deno.test("symlink() refuses the root and a directory with the exact error", () 
   assert(Deno.lstatSync(`${s.root}/etc`).isDirectory);
 });
 
-Deno.test("symlink() makes missing parents like mkdir() and never replaces a file in their way", () => {
+systemTest("symlink() makes missing parents like mkdir() and never replaces a file in their way", () => {
   using s = sandbox();
   s.access.symlink("../x.service", "/etc/systemd/system/multi-user.target.wants/x.service");
-  assertEquals(owner(`${s.root}/etc/systemd/system`), [0, 0, 0o755]);
+  assert.deepEqual(owner(`${s.root}/etc/systemd/system`), [0, 0, 0o755]);
   Deno.writeTextFileSync(`${s.root}/etc/hostname`, "image\n");
   refuses(
     () => s.access.symlink("x", "/etc/hostname/x"),
     "Cannot create a symlink at /etc/hostname/x: /etc/hostname exists and is not a directory",
   );
-  assertEquals(Deno.readTextFileSync(`${s.root}/etc/hostname`), "image\n");
+  assert.deepEqual(Deno.readTextFileSync(`${s.root}/etc/hostname`), "image\n");
 });
 
 // --- id map -----------------------------------------------------------------------------------------------------
 
-Deno.test("with an idmap, every owner written is shifted: files, directories, parents and symlinks", () => {
+systemTest("with an idmap, every owner written is shifted: files, directories, parents and symlinks", () => {
   using s = sandbox({ idmap: SHIFTED });
   s.access.writeFile("/etc/network/interfaces", "auto lo\n");
   s.access.writeFile("/home/app/.profile", "", { uid: 1000, gid: 1000, mode: 0o600 });
   s.access.mkdir("/var/lib/app", { uid: 33, gid: 33, mode: 0o750 });
   s.access.symlink("/lib/x.service", "/etc/systemd/system/multi-user.target.wants/x.service");
-  assertEquals(owner(`${s.root}/etc/network/interfaces`), [100000, 200000, 0o644]);
-  assertEquals(owner(`${s.root}/etc/network`), [100000, 200000, 0o755]);
-  assertEquals(owner(`${s.root}/home/app/.profile`), [101000, 201000, 0o600]);
-  assertEquals(owner(`${s.root}/home/app`), [100000, 200000, 0o755]);
-  assertEquals(owner(`${s.root}/var/lib/app`), [100033, 200033, 0o750]);
-  assertEquals(owner(`${s.root}/var/lib`), [100000, 200000, 0o755]);
-  assertEquals(owner(`${s.root}/etc/systemd/system/multi-user.target.wants/x.service`).slice(0, 2), [100000, 200000]);
+  assert.deepEqual(owner(`${s.root}/etc/network/interfaces`), [100000, 200000, 0o644]);
+  assert.deepEqual(owner(`${s.root}/etc/network`), [100000, 200000, 0o755]);
+  assert.deepEqual(owner(`${s.root}/home/app/.profile`), [101000, 201000, 0o600]);
+  assert.deepEqual(owner(`${s.root}/home/app`), [100000, 200000, 0o755]);
+  assert.deepEqual(owner(`${s.root}/var/lib/app`), [100033, 200033, 0o750]);
+  assert.deepEqual(owner(`${s.root}/var/lib`), [100000, 200000, 0o755]);
+  assert.deepEqual(owner(`${s.root}/etc/systemd/system/multi-user.target.wants/x.service`).slice(0, 2), [
+    100000,
+    200000,
+  ]);
   for (const dir of ["/etc/systemd", "/etc/systemd/system", "/etc/systemd/system/multi-user.target.wants"]) {
-    assertEquals(owner(`${s.root}${dir}`), [100000, 200000, 0o755], dir);
+    assert.deepEqual(owner(`${s.root}${dir}`), [100000, 200000, 0o755], dir);
   }
 });
 
 Deno.test("with an idmap, an owner outside it is refused with the exact error before anything is written", () => {
   using s = sandbox({ idmap: SHIFTED });
-  const err = refuses(
+  refuses(
     () => s.access.writeFile("/etc/app.conf", "x", { uid: 70000 }),
     "Cannot set the owner of /etc/app.conf: 70000:0 is outside the idmap",
+    /--idmap/,
   );
-  assert(err.hint?.includes("--idmap"), err.hint);
   refuses(
     () => s.access.mkdir("/srv/data", { gid: 65536 }),
     "Cannot set the owner of /srv/data: 0:65536 is outside the idmap",
   );
-  assertEquals(s.access.exists("/etc/app.conf"), false);
-  assertEquals(s.access.exists("/srv/data"), false);
+  assert.deepEqual(s.access.exists("/etc/app.conf"), false);
+  assert.deepEqual(s.access.exists("/srv/data"), false);
 });
 
 // --- paths the API refuses --------------------------------------------------------------------------------------
@@ -556,15 +556,14 @@ Deno.test("a path or a symlink target with a NUL byte is refused with the exact 
     ["symlink path", () => s.access.symlink("x", bad)],
   ];
   for (const [name, call] of calls) {
-    const err = assertThrows(call, Oci2LxcError, undefined);
-    assertEquals(err.message, message, name);
+    assert.throws(call, { name: "Oci2LxcError", message }, name);
   }
   refuses(
     () => s.access.symlink("/etc/hostname\0x", "/etc/link"),
     'Cannot use "/etc/hostname\\u0000x" in the rootfs: a path cannot hold a NUL byte',
   );
-  assertEquals(Deno.readTextFileSync(`${s.root}/etc/hostname`), "image\n");
-  assertEquals(s.access.lkind("/etc/link"), undefined);
+  assert.deepEqual(Deno.readTextFileSync(`${s.root}/etc/hostname`), "image\n");
+  assert.deepEqual(s.access.lkind("/etc/link"), undefined);
 });
 
 // --- close ------------------------------------------------------------------------------------------------------
@@ -576,7 +575,7 @@ Deno.test("after close() every method refuses with the exact error, and a second
     Deno.mkdirSync(`${dir}/b/etc`, { recursive: true });
     Deno.writeTextFileSync(`${dir}/b/etc/hostname`, "b\n");
     const a = new RootfsAccess(`${dir}/a`);
-    assertEquals(a.kind("/etc"), "directory");
+    assert.deepEqual(a.kind("/etc"), "directory");
     a.close();
     // Another root opened now is likely to get the closed fd's number: a closed access must not reach it.
     const b = new RootfsAccess(`${dir}/b`);
@@ -595,17 +594,15 @@ Deno.test("after close() every method refuses with the exact error, and a second
         ["symlink", () => a.symlink("x", "/etc/hostname")],
       ];
       for (const [name, call] of calls) {
-        const err = assertThrows(call, Oci2LxcError);
-        assertEquals(
-          err.message,
-          message(name === "isDirEmpty" ? "/etc" : name === "mkdir" ? "/etc/made" : "/etc/hostname"),
-          name,
-        );
+        assert.throws(call, {
+          name: "Oci2LxcError",
+          message: message(name === "isDirEmpty" ? "/etc" : name === "mkdir" ? "/etc/made" : "/etc/hostname"),
+        }, name);
       }
       a.close();
-      assertEquals(b.readText("/etc/hostname"), "b\n", "the second close() closed another access's fd");
-      assertEquals([...Deno.readDirSync(`${dir}/b/etc`)].map((e) => e.name), ["hostname"]);
-      assertEquals(Deno.readTextFileSync(`${dir}/b/etc/hostname`), "b\n");
+      assert.deepEqual(b.readText("/etc/hostname"), "b\n", "the second close() closed another access's fd");
+      assert.deepEqual([...Deno.readDirSync(`${dir}/b/etc`)].map((e) => e.name), ["hostname"]);
+      assert.deepEqual(Deno.readTextFileSync(`${dir}/b/etc/hostname`), "b\n");
     } finally {
       b.close();
     }

@@ -1,4 +1,4 @@
-import { Oci2LxcError } from "../../core/errors.ts";
+import assert from "node:assert/strict";
 import {
   AT_FDCWD,
   AT_SYMLINK_NOFOLLOW,
@@ -14,23 +14,8 @@ import {
   statx,
 } from "../../core/native/libc.ts";
 import { RootfsWriter } from "../../core/rootfs/rootfs_writer.ts";
-import {
-  apply,
-  assert,
-  assertEquals,
-  assertThrows,
-  b,
-  dir,
-  eachResolver,
-  feed,
-  file,
-  hardlink,
-  ls,
-  lstat,
-  node,
-  symlink,
-  whiteout,
-} from "./_layers.ts";
+import { apply, b, dir, eachResolver, feed, file, hardlink, ls, lstat, node, symlink, whiteout } from "./_layers.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 const text = (p: string) => Deno.readTextFileSync(p);
 const mode = (p: string) => Deno.lstatSync(p).mode! & 0o7777;
@@ -61,7 +46,7 @@ function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
-Deno.test("RootfsWriter writes names and link targets byte for byte", () => {
+systemTest("RootfsWriter writes names and link targets byte for byte", () => {
   eachResolver((sb, opts) => {
     const invalid = new Uint8Array([0x62, 0x61, 0x64, 0xff, 0xfe, 0xc3, 0x28]); // "bad" + invalid UTF-8
     const weird = b("new\nline\ttab\\back slash");
@@ -83,7 +68,7 @@ Deno.test("RootfsWriter writes names and link targets byte for byte", () => {
       b("link"),
       b("hard\n"),
     ].map(hex).sort();
-    assertEquals(names, expected);
+    assert.deepEqual(names, expected);
     const sub1 = new Uint8Array([...b(`${sb.root}/`), 0x64, 0x80]);
     const st0 = statx(
       AT_FDCWD,
@@ -101,7 +86,7 @@ Deno.test("RootfsWriter writes names and link targets byte for byte", () => {
       linkTarget instanceof Uint8Array && hex(linkTarget) === hex(target),
       "symlink target kept verbatim",
     );
-    assertEquals(text(`${sb.root}/new\nline\ttab\\back slash`), "two");
+    assert.deepEqual(text(`${sb.root}/new\nline\ttab\\back slash`), "two");
     const st1 = statx(
       AT_FDCWD,
       new Uint8Array([...b(sb.root + "/"), ...invalid]),
@@ -116,19 +101,19 @@ Deno.test("RootfsWriter writes names and link targets byte for byte", () => {
   });
 });
 
-Deno.test("RootfsWriter replaces a file with a directory and a directory with a file across layers", () => {
+systemTest("RootfsWriter replaces a file with a directory and a directory with a file across layers", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [
       [dir("etc"), file("etc/a", "1"), dir("etc/b"), file("etc/b/inner", "x")],
       [file("etc/b", "now a file"), dir("etc/a", { mode: 0o750 })],
     ], opts);
     assert(Deno.lstatSync(`${sb.root}/etc/a`).isDirectory);
-    assertEquals(mode(`${sb.root}/etc/a`), 0o750);
-    assertEquals(text(`${sb.root}/etc/b`), "now a file");
+    assert.deepEqual(mode(`${sb.root}/etc/a`), 0o750);
+    assert.deepEqual(text(`${sb.root}/etc/b`), "now a file");
   });
 });
 
-Deno.test("RootfsWriter lets the last entry win within one layer", () => {
+systemTest("RootfsWriter lets the last entry win within one layer", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [[
       file("x", "file first"),
@@ -141,24 +126,24 @@ Deno.test("RootfsWriter lets the last entry win within one layer", () => {
       file("z", "plain"),
     ]], opts);
     assert(Deno.lstatSync(`${sb.root}/x`).isDirectory);
-    assertEquals(text(`${sb.root}/x/child`), "c");
-    assertEquals(text(`${sb.root}/y`), "file last");
+    assert.deepEqual(text(`${sb.root}/x/child`), "c");
+    assert.deepEqual(text(`${sb.root}/y`), "file last");
     assert(Deno.lstatSync(`${sb.root}/z`).isFile);
   });
 });
 
-Deno.test("RootfsWriter replaces a lower file by a directory whose children come first in the layer", () => {
+systemTest("RootfsWriter replaces a lower file by a directory whose children come first in the layer", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [
       [dir("etc"), file("etc/a", "1")],
       [file("etc/a/b", "child"), dir("etc/a", { mode: 0o700 })],
     ], opts);
-    assertEquals(text(`${sb.root}/etc/a/b`), "child");
-    assertEquals(mode(`${sb.root}/etc/a`), 0o700);
+    assert.deepEqual(text(`${sb.root}/etc/a/b`), "child");
+    assert.deepEqual(mode(`${sb.root}/etc/a`), 0o700);
   });
 });
 
-Deno.test("RootfsWriter keeps a symlink to a directory when a layer brings that directory (keep-dirlinks)", () => {
+systemTest("RootfsWriter keeps a symlink to a directory when a layer brings that directory (keep-dirlinks)", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [
       [
@@ -175,13 +160,13 @@ Deno.test("RootfsWriter keeps a symlink to a directory when a layer brings that 
         file("lib64/more", "m"),
       ],
     ], opts);
-    assertEquals(Deno.readLinkSync(`${sb.root}/lib`), "usr/lib");
-    assertEquals(Deno.readLinkSync(`${sb.root}/lib64`), "/usr/lib");
-    assertEquals(ls(`${sb.root}/usr/lib`), ["ld.so", "libc.so", "more"]);
+    assert.deepEqual(Deno.readLinkSync(`${sb.root}/lib`), "usr/lib");
+    assert.deepEqual(Deno.readLinkSync(`${sb.root}/lib64`), "/usr/lib");
+    assert.deepEqual(ls(`${sb.root}/usr/lib`), ["ld.so", "libc.so", "more"]);
   });
 });
 
-Deno.test("RootfsWriter replaces a symlink to a file, or a dangling one, when a directory arrives", () => {
+systemTest("RootfsWriter replaces a symlink to a file, or a dangling one, when a directory arrives", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [
       [file("f", "f"), symlink("tofile", "f"), symlink("dangling", "nowhere")],
@@ -189,36 +174,36 @@ Deno.test("RootfsWriter replaces a symlink to a file, or a dangling one, when a 
     ], opts);
     assert(Deno.lstatSync(`${sb.root}/tofile`).isDirectory);
     assert(Deno.lstatSync(`${sb.root}/dangling`).isDirectory);
-    assertEquals(text(`${sb.root}/f`), "f");
-    assertEquals(lstat(`${sb.root}/nowhere`), null);
+    assert.deepEqual(text(`${sb.root}/f`), "f");
+    assert.deepEqual(lstat(`${sb.root}/nowhere`), null);
   });
 });
 
-Deno.test("RootfsWriter replaces a non-directory that sits where a parent must be", () => {
+systemTest("RootfsWriter replaces a non-directory that sits where a parent must be", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [[file("a", "1"), node("fifo", "p")], [
       file("a/b", "2"),
       file("p/q/r", "3"),
     ]], opts);
-    assertEquals(text(`${sb.root}/a/b`), "2");
-    assertEquals(text(`${sb.root}/p/q/r`), "3");
-    assertEquals(mode(`${sb.root}/p/q`), 0o755);
+    assert.deepEqual(text(`${sb.root}/a/b`), "2");
+    assert.deepEqual(text(`${sb.root}/p/q/r`), "3");
+    assert.deepEqual(mode(`${sb.root}/p/q`), 0o755);
   });
 });
 
-Deno.test("RootfsWriter follows a dangling parent symlink inside the root and creates its target (umoci)", () => {
+systemTest("RootfsWriter follows a dangling parent symlink inside the root and creates its target (umoci)", () => {
   eachResolver((sb, opts) => {
     apply(
       sb.root,
       [[symlink("localetc", "dne")], [file("localetc/foo", "x")]],
       opts,
     );
-    assertEquals(text(`${sb.root}/dne/foo`), "x");
-    assertEquals(Deno.readLinkSync(`${sb.root}/localetc`), "dne");
+    assert.deepEqual(text(`${sb.root}/dne/foo`), "x");
+    assert.deepEqual(Deno.readLinkSync(`${sb.root}/localetc`), "dne");
   });
 });
 
-Deno.test("RootfsWriter whiteouts remove files, directories and symlinks of lower layers", () => {
+systemTest("RootfsWriter whiteouts remove files, directories and symlinks of lower layers", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [
       [
@@ -240,23 +225,23 @@ Deno.test("RootfsWriter whiteouts remove files, directories and symlinks of lowe
         whiteout(".wh.missing"),
       ],
     ], opts);
-    assertEquals(ls(sb.root), ["keep"]);
-    assertEquals(text(`${sb.root}/keep/inside`), "k");
+    assert.deepEqual(ls(sb.root), ["keep"]);
+    assert.deepEqual(text(`${sb.root}/keep/inside`), "k");
   });
 });
 
-Deno.test("RootfsWriter whiteouts never write the whiteout file", () => {
+systemTest("RootfsWriter whiteouts never write the whiteout file", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [[
       dir("d"),
       file("d/.wh.x", "content"),
       file("d/.wh..wh..opq"),
     ]], opts);
-    assertEquals(ls(`${sb.root}/d`), []);
+    assert.deepEqual(ls(`${sb.root}/d`), []);
   });
 });
 
-Deno.test("RootfsWriter whiteouts spare what the same layer wrote before them", () => {
+systemTest("RootfsWriter whiteouts spare what the same layer wrote before them", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [
       [
@@ -273,49 +258,52 @@ Deno.test("RootfsWriter whiteouts spare what the same layer wrote before them", 
         file("late", "l"),
       ],
     ], opts);
-    assertEquals(ls(`${sb.root}/etc`), ["a", "sub"]);
-    assertEquals(ls(`${sb.root}/etc/sub`), ["new"]);
-    assertEquals(text(`${sb.root}/etc/a`), "A");
+    assert.deepEqual(ls(`${sb.root}/etc`), ["a", "sub"]);
+    assert.deepEqual(ls(`${sb.root}/etc/sub`), ["new"]);
+    assert.deepEqual(text(`${sb.root}/etc/a`), "A");
   });
 });
 
-Deno.test("RootfsWriter whiteouts spare all that a directory made by the same layer holds, and reach a directory merged into a lower one", () => {
-  eachResolver((sb, opts) => {
-    apply(sb.root, [
-      [
-        dir("merged"),
-        file("merged/lower", "l"),
-        dir("replaced"),
-        file("replaced/lower", "l"),
-      ],
-      [
-        // Made by this layer (nested too): whiteouts and an opaque marker inside spare everything.
-        dir("fresh"),
-        dir("fresh/deep"),
-        file("fresh/deep/x", "x"),
-        file("fresh/y", "y"),
-        whiteout("fresh/.wh.y"),
-        whiteout("fresh/deep/.wh..wh..opq"),
-        whiteout("fresh/.wh.deep"),
-        // Merged into the lower directory: its lower entry goes, this layer's stays.
-        dir("merged"),
-        file("merged/upper", "u"),
-        whiteout("merged/.wh..wh..opq"),
-        // A lower directory replaced by a file, then made again: what it held below is gone.
-        file("replaced", "f"),
-        dir("replaced"),
-        file("replaced/upper", "u"),
-        whiteout("replaced/.wh..wh..opq"),
-      ],
-    ], opts);
-    assertEquals(ls(`${sb.root}/fresh`), ["deep", "y"]);
-    assertEquals(ls(`${sb.root}/fresh/deep`), ["x"]);
-    assertEquals(ls(`${sb.root}/merged`), ["upper"]);
-    assertEquals(ls(`${sb.root}/replaced`), ["upper"]);
-  });
-});
+systemTest(
+  "RootfsWriter whiteouts spare all that a directory made by the same layer holds, and reach a directory merged into a lower one",
+  () => {
+    eachResolver((sb, opts) => {
+      apply(sb.root, [
+        [
+          dir("merged"),
+          file("merged/lower", "l"),
+          dir("replaced"),
+          file("replaced/lower", "l"),
+        ],
+        [
+          // Made by this layer (nested too): whiteouts and an opaque marker inside spare everything.
+          dir("fresh"),
+          dir("fresh/deep"),
+          file("fresh/deep/x", "x"),
+          file("fresh/y", "y"),
+          whiteout("fresh/.wh.y"),
+          whiteout("fresh/deep/.wh..wh..opq"),
+          whiteout("fresh/.wh.deep"),
+          // Merged into the lower directory: its lower entry goes, this layer's stays.
+          dir("merged"),
+          file("merged/upper", "u"),
+          whiteout("merged/.wh..wh..opq"),
+          // A lower directory replaced by a file, then made again: what it held below is gone.
+          file("replaced", "f"),
+          dir("replaced"),
+          file("replaced/upper", "u"),
+          whiteout("replaced/.wh..wh..opq"),
+        ],
+      ], opts);
+      assert.deepEqual(ls(`${sb.root}/fresh`), ["deep", "y"]);
+      assert.deepEqual(ls(`${sb.root}/fresh/deep`), ["x"]);
+      assert.deepEqual(ls(`${sb.root}/merged`), ["upper"]);
+      assert.deepEqual(ls(`${sb.root}/replaced`), ["upper"]);
+    });
+  },
+);
 
-Deno.test("RootfsWriter opaque whiteouts hide lower content only, whatever the order in the layer", () => {
+systemTest("RootfsWriter opaque whiteouts hide lower content only, whatever the order in the layer", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [
       [
@@ -334,42 +322,45 @@ Deno.test("RootfsWriter opaque whiteouts hide lower content only, whatever the o
         whiteout("nope/.wh..wh..opq"),
       ],
     ], opts);
-    assertEquals(ls(`${sb.root}/d`), ["after", "before"]);
+    assert.deepEqual(ls(`${sb.root}/d`), ["after", "before"]);
     assert(
       Deno.lstatSync(`${sb.root}/keep`).isDirectory,
       "the opaque whiteout removed a symlink, not its target",
     );
-    assertEquals(lstat(`${sb.root}/nope`), null);
+    assert.deepEqual(lstat(`${sb.root}/nope`), null);
   });
 });
 
-Deno.test("RootfsWriter whiteout names: '.wh.' is an error, '.wh..' removes its directory or is ignored at the root, '.wh...' is ignored", () => {
-  eachResolver((sb, opts) => {
-    const warnings = apply(sb.root, [
-      [
-        dir("etc"),
-        file("etc/passwd", "p"),
-        dir("var"),
-        dir("var/x"),
-        file("var/x/y", "y"),
-      ],
-      [whiteout(".wh.."), whiteout("var/x/.wh..."), whiteout("etc/.wh..")],
-    ], opts);
-    assertEquals(ls(sb.root), ["var"]);
-    assertEquals(ls(`${sb.root}/var/x`), ["y"]);
-    assertEquals(warnings.map((w) => w.code), [
-      "whiteout-ignored",
-      "whiteout-ignored",
-    ]);
-    const err = assertThrows(
-      () => apply(sb.root, [[whiteout("var/.wh.")]], opts),
-      /Cannot apply var\/\.wh\. from layer 1: whiteout '\.wh\.' names nothing/,
-    );
-    assert(err instanceof Oci2LxcError && err.code === "rootfs");
-  });
-});
+systemTest(
+  "RootfsWriter whiteout names: '.wh.' is an error, '.wh..' removes its directory or is ignored at the root, '.wh...' is ignored",
+  () => {
+    eachResolver((sb, opts) => {
+      const warnings = apply(sb.root, [
+        [
+          dir("etc"),
+          file("etc/passwd", "p"),
+          dir("var"),
+          dir("var/x"),
+          file("var/x/y", "y"),
+        ],
+        [whiteout(".wh.."), whiteout("var/x/.wh..."), whiteout("etc/.wh..")],
+      ], opts);
+      assert.deepEqual(ls(sb.root), ["var"]);
+      assert.deepEqual(ls(`${sb.root}/var/x`), ["y"]);
+      assert.deepEqual(warnings.map((w) => w.code), [
+        "whiteout-ignored",
+        "whiteout-ignored",
+      ]);
+      assert.throws(() => apply(sb.root, [[whiteout("var/.wh.")]], opts), {
+        name: "Oci2LxcError",
+        code: "rootfs",
+        message: /Cannot apply var\/\.wh\. from layer 1: whiteout '\.wh\.' names nothing/,
+      });
+    });
+  },
+);
 
-Deno.test("RootfsWriter applies whiteouts through symlinked parents inside the root", () => {
+systemTest("RootfsWriter applies whiteouts through symlinked parents inside the root", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [
       [
@@ -381,52 +372,52 @@ Deno.test("RootfsWriter applies whiteouts through symlinked parents inside the r
       ],
       [whiteout("abs/.wh.passwd"), whiteout("rel/.wh.group")],
     ], opts);
-    assertEquals(ls(`${sb.root}/etc`), []);
+    assert.deepEqual(ls(`${sb.root}/etc`), []);
     sb.assertCanaryIntact();
   });
 });
 
-Deno.test("RootfsWriter hardlinks share the inode within and across layers, and survive deletion of the first name", () => {
+systemTest(
+  "RootfsWriter hardlinks share the inode within and across layers, and survive deletion of the first name",
+  () => {
+    eachResolver((sb, opts) => {
+      apply(sb.root, [
+        [
+          file("a", "content", { mode: 0o4755 }),
+          hardlink("b", "a"),
+          symlink("s", "a"),
+          hardlink("s2", "s"),
+        ],
+        [hardlink("c", "/b"), whiteout(".wh.a")],
+      ], opts);
+      assert.deepEqual(ls(sb.root), ["b", "c", "s", "s2"]);
+      const b1 = Deno.lstatSync(`${sb.root}/b`);
+      const c1 = Deno.lstatSync(`${sb.root}/c`);
+      assert.deepEqual([b1.ino === c1.ino, b1.nlink, text(`${sb.root}/c`)], [
+        true,
+        2,
+        "content",
+      ]);
+      assert.deepEqual(mode(`${sb.root}/b`), 0o4755);
+      assert(
+        Deno.lstatSync(`${sb.root}/s2`).isSymlink,
+        "a hardlink to a symlink links the symlink",
+      );
+    });
+  },
+);
+
+systemTest("RootfsWriter rejects a hardlink to a missing name, naming the layer and the entry", () => {
   eachResolver((sb, opts) => {
-    apply(sb.root, [
-      [
-        file("a", "content", { mode: 0o4755 }),
-        hardlink("b", "a"),
-        symlink("s", "a"),
-        hardlink("s2", "s"),
-      ],
-      [hardlink("c", "/b"), whiteout(".wh.a")],
-    ], opts);
-    assertEquals(ls(sb.root), ["b", "c", "s", "s2"]);
-    const b1 = Deno.lstatSync(`${sb.root}/b`);
-    const c1 = Deno.lstatSync(`${sb.root}/c`);
-    assertEquals([b1.ino === c1.ino, b1.nlink, text(`${sb.root}/c`)], [
-      true,
-      2,
-      "content",
-    ]);
-    assertEquals(mode(`${sb.root}/b`), 0o4755);
-    assert(
-      Deno.lstatSync(`${sb.root}/s2`).isSymlink,
-      "a hardlink to a symlink links the symlink",
-    );
+    assert.throws(() => apply(sb.root, [[file("x", "x")], [hardlink("usr/bin/link", "usr/bin/missing")]], opts), {
+      name: "Oci2LxcError",
+      code: "rootfs",
+      message: /^Cannot apply usr\/bin\/link from layer 2: hardlink target usr\/bin\/missing does not exist$/,
+    });
   });
 });
 
-Deno.test("RootfsWriter rejects a hardlink to a missing name, naming the layer and the entry", () => {
-  eachResolver((sb, opts) => {
-    const err = assertThrows(
-      () =>
-        apply(sb.root, [[file("x", "x")], [
-          hardlink("usr/bin/link", "usr/bin/missing"),
-        ]], opts),
-      /^Cannot apply usr\/bin\/link from layer 2: hardlink target usr\/bin\/missing does not exist$/,
-    );
-    assert(err instanceof Oci2LxcError && err.code === "rootfs");
-  });
-});
-
-Deno.test("RootfsWriter makes devices and FIFOs with mknod and rejects out-of-range numbers", () => {
+systemTest("RootfsWriter makes devices and FIFOs with mknod and rejects out-of-range numbers", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [[
       file("dev/null", "was a file"),
@@ -443,14 +434,10 @@ Deno.test("RootfsWriter makes devices and FIFOs with mknod and rejects out-of-ra
     const loop = Deno.lstatSync(`${sb.root}/dev/loop0`);
     assert(loop.isBlockDevice && loop.gid === 6, "block 7:0");
     assert(Deno.lstatSync(`${sb.root}/run/initctl`).isFifo);
-    assertThrows(
-      () => apply(sb.root, [[node("char", "dev/huge", 4096, 0)]], opts),
-      /device number 4096:0 is out of range/,
-    );
-    assertThrows(
-      () => apply(sb.root, [[node("block", "dev/huge", 1, 1 << 20)]], opts),
-      /out of range/,
-    );
+    assert.throws(() => apply(sb.root, [[node("char", "dev/huge", 4096, 0)]], opts), {
+      message: /device number 4096:0 is out of range/,
+    });
+    assert.throws(() => apply(sb.root, [[node("block", "dev/huge", 1, 1 << 20)]], opts), { message: /out of range/ });
   });
 });
 
@@ -464,16 +451,16 @@ Deno.test("RootfsWriter skips devices with a warning in approximate mode and nev
       ...opts,
       approximate: true,
     });
-    assertEquals(ls(`${sb.root}/dev`), []);
+    assert.deepEqual(ls(`${sb.root}/dev`), []);
     assert(Deno.lstatSync(`${sb.root}/fifo`).isFifo);
-    assertEquals(warnings.map((w) => w.code).sort(), [
+    assert.deepEqual(warnings.map((w) => w.code).sort(), [
       "device-skipped",
       "ownership-skipped",
     ]);
   });
 });
 
-Deno.test("RootfsWriter applies setuid, setgid, sticky and mode 000 directories with children", () => {
+systemTest("RootfsWriter applies setuid, setgid, sticky and mode 000 directories with children", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [
       [
@@ -487,7 +474,7 @@ Deno.test("RootfsWriter applies setuid, setgid, sticky and mode 000 directories 
       ],
       [file("locked/inner/later", "l", { mode: 0 })],
     ], opts);
-    assertEquals(
+    assert.deepEqual(
       [
         "bin/su",
         "bin/wall",
@@ -499,11 +486,11 @@ Deno.test("RootfsWriter applies setuid, setgid, sticky and mode 000 directories 
       ].map((p) => mode(`${sb.root}/${p}`).toString(8)),
       ["4755", "2755", "1777", "2775", "0", "500", "0"],
     );
-    assertEquals(text(`${sb.root}/locked/inner/secret`), "s");
+    assert.deepEqual(text(`${sb.root}/locked/inner/secret`), "s");
   });
 });
 
-Deno.test("RootfsWriter sets owners above 65535 on files, directories and symlinks (not their targets)", () => {
+systemTest("RootfsWriter sets owners above 65535 on files, directories and symlinks (not their targets)", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [[
       dir("home", { uid: 100000, gid: 100000 }),
@@ -513,7 +500,7 @@ Deno.test("RootfsWriter sets owners above 65535 on files, directories and symlin
     const d = Deno.lstatSync(`${sb.root}/home`);
     const f = Deno.lstatSync(`${sb.root}/home/f`);
     const l = Deno.lstatSync(`${sb.root}/home/l`);
-    assertEquals([d.uid, d.gid, f.uid, f.gid, l.uid, l.gid], [
+    assert.deepEqual([d.uid, d.gid, f.uid, f.gid, l.uid, l.gid], [
       100000,
       100000,
       4_000_000_000,
@@ -524,7 +511,7 @@ Deno.test("RootfsWriter sets owners above 65535 on files, directories and symlin
   });
 });
 
-Deno.test("RootfsWriter writes security.capability after chown and user.* xattrs on files and directories", () => {
+systemTest("RootfsWriter writes security.capability after chown and user.* xattrs on files and directories", () => {
   eachResolver((sb, opts) => {
     // v2 capability: cap_net_raw permitted+effective.
     const cap = new Uint8Array([
@@ -561,39 +548,39 @@ Deno.test("RootfsWriter writes security.capability after chown and user.* xattrs
         xattrs: { "user.dir": "on a directory", "trusted.evil": "x" },
       }),
     ]], opts);
-    assertEquals(
+    assert.deepEqual(
       hex(xattr(`${sb.root}/bin/ping`, "security.capability")!),
       hex(cap),
     );
-    assertEquals(hex(xattr(`${sb.root}/bin/ping`, "user.bin")!), hex(binary));
-    assertEquals(
+    assert.deepEqual(hex(xattr(`${sb.root}/bin/ping`, "user.bin")!), hex(binary));
+    assert.deepEqual(
       new TextDecoder().decode(xattr(`${sb.root}/data`, "user.dir")!),
       "on a directory",
     );
-    assertEquals(xattr(`${sb.root}/data`, "trusted.evil"), null);
-    assertEquals(warnings.map((w) => [w.code, w.path]), [[
+    assert.deepEqual(xattr(`${sb.root}/data`, "trusted.evil"), null);
+    assert.deepEqual(warnings.map((w) => [w.code, w.path]), [[
       "xattr-skipped",
       "data",
     ]]);
   });
 });
 
-Deno.test("RootfsWriter replaces the xattrs of a merged directory with the layer's", () => {
+systemTest("RootfsWriter replaces the xattrs of a merged directory with the layer's", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [[
       dir("d", { xattrs: { "user.old": "1", "user.both": "1" } }),
     ], [
       dir("d", { xattrs: { "user.both": "2" } }),
     ]], opts);
-    assertEquals(xattr(`${sb.root}/d`, "user.old"), null);
-    assertEquals(
+    assert.deepEqual(xattr(`${sb.root}/d`, "user.old"), null);
+    assert.deepEqual(
       new TextDecoder().decode(xattr(`${sb.root}/d`, "user.both")!),
       "2",
     );
   });
 });
 
-Deno.test("RootfsWriter shifts owners through the idmap, implicit parents and the root included", () => {
+systemTest("RootfsWriter shifts owners through the idmap, implicit parents and the root included", () => {
   eachResolver((sb, opts) => {
     const idmap = {
       uid: [{ container: 0, host: 100000, size: 65536 }],
@@ -610,7 +597,7 @@ Deno.test("RootfsWriter shifts owners through the idmap, implicit parents and th
       const s = Deno.lstatSync(`${sb.root}${p}`);
       return [s.uid, s.gid];
     };
-    assertEquals([
+    assert.deepEqual([
       owner(""),
       owner("/var"),
       owner("/var/www"),
@@ -626,56 +613,53 @@ Deno.test("RootfsWriter shifts owners through the idmap, implicit parents and th
   });
 });
 
-Deno.test("RootfsWriter refuses an owner outside the idmap with a hint", () => {
+systemTest("RootfsWriter refuses an owner outside the idmap with a hint", () => {
   eachResolver((sb, opts) => {
     const idmap = {
       uid: [{ container: 0, host: 100000, size: 65536 }],
       gid: [{ container: 0, host: 100000, size: 65536 }],
     };
-    const err = assertThrows(
-      () =>
-        apply(sb.root, [[file("opt/app", "x", { uid: 70000 })]], {
-          ...opts,
-          idmap,
-        }),
-      /^Cannot map owner of opt\/app in layer 1: uid 70000 is outside the idmap \(0-65535 → 100000-165535\)$/,
-    );
-    assert(
-      err instanceof Oci2LxcError && err.code === "rootfs" &&
-        err.hint === "use a wider --idmap",
-    );
+    assert.throws(() => apply(sb.root, [[file("opt/app", "x", { uid: 70000 })]], { ...opts, idmap }), {
+      name: "Oci2LxcError",
+      code: "rootfs",
+      hint: "Use a wider --idmap",
+      message: /^Cannot map owner of opt\/app in layer 1: uid 70000 is outside the idmap \(0-65535 → 100000-165535\)$/,
+    });
   });
 });
 
-Deno.test("RootfsWriter keeps directory times as the layer says, and lower directory times when only children change", () => {
-  eachResolver((sb, opts) => {
-    apply(sb.root, [
-      [
-        dir("lower", { mtime: 1000 }),
-        dir("d", { mtime: 2000.25, atime: 3000 }),
-        file("d/f", "x", { mtime: 1.5 }),
-      ],
-      [file("lower/new", "n", { mtime: 5 }), symlink("d/l", "f", { mtime: 7 })],
-    ], opts);
-    const st = (p: string) => {
-      const s = statx(AT_FDCWD, b(`${sb.root}/${p}`), AT_SYMLINK_NOFOLLOW);
-      if (typeof s === "number") throw new Error("statx");
-      return s;
-    };
-    assertEquals(st("lower").mtime, { sec: 1000, nsec: 0 });
-    assertEquals([st("d").mtime, st("d").atime], [{
-      sec: 2000,
-      nsec: 250000000,
-    }, { sec: 3000, nsec: 0 }]);
-    assertEquals([st("d/f").mtime, st("d/f").atime], [{
-      sec: 1,
-      nsec: 500000000,
-    }, { sec: 1, nsec: 500000000 }]);
-    assertEquals(st("d/l").mtime, { sec: 7, nsec: 0 });
-  });
-});
+systemTest(
+  "RootfsWriter keeps directory times as the layer says, and lower directory times when only children change",
+  () => {
+    eachResolver((sb, opts) => {
+      apply(sb.root, [
+        [
+          dir("lower", { mtime: 1000 }),
+          dir("d", { mtime: 2000.25, atime: 3000 }),
+          file("d/f", "x", { mtime: 1.5 }),
+        ],
+        [file("lower/new", "n", { mtime: 5 }), symlink("d/l", "f", { mtime: 7 })],
+      ], opts);
+      const st = (p: string) => {
+        const s = statx(AT_FDCWD, b(`${sb.root}/${p}`), AT_SYMLINK_NOFOLLOW);
+        if (typeof s === "number") throw new Error("statx");
+        return s;
+      };
+      assert.deepEqual(st("lower").mtime, { sec: 1000, nsec: 0 });
+      assert.deepEqual([st("d").mtime, st("d").atime], [{
+        sec: 2000,
+        nsec: 250000000,
+      }, { sec: 3000, nsec: 0 }]);
+      assert.deepEqual([st("d/f").mtime, st("d/f").atime], [{
+        sec: 1,
+        nsec: 500000000,
+      }, { sec: 1, nsec: 500000000 }]);
+      assert.deepEqual(st("d/l").mtime, { sec: 7, nsec: 0 });
+    });
+  },
+);
 
-Deno.test("RootfsWriter applies a root directory entry and skips a root entry of another type", () => {
+systemTest("RootfsWriter applies a root directory entry and skips a root entry of another type", () => {
   eachResolver((sb, opts) => {
     const warnings = apply(sb.root, [[
       dir("./", { mode: 0o700 }),
@@ -683,8 +667,8 @@ Deno.test("RootfsWriter applies a root directory entry and skips a root entry of
       file("/", "x"),
     ]], opts);
     assert(Deno.lstatSync(sb.root).isDirectory);
-    assertEquals(mode(sb.root), 0o700);
-    assertEquals(warnings.map((w) => w.code), [
+    assert.deepEqual(mode(sb.root), 0o700);
+    assert.deepEqual(warnings.map((w) => w.code), [
       "root-entry",
       "unsafe-path",
       "root-entry",
@@ -692,21 +676,20 @@ Deno.test("RootfsWriter applies a root directory entry and skips a root entry of
   });
 });
 
-Deno.test("RootfsWriter rejects an empty symlink target", () => {
+systemTest("RootfsWriter rejects an empty symlink target", () => {
   eachResolver((sb, opts) => {
-    assertThrows(
-      () => apply(sb.root, [[symlink("s", "")]], opts),
-      /Cannot apply s from layer 1: symlink target is empty/,
-    );
+    assert.throws(() => apply(sb.root, [[symlink("s", "")]], opts), {
+      message: /Cannot apply s from layer 1: symlink target is empty/,
+    });
   });
 });
 
-Deno.test("RootfsWriter uses openat2 where the kernel has it and the walk when forced", () => {
+systemTest("RootfsWriter uses openat2 where the kernel has it and the walk when forced", () => {
   const dir1 = Deno.makeTempDirSync();
   try {
     const a = new RootfsWriter(dir1);
     const c = new RootfsWriter(dir1, { userspaceResolver: true });
-    assertEquals([a.usesOpenat2, c.usesOpenat2], [true, false]);
+    assert.deepEqual([a.usesOpenat2, c.usesOpenat2], [true, false]);
     a.close();
     c.close();
   } finally {
@@ -714,7 +697,7 @@ Deno.test("RootfsWriter uses openat2 where the kernel has it and the walk when f
   }
 });
 
-Deno.test("RootfsWriter counts what it wrote", () => {
+systemTest("RootfsWriter counts what it wrote", () => {
   const base = Deno.makeTempDirSync();
   try {
     const w = new RootfsWriter(base);
@@ -735,7 +718,7 @@ Deno.test("RootfsWriter counts what it wrote", () => {
       hardlinks,
       whiteouts,
     } = w.stats;
-    assertEquals([
+    assert.deepEqual([
       entries,
       files,
       bytes,
@@ -749,7 +732,7 @@ Deno.test("RootfsWriter counts what it wrote", () => {
   }
 });
 
-Deno.test("RootfsWriter re-resolves parents after a whiteout or replacement removed them in the same layer", () => {
+systemTest("RootfsWriter re-resolves parents after a whiteout or replacement removed them in the same layer", () => {
   eachResolver((sb, opts) => {
     apply(sb.root, [
       [dir("a"), file("a/old", "o"), dir("b"), dir("c"), file("c/f", "f")],
@@ -762,13 +745,13 @@ Deno.test("RootfsWriter re-resolves parents after a whiteout or replacement remo
         file("c/h", "recreated"),
       ],
     ], opts);
-    assertEquals(Deno.readLinkSync(`${sb.root}/a`), "b");
-    assertEquals(ls(`${sb.root}/b`), ["y"]);
-    assertEquals(ls(`${sb.root}/c`), ["g", "h"]);
+    assert.deepEqual(Deno.readLinkSync(`${sb.root}/a`), "b");
+    assert.deepEqual(ls(`${sb.root}/b`), ["y"]);
+    assert.deepEqual(ls(`${sb.root}/c`), ["g", "h"]);
   });
 });
 
-Deno.test("RootfsWriter close releases a file left open by a failed layer", () => {
+systemTest("RootfsWriter close releases a file left open by a failed layer", () => {
   const sb = sandboxFor();
   try {
     const w = new RootfsWriter(sb);
@@ -777,7 +760,7 @@ Deno.test("RootfsWriter close releases a file left open by a failed layer", () =
     w.data(b("da"));
     w.close();
     w.close();
-    assertEquals(text(`${sb}/f`), "da");
+    assert.deepEqual(text(`${sb}/f`), "da");
   } finally {
     Deno.removeSync(sb, { recursive: true });
   }
@@ -787,16 +770,14 @@ function sandboxFor(): string {
   return Deno.makeTempDirSync({ prefix: "oci2lxc-rootfs-" });
 }
 
-Deno.test("RootfsWriter rejects names and link targets with NUL bytes", () => {
+systemTest("RootfsWriter rejects names and link targets with NUL bytes", () => {
   eachResolver((sb, opts) => {
-    assertThrows(
-      () => apply(sb.root, [[file(new Uint8Array([0x61, 0, 0x62]), "x")]], opts),
-      /the name contains a NUL byte/,
-    );
-    assertThrows(
-      () => apply(sb.root, [[symlink("s", new Uint8Array([0x61, 0, 0x62]))]], opts),
-      /link target contains a NUL/,
-    );
-    assertEquals(ls(sb.root), []);
+    assert.throws(() => apply(sb.root, [[file(new Uint8Array([0x61, 0, 0x62]), "x")]], opts), {
+      message: /the name contains a NUL byte/,
+    });
+    assert.throws(() => apply(sb.root, [[symlink("s", new Uint8Array([0x61, 0, 0x62]))]], opts), {
+      message: /link target contains a NUL/,
+    });
+    assert.deepEqual(ls(sb.root), []);
   });
 });

@@ -1,6 +1,8 @@
+import assert from "node:assert/strict";
 import { Oci2LxcError } from "../../core/errors.ts";
 import { createStaging } from "../../core/rootfs/staging.ts";
-import { apply, assert, assertEquals, assertThrows, dir, file, ls, lstat, symlink } from "./_layers.ts";
+import { apply, dir, file, ls, lstat, symlink } from "./_layers.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 function withBase(fn: (base: string) => void): void {
   const base = Deno.makeTempDirSync({ prefix: "oci2lxc-staging-" });
@@ -25,14 +27,14 @@ Deno.test("createStaging makes an empty 0700 directory beside DEST, creating DES
     const staging = createStaging(`${base}/lxc/ct1`);
     const name = staging.path.slice(staging.path.lastIndexOf("/") + 1);
     assert(new RegExp(`^\\.ct1\\.oci2lxc-staging-${Deno.pid}-\\d+-[0-9a-f]{8}$`).test(name), name);
-    assertEquals(
+    assert.deepEqual(
       staging.path.slice(0, staging.path.lastIndexOf("/")),
       Deno.realPathSync(`${base}/lxc`),
     );
-    assertEquals(Deno.statSync(staging.path).mode! & 0o7777, 0o700);
-    assertEquals(ls(staging.path), []);
+    assert.deepEqual(Deno.statSync(staging.path).mode! & 0o7777, 0o700);
+    assert.deepEqual(ls(staging.path), []);
     staging.abort();
-    assertEquals(ls(`${base}/lxc`), []);
+    assert.deepEqual(ls(`${base}/lxc`), []);
   });
 });
 
@@ -41,11 +43,11 @@ Deno.test("Staging.commit renames the staging directory into a missing DEST with
     const staging = createStaging(`${base}/ct`);
     Deno.writeTextFileSync(`${staging.path}/config`, "x");
     await staging.commit(false);
-    assertEquals(ls(base), ["ct"]);
-    assertEquals(Deno.readTextFileSync(`${base}/ct/config`), "x");
-    assertEquals(Deno.statSync(`${base}/ct`).mode! & 0o7777, 0o755);
+    assert.deepEqual(ls(base), ["ct"]);
+    assert.deepEqual(Deno.readTextFileSync(`${base}/ct/config`), "x");
+    assert.deepEqual(Deno.statSync(`${base}/ct`).mode! & 0o7777, 0o755);
     staging.abort(); // after commit: nothing to do
-    assertEquals(ls(base), ["ct"]);
+    assert.deepEqual(ls(base), ["ct"]);
   });
 });
 
@@ -58,11 +60,11 @@ Deno.test("Staging.commit refuses an existing DEST without force and leaves both
     assert(err && /^Cannot write .*\/ct: it already exists$/.test(err.message), String(err));
     assert(
       err instanceof Oci2LxcError && err.code === "destination" &&
-        err.hint === "use --force to replace it",
+        err.hint === "Use --force to replace it",
     );
-    assertEquals(Deno.readTextFileSync(`${base}/ct/old`), "old");
+    assert.deepEqual(Deno.readTextFileSync(`${base}/ct/old`), "old");
     staging.abort();
-    assertEquals(ls(base), ["ct"]);
+    assert.deepEqual(ls(base), ["ct"]);
   });
 });
 
@@ -73,13 +75,13 @@ Deno.test("Staging.commit with force swaps DEST in and removes the old tree comp
     Deno.chmodSync(`${base}/ct/rootfs/etc`, 0);
     const staging = createStaging(`${base}/ct`);
     Deno.writeTextFileSync(`${staging.path}/new`, "new");
-    assertEquals(await staging.commit(true), {});
-    assertEquals(ls(base), ["ct"]);
-    assertEquals(ls(`${base}/ct`), ["new"]);
+    assert.deepEqual(await staging.commit(true), {});
+    assert.deepEqual(ls(base), ["ct"]);
+    assert.deepEqual(ls(`${base}/ct`), ["new"]);
   });
 });
 
-Deno.test("Staging.abort removes a rootfs with 0000 directories, odd names, symlinks out and deep nesting", () => {
+systemTest("Staging.abort removes a rootfs with 0000 directories, odd names, symlinks out and deep nesting", () => {
   withBase((base) => {
     Deno.mkdirSync(`${base}/outside`);
     Deno.writeTextFileSync(`${base}/outside/keep`, "keep");
@@ -95,13 +97,13 @@ Deno.test("Staging.abort removes a rootfs with 0000 directories, odd names, syml
       file(`${deep}/leaf`, "deep"),
     ]]);
     staging.abort();
-    assertEquals(ls(base), ["outside"]);
-    assertEquals(Deno.readTextFileSync(`${base}/outside/keep`), "keep");
-    assertEquals(lstat(staging.path), null);
+    assert.deepEqual(ls(base), ["outside"]);
+    assert.deepEqual(Deno.readTextFileSync(`${base}/outside/keep`), "keep");
+    assert.deepEqual(lstat(staging.path), null);
     staging.abort(); // twice is fine
   });
 });
 
 Deno.test("createStaging rejects a DEST that names no entry", () => {
-  assertThrows(() => createStaging("/"), /Cannot use \/ as destination/);
+  assert.throws(() => createStaging("/"), { message: /Cannot use \/ as destination/ });
 });

@@ -4,11 +4,11 @@
  * filesystem without RENAME_EXCHANGE (ZFS before 2.2), which leaves no DEST, the old one moved aside as `….old` and
  * the new one complete in its staging directory.
  */
+import assert from "node:assert/strict";
 import { openImage } from "../../core/image/source.ts";
 import { parseReference } from "../../core/reference.ts";
 import { ownerTag } from "../../core/rootfs/owner_tag.ts";
 import { cleanStaleLeftovers } from "../../core/rootfs/stale_leftovers.ts";
-import { assert, assertEquals } from "../_helpers/assert.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
 
 const FIXTURES = new URL("../../fixtures/images/", import.meta.url).pathname;
@@ -25,8 +25,12 @@ Deno.test("cleanStaleLeftovers puts the old DEST back when a kill came between m
     Deno.mkdirSync(`${staging}.old/rootfs`, { recursive: true });
     Deno.writeTextFileSync(`${staging}.old/config`, "old\n");
     const warnings = await cleanStaleLeftovers(dir, "ct");
-    assertEquals(ls(dir), ["ct"]);
-    assertEquals(Deno.readTextFileSync(`${dir}/ct/config`), "old\n", "the old container, which was in use, is back");
+    assert.deepEqual(ls(dir), ["ct"]);
+    assert.deepEqual(
+      Deno.readTextFileSync(`${dir}/ct/config`),
+      "old\n",
+      "the old container, which was in use, is back",
+    );
     assert(warnings.some((w) => w.startsWith(`restored ${dir}/ct from ${staging}.old`)), warnings.join("\n"));
     assert(warnings.some((w) => w.startsWith(`removed ${staging}, a staging directory`)), warnings.join("\n"));
   });
@@ -38,8 +42,8 @@ Deno.test("cleanStaleLeftovers removes an old DEST moved aside when DEST is in p
     Deno.mkdirSync(`${staging}.old/rootfs`, { recursive: true });
     Deno.mkdirSync(`${dir}/ct/rootfs`, { recursive: true });
     const warnings = await cleanStaleLeftovers(dir, "ct");
-    assertEquals(ls(dir), ["ct"]);
-    assertEquals(warnings.length, 1, warnings.join("\n"));
+    assert.deepEqual(ls(dir), ["ct"]);
+    assert.deepEqual(warnings.length, 1, warnings.join("\n"));
     assert(warnings[0]!.startsWith(`removed ${staging}.old, a staging directory`), warnings[0]);
   });
 });
@@ -57,7 +61,7 @@ Deno.test("openImage removes archives that killed runs unpacked in $TMPDIR, and 
       const image = await openImage(parseReference(`docker-archive:${FIXTURES}busybox.docker.tar.gz`));
       try {
         const mine = ls(dir).filter((n) => n.startsWith(`.oci2lxc-unpack-${ownerTag()}-`) && n !== live);
-        assertEquals(mine.length, 1, ls(dir).join(" "));
+        assert.deepEqual(mine.length, 1, ls(dir).join(" "));
         assert(
           image.warnings.some((w) =>
             w.startsWith(`removed ${dir}/${dead}, an unpacked archive left by an earlier run`)
@@ -71,6 +75,6 @@ Deno.test("openImage removes archives that killed runs unpacked in $TMPDIR, and 
       if (before === undefined) Deno.env.delete("TMPDIR");
       else Deno.env.set("TMPDIR", before);
     }
-    assertEquals(ls(dir), [live, ".oci2lxc-unpack-notes.tar", "other.tar"].sort(), "a live run's and others' stay");
+    assert.deepEqual(ls(dir), [live, ".oci2lxc-unpack-notes.tar", "other.tar"].sort(), "a live run's and others' stay");
   });
 });

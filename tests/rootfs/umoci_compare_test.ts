@@ -9,10 +9,12 @@
  * pin our behaviour.
  */
 
+import assert from "node:assert/strict";
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
 import type { IdMap } from "../../core/rootfs/id_map.ts";
-import { apply, assertEquals, dir, file, hardlink, type Layer, node, symlink, whiteout } from "./_layers.ts";
+import { apply, dir, file, hardlink, type Layer, node, symlink, whiteout } from "./_layers.ts";
 import { writeOciLayout } from "./_oci_image.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 function hasUmoci(): boolean {
   try {
@@ -162,7 +164,7 @@ const cases: { name: string; layers: Layer[]; idmap?: IdMap }[] = [
 ];
 
 for (const c of cases) {
-  Deno.test({
+  systemTest({
     name: `RootfsWriter matches umoci unpack --keep-dirlinks: ${c.name}`,
     ignore: !umoci,
     fn() {
@@ -197,7 +199,7 @@ for (const c of cases) {
             userspaceResolver,
             ...(c.idmap ? { idmap: c.idmap } : {}),
           });
-          assertEquals(
+          assert.deepEqual(
             fsManifest(ours).split("\n"),
             fsManifest(`${base}/bundle/rootfs`).split("\n"),
           );

@@ -11,6 +11,7 @@ import { aclTextToXattr, aclXattrToText } from "../../core/rootfs/posix_acl.ts";
 import { TarParser } from "../../core/tar/tar_parser.ts";
 import { TarWriter } from "../../core/tar/tar_writer.ts";
 import type { IdMap } from "../../core/rootfs/id_map.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 function run(cmd: string, args: string[]): string {
   const out = new Deno.Command(cmd, { args, stdin: "null", stdout: "piped", stderr: "piped" }).outputSync();
@@ -42,7 +43,7 @@ function applyLayer(layer: string, root: string, idmap?: IdMap): string[] {
   return warnings;
 }
 
-Deno.test("TarParser applies the SCHILY.acl.access/default records of a layer made by GNU tar --acls", () => {
+systemTest("TarParser applies the SCHILY.acl.access/default records of a layer made by GNU tar --acls", () => {
   const base = Deno.makeTempDirSync({ prefix: "oci2lxc-acl-" });
   try {
     const src = `${base}/src`;
@@ -86,7 +87,7 @@ Deno.test("TarParser applies the SCHILY.acl.access/default records of a layer ma
   }
 });
 
-Deno.test("TarParser warns about an ACL record it cannot apply (a user name) and keeps the rest of the member", () => {
+systemTest("TarParser warns about an ACL record it cannot apply (a user name) and keeps the rest of the member", () => {
   const base = Deno.makeTempDirSync({ prefix: "oci2lxc-acl-" });
   try {
     const src = `${base}/src`;

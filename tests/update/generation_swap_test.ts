@@ -1,5 +1,5 @@
+import assert from "node:assert/strict";
 import { join } from "node:path";
-import { assert, assertEquals } from "../_helpers/assert.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
 import { previousPath, recoverSwap, swapGeneration } from "../../core/update/generation_swap.ts";
 import { SWAP_JOURNAL } from "../../core/update/swap_journal.ts";
@@ -33,11 +33,11 @@ Deno.test("swapGeneration() moves the volume data (same inode) and keeps the old
     Deno.writeTextFileSync(join(incoming, "rootfs/data/from-image"), "image");
     const ino = Deno.statSync(join(dest, "rootfs/data/mine")).ino;
     const planned = planVolumeMoves(dest, ["/data"], incoming, ["/data"], () => {});
-    assertEquals(await swapGeneration(dest, incoming, planned.moves, "keep"), "exchange");
-    assertEquals(read(join(dest, "rootfs/version")), "v2");
-    assertEquals(Deno.statSync(join(dest, "rootfs/data/mine")).ino, ino);
+    assert.deepEqual(await swapGeneration(dest, incoming, planned.moves, "keep"), "exchange");
+    assert.deepEqual(read(join(dest, "rootfs/version")), "v2");
+    assert.deepEqual(Deno.statSync(join(dest, "rootfs/data/mine")).ino, ino);
     assert(!exists(join(dest, "rootfs/data/from-image")), "the image's own volume content gives way to the data");
-    assertEquals(read(join(previousPath(dest), "rootfs/version")), "v1");
+    assert.deepEqual(read(join(previousPath(dest), "rootfs/version")), "v1");
     assert(!exists(incoming) && !exists(join(dest, SWAP_JOURNAL)));
   });
 });
@@ -58,9 +58,9 @@ Deno.test("a killed swap's journal keeps its staging directory from the stale cl
     await cleanStaleLeftovers(dir, "ct");
     assert(exists(join(staging, "rootfs/data/mine")), "the stale clean-up removed the moved data");
     const done = await recoverSwap(dest);
-    assertEquals(done.length, 1);
-    assertEquals(read(join(dest, "rootfs/data/mine")), "data");
-    assertEquals(read(join(dest, "config")), "# v1\n");
+    assert.deepEqual(done.length, 1);
+    assert.deepEqual(read(join(dest, "rootfs/data/mine")), "data");
+    assert.deepEqual(read(join(dest, "config")), "# v1\n");
     assert(!exists(join(staging, SWAP_JOURNAL)));
   });
 });
@@ -74,9 +74,9 @@ Deno.test("recoverSwap() finishes a swap that happened: the old generation becom
     container(previousPath(dest), "v0");
     Deno.writeTextFileSync(join(dest, SWAP_JOURNAL), JSON.stringify({ dest, other, moves: [], after: "keep" }));
     await recoverSwap(dest);
-    assertEquals(read(join(previousPath(dest), "rootfs/version")), "v1");
+    assert.deepEqual(read(join(previousPath(dest), "rootfs/version")), "v1");
     assert(!exists(other) && !exists(join(dest, SWAP_JOURNAL)));
-    assertEquals(read(join(dest, "rootfs/data/mine")), "data");
+    assert.deepEqual(read(join(dest, "rootfs/data/mine")), "data");
   });
 });
 
@@ -90,17 +90,17 @@ Deno.test("planVolumeMoves() keeps a dropped volume aside, brings it back when d
     Deno.symlinkSync("/etc", join(a, "rootfs/var/lib"));
     const warnings: string[] = [];
     const planned = planVolumeMoves(a, ["/data", "/var/lib/app"], b, [], (w) => warnings.push(w));
-    assertEquals(planned.moves, [{ from: "rootfs/data", to: "volumes-aside/data" }]);
-    assertEquals(planned.aside, ["/data"]);
-    assertEquals(warnings.length, 1);
+    assert.deepEqual(planned.moves, [{ from: "rootfs/data", to: "volumes-aside/data" }]);
+    assert.deepEqual(planned.aside, ["/data"]);
+    assert.deepEqual(warnings.length, 1);
     assert(warnings[0]!.includes("symlink"), warnings[0]);
     await swapGeneration(a, b, planned.moves, "keep");
-    assertEquals(read(join(a, "volumes-aside/data/mine")), "data");
+    assert.deepEqual(read(join(a, "volumes-aside/data/mine")), "data");
     const c = join(dir, "c");
     container(c, "v3");
     const back = planVolumeMoves(a, [], c, ["/data"], () => {});
-    assertEquals(back.moves, [{ from: "volumes-aside/data", to: "rootfs/data" }]);
-    assertEquals(back.carried, ["/data"]);
+    assert.deepEqual(back.moves, [{ from: "volumes-aside/data", to: "rootfs/data" }]);
+    assert.deepEqual(back.carried, ["/data"]);
   });
 });
 
@@ -113,8 +113,8 @@ Deno.test("swapGeneration() with drop (--keep 0) removes the old generation and 
     container(incoming, "v3");
     const planned = planVolumeMoves(dest, ["/data"], incoming, ["/data"], () => {});
     await swapGeneration(dest, incoming, planned.moves, "drop");
-    assertEquals(read(join(dest, "rootfs/version")), "v3");
-    assertEquals(read(join(dest, "rootfs/data/mine")), "data");
+    assert.deepEqual(read(join(dest, "rootfs/version")), "v3");
+    assert.deepEqual(read(join(dest, "rootfs/data/mine")), "data");
     assert(!exists(incoming) && !exists(previousPath(dest)), "no generation is kept with --keep 0");
   });
 });
