@@ -22,8 +22,9 @@ const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_00
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseDuration } from "./cache_command.ts";
- * console.assert(parseDuration("1h30m") === 5_400_000);
+ * assert(parseDuration("1h30m") === 5_400_000);
  * ```
  */
 export function parseDuration(text: string): number {
@@ -59,8 +60,9 @@ const SIZE_UNITS: Record<string, number> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseSize } from "./cache_command.ts";
- * console.assert(parseSize("1.5GB") === 1_500_000_000 && parseSize("2MiB") === 2097152);
+ * assert(parseSize("1.5GB") === 1_500_000_000 && parseSize("2MiB") === 2097152);
  * ```
  */
 export function parseSize(text: string): number {

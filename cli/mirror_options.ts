@@ -30,8 +30,9 @@ export const MIRROR_OPTIONS: Readonly<Record<string, OptionSpec>> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mirrorOptionValues } from "./mirror_options.ts";
- * console.assert(mirrorOptionValues({ "registry-mirror": ["m.lan:5000"] }).registryMirrors?.[0] === "m.lan:5000");
+ * assert(mirrorOptionValues({ "registry-mirror": ["m.lan:5000"] }).registryMirrors?.[0] === "m.lan:5000");
  * ```
  * @throws {Oci2LxcError} code "usage" for a mirror that is not `HOST[:PORT][/PATH]`
  */

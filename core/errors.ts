@@ -147,8 +147,9 @@ export function messageLine(text: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { terminalText } from "./errors.ts";
- * console.assert(terminalText("ref v1\x1b[2J\nnext") === "ref v1\\x1b[2J\nnext");
+ * assert(terminalText("ref v1\x1b[2J\nnext") === "ref v1\\x1b[2J\nnext");
  * ```
  */
 export function terminalText(text: string): string {

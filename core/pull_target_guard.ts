@@ -75,7 +75,8 @@ export function checkArchiveTarget(path: string, options: PullReplaceOptions): v
   if (options.replaceAny) return;
   if (info.isSymlink) {
     throw new Oci2LxcError("destination", `Cannot replace ${shown}: it is a symbolic link, not an OCI archive`, {
-      hint: "--force replaces the link itself, not what it leads to: name the file it leads to to replace that, " +
+      hint:
+        "With --force the link itself is replaced, not what it leads to: name the file it leads to to replace that, " +
         "or add --replace-any to replace the link with the new archive",
     });
   }

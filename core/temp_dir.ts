@@ -31,9 +31,10 @@ export function tempBase(): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeTempDirIn } from "./temp_dir.ts";
  * const dir = makeTempDirIn("oci2lxc-example-");
- * console.assert(Deno.statSync(dir).isDirectory);
+ * assert(Deno.statSync(dir).isDirectory);
  * Deno.removeSync(dir);
  * ```
  */

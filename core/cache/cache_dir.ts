@@ -25,14 +25,16 @@ export const PULL_POLICIES: readonly PullPolicy[] = ["always", "missing", "never
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parsePullPolicy } from "./cache_dir.ts";
- * console.assert(parsePullPolicy("never") === "never");
+ * assert(parsePullPolicy("never") === "never");
  * ```
  */
 export function parsePullPolicy(text: string): PullPolicy {
   if ((PULL_POLICIES as readonly string[]).includes(text)) return text as PullPolicy;
   throw new Oci2LxcError("usage", `Cannot use --pull ${quoteForMessage(text)}: give always, missing or never`, {
-    hint: "--pull=missing (the default) downloads what the cache lacks; always downloads again; never only reads it",
+    hint:
+      "Choose one: --pull=missing (the default) downloads what the cache lacks, always downloads again, never only reads it",
   });
 }
 
@@ -47,10 +49,11 @@ export interface CacheDirEnvironment {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defaultCacheDir } from "./cache_dir.ts";
  * const env = (name: string) => ({ HOME: "/home/a" } as Record<string, string>)[name];
- * console.assert(defaultCacheDir({ uid: 0, env }) === "/var/cache/oci2lxc");
- * console.assert(defaultCacheDir({ uid: 1000, env }) === "/home/a/.cache/oci2lxc");
+ * assert(defaultCacheDir({ uid: 0, env }) === "/var/cache/oci2lxc");
+ * assert(defaultCacheDir({ uid: 1000, env }) === "/home/a/.cache/oci2lxc");
  * ```
  */
 export function defaultCacheDir(

@@ -32,8 +32,24 @@ export interface CachingSourceOptions {
  * Wrap `source` so its manifests and blobs come from `cache` when there, and go into it when fetched.
  *
  * @example
- * ```ts ignore
- * const source = cachingSource(registrySource, new BlobCache(defaultCacheDir()), { pull: "missing" });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BlobCache } from "./blob_cache.ts";
+ * import { cachingSource } from "./caching_source.ts";
+ * import type { ImageSource } from "../image/image_source.ts";
+ * // A source that is never reached: with --pull=never nothing but the cache is read.
+ * const offline: ImageSource = {
+ *   description: "docker://registry.example/app:1",
+ *   manifest: () => Promise.reject(new Error("not reached")),
+ *   blob: () => {
+ *     throw new Error("not reached");
+ *   },
+ * };
+ * const dir = Deno.makeTempDirSync();
+ * const source = cachingSource(offline, new BlobCache(dir), { pull: "never" });
+ * assert.equal(source.description, offline.description);
+ * await assert.rejects(source.manifest({ mediaType: "", digest: `sha256:${"0".repeat(64)}`, size: 2 }, "the manifest"));
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export function cachingSource(source: ImageSource, cache: BlobCache, options: CachingSourceOptions = {}): ImageSource {

@@ -102,10 +102,12 @@ export function pullEndpoints(
  * mirrors first and then the registry.
  *
  * @example
- * ```ts ignore
- * using pull = new MirroredRegistry(pullEndpoints("docker.io", "library/debian", false, { registryMirrors: ["m:5000"] }),
- *   {}, (warning) => console.error(`warning: ${warning}`));
- * const manifest = await pull.getManifest("12", ["application/vnd.oci.image.index.v1+json"]);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { pullEndpoints } from "./mirrors.ts";
+ * // Mirrors first, the registry itself last (no registries.conf entries here).
+ * const endpoints = pullEndpoints("docker.io", "library/debian", false, { registryMirrors: ["m:5000"], entries: [] });
+ * assert.deepEqual(endpoints.map((e) => [e.host, e.mirror]), [["m:5000", true], ["docker.io", false]]);
  * ```
  */
 export class MirroredRegistry implements Disposable {

@@ -126,9 +126,10 @@ function invalid(path: string, reason: string): Oci2LxcError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseToml } from "./registries_conf.ts";
  * const doc = parseToml('[[registry]]\nprefix = "docker.io"\n[[registry.mirror]]\nlocation = "m:5000"\n', "x");
- * console.assert(JSON.stringify(doc) === '{"registry":[{"prefix":"docker.io","mirror":[{"location":"m:5000"}]}]}');
+ * assert(JSON.stringify(doc) === '{"registry":[{"prefix":"docker.io","mirror":[{"location":"m:5000"}]}]}');
  * ```
  */
 export function parseToml(text: string, path: string): Table {

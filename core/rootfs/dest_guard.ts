@@ -171,7 +171,7 @@ export function guardDestination(dest: string, options: GuardOptions = {}): Guar
     // A container directory moved to other storage and linked back is common; the commit would replace the link.
     const real = realOrSelf(target);
     throw new Oci2LxcError("destination", `Cannot replace ${target}: it is a symlink (to ${real})`, {
-      hint: `--force replaces the link itself, not what it leads to: pass ${real} as DEST to replace that, ` +
+      hint: `With --force the link itself is replaced, not what it leads to: pass ${real} as DEST to replace that, ` +
         "or add --replace-any to replace the link with a new directory",
     });
   }

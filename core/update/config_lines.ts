@@ -64,10 +64,11 @@ function countKeys(lines: Line[]): Map<string, Line[]> {
  *
  * @example A changed value and an added line
  * ```ts
+ * import assert from "node:assert/strict";
  * import { configEdits } from "./config_lines.ts";
  * const edits = configEdits(["lxc.uts.name = a", "lxc.signal.halt = SIGTERM"],
  *   "lxc.uts.name = b\nlxc.signal.halt = SIGTERM\nlxc.start.auto = 1\n");
- * console.assert(edits.changed[0]?.theirs === "b" && edits.added[0] === "lxc.start.auto = 1");
+ * assert(edits.changed[0]?.theirs === "b" && edits.added[0] === "lxc.start.auto = 1");
  * ```
  */
 export function configEdits(recorded: readonly string[], current: string): ConfigEdits {

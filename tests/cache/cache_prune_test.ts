@@ -11,6 +11,7 @@ import { parseDuration, parseSize } from "../../cli/cache_command.ts";
 import { Oci2LxcError } from "../../core/errors.ts";
 import { sha256, withTempDir } from "../_helpers/oci_builder.ts";
 import { cli } from "../e2e/_cli.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 const DAY = 86_400_000;
 const NOW = new Date("2026-12-05T12:00:00Z");
@@ -111,7 +112,7 @@ Deno.test("durations and sizes are read as the help says, and nonsense is a usag
   }
 });
 
-Deno.test("oci2lxc cache list --json and cache prune --max-size through the CLI", async () => {
+systemTest("oci2lxc cache list --json and cache prune --max-size through the CLI", async () => {
   await withTempDir(async (dir) => {
     const cache = new BlobCache(dir);
     const a = await put(cache, 1, 1000, 1);

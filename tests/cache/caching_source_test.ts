@@ -17,6 +17,7 @@ import { selectImage } from "../../core/image/select_image.ts";
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
 import { FIXTURES, withTempDir } from "../_helpers/oci_builder.ts";
 import { MemorySource } from "../image/_memory_source.ts";
+import { systemTest } from "../_helpers/tier.ts";
 
 const AMD64 = parsePlatform("linux/amd64");
 const BUSYBOX = `${FIXTURES}busybox.oci.tar`;
@@ -33,28 +34,31 @@ async function convert(source: ImageSource, top: MemorySource["top"], dest: stri
   return image;
 }
 
-Deno.test("a second use of a cached image reads no blob from the source and hands the layers out as local files", async () => {
-  await withTempDir(async (dir) => {
-    const memory = await MemorySource.load(BUSYBOX);
-    const cache = new BlobCache(`${dir}/cache`);
-    const first = await convert(cachingSource(memory, cache), memory.top, `${dir}/one`);
-    assert(first.layers.every((l) => l.blob.local === undefined), "the first use streams");
-    assert.deepEqual(memory.opened, first.layers.length + 1, "config and each layer opened once");
-    const opened = memory.opened;
-    const second = await convert(cachingSource(memory, cache), memory.top, `${dir}/two`);
-    assert.deepEqual(memory.opened, opened, "nothing read from the source the second time");
-    for (const layer of second.layers) {
-      assert.deepEqual(layer.blob.local?.file, cache.blobPath(layer.blob.digest!), "the fast path: the cached file");
-    }
-    assert.deepEqual(fsManifest(`${dir}/two`), fsManifest(`${dir}/one`));
-    const listing = listCache(cache);
-    // index's manifest, config, layers
-    assert.deepEqual(listing.blobs.length, first.layers.length + 2);
-    assert(listing.blobs.every((b) => cache.has(b.digest)));
-  });
-});
+systemTest(
+  "a second use of a cached image reads no blob from the source and hands the layers out as local files",
+  async () => {
+    await withTempDir(async (dir) => {
+      const memory = await MemorySource.load(BUSYBOX);
+      const cache = new BlobCache(`${dir}/cache`);
+      const first = await convert(cachingSource(memory, cache), memory.top, `${dir}/one`);
+      assert(first.layers.every((l) => l.blob.local === undefined), "the first use streams");
+      assert.deepEqual(memory.opened, first.layers.length + 1, "config and each layer opened once");
+      const opened = memory.opened;
+      const second = await convert(cachingSource(memory, cache), memory.top, `${dir}/two`);
+      assert.deepEqual(memory.opened, opened, "nothing read from the source the second time");
+      for (const layer of second.layers) {
+        assert.deepEqual(layer.blob.local?.file, cache.blobPath(layer.blob.digest!), "the fast path: the cached file");
+      }
+      assert.deepEqual(fsManifest(`${dir}/two`), fsManifest(`${dir}/one`));
+      const listing = listCache(cache);
+      // index's manifest, config, layers
+      assert.deepEqual(listing.blobs.length, first.layers.length + 2);
+      assert(listing.blobs.every((b) => cache.has(b.digest)));
+    });
+  },
+);
 
-Deno.test("a cached layer damaged on disk (same size, or cut short) is dropped and fetched again", async () => {
+systemTest("a cached layer damaged on disk (same size, or cut short) is dropped and fetched again", async () => {
   await withTempDir(async (dir) => {
     const memory = await MemorySource.load(BUSYBOX);
     const cache = new BlobCache(`${dir}/cache`);
@@ -107,41 +111,53 @@ Deno.test("a download that fails or is cancelled leaves nothing in the cache, an
   });
 });
 
-Deno.test("a killed download leaves no visible entry; the next run fetches the blob, and prune removes the leftover", async () => {
-  await withTempDir(async (dir) => {
-    const cacheDir = `${dir}/cache`;
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL("./_cache_child.ts", import.meta.url).pathname, "hang", BUSYBOX, cacheDir, "-", "-"],
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let out = "";
-    while (!out.includes("started")) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      out += value;
-    }
-    assert(out.includes("started"), `the child started its download: ${out}`);
-    child.kill("SIGKILL");
-    await child.status;
-    await reader.cancel();
-    const cache = new BlobCache(cacheDir);
-    const memory = await MemorySource.load(BUSYBOX);
-    const doc = JSON.parse(new TextDecoder().decode(await memory.manifest(memory.top[0]!)));
-    const biggest = [doc.config, ...doc.layers].sort((a, b) => b.size - a.size)[0];
-    assert(!cache.has(biggest.digest), "the cut blob is not in the cache");
-    assert(!listCache(cache).blobs.some((b) => b.digest === biggest.digest), "nor in the listing");
-    assert.deepEqual([...Deno.readDirSync(`${cacheDir}/tmp`)].length, 1, "its partial file is in tmp/");
-    // The dead child's lock is gone with it: this run does not wait, and fetches the blob whole.
-    await convert(cachingSource(memory, cache), memory.top, `${dir}/rootfs`);
-    assert(cache.has(biggest.digest));
-    const pruned = pruneCache(cache);
-    assert.deepEqual(pruned.leftovers, 1);
-    assert.deepEqual(pruned.blobs, [], "prune without limits removes no blob");
-    assert.deepEqual([...Deno.readDirSync(`${cacheDir}/tmp`)].length, 0);
-  });
-});
+systemTest(
+  "a killed download leaves no visible entry; the next run fetches the blob, and prune removes the leftover",
+  async () => {
+    await withTempDir(async (dir) => {
+      const cacheDir = `${dir}/cache`;
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("./_cache_child.ts", import.meta.url).pathname,
+          "hang",
+          BUSYBOX,
+          cacheDir,
+          "-",
+          "-",
+        ],
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn();
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let out = "";
+      while (!out.includes("started")) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        out += value;
+      }
+      assert(out.includes("started"), `the child started its download: ${out}`);
+      child.kill("SIGKILL");
+      await child.status;
+      await reader.cancel();
+      const cache = new BlobCache(cacheDir);
+      const memory = await MemorySource.load(BUSYBOX);
+      const doc = JSON.parse(new TextDecoder().decode(await memory.manifest(memory.top[0]!)));
+      const biggest = [doc.config, ...doc.layers].sort((a, b) => b.size - a.size)[0];
+      assert(!cache.has(biggest.digest), "the cut blob is not in the cache");
+      assert(!listCache(cache).blobs.some((b) => b.digest === biggest.digest), "nor in the listing");
+      assert.deepEqual([...Deno.readDirSync(`${cacheDir}/tmp`)].length, 1, "its partial file is in tmp/");
+      // The dead child's lock is gone with it: this run does not wait, and fetches the blob whole.
+      await convert(cachingSource(memory, cache), memory.top, `${dir}/rootfs`);
+      assert(cache.has(biggest.digest));
+      const pruned = pruneCache(cache);
+      assert.deepEqual(pruned.leftovers, 1);
+      assert.deepEqual(pruned.blobs, [], "prune without limits removes no blob");
+      assert.deepEqual([...Deno.readDirSync(`${cacheDir}/tmp`)].length, 0);
+    });
+  },
+);
 
 Deno.test("two processes reading one image into an empty cache at once fetch each blob once between them", async () => {
   await withTempDir(async (dir) => {
@@ -176,7 +192,7 @@ Deno.test("two processes reading one image into an empty cache at once fetch eac
   });
 });
 
-Deno.test("--pull=never reads only the cache and names what is missing; --pull=always fetches again", async () => {
+systemTest("--pull=never reads only the cache and names what is missing; --pull=always fetches again", async () => {
   await withTempDir(async (dir) => {
     const memory = await MemorySource.load(BUSYBOX);
     const cache = new BlobCache(`${dir}/cache`);

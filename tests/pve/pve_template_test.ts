@@ -403,66 +403,72 @@ systemTest(
   },
 );
 
-Deno.test("writePveTemplate removes the partial template a killed run left for the same file, and keeps a live run's", async () => {
-  const ws = workspace();
-  try {
-    apply(ws.src, [[file("a", "a")]]);
-    const out = `${ws.base}/t.tar.zst`;
-    // A SIGKILL during the template (which can take minutes) left OUT.partial-PID for good: nothing removed it.
-    Deno.writeTextFileSync(`${out}.partial-999999`, "old style, owner gone");
-    Deno.writeTextFileSync(`${out}.partial-999999-1`, "owner gone");
-    // The parent process (deno test's runner or a shell) is alive: a partial named after it is a live run's.
-    Deno.writeTextFileSync(`${out}.partial-${Deno.ppid}-${startTime(Deno.ppid)}`, "a live run's");
-    Deno.writeTextFileSync(`${ws.base}/other.tar.zst.partial-999999-1`, "another template's");
-    const warnings: string[] = [];
-    await writePveTemplate(ws.src, out, { onWarning: (w) => warnings.push(w) });
-    assert.deepEqual([...Deno.readDirSync(ws.base)].map((e) => e.name).sort(), [
-      "other.tar.zst.partial-999999-1",
-      "src",
-      "t.tar.zst",
-      `t.tar.zst.partial-${Deno.ppid}-${startTime(Deno.ppid)}`,
-    ]);
-    assert.deepEqual(warnings.sort(), [
-      `removed ${out}.partial-999999, a partial template left by an earlier run (PID 999999) that no longer runs`,
-      `removed ${out}.partial-999999-1, a partial template left by an earlier run (PID 999999) that no longer runs`,
-    ]);
-  } finally {
-    ws.done();
-  }
-});
+systemTest(
+  "writePveTemplate removes the partial template a killed run left for the same file, and keeps a live run's",
+  async () => {
+    const ws = workspace();
+    try {
+      apply(ws.src, [[file("a", "a")]]);
+      const out = `${ws.base}/t.tar.zst`;
+      // A SIGKILL during the template (which can take minutes) left OUT.partial-PID for good: nothing removed it.
+      Deno.writeTextFileSync(`${out}.partial-999999`, "old style, owner gone");
+      Deno.writeTextFileSync(`${out}.partial-999999-1`, "owner gone");
+      // The parent process (deno test's runner or a shell) is alive: a partial named after it is a live run's.
+      Deno.writeTextFileSync(`${out}.partial-${Deno.ppid}-${startTime(Deno.ppid)}`, "a live run's");
+      Deno.writeTextFileSync(`${ws.base}/other.tar.zst.partial-999999-1`, "another template's");
+      const warnings: string[] = [];
+      await writePveTemplate(ws.src, out, { onWarning: (w) => warnings.push(w) });
+      assert.deepEqual([...Deno.readDirSync(ws.base)].map((e) => e.name).sort(), [
+        "other.tar.zst.partial-999999-1",
+        "src",
+        "t.tar.zst",
+        `t.tar.zst.partial-${Deno.ppid}-${startTime(Deno.ppid)}`,
+      ]);
+      assert.deepEqual(warnings.sort(), [
+        `removed ${out}.partial-999999, a partial template left by an earlier run (PID 999999) that no longer runs`,
+        `removed ${out}.partial-999999-1, a partial template left by an earlier run (PID 999999) that no longer runs`,
+      ]);
+    } finally {
+      ws.done();
+    }
+  },
+);
 
 function startTime(pid: number): number {
   const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
   return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
 }
 
-Deno.test("tarRootfs stops at its next pause once the signal is aborted; writePveTemplate then leaves no file", async () => {
-  const ws = workspace();
-  try {
-    apply(ws.src, [
-      Array.from({ length: 300 }, (_, i) => file(`f${String(i).padStart(3, "0")}`, "x".repeat(8192 + i))),
-    ]);
-    // Aborted by the first chunk the walk writes, as SIGINT would come during a long template: the walk must see it
-    // itself, between entries.
-    const controller = new AbortController();
-    let chunks = 0;
-    await assert.rejects(
-      tarRootfs(ws.src, () => {
-        if (chunks++ === 0) controller.abort();
-      }, { signal: controller.signal }),
-      (err: unknown) => {
-        assert.ok(err instanceof Oci2LxcError && err.code === "interrupted", String(err));
-        assert.match(err.message, /^Cannot write the template: interrupted while archiving \/f\d+$/);
-        return true;
-      },
-    );
-    const out = `${ws.base}/t.tar.zst`;
-    await assert.rejects(
-      writePveTemplate(ws.src, out, { signal: controller.signal }),
-      (err: unknown) => err instanceof Oci2LxcError && err.code === "interrupted",
-    );
-    assert.deepEqual([...Deno.readDirSync(ws.base)].map((e) => e.name), ["src"], "no template and no partial file");
-  } finally {
-    ws.done();
-  }
-});
+systemTest(
+  "tarRootfs stops at its next pause once the signal is aborted; writePveTemplate then leaves no file",
+  async () => {
+    const ws = workspace();
+    try {
+      apply(ws.src, [
+        Array.from({ length: 300 }, (_, i) => file(`f${String(i).padStart(3, "0")}`, "x".repeat(8192 + i))),
+      ]);
+      // Aborted by the first chunk the walk writes, as SIGINT would come during a long template: the walk must see it
+      // itself, between entries.
+      const controller = new AbortController();
+      let chunks = 0;
+      await assert.rejects(
+        tarRootfs(ws.src, () => {
+          if (chunks++ === 0) controller.abort();
+        }, { signal: controller.signal }),
+        (err: unknown) => {
+          assert.ok(err instanceof Oci2LxcError && err.code === "interrupted", String(err));
+          assert.match(err.message, /^Cannot write the template: interrupted while archiving \/f\d+$/);
+          return true;
+        },
+      );
+      const out = `${ws.base}/t.tar.zst`;
+      await assert.rejects(
+        writePveTemplate(ws.src, out, { signal: controller.signal }),
+        (err: unknown) => err instanceof Oci2LxcError && err.code === "interrupted",
+      );
+      assert.deepEqual([...Deno.readDirSync(ws.base)].map((e) => e.name), ["src"], "no template and no partial file");
+    } finally {
+      ws.done();
+    }
+  },
+);

@@ -88,27 +88,30 @@ Deno.test("docker://: verify streams and checks every layer, and lists a flipped
 /** Backoff shortened for tests. */
 const RETRY = { baseDelayMs: 10, maxDelayMs: 50 };
 
-Deno.test("docker://: a connection dropped every 300 kB of the layer is resumed each time, to the fixture's rootfs", async () => {
-  await using registry = await startRegistry("http");
-  await registry.seed("busybox.oci.tar", "busybox:1");
-  await using proxy = new FaultProxy(registry.host);
-  const layerGet = new RegExp(`^GET /v2/busybox/blobs/${LAYER}$`);
-  proxy.add({ match: layerGet, fault: { kind: "drop", after: 300_000 } });
-  const dir = await Deno.makeTempDir({ prefix: "oci2lxc-docker-" });
-  try {
-    const got = await rootfs(`docker://${proxy.host}/busybox:1`, `${dir}/ct`, {
-      tlsVerify: false,
-      env: {},
-      retry: RETRY,
-    });
-    assert.equal(got, await rootfs(`oci-archive:${FIXTURES}busybox.oci.tar`, `${dir}/fixture`));
-    // 1.1 MB in pieces of at most 300 kB: the first request and three resumes, each cut but the last.
-    const gets = proxy.requests.filter((r) => layerGet.test(r.split(" → ")[0]!));
-    assert.equal(gets.length, 4, gets.join("; "));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+systemTest(
+  "docker://: a connection dropped every 300 kB of the layer is resumed each time, to the fixture's rootfs",
+  async () => {
+    await using registry = await startRegistry("http");
+    await registry.seed("busybox.oci.tar", "busybox:1");
+    await using proxy = new FaultProxy(registry.host);
+    const layerGet = new RegExp(`^GET /v2/busybox/blobs/${LAYER}$`);
+    proxy.add({ match: layerGet, fault: { kind: "drop", after: 300_000 } });
+    const dir = await Deno.makeTempDir({ prefix: "oci2lxc-docker-" });
+    try {
+      const got = await rootfs(`docker://${proxy.host}/busybox:1`, `${dir}/ct`, {
+        tlsVerify: false,
+        env: {},
+        retry: RETRY,
+      });
+      assert.equal(got, await rootfs(`oci-archive:${FIXTURES}busybox.oci.tar`, `${dir}/fixture`));
+      // 1.1 MB in pieces of at most 300 kB: the first request and three resumes, each cut but the last.
+      const gets = proxy.requests.filter((r) => layerGet.test(r.split(" → ")[0]!));
+      assert.equal(gets.length, 4, gets.join("; "));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
 
 const faults: { name: string; fault: Fault; code: string; message: RegExp }[] = [
   {

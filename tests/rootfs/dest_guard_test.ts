@@ -133,7 +133,7 @@ Deno.test("guardDestination refuses a system directory named by another path: /u
   });
 });
 
-Deno.test("guardDestination refuses an ancestor of the working directory seen through a bind mount", async () => {
+systemTest("guardDestination refuses an ancestor of the working directory seen through a bind mount", async () => {
   await withTempDir(async (dir) => {
     Deno.mkdirSync(`${dir}/a/b/work`, { recursive: true });
     Deno.mkdirSync(`${dir}/alias`);
@@ -188,7 +188,7 @@ Deno.test("guardDestination refuses a DEST name too long for the staging directo
   assert.deepEqual(guardDestination(`/nonexistent/${"a".repeat(196)}`, {}).exists, false);
 });
 
-Deno.test("guardDestination never replaces a device node, FIFO or socket, even with --replace-any", async () => {
+systemTest("guardDestination never replaces a device node, FIFO or socket, even with --replace-any", async () => {
   // --replace-any means any directory (or file): /dev/null replaced by a directory breaks the host.
   await withTempDir(async (dir) => {
     const mk = await new Deno.Command("sh", {

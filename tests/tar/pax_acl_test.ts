@@ -134,38 +134,41 @@ Deno.test("aclTextToXattr reads libacl's text forms and refuses ACLs the kernel 
   }
 });
 
-Deno.test("A default ACL on a file or symlink is skipped with a warning, as GNU tar does, and the layer applies", () => {
-  // The kernel refuses a default ACL on anything but a directory (EACCES); GNU tar sets one on directories only. A
-  // crafted layer used to fail the whole conversion with "setxattr system.posix_acl_default: EACCES".
-  const base = Deno.makeTempDirSync({ prefix: "oci2lxc-acl-" });
-  try {
-    const chunks: Uint8Array[] = [];
-    const tar = new TarWriter((c) => chunks.push(c.slice()));
-    const defaultAcl = "user::rwx\ngroup::r-x\nother::---\n";
-    const file = { type: "file" as const, mode: 0o640, uid: 0, gid: 0, mtime: 0 };
-    const enc = (s: string) => new TextEncoder().encode(s);
-    tar.add({ ...file, path: enc("text"), size: 2, acls: { default: defaultAcl } });
-    tar.write(enc("t\n"));
-    tar.add({ ...file, path: enc("binary"), size: 0, xattrs: [["system.posix_acl_default", aclBytes(defaultAcl)]] });
-    tar.add({ ...file, type: "symlink", path: enc("link"), linkPath: enc("text"), acls: { default: defaultAcl } });
-    tar.add({ ...file, type: "directory", mode: 0o750, path: enc("dir"), acls: { default: defaultAcl } });
-    tar.finish();
-    Deno.writeFileSync(`${base}/layer.tar`, concat(chunks));
-    const root = `${base}/root`;
-    const warnings = applyLayer(`${base}/layer.tar`, root);
-    // One for each of text, binary and link.
-    assert.deepEqual(
-      warnings,
-      Array(3).fill("xattr system.posix_acl_default skipped: a default ACL applies to directories only"),
-    );
-    assert.equal(Deno.readTextFileSync(`${root}/text`), "t\n");
-    assert.equal(facl(`${root}/binary`), "user::rw-,group::r--,other::--- mode 640");
-    assert.equal(Deno.readLinkSync(`${root}/link`), "text");
-    assert.match(facl(`${root}/dir`), /default:user::rwx,default:group::r-x,default:other::--- mode 750$/);
-  } finally {
-    Deno.removeSync(base, { recursive: true });
-  }
-});
+systemTest(
+  "A default ACL on a file or symlink is skipped with a warning, as GNU tar does, and the layer applies",
+  () => {
+    // The kernel refuses a default ACL on anything but a directory (EACCES); GNU tar sets one on directories only. A
+    // crafted layer used to fail the whole conversion with "setxattr system.posix_acl_default: EACCES".
+    const base = Deno.makeTempDirSync({ prefix: "oci2lxc-acl-" });
+    try {
+      const chunks: Uint8Array[] = [];
+      const tar = new TarWriter((c) => chunks.push(c.slice()));
+      const defaultAcl = "user::rwx\ngroup::r-x\nother::---\n";
+      const file = { type: "file" as const, mode: 0o640, uid: 0, gid: 0, mtime: 0 };
+      const enc = (s: string) => new TextEncoder().encode(s);
+      tar.add({ ...file, path: enc("text"), size: 2, acls: { default: defaultAcl } });
+      tar.write(enc("t\n"));
+      tar.add({ ...file, path: enc("binary"), size: 0, xattrs: [["system.posix_acl_default", aclBytes(defaultAcl)]] });
+      tar.add({ ...file, type: "symlink", path: enc("link"), linkPath: enc("text"), acls: { default: defaultAcl } });
+      tar.add({ ...file, type: "directory", mode: 0o750, path: enc("dir"), acls: { default: defaultAcl } });
+      tar.finish();
+      Deno.writeFileSync(`${base}/layer.tar`, concat(chunks));
+      const root = `${base}/root`;
+      const warnings = applyLayer(`${base}/layer.tar`, root);
+      // One for each of text, binary and link.
+      assert.deepEqual(
+        warnings,
+        Array(3).fill("xattr system.posix_acl_default skipped: a default ACL applies to directories only"),
+      );
+      assert.equal(Deno.readTextFileSync(`${root}/text`), "t\n");
+      assert.equal(facl(`${root}/binary`), "user::rw-,group::r--,other::--- mode 640");
+      assert.equal(Deno.readLinkSync(`${root}/link`), "text");
+      assert.match(facl(`${root}/dir`), /default:user::rwx,default:group::r-x,default:other::--- mode 750$/);
+    } finally {
+      Deno.removeSync(base, { recursive: true });
+    }
+  },
+);
 
 function aclBytes(text: string): Uint8Array {
   const value = aclTextToXattr(text);
