@@ -35,6 +35,7 @@ import { initCmdSplitterFor, type LxcVersion, parseLxcVersion } from "./lxc_vers
 import { mountEntry } from "./mount_entry.ts";
 import { type InitCmdSplitter, quoteInitCmd } from "./quote_init_cmd.ts";
 import { shellLauncherScript } from "./shell_launcher.ts";
+import { pathExists } from "../path_exists.ts";
 
 /** Where init.lxc.static is bind-mounted inside the container. */
 export const INIT_TARGET = "/.lxcinit";
@@ -69,15 +70,6 @@ export interface LxcConfigOptions {
   onWarning?: (text: string) => void;
   /** Extra comment lines for the top (image reference, digest). */
   header?: readonly string[];
-}
-
-function statExists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The init command line and the notes that explain it. */
@@ -166,7 +158,7 @@ export function renderLxcConfig(
   const name = options.name ?? plan.name;
   const version = typeof options.lxcVersion === "string" ? parseLxcVersion(options.lxcVersion) : options.lxcVersion;
   const splitter = options.splitter ?? initCmdSplitterFor(version);
-  const exists = options.fileExists ?? statExists;
+  const exists = options.fileExists ?? ((path: string) => pathExists(path));
   const warn = options.onWarning ?? (() => {});
   const configDir = options.configDir ?? DEFAULT_CONFIG_DIR;
   const envKey = options.environmentKey ?? "lxc.environment";

@@ -6,6 +6,9 @@
  */
 
 import { dirname } from "node:path";
+import { pathExists } from "../path_exists.ts";
+
+const existsNoFollow = (path: string) => pathExists(path, { followLinks: false });
 
 /** The directories one {@linkcode makeDirs} call created, outermost first. */
 export interface MadeDirs {
@@ -21,7 +24,7 @@ export interface MadeDirs {
  */
 export function makeDirs(path: string): MadeDirs {
   const missing: string[] = [];
-  for (let p = path; !exists(p); p = dirname(p)) {
+  for (let p = path; !existsNoFollow(p); p = dirname(p)) {
     missing.unshift(p);
     if (dirname(p) === p) break;
   }
@@ -53,13 +56,4 @@ export function makeDirs(path: string): MadeDirs {
     throw err;
   }
   return made;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -26,6 +26,9 @@ import {
 } from "./provenance.ts";
 import { generationChanges, type UpdateReport } from "./update_report.ts";
 import { type PlannedMoves, planVolumeMoves } from "./volume_moves.ts";
+import { pathExists } from "../path_exists.ts";
+
+const existsNoFollow = (path: string) => pathExists(path, { followLinks: false });
 
 /** Options of {@linkcode updateContainer}. */
 export interface UpdateOptions
@@ -77,7 +80,7 @@ export async function updateContainer(dest: string, options: UpdateOptions = {})
       hint: "Pass --keep 1 (the default) or --keep 0",
     });
   }
-  const pveRecord = exists(join(absDest, PROVENANCE_FILE)) ? undefined : newestPveRecord(absDest);
+  const pveRecord = existsNoFollow(join(absDest, PROVENANCE_FILE)) ? undefined : newestPveRecord(absDest);
   if (pveRecord !== undefined) return await updatePve(absDest, basename(pveRecord), options, warn, warnings);
   const old = await withRecoveredDest(absDest, options, warn, () => readProvenance(absDest));
   const mustRestart = refuseRunning(absDest, "update", options.restart ?? false);
@@ -169,15 +172,6 @@ async function convertInto(
     conversion,
     pve: null,
   };
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Whether `reference` still names the image `old` was made from (its manifest digest; nothing else is read). */
