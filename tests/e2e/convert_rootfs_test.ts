@@ -58,7 +58,7 @@ Deno.test("an owner outside the idmap fails, naming the entry and a wider map, a
     assert.deepEqual(r.code, 1, r.stderr);
     assert(/^error: Cannot map owner of \S*hc\S* in layer \d\/\d/m.test(r.stderr), r.stderr);
     assert(r.stderr.includes("uid 100000 is outside the idmap"), r.stderr);
-    assert(r.stderr.includes("hint: use a wider --idmap"), r.stderr);
+    assert(r.stderr.includes("hint: Use a wider --idmap"), r.stderr);
     assert.deepEqual(leftovers(dir), []);
   });
 });
