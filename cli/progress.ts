@@ -15,6 +15,8 @@ const encoder = new TextEncoder();
 /** A progress printer; `done()` clears the line. */
 export interface ProgressLine {
   update(p: ConversionProgress): void;
+  /** Say something on the live line until the next update (a retry: "retrying in 2s (429 Too Many Requests)"). */
+  note(text: string): void;
   done(): void;
 }
 
@@ -55,7 +57,7 @@ export function formatDuration(seconds: number): string {
 
 /** A live line on a terminal, nothing otherwise (or with `quiet`). */
 export function progressLine(quiet: boolean, isTerminal = Deno.stderr.isTerminal()): ProgressLine {
-  if (quiet || !isTerminal) return { update() {}, done() {} };
+  if (quiet || !isTerminal) return { update() {}, note() {}, done() {} };
   const started = performance.now();
   let assembleStart: { at: number; bytes: number } | undefined;
   let last = -Infinity;
@@ -85,6 +87,11 @@ export function progressLine(quiet: boolean, isTerminal = Deno.stderr.isTerminal
         if (seconds >= 0.5) rate = (bytes - assembleStart.bytes) / seconds;
       }
       write(progressText(p, (now - started) / 1000, rate));
+    },
+    note(text) {
+      write(`oci2lxc: ${text}  ${((performance.now() - started) / 1000).toFixed(1)}s`);
+      // The next update shows at once, not throttled behind the note.
+      lastStep = "";
     },
     done() {
       if (shown) Deno.stderr.writeSync(encoder.encode("\r\x1b[2K"));
