@@ -6,7 +6,7 @@
  * and fetched again; layers cut at random offsets resume to a correct rootfs with no byte sent twice; a pull-through
  * mirror serves a convert. Every rootfs is compared with the one converted from the local fixture.
  */
-import { convert } from "../../core/api.ts";
+import { convert, inspect } from "../../core/api.ts";
 import { BlobCache } from "../../core/cache/blob_cache.ts";
 import type { PullPolicy } from "../../core/cache/cache_dir.ts";
 import type { RegistryOptions } from "../../core/open.ts";
@@ -15,6 +15,7 @@ import { assert, assertEquals } from "../_helpers/assert.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
 import { startRegistry, type TestRegistry } from "../_helpers/registry.ts";
 import { FaultProxy } from "../registry/_fault_proxy.ts";
+import { FaultProxy as HoldProxy } from "../_helpers/fault_proxy.ts";
 
 const FIXTURES = new URL("../../fixtures/images/", import.meta.url).pathname;
 const BASE = "sha256:1e1101c055c7e933c198d9ef792d219c800dc59657fdb082e3fdd929a1e531f9";
@@ -193,4 +194,38 @@ Deno.test("a pull-through mirror serves convert; a second node reads from it wit
 
 async function exists(path: string): Promise<boolean> {
   return await Deno.lstat(path).then(() => true, () => false);
+}
+
+Deno.test("--max-parallel: while the first layer is held, the next ones download into the cache (4), or wait (1)", async () => {
+  await using registry = await startRegistry("http");
+  await registry.seed("hardcases.oci.tar", "hard:1");
+  const local = await withTempDir((dir) => localRootfs("hardcases.oci.tar", dir));
+  for (const maxParallel of [4, 1]) {
+    await using proxy = new HoldProxy(registry.host);
+    proxy.add({ match: new RegExp(`^GET /v2/hard/blobs/${BASE}$`), fault: { kind: "hold", after: 100_000 }, times: 1 });
+    await withTempDir(async (dir) => {
+      const cache = new BlobCache(`${dir}/cache`);
+      const converted = convert(`docker://${proxy.host}/hard:1`, `${dir}/a`, options(cache, { maxParallel }));
+      await proxy.stalled;
+      const others = (await layerDigests("hardcases.oci.tar")).filter((d) => d !== BASE);
+      if (maxParallel === 4) {
+        // Bounded wait: the three other layers arrive in the cache while the first one is held.
+        for (let i = 0; i < 400 && !others.every((d) => cache.lookup(d)); i++) {
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        assert(others.every((d) => cache.lookup(d)), "the other layers downloaded while the first was held");
+      } else {
+        assert(others.every((d) => !cache.lookup(d)), "one at a time: nothing else was downloaded");
+      }
+      proxy.release();
+      await converted;
+      assertEquals(fsManifest(`${dir}/a/rootfs`), local);
+    });
+  }
+});
+
+/** The layer digests of a fixture, from its local archive. */
+async function layerDigests(fixture: string): Promise<string[]> {
+  const report = await inspect(`oci-archive:${FIXTURES}${fixture}`, { platform: PLATFORM });
+  return report.layers.map((l) => l.digest!);
 }
