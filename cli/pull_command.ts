@@ -9,7 +9,9 @@ import type { Command } from "./commands.ts";
 import { formatBytes } from "./format_bytes.ts";
 import { withInterrupt } from "./interrupt.ts";
 import { printErr, printOut } from "./output.ts";
-import { readStdinText, REGISTRY_OPTIONS, registryOptionValues } from "./registry_options.ts";
+import { readStdinText } from "./registry_options.ts";
+import { FETCH_OPTIONS, fetchOptionValues } from "./fetch_options.ts";
+import { messageLine } from "../core/errors.ts";
 
 /** The pull command. */
 export const pullCommand: Command = {
@@ -43,14 +45,17 @@ export const pullCommand: Command = {
   options: {
     platform: { type: "string", value: "OS/ARCH[/VARIANT]", help: "Platform to copy (default: this host's)" },
     all: { type: "boolean", help: "Copy every platform of a multi-platform image, and its index" },
-    ...REGISTRY_OPTIONS,
+    ...FETCH_OPTIONS,
     json: { type: "boolean", help: "Print what was copied as JSON" },
     quiet: { type: "boolean", short: "q", help: "Do not print each blob to stderr" },
   },
   positionals: [2, 2],
   positionalNames: ["IMAGE", "TARGET"],
   async run(args) {
-    const registry = await registryOptionValues(args.values, readStdinText);
+    const registry = await fetchOptionValues(args.values, {
+      readStdin: readStdinText,
+      onWarning: (w) => printErr(`warning: ${messageLine(w)}`),
+    });
     const quiet = args.values.quiet === true || args.values.json === true;
     const result = await withInterrupt((signal) =>
       pull(args.positionals[0]!, args.positionals[1]!, {
