@@ -154,6 +154,7 @@ export async function runConversion(
       readStdin: readStdinText,
       onWarning: warn,
       onRetry: (r) => progress.note(`retrying in ${Math.ceil(r.delayMs / 1000)}s (${r.reason})`),
+      onDownload: (position, bytes) => progress.downloaded(position, bytes),
     });
     const extra = [...cli.plugins, ...await loadPlugins((args.values.plugin as string[] | undefined) ?? [])];
     return await withInterrupt((signal) =>

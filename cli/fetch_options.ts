@@ -34,6 +34,7 @@ export interface FetchHooks {
   readStdin: () => Promise<string>;
   onWarning?: ((message: string) => void) | undefined;
   onRetry?: ((event: RetryEvent) => void) | undefined;
+  onDownload?: ((position: number, bytes: number) => void) | undefined;
 }
 
 /**
@@ -73,6 +74,7 @@ export async function fetchOptionValues(values: ParsedArgs["values"], hooks: Fet
     mirrors,
     maxParallel,
     onWarning: hooks.onWarning,
+    onDownload: hooks.onDownload,
     ...(hooks.onRetry ? { retry: { onRetry: hooks.onRetry } } : {}),
   };
 }

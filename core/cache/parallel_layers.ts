@@ -17,7 +17,11 @@ import type { PrefetchedLayers } from "../image/prefetch.ts";
  * Wrap `layers` (blobs of a cachingSource) so that opening layer K starts background downloads of the next layers,
  * at most `maxParallel - 1` at a time (the writer's own stream is the N-th).
  */
-export function parallelLayers(layers: readonly ImageLayer[], maxParallel: number): PrefetchedLayers {
+export function parallelLayers(
+  layers: readonly ImageLayer[],
+  maxParallel: number,
+  onDownload?: (position: number, bytes: number) => void,
+): PrefetchedLayers {
   const abort = new AbortController();
   const background = new Map<number, Promise<void>>();
   let running = 0;
@@ -29,7 +33,7 @@ export function parallelLayers(layers: readonly ImageLayer[], maxParallel: numbe
       // A cached layer is read from its file: nothing to download.
       if (blob.local || background.has(position)) continue;
       running++;
-      const done = drain(blob, abort.signal).finally(() => {
+      const done = drain(blob, abort.signal, (bytes) => onDownload?.(position, bytes)).finally(() => {
         running--;
         pump();
       });
@@ -61,15 +65,19 @@ export function parallelLayers(layers: readonly ImageLayer[], maxParallel: numbe
 }
 
 /** Read a blob's stream to its end, so cachingSource stores it; stopped by `signal`. */
-async function drain(blob: Blob, signal: AbortSignal): Promise<void> {
+async function drain(blob: Blob, signal: AbortSignal, onBytes: (bytes: number) => void): Promise<void> {
   const stream = await blob.open({ signal });
   const reader = stream.getReader();
   const stop = () => reader.cancel(signal.reason).catch(() => {});
   signal.addEventListener("abort", stop, { once: true });
   try {
     // Ends with the stream: a blob has a finite size, and a stalled body times out in the client.
-    while (!(await reader.read()).done) {
-      if (signal.aborted) return;
+    let bytes = 0;
+    for (;;) {
+      const chunk = await reader.read();
+      if (chunk.done || signal.aborted) return;
+      bytes += chunk.value.length;
+      onBytes(bytes);
     }
   } finally {
     signal.removeEventListener("abort", stop);

@@ -145,6 +145,8 @@ export interface OpenRegistryOptions extends RegistryClientOptions {
   maxParallel?: number | undefined;
   /** Told when a mirror fails and the next endpoint serves instead. */
   onWarning?: ((message: string) => void) | undefined;
+  /** With a cache: the bytes of layer `position` (from 0) downloaded ahead of the writer so far. */
+  onDownload?: ((position: number, bytes: number) => void) | undefined;
 }
 
 /** Layers downloading at once by default (`--max-parallel`). */
@@ -210,7 +212,7 @@ export async function openRegistryImage(reference: RegistryReference, options: O
     // With a cache, layers download in parallel into it (the cache file is what the writer is not ready for yet);
     // without, the next layer's transfer starts while one is written (bounded: prefetch.ts).
     const ahead = cache
-      ? parallelLayers(image.layers, options.maxParallel ?? DEFAULT_MAX_PARALLEL)
+      ? parallelLayers(image.layers, options.maxParallel ?? DEFAULT_MAX_PARALLEL, options.onDownload)
       : prefetchLayers(image.layers);
     closers.push(() => ahead.cancel());
     return { ...image, layers: ahead.layers, close };
