@@ -20,7 +20,8 @@ import { printErr, printOut } from "./output.ts";
 import { progressLine } from "./progress.ts";
 import { selfCommand } from "./self_command.ts";
 import { loadPlugins } from "./load_plugins.ts";
-import { readStdinText, REGISTRY_OPTIONS, registryOptionValues } from "./registry_options.ts";
+import { readStdinText } from "./registry_options.ts";
+import { FETCH_OPTIONS, fetchOptionValues, MAX_PARALLEL_OPTION } from "./fetch_options.ts";
 import { builtinPlugins } from "../plugins/mod.ts";
 
 /** The convert command. */
@@ -116,7 +117,8 @@ export const convertCommand: Command = {
       value: "7|8|9.0|9.1",
       help: "With --format pve: the Proxmox VE version (default 8)",
     },
-    ...REGISTRY_OPTIONS,
+    ...FETCH_OPTIONS,
+    ...MAX_PARALLEL_OPTION,
   },
   positionals: [2, 2],
   positionalNames: ["IMAGE", "DEST"],
@@ -143,7 +145,17 @@ export async function runConversion(
   const progress = progressLine(quiet);
   try {
     const options = convertOptions(args, dest);
-    const registry = await registryOptionValues(args.values, readStdinText);
+    const warn = (w: string) => {
+      if (!liveWarnings) return;
+      progress.done();
+      printErr(`warning: ${messageLine(w)}`);
+    };
+    const registry = await fetchOptionValues(args.values, {
+      readStdin: readStdinText,
+      onWarning: warn,
+      onRetry: (r) => progress.note(`retrying in ${Math.ceil(r.delayMs / 1000)}s (${r.reason})`),
+      onDownload: (position, bytes) => progress.downloaded(position, bytes),
+    });
     const extra = [...cli.plugins, ...await loadPlugins((args.values.plugin as string[] | undefined) ?? [])];
     return await withInterrupt((signal) =>
       convert(image, dest, {
@@ -153,11 +165,7 @@ export async function runConversion(
         signal,
         selfCommand: selfCommand(),
         onProgress: (p) => progress.update(p),
-        onWarning: (w) => {
-          if (!liveWarnings) return;
-          progress.done();
-          printErr(`warning: ${messageLine(w)}`);
-        },
+        onWarning: warn,
       })
     );
   } finally {

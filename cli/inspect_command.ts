@@ -14,13 +14,11 @@ import { builtinPlugins } from "../plugins/mod.ts";
 import type { CliContext, Command } from "./commands.ts";
 import { formatReport } from "./format_report.ts";
 import { withInterrupt } from "./interrupt.ts";
-import { printOut } from "./output.ts";
-import {
-  readStdinText,
-  REGISTRY_OPTIONS,
-  type RegistryOptionValues,
-  registryOptionValues,
-} from "./registry_options.ts";
+import { printErr, printOut } from "./output.ts";
+import { readStdinText } from "./registry_options.ts";
+import { FETCH_OPTIONS, fetchOptionValues } from "./fetch_options.ts";
+import type { RegistryOptions } from "../core/open.ts";
+import { messageLine } from "../core/errors.ts";
 
 /** The inspect command. */
 export const inspectCommand: Command = {
@@ -51,12 +49,15 @@ export const inspectCommand: Command = {
     platform: { type: "string", value: "OS/ARCH[/VARIANT]", help: "Platform to select (default: this host's)" },
     plan: { type: "boolean", help: "Print the conversion plan (as convert --dry-run) instead" },
     json: { type: "boolean", help: "Print the report as JSON" },
-    ...REGISTRY_OPTIONS,
+    ...FETCH_OPTIONS,
   },
   positionals: [1, 1],
   positionalNames: ["IMAGE"],
   async run(args, cli) {
-    const registry = await registryOptionValues(args.values, readStdinText);
+    const registry = await fetchOptionValues(args.values, {
+      readStdin: readStdinText,
+      onWarning: (w) => printErr(`warning: ${messageLine(w)}`),
+    });
     if (args.values.plan) {
       const report = await planImage(args.positionals[0]!, args.values.platform as string | undefined, registry, cli);
       printOut(args.values.json ? JSON.stringify(report, null, 2) : terminalText(formatReport(report)));
@@ -89,7 +90,7 @@ export function planName(reference: string): string {
 async function planImage(
   reference: string,
   platform: string | undefined,
-  registry: RegistryOptionValues,
+  registry: RegistryOptions,
   cli: CliContext,
 ): Promise<ConversionReport> {
   const name = planName(reference);

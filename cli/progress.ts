@@ -15,6 +15,10 @@ const encoder = new TextEncoder();
 /** A progress printer; `done()` clears the line. */
 export interface ProgressLine {
   update(p: ConversionProgress): void;
+  /** Say something on the live line until the next update (a retry: "retrying in 2s (429 Too Many Requests)"). */
+  note(text: string): void;
+  /** Bytes of layer `position` (from 0) downloaded ahead of the writer (`--max-parallel`): shown with the total. */
+  downloaded(position: number, bytes: number): void;
   done(): void;
 }
 
@@ -30,12 +34,19 @@ const STAGE_TEXT: Readonly<Record<ConversionProgress["stage"], string>> = {
 };
 
 /** The text of the line for one event; `elapsed` and `rate` in seconds and bytes per second. */
-export function progressText(p: ConversionProgress, elapsed: number, rate: number | undefined): string {
+export function progressText(
+  p: ConversionProgress,
+  elapsed: number,
+  rate: number | undefined,
+  ahead = 0,
+): string {
   const time = `${elapsed.toFixed(1)}s`;
   if (p.stage !== "assemble" || p.layer === undefined) return `oci2lxc: ${STAGE_TEXT[p.stage]}… ${time}`;
   const done = p.allBytes ?? p.bytes ?? 0;
   const total = p.allTotal ?? p.total ?? 0;
   const parts = [`oci2lxc: layer ${p.layer}/${p.layers}`, `${formatBytes(done)} of ${formatBytes(total)}`];
+  // Layers downloading ahead of the writer: what is on disk already, beyond what was written.
+  if (ahead > 0) parts.push(`downloaded ${formatBytes(Math.min(total, done + ahead))}`);
   if (rate !== undefined && rate > 0) {
     parts.push(`${formatBytes(rate)}/s`);
     if (total > done) parts.push(`ETA ${formatDuration((total - done) / rate)}`);
@@ -55,7 +66,9 @@ export function formatDuration(seconds: number): string {
 
 /** A live line on a terminal, nothing otherwise (or with `quiet`). */
 export function progressLine(quiet: boolean, isTerminal = Deno.stderr.isTerminal()): ProgressLine {
-  if (quiet || !isTerminal) return { update() {}, done() {} };
+  if (quiet || !isTerminal) return { update() {}, note() {}, downloaded() {}, done() {} };
+  // Bytes downloaded ahead, per layer position; a layer the writer has reached counts in its own bytes instead.
+  const ahead = new Map<number, number>();
   const started = performance.now();
   let assembleStart: { at: number; bytes: number } | undefined;
   let last = -Infinity;
@@ -84,7 +97,17 @@ export function progressLine(quiet: boolean, isTerminal = Deno.stderr.isTerminal
         const seconds = (now - assembleStart.at) / 1000;
         if (seconds >= 0.5) rate = (bytes - assembleStart.bytes) / seconds;
       }
-      write(progressText(p, (now - started) / 1000, rate));
+      let extra = 0;
+      for (const [position, bytes] of ahead) if (p.layer === undefined || position + 1 > p.layer) extra += bytes;
+      write(progressText(p, (now - started) / 1000, rate, extra));
+    },
+    downloaded(position, bytes) {
+      ahead.set(position, bytes);
+    },
+    note(text) {
+      write(`oci2lxc: ${text}  ${((performance.now() - started) / 1000).toFixed(1)}s`);
+      // The next update shows at once, not throttled behind the note.
+      lastStep = "";
     },
     done() {
       if (shown) Deno.stderr.writeSync(encoder.encode("\r\x1b[2K"));

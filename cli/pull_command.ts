@@ -10,7 +10,8 @@ import type { Command } from "./commands.ts";
 import { formatBytes } from "./format_bytes.ts";
 import { withInterrupt } from "./interrupt.ts";
 import { printErr, printOut } from "./output.ts";
-import { readStdinText, REGISTRY_OPTIONS, registryOptionValues } from "./registry_options.ts";
+import { readStdinText } from "./registry_options.ts";
+import { FETCH_OPTIONS, fetchOptionValues } from "./fetch_options.ts";
 
 /** The pull command. */
 export const pullCommand: Command = {
@@ -52,14 +53,17 @@ export const pullCommand: Command = {
       help: "Replace an existing oci-archive FILE if it is an OCI archive, once the copy is complete",
     },
     "replace-any": { type: "boolean", help: "With --force: replace FILE even if it is no OCI archive (or a symlink)" },
-    ...REGISTRY_OPTIONS,
+    ...FETCH_OPTIONS,
     json: { type: "boolean", help: "Print what was copied as JSON" },
     quiet: { type: "boolean", short: "q", help: "Do not print each blob to stderr" },
   },
   positionals: [2, 2],
   positionalNames: ["IMAGE", "TARGET"],
   async run(args) {
-    const registry = await registryOptionValues(args.values, readStdinText);
+    const registry = await fetchOptionValues(args.values, {
+      readStdin: readStdinText,
+      onWarning: (w) => printErr(`warning: ${messageLine(w)}`),
+    });
     const quiet = args.values.quiet === true || args.values.json === true;
     const result = await withInterrupt((signal) =>
       pull(args.positionals[0]!, args.positionals[1]!, {

@@ -8,7 +8,8 @@ import { verify } from "../core/api.ts";
 import type { Command } from "./commands.ts";
 import { printErr, printOut } from "./output.ts";
 import { messageLine } from "../core/errors.ts";
-import { readStdinText, REGISTRY_OPTIONS, registryOptionValues } from "./registry_options.ts";
+import { readStdinText } from "./registry_options.ts";
+import { FETCH_OPTIONS, fetchOptionValues } from "./fetch_options.ts";
 
 /** The verify command. */
 export const verifyCommand: Command = {
@@ -30,12 +31,15 @@ export const verifyCommand: Command = {
   options: {
     platform: { type: "string", value: "OS/ARCH[/VARIANT]", help: "Platform to select (default: this host's)" },
     json: { type: "boolean", help: "Print the report as JSON" },
-    ...REGISTRY_OPTIONS,
+    ...FETCH_OPTIONS,
   },
   positionals: [1, 1],
   positionalNames: ["IMAGE"],
   async run(args) {
-    const registry = await registryOptionValues(args.values, readStdinText);
+    const registry = await fetchOptionValues(args.values, {
+      readStdin: readStdinText,
+      onWarning: (w) => printErr(`warning: ${messageLine(w)}`),
+    });
     const report = await withInterrupt((signal) =>
       verify(args.positionals[0]!, { platform: args.values.platform as string | undefined, signal, registry })
     );

@@ -6,14 +6,17 @@
  */
 import type { Image } from "./image/image.ts";
 import { hostPlatform, parsePlatform, type Platform } from "./image/platform.ts";
-import { openRegistryImage } from "./image/registry_source.ts";
+import { openRegistryImage, type OpenRegistryOptions } from "./image/registry_source.ts";
 import { openImage } from "./image/source.ts";
 import { parseReference } from "./reference.ts";
 import { parseRegistryReference } from "./registry/reference.ts";
-import type { RegistryClientOptions } from "./registry/registry_client.ts";
 
-/** How to reach a registry (`docker://`): credentials, TLS; what `--creds`, `--authfile`, `--cert-dir`, `--tls-verify` give. */
-export type RegistryOptions = Omit<RegistryClientOptions, "signal">;
+/**
+ * How to reach a registry (`docker://`): credentials, TLS (`--creds`, `--authfile`, `--cert-dir`, `--tls-verify`), the
+ * blob cache (`--cache-dir`, `--no-cache`, `--pull`, `--max-parallel`) and mirrors (`--registry-mirror`,
+ * `--registries-conf`).
+ */
+export type RegistryOptions = Omit<OpenRegistryOptions, "signal" | "platform">;
 
 /** Options shared by the verbs that open an image. */
 export interface ImageOptions {

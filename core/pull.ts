@@ -22,7 +22,7 @@ import {
   parseRegistryReference,
   type RegistryReference,
 } from "./registry/reference.ts";
-import { RegistryClient, type RegistryClientOptions } from "./registry/registry_client.ts";
+import { type PullClient, pullClient, type PullClientOptions } from "./cache/pull_client.ts";
 import { MANIFEST_ACCEPT } from "./image/registry_source.ts";
 import { INDEX_TYPES, MANIFEST_TYPES, REF_NAME } from "./image/select_image.ts";
 import { Hasher, shortDigest } from "./digest.ts";
@@ -35,7 +35,7 @@ const DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json";
 const MAX_INDEX_DEPTH = 4;
 
 /** Options for {@linkcode pull}. */
-export interface PullOptions extends RegistryClientOptions, PullReplaceOptions {
+export interface PullOptions extends PullClientOptions, PullReplaceOptions {
   /** `os/arch[/variant]` or a Platform; the host's by default. Ignored with `all`. */
   platform?: string | Platform | undefined;
   /** Copy the whole index and every image it lists (skopeo's `--all`). */
@@ -137,14 +137,14 @@ function descriptors(list: unknown, what: string): Descriptor[] {
 class Puller {
   readonly ref: RegistryReference;
   readonly name: string;
-  readonly client: RegistryClient;
+  readonly client: PullClient;
   readonly writer: OciLayoutWriter;
   readonly options: PullOptions;
   blobs = 0;
   bytes = 0;
   readonly platforms: string[] = [];
 
-  constructor(ref: RegistryReference, client: RegistryClient, writer: OciLayoutWriter, options: PullOptions) {
+  constructor(ref: RegistryReference, client: PullClient, writer: OciLayoutWriter, options: PullOptions) {
     this.ref = ref;
     this.name = `${ref.registry}/${ref.repository}`;
     this.client = client;
@@ -423,7 +423,7 @@ export async function pull(image: string, target: string, options: PullOptions =
   };
   guard();
   for (const w of await cleanStalePulls(where.path, options.signal)) options.onWarning?.(w);
-  using client = new RegistryClient(ref.registry, options);
+  using client = pullClient(ref, options);
   const writer = await openLayoutWriter(where);
   const puller = new Puller(ref, client, writer, options);
   const refName = where.ref ?? ref.tag;

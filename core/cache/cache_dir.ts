@@ -6,6 +6,7 @@
  * @module
  */
 import { Oci2LxcError, quoteForMessage } from "../errors.ts";
+import { geteuid } from "../native/libc.ts";
 
 /**
  * When blobs are downloaded, as podman's `--pull` words it. The reference (a tag) is resolved at the registry under
@@ -57,7 +58,8 @@ export interface CacheDirEnvironment {
  * ```
  */
 export function defaultCacheDir(
-  environment: CacheDirEnvironment = { uid: Deno.uid() ?? 0, env: (name) => Deno.env.get(name) },
+  // geteuid through libc, not Deno.uid(): that one needs --allow-sys, which the bundle is not run with.
+  environment: CacheDirEnvironment = { uid: geteuid(), env: (name) => Deno.env.get(name) },
 ): string {
   if (environment.uid === 0) return "/var/cache/oci2lxc";
   const xdg = environment.env("XDG_CACHE_HOME");

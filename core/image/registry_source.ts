@@ -10,7 +10,17 @@
 import { shortDigest } from "../digest.ts";
 import { describeError, Oci2LxcError } from "../errors.ts";
 import { formatRegistryReference, manifestReference, type RegistryReference } from "../registry/reference.ts";
-import { RegistryClient, type RegistryClientOptions } from "../registry/registry_client.ts";
+import type {
+  GetBlobOptions,
+  RegistryBlob,
+  RegistryClientOptions,
+  RegistryManifest,
+} from "../registry/registry_client.ts";
+import { MirroredRegistry, type MirrorOptions, pullEndpoints } from "../registry/mirrors.ts";
+import type { BlobCache } from "../cache/blob_cache.ts";
+import type { PullPolicy } from "../cache/cache_dir.ts";
+import { cachingSource, resolveWithCache } from "../cache/caching_source.ts";
+import { parallelLayers } from "../cache/parallel_layers.ts";
 import type { Blob } from "./blob.ts";
 import type { Descriptor } from "./descriptor.ts";
 import { parseJson } from "./documents.ts";
@@ -28,17 +38,26 @@ export const MANIFEST_ACCEPT: readonly string[] = [
   "application/vnd.docker.distribution.manifest.list.v2+json",
 ];
 
+/**
+ * The pull side of one repository: {@linkcode MirroredRegistry} (the mirrors, then the registry), or any client bound
+ * to a repository the same way.
+ */
+export interface RepositoryPuller {
+  getManifest(reference: string, accept: readonly string[]): Promise<RegistryManifest>;
+  getBlob(digest: string, options?: GetBlobOptions): Promise<RegistryBlob>;
+}
+
 /** One repository of a registry. */
 export class RegistrySource implements ImageSource {
   readonly description: string;
-  readonly #client: RegistryClient;
+  readonly #client: RepositoryPuller;
   readonly #reference: RegistryReference;
   /** `HOST/REPOSITORY`, for messages. */
   readonly #name: string;
   /** Manifests already fetched (the top one), by digest, so none is fetched twice. */
   readonly #manifests = new Map<string, Uint8Array>();
 
-  constructor(client: RegistryClient, reference: RegistryReference) {
+  constructor(client: RepositoryPuller, reference: RegistryReference) {
     this.#client = client;
     this.#reference = reference;
     this.#name = `${reference.registry}/${reference.repository}`;
@@ -53,7 +72,7 @@ export class RegistrySource implements ImageSource {
   async manifest(descriptor: Descriptor, _what: string): Promise<Uint8Array> {
     const known = this.#manifests.get(descriptor.digest);
     if (known) return known;
-    return (await this.#client.getManifest(this.#reference.repository, descriptor.digest, MANIFEST_ACCEPT)).bytes;
+    return (await this.#client.getManifest(descriptor.digest, MANIFEST_ACCEPT)).bytes;
   }
 
   blob(descriptor: Descriptor, what: string): Blob {
@@ -67,7 +86,7 @@ export class RegistrySource implements ImageSource {
       local: undefined,
       // The reader hashes the bytes itself (digest, size, diff_id in one pass): the client need not hash them too.
       open: async () => {
-        const got = await this.#client.getBlob(this.#reference.repository, descriptor.digest, {
+        const got = await this.#client.getBlob(descriptor.digest, {
           verify: false,
           ...(descriptor.size === undefined ? {} : { size: descriptor.size }),
         });
@@ -116,22 +135,59 @@ function namedFailures(stream: ReadableStream<Uint8Array>, action: string): Read
 export interface OpenRegistryOptions extends RegistryClientOptions {
   /** The platform to select. */
   platform: Platform;
+  /** The blob cache to read through (cachingSource); none by default (every blob streams from the registry). */
+  cache?: BlobCache | undefined;
+  /** `--pull`, with a cache: default `missing`. */
+  pull?: PullPolicy | undefined;
+  /** `--registry-mirror` and `--registries-conf`. */
+  mirrors?: MirrorOptions | undefined;
+  /** `--max-parallel`, with a cache: how many layers download at once (default 4). */
+  maxParallel?: number | undefined;
+  /** Told when a mirror fails and the next endpoint serves instead. */
+  onWarning?: ((message: string) => void) | undefined;
+  /** With a cache: the bytes of layer `position` (from 0) downloaded ahead of the writer so far. */
+  onDownload?: ((position: number, bytes: number) => void) | undefined;
 }
 
+/** Layers downloading at once by default (`--max-parallel`). */
+export const DEFAULT_MAX_PARALLEL = 4;
+
 /**
- * Open the image `reference` names: fetch its manifest (by digest when it names one: then checked), follow an index to
- * the platform's manifest, read the config. `close()` releases the connections.
+ * Open the image `reference` names: resolve it (the registry is asked even with a cache, so a moved tag is noticed;
+ * under `--pull=never` the digest last recorded in the cache), fetch its manifest (checked against that digest), follow
+ * an index to the platform's manifest, read the config. With a cache, blobs come from it when there and go into it
+ * when fetched, up to `maxParallel` layers at once; without, the next layer's transfer starts while one is written.
+ * `close()` releases the connections.
  *
  * @throws {Oci2LxcError} code "registry" when the registry cannot be reached, refuses us or lacks the image; the other
  *   codes as for every source
  */
 export async function openRegistryImage(reference: RegistryReference, options: OpenRegistryOptions): Promise<Image> {
-  const client = new RegistryClient(reference.registry, options);
+  const { cache, pull = "missing" } = options;
+  const endpoints = pull === "never"
+    ? [{ host: reference.registry, repository: reference.repository, insecure: false, mirror: false }]
+    : pullEndpoints(reference.registry, reference.repository, reference.digest !== undefined, options.mirrors);
+  const client = new MirroredRegistry(endpoints, options, (message) => options.onWarning?.(message));
+  const closers: (() => void)[] = [() => client.close()];
+  const close = () => {
+    for (const c of closers.splice(0).reverse()) c();
+  };
   try {
-    const source = new RegistrySource(client, reference);
-    const top = await client.getManifest(reference.repository, manifestReference(reference), MANIFEST_ACCEPT);
-    source.remember(top.digest, top.bytes);
+    const registrySource = new RegistrySource(client, reference);
+    const source = cache ? cachingSource(registrySource, cache, { pull }) : registrySource;
     const name = formatRegistryReference(reference);
+    let fetched: RegistryManifest | undefined;
+    const resolveRemote = async () => {
+      fetched = await client.getManifest(manifestReference(reference), MANIFEST_ACCEPT);
+      registrySource.remember(fetched.digest, fetched.bytes);
+      return { digest: fetched.digest, mediaType: fetched.mediaType };
+    };
+    const resolved = cache ? await resolveWithCache(cache, name, pull, resolveRemote) : await resolveRemote();
+    // Through the cache: stored there (so --pull=never finds it), or read from it under never.
+    const bytes = cache
+      ? await source.manifest({ digest: resolved.digest, mediaType: resolved.mediaType }, "manifest")
+      : fetched!.bytes;
+    const top = { digest: resolved.digest, mediaType: resolved.mediaType, bytes };
     const selectOptions = {
       reference: reference.text,
       transport: "docker",
@@ -153,18 +209,15 @@ export async function openRegistryImage(reference: RegistryReference, options: O
       const descriptor = { mediaType: top.mediaType, digest: top.digest, size: top.bytes.length };
       image = await selectImage(source, [descriptor], selectOptions);
     }
-    // While one layer is written, the next one's transfer starts (bounded: prefetch.ts).
-    const ahead = prefetchLayers(image.layers);
-    return {
-      ...image,
-      layers: ahead.layers,
-      close: () => {
-        ahead.cancel();
-        client.close();
-      },
-    };
+    // With a cache, layers download in parallel into it (the cache file is what the writer is not ready for yet);
+    // without, the next layer's transfer starts while one is written (bounded: prefetch.ts).
+    const ahead = cache
+      ? parallelLayers(image.layers, options.maxParallel ?? DEFAULT_MAX_PARALLEL, options.onDownload)
+      : prefetchLayers(image.layers);
+    closers.push(() => ahead.cancel());
+    return { ...image, layers: ahead.layers, close };
   } catch (err) {
-    client.close();
+    close();
     throw err;
   }
 }

@@ -28,7 +28,16 @@ for (const entry of ENTRIES) {
       const home = await Deno.makeTempDir({ prefix: "oci2lxc-home-" });
       try {
         const image = `docker://${registry.host}/busybox:1`;
-        const access = ["--cert-dir", registry.certDir!, "--creds", registry.user, "--password-stdin"];
+        // A cache of its own: what the default one holds from other runs would spare the downloads counted here.
+        const access = [
+          "--cert-dir",
+          registry.certDir!,
+          "--creds",
+          registry.user,
+          "--password-stdin",
+          "--cache-dir",
+          `${home}/cache`,
+        ];
         const password = `${registry.password}\n`;
         const platform = ["--platform", "linux/amd64"];
 
@@ -86,6 +95,8 @@ for (const entry of ENTRIES) {
         "--platform",
         "linux/amd64",
         "--quiet",
+        // The layer must stream from the proxy (a cached copy would be read instead).
+        "--no-cache",
       ]);
       await proxy.stalled;
       child.kill("SIGINT");

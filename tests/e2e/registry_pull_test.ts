@@ -66,6 +66,8 @@ for (const entry of ENTRIES) {
         "--tls-verify=false",
         "--platform",
         "linux/amd64",
+        // The layer must stream from the proxy (a cached copy would be read instead).
+        "--no-cache",
       ]);
       await proxy.stalled;
       child.kill("SIGINT");

@@ -19,6 +19,8 @@ export interface BlobRequest {
 export interface Faults {
   /** Cut blob bodies at these offsets of the blob, each once (a request that starts past one cuts at the next). */
   cutAt: number[];
+  /** Cut only requests for this blob (default: any blob, the first request that starts before a cut takes it). */
+  cutDigest?: string | undefined;
   /** Stop sending a blob body at this offset, once, and send nothing more until the client gives up. */
   stallAt?: number | undefined;
   /** Answer this instead of forwarding, for `times` requests to manifests or blobs (Infinity: always). */
@@ -64,7 +66,8 @@ export class FaultProxy implements AsyncDisposable {
     const start = Number(/^bytes=(\d+)-/.exec(request.headers.get("range") ?? "")?.[1] ?? 0);
     const record: BlobRequest = { digest: blob[1]!, start, sent: 0, status: upstream.status };
     this.blobRequests.push(record);
-    const cut = this.faults.cutAt.find((at) => at > start);
+    const cuttable = this.faults.cutDigest === undefined || this.faults.cutDigest === blob[1];
+    const cut = cuttable ? this.faults.cutAt.find((at) => at > start) : undefined;
     if (cut !== undefined) this.faults.cutAt = this.faults.cutAt.filter((at) => at !== cut);
     const stall = this.faults.stallAt !== undefined && this.faults.stallAt > start ? this.faults.stallAt : undefined;
     if (stall !== undefined) this.faults.stallAt = undefined;

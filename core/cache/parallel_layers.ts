@@ -1,0 +1,86 @@
+/**
+ * Parallel layer downloads into the blob cache (`--max-parallel N`): while the writer applies layer K from its own
+ * stream (teed into the cache by cachingSource), up to N-1 of the following layers download at once in the background,
+ * each streamed straight into its cache file and verified there. The cache file is the spill: what the writer is not
+ * ready for waits on disk, never in memory, so memory stays flat whatever the layer sizes. When the writer reaches a
+ * layer that downloaded (or is still downloading) in the background, it waits for that download, then reads the
+ * cache file; a background download that failed is simply tried again by the writer's own open (the error, if it
+ * persists, is then that layer's). Nothing starts before the first layer is opened, so `inspect` downloads no layer.
+ *
+ * @module
+ */
+import type { Blob, BlobOpenOptions } from "../image/blob.ts";
+import type { ImageLayer } from "../image/image.ts";
+import type { PrefetchedLayers } from "../image/prefetch.ts";
+
+/**
+ * Wrap `layers` (blobs of a cachingSource) so that opening layer K starts background downloads of the next layers,
+ * at most `maxParallel - 1` at a time (the writer's own stream is the N-th).
+ */
+export function parallelLayers(
+  layers: readonly ImageLayer[],
+  maxParallel: number,
+  onDownload?: (position: number, bytes: number) => void,
+): PrefetchedLayers {
+  const abort = new AbortController();
+  const background = new Map<number, Promise<void>>();
+  let running = 0;
+  let next = 0;
+  const pump = () => {
+    while (running < maxParallel - 1 && next < layers.length && !abort.signal.aborted) {
+      const position = next++;
+      const blob = layers[position]!.blob;
+      // A cached layer is read from its file: nothing to download.
+      if (blob.local || background.has(position)) continue;
+      running++;
+      const done = drain(blob, abort.signal, (bytes) => onDownload?.(position, bytes)).finally(() => {
+        running--;
+        pump();
+      });
+      done.catch(() => {});
+      background.set(position, done);
+    }
+  };
+  const wrapped = layers.map((layer, position): ImageLayer => {
+    const blob: Blob = {
+      ...layer.blob,
+      open: async (options?: BlobOpenOptions) => {
+        // The writer is at `position`: the background takes the layers after it.
+        next = Math.max(next, position + 1);
+        pump();
+        const early = background.get(position);
+        // Cached by now (the open reads the file), or failed: then the writer's own open downloads it again.
+        if (early) await early.catch(() => {});
+        return await layer.blob.open(options);
+      },
+    };
+    return { ...layer, blob };
+  });
+  return {
+    layers: wrapped,
+    cancel() {
+      abort.abort();
+    },
+  };
+}
+
+/** Read a blob's stream to its end, so cachingSource stores it; stopped by `signal`. */
+async function drain(blob: Blob, signal: AbortSignal, onBytes: (bytes: number) => void): Promise<void> {
+  const stream = await blob.open({ signal });
+  const reader = stream.getReader();
+  const stop = () => reader.cancel(signal.reason).catch(() => {});
+  signal.addEventListener("abort", stop, { once: true });
+  try {
+    // Ends with the stream: a blob has a finite size, and a stalled body times out in the client.
+    let bytes = 0;
+    for (;;) {
+      const chunk = await reader.read();
+      if (chunk.done || signal.aborted) return;
+      bytes += chunk.value.length;
+      onBytes(bytes);
+    }
+  } finally {
+    signal.removeEventListener("abort", stop);
+    reader.releaseLock();
+  }
+}
