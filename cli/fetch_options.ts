@@ -42,8 +42,9 @@ export interface FetchHooks {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseMaxParallel } from "./fetch_options.ts";
- * console.assert(parseMaxParallel("8") === 8);
+ * assert(parseMaxParallel("8") === 8);
  * ```
  * @throws {Oci2LxcError} code "usage" for anything else
  */
@@ -51,7 +52,7 @@ export function parseMaxParallel(text: string): number {
   const n = /^\d{1,2}$/.test(text) ? Number(text) : NaN;
   if (!(n >= 1 && n <= 64)) {
     throw new Oci2LxcError("usage", `Cannot use --max-parallel ${quoteForMessage(text)}: give a number from 1 to 64`, {
-      hint: "--max-parallel 4 (the default) downloads four layers at once",
+      hint: "Give a number from 1 to 64: --max-parallel 4 (the default) downloads four layers at once",
     });
   }
   return n;
