@@ -100,16 +100,7 @@ export async function cleanStaleLeftovers(
         }: an earlier run (PID ${aside.pid}) was killed while it replaced it`,
       );
     }
-    for (const f of found) {
-      const path = `${dir === "/" ? "" : dir}/${f.name}`;
-      try {
-        await removeTreeAsync(dirFd, encoder.encode(f.name), { signal: options.signal, what: path });
-        warnings.push(`removed ${path}, ${f.kind} left by an earlier run (PID ${f.pid}) that no longer runs`);
-      } catch (err) {
-        if (options.signal?.aborted) throw err;
-        warnings.push(`cannot remove ${path}, left by an earlier run (PID ${f.pid}): ${describeError(err)}`);
-      }
-    }
+    warnings.push(...await removeLeftovers(dirFd, dir, found, options.signal));
   } finally {
     close(dirFd);
   }
@@ -164,18 +155,30 @@ export async function cleanStaleTagged(
   const dirFd = openat(AT_FDCWD, encoder.encode(dir), O_PATH | O_DIRECTORY);
   if (dirFd < 0) return [];
   try {
-    for (const f of found) {
-      const path = `${dir === "/" ? "" : dir}/${f.name}`;
-      try {
-        await removeTreeAsync(dirFd, encoder.encode(f.name), { signal: options.signal, what: path });
-        warnings.push(`removed ${path}, ${what.kind} left by an earlier run (PID ${f.pid}) that no longer runs`);
-      } catch (err) {
-        if (options.signal?.aborted) throw err;
-        warnings.push(`cannot remove ${path}, left by an earlier run (PID ${f.pid}): ${describeError(err)}`);
-      }
-    }
+    warnings.push(...await removeLeftovers(dirFd, dir, found.map((f) => ({ ...f, kind: what.kind })), options.signal));
   } finally {
     close(dirFd);
+  }
+  return warnings;
+}
+
+/** Remove each leftover in `dir` (open as `dirFd`), saying what was removed or what could not be. */
+async function removeLeftovers(
+  dirFd: number,
+  dir: string,
+  found: readonly { name: string; pid: number; kind: string }[],
+  signal: AbortSignal | undefined,
+): Promise<string[]> {
+  const warnings: string[] = [];
+  for (const f of found) {
+    const path = `${dir === "/" ? "" : dir}/${f.name}`;
+    try {
+      await removeTreeAsync(dirFd, encoder.encode(f.name), { signal, what: path });
+      warnings.push(`removed ${path}, ${f.kind} left by an earlier run (PID ${f.pid}) that no longer runs`);
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      warnings.push(`cannot remove ${path}, left by an earlier run (PID ${f.pid}): ${describeError(err)}`);
+    }
   }
   return warnings;
 }
