@@ -11,7 +11,9 @@
  * - `images/SHA256(REFERENCE).json`: the digest a reference last resolved to (for `--pull=never` and `cache list`).
  *
  * A cached blob is trusted while its stamp matches (inode, size and ctime unchanged: any write to it changes ctime, and
- * a stamp taken within a second of the ctime does not count: see RACY_MS); otherwise it is hashed again, and dropped when it no longer matches its digest. Readers verify every digest anyway
+ * a stamp taken within a second of the ctime does not count: see RACY_MS, unless the stamp was written by the process
+ * that hashed the bytes as it wrote them: see Stamp.written); otherwise it is hashed again, and dropped when it no
+ * longer matches its digest. Readers verify every digest anyway
  * (core/layer/layer_stream.ts), so a blob that rots in place still ends in a clear error, never a wrong rootfs.
  *
  * @module
@@ -23,9 +25,19 @@ import { Oci2LxcError } from "../errors.ts";
 interface Stamp {
   ino: number;
   size: number;
+  /** Whole seconds only: Deno's FileInfo.ctime drops the fraction. */
   ctimeMs: number;
+  /** In milliseconds: a write moves it too, and in a clock tick (a few ms) rather than a second. */
+  mtimeMs?: number;
   /** When the stamp was written: a ctime this close to it may hide a write in the same clock tick. */
   stampedAtMs: number;
+  /**
+   * Written by the process that wrote and hashed these very bytes, right after renaming them in: the mtime is that of
+   * its own last write, so the only write the stamp could hide is a foreign one through the blob's final name within
+   * the same clock tick (a few ms) as that last write. The racy rule is not needed then; without this, every blob
+   * downloaded was hashed a second time on its next use (a warm convert right after a cold one re-read the image).
+   */
+  written?: boolean;
   mediaType: string;
 }
 
@@ -104,7 +116,7 @@ export class BlobCache {
         this.drop(digest);
         return undefined;
       }
-      this.#writeStamp(digest, path, stamp?.mediaType ?? "");
+      this.#writeStamp(digest, path, stamp?.mediaType ?? "", false);
     }
     this.touch(digest);
     return path;
@@ -213,7 +225,7 @@ export class BlobCache {
         const path = this.blobPath(digest);
         await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
         await Deno.rename(tmp, path);
-        this.#writeStamp(digest, path, mediaType);
+        this.#writeStamp(digest, path, mediaType, true);
         return true;
       },
       abort,
@@ -292,13 +304,15 @@ export class BlobCache {
     }
   }
 
-  #writeStamp(digest: string, path: string, mediaType: string): void {
+  #writeStamp(digest: string, path: string, mediaType: string, written: boolean): void {
     const info = Deno.statSync(path);
     const stamp: Stamp = {
       ino: info.ino ?? 0,
       size: info.size,
       ctimeMs: info.ctime?.getTime() ?? 0,
+      mtimeMs: info.mtime?.getTime() ?? 0,
       stampedAtMs: Date.now(),
+      written,
       mediaType,
     };
     const stampPath = this.stampPath(digest);
@@ -312,8 +326,10 @@ export class BlobCache {
 /** Whether the blob is still the file we checked. */
 function matches(stamp: Stamp, info: Deno.FileInfo): boolean {
   const ctime = info.ctime?.getTime() ?? 0;
-  return stamp.ino === (info.ino ?? 0) && stamp.size === info.size && stamp.ctimeMs === ctime &&
-    stamp.stampedAtMs - ctime >= RACY_MS;
+  // Stamps from before mtimeMs was kept have none; their racy rule still holds.
+  const mtimeSame = stamp.mtimeMs === undefined || stamp.mtimeMs === (info.mtime?.getTime() ?? 0);
+  return stamp.ino === (info.ino ?? 0) && stamp.size === info.size && stamp.ctimeMs === ctime && mtimeSame &&
+    (stamp.written === true || stamp.stampedAtMs - ctime >= RACY_MS);
 }
 
 /** The digest of a whole file. */
