@@ -11,7 +11,7 @@ import { isRunning, refuseRunning, startContainer, stopContainer } from "./conta
 import { previousPath, swapGeneration } from "./generation_swap.ts";
 import { readProvenance } from "./provenance.ts";
 import { withRecoveredDest } from "./update_container.ts";
-import { generationChanges, type UpdateReport } from "./update_report.ts";
+import { generationReport, type UpdateReport } from "./update_report.ts";
 import { planVolumeMoves } from "./volume_moves.ts";
 
 /** Options of {@linkcode rollbackContainer}. */
@@ -57,31 +57,16 @@ export async function rollbackContainer(dest: string, options: RollbackOptions =
         warn(`the previous image does not declare the volume ${v}: its data is kept in ${absDest}/volumes-aside`);
       }
       return {
-        schemaVersion: 1,
-        action: "rollback",
-        dest: absDest,
-        upToDate: false,
-        from: { reference: current.reference, ...digests(current) },
-        to: { reference: before.reference, ...digests(before) },
-        changes: generationChanges(current, before),
+        ...generationReport("rollback", absDest, current, before, warnings),
         volumesCarried: planned.carried,
         volumesAside: planned.aside,
-        configKept: [],
-        configConflicts: [],
         previous,
         swap,
         restarted: mustRestart,
-        warnings,
-        conversion: null,
-        pve: null,
       } satisfies UpdateReport;
     } catch (err) {
       if (mustRestart && !isRunning(absDest)) startContainer(absDest);
       throw err;
     }
   });
-}
-
-function digests(r: { image: { manifestDigest: string; configDigest: string } }) {
-  return { manifestDigest: r.image.manifestDigest, configDigest: r.image.configDigest };
 }

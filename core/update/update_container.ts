@@ -24,7 +24,7 @@ import {
   pveProvenanceFile,
   readProvenance,
 } from "./provenance.ts";
-import { generationChanges, type UpdateReport } from "./update_report.ts";
+import { generationReport, type UpdateReport } from "./update_report.ts";
 import { type PlannedMoves, planVolumeMoves } from "./volume_moves.ts";
 import { pathExists } from "../path_exists.ts";
 
@@ -155,14 +155,9 @@ async function convertInto(
   for (const v of planned?.aside ?? []) {
     warn(`the image no longer declares the volume ${v}: its data is kept in ${dest}/volumes-aside, not deleted`);
   }
+  // `restarted` and `warnings` are the caller's to fill in.
   return {
-    schemaVersion: 1,
-    action: "update",
-    dest,
-    upToDate: false,
-    from: { reference: old.reference, ...digests(old) },
-    to: { reference: now.reference, ...digests(now) },
-    changes: generationChanges(old, now),
+    ...generationReport("update", dest, old, now, []),
     volumesCarried: planned?.carried ?? [],
     volumesAside: planned?.aside ?? [],
     configKept: merged?.kept ?? [],
@@ -228,21 +223,7 @@ async function updatePve(
   );
   const back = old.volumes.map((_, i) => `pct move-volume ${to} mp${i} --target-vmid ${from} --target-volume mp${i}`);
   return {
-    schemaVersion: 1,
-    action: "update",
-    dest,
-    upToDate: false,
-    from: { reference: old.reference, ...digests(old) },
-    to: { reference: now.reference, ...digests(now) },
-    changes: generationChanges(old, now),
-    volumesCarried: [],
-    volumesAside: [],
-    configKept: [],
-    configConflicts: [],
-    previous: null,
-    swap: null,
-    restarted: false,
-    warnings,
+    ...generationReport("update", dest, old, now, warnings),
     conversion,
     pve: {
       vmid: { from, to },
@@ -258,29 +239,6 @@ async function updatePve(
   };
 }
 
-function digests(r: ProvenanceRecord): { manifestDigest: string; configDigest: string } {
-  return { manifestDigest: r.image.manifestDigest, configDigest: r.image.configDigest };
-}
-
 function upToDateReport(dest: string, old: ProvenanceRecord, warnings: string[]): UpdateReport {
-  const same = { reference: old.reference, ...digests(old) };
-  return {
-    schemaVersion: 1,
-    action: "update",
-    dest,
-    upToDate: true,
-    from: same,
-    to: same,
-    changes: generationChanges(old, old),
-    volumesCarried: [],
-    volumesAside: [],
-    configKept: [],
-    configConflicts: [],
-    previous: null,
-    swap: null,
-    restarted: false,
-    warnings,
-    conversion: null,
-    pve: null,
-  };
+  return { ...generationReport("update", dest, old, old, warnings), upToDate: true };
 }

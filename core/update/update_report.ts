@@ -64,6 +64,42 @@ export interface UpdateReport {
   pve: { vmid: { from: number; to: number }; steps: string[]; rollback: string[] } | null;
 }
 
+/**
+ * The report of moving DEST from generation `from` to generation `to`, with nothing carried, kept or swapped yet: each
+ * caller (update, up-to-date update, Proxmox VE update, rollback) overrides what it did.
+ */
+export function generationReport(
+  action: UpdateReport["action"],
+  dest: string,
+  from: ProvenanceRecord,
+  to: ProvenanceRecord,
+  warnings: string[],
+): UpdateReport {
+  return {
+    schemaVersion: 1,
+    action,
+    dest,
+    upToDate: false,
+    from: identity(from),
+    to: identity(to),
+    changes: generationChanges(from, to),
+    volumesCarried: [],
+    volumesAside: [],
+    configKept: [],
+    configConflicts: [],
+    previous: null,
+    swap: null,
+    restarted: false,
+    warnings,
+    conversion: null,
+    pve: null,
+  };
+}
+
+function identity(r: ProvenanceRecord): UpdateReport["from"] {
+  return { reference: r.reference, manifestDigest: r.image.manifestDigest, configDigest: r.image.configDigest };
+}
+
 function change<T>(from: T, to: T): Change<T> {
   return JSON.stringify(from) === JSON.stringify(to) ? null : { from, to };
 }
