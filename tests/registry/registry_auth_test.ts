@@ -68,9 +68,12 @@ Deno.test("TLS: a registry certificate from an unknown CA fails with a hint; --t
     assert.match(err.hint ?? "", /--cert-dir DIR/);
     assert.match(err.hint ?? "", /--tls-verify=false/);
   });
-  // Unverified TLS (never plain http: the https ping succeeds).
+  // Unverified TLS: plain http is asked first, only for the ping (no credentials); the https server refuses it, so
+  // everything else, credentials included, goes over TLS.
   const debug = await pull(registry, { creds, tlsVerify: false, systemCertDirs: [] });
-  assert.ok(debug.every((line) => !line.includes("http://")), debug.join("\n"));
+  const plain = debug.filter((line) => line.includes("http://"));
+  assert.deepEqual(plain, [`GET http://${registry.host}/v2/ → 400`], debug.join("\n"));
+  assert.ok(debug.some((line) => line.includes(`https://${registry.host}/v2/busybox/manifests/`)), debug.join("\n"));
 });
 
 Deno.test("Basic: 401 says which credentials were tried and from where, never the password", async () => {

@@ -179,6 +179,41 @@ Deno.test("RegistryClient never uses plain http unless tlsVerify is false", asyn
   assert.equal(registry.accessLog().length, seeding);
 });
 
+Deno.test("RegistryClient with tlsVerify false asks a plain-http registry over plain http, without a TLS attempt", async () => {
+  await using registry = await startRegistry("http");
+  await registry.seed("busybox.oci.tar", "busybox:latest");
+  // A TCP relay in front of the registry that notes the first byte of every connection: 0x16 opens a TLS handshake.
+  const [host, port] = registry.host.split(":");
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const firstBytes: number[] = [];
+  const relays: Promise<void>[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      relays.push(
+        (async () => {
+          const upstream = await Deno.connect({ hostname: host!, port: Number(port) });
+          const head = new Uint8Array(1);
+          if ((await conn.read(head)) !== 1) return conn.close(), upstream.close();
+          firstBytes.push(head[0]!);
+          await upstream.write(head);
+          await Promise.allSettled([conn.readable.pipeTo(upstream.writable), upstream.readable.pipeTo(conn.writable)]);
+        })().catch(() => {}),
+      );
+    }
+  })();
+  try {
+    using c = new RegistryClient(`127.0.0.1:${(listener.addr as Deno.NetAddr).port}`, { tlsVerify: false, env: {} });
+    const manifest = await c.getManifest("busybox", "latest", ACCEPT);
+    assert.equal(manifest.digest, BUSYBOX_MANIFEST);
+  } finally {
+    listener.close();
+    await accepting.catch(() => {});
+  }
+  assert.ok(firstBytes.length > 0);
+  assert.ok(!firstBytes.includes(0x16), `a connection began a TLS handshake: first bytes ${firstBytes}`);
+  assert.ok(firstBytes.every((b) => b === "G".charCodeAt(0)), `first bytes ${firstBytes}`);
+});
+
 Deno.test("RegistryClient stops on its abort signal: before a request (interrupted) and in the middle of a blob", async () => {
   await using registry = await startRegistry("http");
   await registry.seed("busybox.oci.tar", "busybox:latest");
