@@ -110,6 +110,8 @@ export async function assembleRootfs(
     for (const layer of layers) {
       const name = layerName(layer, layers.length);
       const interrupted = () => throwIfInterrupted(options.signal, "finish the conversion", `in ${name}`);
+      // Not even opened once interrupted (the worker may have stopped loading for it).
+      interrupted();
       writer.beginLayer(name);
       // The parser names the layer in its warnings itself.
       const parser = new TarParser(writer, { name, onWarning: (m) => options.onWarning?.(m) });

@@ -92,13 +92,21 @@ export function cachingSource(source: ImageSource, cache: BlobCache, options: Ca
         };
       }
       if (pull === "never") throw notCached(what, digest, source.description);
+      // Under `always`, only a copy this run downloaded counts, not one that was in the cache before.
+      let stored = false;
+      const onStored = () => stored = true;
       return {
         name,
         digest,
         size: descriptor.size,
         mediaType,
         local: undefined,
-        open: (open?: BlobOpenOptions) => openThrough(source, cache, descriptor, what, pull, open, options),
+        open: (open?: BlobOpenOptions) => openThrough(source, cache, descriptor, what, pull, open, options, onStored),
+        // Cached by now (downloaded ahead by this run, or by another run): its file, checked as any cached blob.
+        whenLocal: () => {
+          const file = pull === "always" && !stored ? undefined : cache.lookup(digest, descriptor.size);
+          return Promise.resolve(file ? { file, offset: 0, size: Deno.statSync(file).size } : undefined);
+        },
       };
     },
   };
@@ -113,6 +121,7 @@ async function openThrough(
   pull: PullPolicy,
   open: BlobOpenOptions | undefined,
   options: CachingSourceOptions,
+  onStored: () => void,
 ): Promise<ReadableStream<Uint8Array>> {
   const digest = descriptor.digest;
   const lock = await lockBlob(cache, digest, open?.signal, () => options.onWait?.(what, digest));
@@ -145,7 +154,7 @@ async function openThrough(
       try {
         const { done, value } = await reader.read();
         if (done) {
-          await w.commit();
+          if (await w.commit()) onStored();
           finish();
           controller.close();
           return;

@@ -4,8 +4,10 @@
  * each streamed straight into its cache file and verified there. The cache file is the spill: what the writer is not
  * ready for waits on disk, never in memory, so memory stays flat whatever the layer sizes. When the writer reaches a
  * layer that downloaded (or is still downloading) in the background, it waits for that download, then reads the
- * cache file; a background download that failed is simply tried again by the writer's own open (the error, if it
- * persists, is then that layer's). Nothing starts before the first layer is opened, so `inspect` downloads no layer.
+ * cache file: through `whenLocal()` as a local range (the fast path: the layer worker reads the file itself), or
+ * through `open()` as a stream; a background download that failed is simply tried again by the writer's own open (the
+ * error, if it persists, is then that layer's). Nothing starts before the first layer is opened or asked for, so
+ * `inspect` downloads no layer.
  *
  * @module
  */
@@ -41,17 +43,29 @@ export function parallelLayers(
       background.set(position, done);
     }
   };
+  /** The writer is at `position`: the background takes the layers after it; resolves when `position`'s ended. */
+  const reach = async (position: number) => {
+    next = Math.max(next, position + 1);
+    pump();
+    // Cached by now, or failed: then the writer's own open downloads it again.
+    await background.get(position)?.catch(() => {});
+  };
   const wrapped = layers.map((layer, position): ImageLayer => {
     const blob: Blob = {
       ...layer.blob,
       open: async (options?: BlobOpenOptions) => {
-        // The writer is at `position`: the background takes the layers after it.
-        next = Math.max(next, position + 1);
-        pump();
-        const early = background.get(position);
-        // Cached by now (the open reads the file), or failed: then the writer's own open downloads it again.
-        if (early) await early.catch(() => {});
+        await reach(position);
         return await layer.blob.open(options);
+      },
+      whenLocal: async () => {
+        // Only a layer the background took can be on disk by now; the writer's own layer it streams.
+        if (!background.has(position)) {
+          next = Math.max(next, position + 1);
+          pump();
+          return undefined;
+        }
+        await reach(position);
+        return await layer.blob.whenLocal?.();
       },
     };
     return { ...layer, blob };

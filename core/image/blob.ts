@@ -39,6 +39,12 @@ export interface Blob {
   readonly local: LocalRange | undefined;
   /** The bytes, from the first, as a stream (a file read, a fetch() body); cancel it to stop early. */
   open(options?: BlobOpenOptions): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * For a blob that can come to lie on local disk during the run (a layer downloading ahead into the blob cache): wait
+   * for that download to end, then give its local range, or undefined when the bytes are not on disk (then `open()`
+   * them). Readers ask it when they reach the blob, so a layer that downloaded ahead takes the fast path too.
+   */
+  whenLocal?(): Promise<LocalRange | undefined>;
 }
 
 /** The size to show and count progress by: the descriptor's, or the local range's. */

@@ -31,8 +31,10 @@ export interface ReadBlobOptions {
  * valid only until the next is asked for.
  */
 async function* blobChunks(blob: Blob, options: ReadBlobOptions): AsyncGenerator<Uint8Array> {
-  if (blob.local) {
-    yield* rangeChunks(blob.local, blob.name);
+  // A blob downloaded ahead into the cache lies on disk by now: the fast path too.
+  const local = blob.local ?? await blob.whenLocal?.().catch(() => undefined);
+  if (local) {
+    yield* rangeChunks(local, blob.name);
     return;
   }
   const reader = (await blob.open({ signal: options.signal })).getReader();

@@ -9,13 +9,17 @@
  * The feed is bounded: at most {@linkcode FEED_WINDOW} bytes posted and not yet taken by the worker, so memory stays
  * flat however far the network runs ahead; the worker, in turn, runs ahead of the writer by at most the ring's size.
  *
+ * A blob that has come to lie on disk by the time the feed reaches it (a layer downloaded ahead into the blob cache:
+ * `Blob.whenLocal`) is not fed at all: the worker is told its file range and reads it itself, the fast path.
+ *
  * Messages to the worker, after its jobs: `{ type: "chunk", layer, chunk }`, `{ type: "end", layer }`,
+ * `{ type: "file", layer, range }` (the whole layer is in that file range: read it there),
  * `{ type: "error", layer, record }` (the stream failed: the worker reports it as that layer's error, in order), and
  * `{ type: "cancel" }`. The worker answers each chunk with `{ type: "consumed", layer, bytes }`.
  *
  * @module
  */
-import type { Blob } from "../image/blob.ts";
+import type { Blob, LocalRange } from "../image/blob.ts";
 import { errorFromRecord, type ErrorRecord, errorRecord } from "./layer_job.ts";
 
 /** Bytes posted to the worker and not yet taken, at most. */
@@ -25,6 +29,7 @@ export const FEED_WINDOW = 8 << 20;
 export type FeedMessage =
   | { type: "chunk"; layer: number; chunk: Uint8Array }
   | { type: "end"; layer: number }
+  | { type: "file"; layer: number; range: LocalRange }
   | { type: "error"; layer: number; record: ErrorRecord }
   | { type: "cancel" };
 
@@ -51,12 +56,12 @@ export class FeedInbox {
   }
 
   /**
-   * The next chunk of `layer`, or null at its end.
+   * The next chunk of `layer`, null at its end, or the file range that holds all of it (then nothing more comes for it).
    *
    * @throws the stream's error, as the main thread reported it
    * @throws {FeedCancelled} once the feed is cancelled
    */
-  async next(layer: number): Promise<Uint8Array | null> {
+  async next(layer: number): Promise<Uint8Array | null | { range: LocalRange }> {
     while (this.#queue.length === 0 && !this.#cancelled) {
       await new Promise<void>((resolve) => this.#waiting = resolve);
     }
@@ -67,6 +72,7 @@ export class FeedInbox {
     }
     if (message.type === "chunk") return message.chunk;
     if (message.type === "end") return null;
+    if (message.type === "file") return { range: message.range };
     throw errorFromRecord(message.record);
   }
 }
@@ -121,6 +127,13 @@ export class BlobFeed {
       const blob = blobs[layer];
       if (blob === undefined) continue;
       try {
+        // Downloaded ahead meanwhile: the worker reads the file itself.
+        const range = await blob.whenLocal?.().catch(() => undefined);
+        if (this.#stopped) return;
+        if (range) {
+          this.#post({ type: "file", layer, range });
+          continue;
+        }
         await this.#feed(blob, layer);
         if (!this.#stopped) this.#post({ type: "end", layer });
       } catch (err) {

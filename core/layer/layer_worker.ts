@@ -9,7 +9,9 @@
  * layer_worker_client.ts).
  *
  * A layer whose blob is a local file range the worker reads itself (synchronously, the fast path); a layer whose blob is
- * only a stream the main thread reads and feeds to the worker (blob_feed.ts says why).
+ * only a stream the main thread reads and feeds to the worker (blob_feed.ts says why), unless it came to lie in a file
+ * by the time the feed reached it (downloaded ahead into the blob cache): then the feed says where, and the worker
+ * reads that file itself too.
  *
  * Protocol: the worker posts `{ type: "ready" }` when loaded; the main thread posts `{ shared, jobs }`, then the feed's
  * messages for the stream layers; every layer then ends in the ring with a KIND_END record (its measured digests, as
@@ -57,6 +59,15 @@ async function run(ring: ChunkRing, jobs: readonly LayerJob[], inbox: FeedInbox,
           }, job.name);
         } else {
           for (let chunk = await inbox.next(i); chunk !== null; chunk = await inbox.next(i)) {
+            if (!(chunk instanceof Uint8Array)) {
+              // The whole layer lies in a file after all (downloaded ahead): read it as a local range.
+              readRange(chunk.range, (part) => {
+                stream.push(part);
+                read += part.length;
+                ring.progress[i] = read;
+              }, job.name);
+              break;
+            }
             stream.push(chunk);
             read += chunk.length;
             ring.progress[i] = read;

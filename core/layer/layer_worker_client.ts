@@ -12,6 +12,7 @@ import { letEventLoopRun } from "../event_loop_pause.ts";
 import type { Blob } from "../image/blob.ts";
 import { BlobFeed } from "./blob_feed.ts";
 import { ChunkRing, KIND_DATA, KIND_END } from "./chunk_ring.ts";
+import type { FeedMessage } from "./blob_feed.ts";
 import type { OutputSink } from "./decompressor.ts";
 import { errorFromRecord, type ErrorRecord, type LayerJob } from "./layer_job.ts";
 import type { LayerStreamResult } from "./layer_stream.ts";
@@ -94,46 +95,48 @@ export class LayerWorker {
     } catch {
       return undefined;
     }
-    let onAbort: (() => void) | undefined;
-    const ready = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), READY_MS);
-      const settle = (ok: boolean) => {
-        clearTimeout(timer);
-        resolve(ok);
-      };
-      onAbort = () => settle(false);
-      signal?.addEventListener("abort", onAbort);
-      worker.onmessage = (event) => settle(event.data?.type === "ready");
-      worker.onerror = (event) => {
-        // Handled here: unhandled, a worker's error would end the whole program.
-        event.preventDefault();
-        settle(false);
-      };
-    });
-    if (onAbort) signal?.removeEventListener("abort", onAbort);
-    if (!ready) {
-      worker.terminate();
-      return undefined;
-    }
     const shared = ChunkRing.create(jobs.length);
     const client = new LayerWorker(worker, new ChunkRing(shared, jobs.length));
+    const ready = Promise.withResolvers<boolean>();
+    let loaded = false;
     worker.onmessage = (event) => {
-      if (event.data?.type === "consumed") client.#feed?.consumed(event.data.bytes);
-      else if (event.data?.type === "ended") client.#ended.resolve("ended");
+      const type = event.data?.type;
+      if (type === "ready") ready.resolve(true);
+      else if (type === "consumed") client.#feed?.consumed(event.data.bytes);
+      else if (type === "ended") client.#ended.resolve("ended");
     };
     worker.onerror = (event) => {
+      // Handled here: unhandled, a worker's error would end the whole program.
       event.preventDefault();
+      if (!loaded) return ready.resolve(false);
       client.#failure = new Error(`Cannot read the layers: the layer worker failed: ${event.message}`);
       client.#ended.resolve("failed");
     };
+    // The feed starts now, not once the worker has loaded (some tens of milliseconds): the first layer's transfer, and
+    // with a blob cache the downloads ahead, overlap the load. Its messages wait here until the jobs are posted; the
+    // feed's window bounds them.
+    const early: Array<[FeedMessage, Transferable[] | undefined]> = [];
+    const post = (message: FeedMessage, transfer?: Transferable[]) => {
+      if (loaded) worker.postMessage(message, transfer ?? []);
+      else early.push([message, transfer]);
+    };
+    if (streamed.some((blob) => blob !== undefined)) client.#feed = new BlobFeed(streamed, post, signal);
+    const timer = setTimeout(() => ready.resolve(false), READY_MS);
+    const onAbort = () => ready.resolve(false);
+    signal?.addEventListener("abort", onAbort);
+    const ok = await ready.promise;
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
     try {
+      if (!ok) throw new Error("the layer worker did not start");
       worker.postMessage({ shared, jobs });
+      for (const [message, transfer] of early) worker.postMessage(message, transfer ?? []);
+      early.length = 0;
+      loaded = true;
     } catch {
+      client.#feed?.stop();
       worker.terminate();
       return undefined;
-    }
-    if (streamed.some((blob) => blob !== undefined)) {
-      client.#feed = new BlobFeed(streamed, (message, transfer) => worker.postMessage(message, transfer ?? []), signal);
     }
     return client;
   }

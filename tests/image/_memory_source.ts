@@ -92,11 +92,17 @@ export class MemorySource implements ImageSource {
       bytes[fault.flipAt] = bytes[fault.flipAt]! ^ 0x55;
     }
     let at = 0;
+    // Counted once per stream: a reader may cancel a stream whose pull already saw the abort.
+    let stopped = false;
+    const stop = () => {
+      if (!stopped) this.stopped++;
+      stopped = true;
+    };
     return new ReadableStream<Uint8Array>({
       pull: (controller) => {
         fault.onPull?.(at);
         if (signal?.aborted) {
-          this.stopped++;
+          stop();
           throw signal.reason;
         }
         if (fault.failAfter !== undefined && at >= fault.failAfter) throw fault.error ?? new Error("connection reset");
@@ -108,9 +114,7 @@ export class MemorySource implements ImageSource {
         controller.enqueue(bytes.subarray(at, Math.min(at + CHUNK, bytes.length)));
         at += CHUNK;
       },
-      cancel: () => {
-        this.stopped++;
-      },
+      cancel: () => stop(),
     });
   }
 }

@@ -147,7 +147,11 @@ systemTest(
         );
         // With the worker the transfer runs ahead of the writer: layer 1 may still be being written.
         if (mode === "never") assert(err.message.includes("in layer 2/3"), err.message);
-        assert.deepEqual(source.stopped - stopped, 1, `${mode}: the transfer in progress was stopped`);
+        assert.deepEqual(
+          source.stopped - stopped,
+          1,
+          `${mode}: the transfer in progress was stopped (${source.stopped - stopped})`,
+        );
       }
     });
   },
