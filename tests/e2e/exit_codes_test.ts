@@ -13,6 +13,10 @@ import { cli, type CliResult, ENTRIES } from "./_cli.ts";
 const BUSYBOX = "fixtures/images/busybox.oci.tar";
 const MULTIARCH = "fixtures/images/busybox.multiarch.oci.tar";
 
+function sh(command: string): Promise<Deno.CommandOutput> {
+  return new Deno.Command("sh", { args: ["-c", command], stdout: "null", stderr: "piped" }).output();
+}
+
 /**
  * Assert the exit code as a script would spell it, a number (which is also `EXIT_CODES[name]`), and that the error
  * line is ours (`error: Cannot …`, no trace, not the "report it" of an unexpected error).
@@ -113,3 +117,20 @@ for (const entry of ENTRIES) {
     });
   });
 }
+
+Deno.test("destination: a disk that fills while a layer is applied exits 9, not as a broken layer (6)", async () => {
+  await withTempDir(async (dir) => {
+    // 512 KiB for a rootfs of about 1 MiB: the layer is fine, the disk is not.
+    Deno.mkdirSync(`${dir}/small`);
+    const mounted = await sh(`mount -t tmpfs -o size=512k oci2lxc-test '${dir}/small'`);
+    assert(mounted.success, new TextDecoder().decode(mounted.stderr));
+    try {
+      const r = await cli("main.ts", ["convert", BUSYBOX, `${dir}/small/ct`, "-q"]);
+      assertExit(r, 9, "destination", /^error: Cannot apply \S+ from layer 1\/1 .*ENOSPC/);
+      assert(r.stderr.includes(`hint: Free space on the filesystem that holds ${dir}/small,`), r.stderr);
+      assert.deepEqual([...Deno.readDirSync(`${dir}/small`)], [], "no staging directory or DEST left");
+    } finally {
+      await sh(`umount '${dir}/small'`);
+    }
+  });
+});
