@@ -27,7 +27,7 @@ export type {
   ConvertOptions,
   DistroInfo,
 } from "./core/conversion.ts";
-export { DigestMismatchError, EXIT_CODES, Oci2LxcError } from "./core/errors.ts";
+export { DigestMismatchError, EXIT_CODES, Oci2LxcError, UNEXPECTED_EXIT_CODE } from "./core/errors.ts";
 export type { ErrorCode } from "./core/errors.ts";
 export type { Blob, BlobOpenOptions, LocalRange } from "./core/image/blob.ts";
 export type { Descriptor } from "./core/image/descriptor.ts";

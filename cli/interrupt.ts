@@ -8,6 +8,8 @@
  * @module
  */
 
+import { EXIT_CODES } from "../core/errors.ts";
+
 const SIGNALS = ["SIGINT", "SIGTERM"] as const;
 const active = new Set<AbortController>();
 
@@ -15,7 +17,7 @@ const active = new Set<AbortController>();
 export async function withInterrupt<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   const onSignal = () => {
-    if (controller.signal.aborted) Deno.exit(130);
+    if (controller.signal.aborted) Deno.exit(EXIT_CODES.interrupted);
     controller.abort();
   };
   for (const s of SIGNALS) Deno.addSignalListener(s, onSignal);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { messageLine, Oci2LxcError } from "../core/errors.ts";
+import { messageLine, Oci2LxcError, UNEXPECTED_EXIT_CODE } from "../core/errors.ts";
 
 const encoder = new TextEncoder();
 
@@ -56,7 +56,10 @@ function writeAll(w: { writeSync(p: Uint8Array): number }, text: string): void {
   }
 }
 
-/** Print an error the way every command does, and return its exit code. */
+/**
+ * Print an error the way every command does, and return its exit code: the one of its class (EXIT_CODES) for an
+ * Oci2LxcError, 1 for anything else (unexpected, most likely a bug).
+ */
 export function reportError(err: unknown, debug: boolean): number {
   // Every line goes through messageLine: values echoed in messages are escaped and cut here, in one place.
   if (err instanceof Oci2LxcError) {
@@ -69,7 +72,7 @@ export function reportError(err: unknown, debug: boolean): number {
   printErr(`error: ${message.startsWith("Cannot ") ? message : `Cannot finish: ${message}`}`);
   if (debug) printCauses(err);
   else printErr("hint: Run again with --debug for details, and report it if it looks like a bug");
-  return 1;
+  return UNEXPECTED_EXIT_CODE;
 }
 
 function printCauses(err: unknown): void {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { ConversionContext } from "../core/conversion.ts";
-import { Oci2LxcError, quoteForMessage } from "../core/errors.ts";
+import { type ErrorCode, EXIT_CODES, Oci2LxcError, quoteForMessage, UNEXPECTED_EXIT_CODE } from "../core/errors.ts";
 import { type Plugin, validatePlugin } from "../core/plugin.ts";
 import { versionLine } from "./version_command.ts";
 import { type Command, commandHelp, parseCommandArgs, shortUsage } from "./commands.ts";
@@ -53,7 +53,7 @@ function noCommand(message: string): number {
   printErr(`error: ${message}`);
   printErr(`usage: oci2lxc COMMAND [OPTIONS] [ARGS]; commands: ${visible().map((c) => c.name).join(", ")}`);
   printErr("Run 'oci2lxc --help' for more.");
-  return 2;
+  return EXIT_CODES.usage;
 }
 
 /** Commands LXC runs, not people: the main --help does not list them. */
@@ -62,6 +62,32 @@ const HIDDEN = new Set(["hook", "lxc-template"]);
 /** The commands people use (not the ones LXC runs). */
 function visible(): Command[] {
   return COMMANDS.filter((c) => !HIDDEN.has(c.name));
+}
+
+/** What each exit code means, for --help; typed by ErrorCode, so a new code cannot go unexplained. */
+const EXIT_CODE_HELP: Readonly<Record<ErrorCode, string>> = {
+  usage: "usage error (the command's usage follows the error line)",
+  image: "image: malformed or unreadable (not an archive, truncated, bad JSON)",
+  digest: "digest: a blob does not match its digest or size",
+  platform: "platform: the image has no manifest for the platform asked for",
+  rootfs: "rootfs: a layer cannot be applied (a path too long, an owner outside --idmap)",
+  config: "config: the image config cannot become an LXC config (no command, bad user)",
+  plugin: "plugin: a plugin cannot be loaded, or one of its hooks failed",
+  destination: "destination: DEST exists, or DEST, the cache or a temp file cannot be written",
+  registry: "registry: unreachable, refuses us (auth, 429, 5xx), or lacks the image",
+  interrupted: "interrupted by Ctrl-C or SIGTERM (the staging directory is removed)",
+};
+
+/** The exit code lines of --help, in numeric order, from EXIT_CODES itself. */
+function exitCodeLines(): string[] {
+  const rows: Array<[number, string]> = [
+    [0, "success"],
+    [UNEXPECTED_EXIT_CODE, "unexpected failure, likely a bug (run again with --debug, then report it)"],
+    ...(Object.keys(EXIT_CODES) as ErrorCode[]).map((
+      code,
+    ): [number, string] => [EXIT_CODES[code], EXIT_CODE_HELP[code]]),
+  ];
+  return rows.sort((a, b) => a[0] - b[0]).map(([n, text]) => `  ${String(n).padEnd(4)} ${text}`);
 }
 
 function mainHelp(): string {
@@ -82,11 +108,8 @@ function mainHelp(): string {
     "Errors are one line 'error: Cannot …: …', often with a 'hint:' line; --debug adds",
     "the chain of causes.",
     "",
-    "Exit codes:",
-    "  0    success",
-    "  1    conversion or verification failure",
-    "  2    usage error (the command's usage follows the error line)",
-    "  130  interrupted by Ctrl-C or SIGTERM (the staging directory is removed)",
+    'Exit codes (one per kind of failure; README\'s "Exit codes" has examples):',
+    ...exitCodeLines(),
     "",
     "Examples:",
     "  oci2lxc inspect nginx.tar",

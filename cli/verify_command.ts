@@ -7,7 +7,7 @@ import { withInterrupt } from "./interrupt.ts";
 import { verify } from "../core/api.ts";
 import type { Command } from "./commands.ts";
 import { printErr, printOut } from "./output.ts";
-import { messageLine } from "../core/errors.ts";
+import { EXIT_CODES, messageLine } from "../core/errors.ts";
 import { readStdinText } from "./registry_options.ts";
 import { FETCH_OPTIONS, fetchOptionValues } from "./fetch_options.ts";
 
@@ -18,9 +18,10 @@ export const verifyCommand: Command = {
   usage: "oci2lxc verify IMAGE [--platform OS/ARCH[/VARIANT]] [--json]",
   description: [
     "Reads the index, manifest, config and every layer completely: sizes, digests,",
-    "decompression, diff_ids and tar structure. Exit code 0 when all match, 1 when",
-    "anything does not (every mismatch is listed), 2 on a usage error. IMAGE may be",
-    "docker://…: every layer is then streamed from the registry and checked, none kept.",
+    "decompression, diff_ids and tar structure. Every mismatch is listed; the exit code",
+    "is 0 when all match, else that of the first problem's class (4 digest mismatch,",
+    "3 damaged image, 10 registry; see 'oci2lxc --help'). IMAGE may be docker://…:",
+    "every layer is then streamed from the registry and checked, none kept.",
   ].join("\n"),
   examples: [
     "oci2lxc verify oci-archive:nginx.tar",
@@ -58,6 +59,7 @@ export const verifyCommand: Command = {
       }
       printOut(report.ok ? "verified: all digests and sizes match" : `${report.problems.length} problem(s) found`);
     }
-    return report.ok ? 0 : 1;
+    // The first problem's class: the error a conversion of this image would have stopped with.
+    return report.problems.length === 0 ? 0 : EXIT_CODES[report.problems[0]!.code];
   },
 };

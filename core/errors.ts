@@ -7,32 +7,48 @@
  * @module
  */
 
-/** Stable error codes; the CLI maps them to exit codes. */
+/** Stable error codes; the CLI maps them to exit codes ({@linkcode EXIT_CODES}). */
 export type ErrorCode =
   | "usage" // the caller's words are wrong (exit 2)
-  | "image" // the image is malformed or cannot be read (exit 1)
-  | "digest" // a blob does not match its digest or size (exit 1)
-  | "platform" // no manifest for the requested platform (exit 1)
-  | "rootfs" // a layer cannot be applied (exit 1)
-  | "config" // the image config cannot be represented in LXC (exit 1)
-  | "plugin" // a plugin hook failed (exit 1)
-  | "destination" // DEST exists or cannot be written (exit 1)
-  | "registry" // a registry cannot be reached, refuses us, or lacks the image (exit 1)
+  | "image" // the image is malformed or cannot be read (exit 3)
+  | "digest" // a blob does not match its digest or size (exit 4)
+  | "platform" // no manifest for the requested platform (exit 5)
+  | "rootfs" // a layer cannot be applied (exit 6)
+  | "config" // the image config cannot be represented in LXC (exit 7)
+  | "plugin" // a plugin hook failed (exit 8)
+  | "destination" // DEST exists, or it (or the cache or a temporary file) cannot be written (exit 9)
+  | "registry" // a registry cannot be reached, refuses us, or lacks the image (exit 10)
   | "interrupted"; // SIGINT/SIGTERM (exit 130)
 
-/** Exit codes by error code; documented in README. */
-export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
+/**
+ * Exit codes by error code, one number per class so a script can tell a damaged image from a full disk; documented in
+ * README's "Exit codes" (a test keeps the two equal). 0 is success, 1 anything unexpected (a bug: an error that is not
+ * an {@linkcode Oci2LxcError}), 2 a usage error and 130 an interruption, as shells and most tools use them; the classes
+ * in between count up from 3 in the order of the type above. Why not sysexits.h: see docs/design-notes.md.
+ *
+ * @example Telling a damaged image from a full disk in a script
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { EXIT_CODES } from "./errors.ts";
+ * assert.equal(EXIT_CODES.digest, 4);
+ * assert.equal(EXIT_CODES.destination, 9);
+ * ```
+ */
+export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = Object.freeze({
   usage: 2,
-  image: 1,
-  digest: 1,
-  platform: 1,
-  rootfs: 1,
-  config: 1,
-  plugin: 1,
-  destination: 1,
-  registry: 1,
+  image: 3,
+  digest: 4,
+  platform: 5,
+  rootfs: 6,
+  config: 7,
+  plugin: 8,
+  destination: 9,
+  registry: 10,
   interrupted: 130,
-};
+});
+
+/** The exit code of a failure that is not an {@linkcode Oci2LxcError}: something unexpected, most likely a bug. */
+export const UNEXPECTED_EXIT_CODE = 1;
 
 /** Options for {@linkcode Oci2LxcError}. */
 export interface Oci2LxcErrorOptions {
@@ -50,7 +66,7 @@ export interface Oci2LxcErrorOptions {
  * import assert from "node:assert/strict";
  * import { Oci2LxcError } from "./errors.ts";
  * const err = new Oci2LxcError("image", "Cannot read index.json: not JSON");
- * assert.equal(err.exitCode, 1);
+ * assert.equal(err.exitCode, 3);
  * ```
  */
 export class Oci2LxcError extends Error {

@@ -3,7 +3,14 @@
  *
  * @module
  */
-import { describeError, DigestMismatchError, isInterruption, Oci2LxcError, throwIfInterrupted } from "./errors.ts";
+import {
+  describeError,
+  DigestMismatchError,
+  type ErrorCode,
+  isInterruption,
+  Oci2LxcError,
+  throwIfInterrupted,
+} from "./errors.ts";
 import type { Image } from "./image/image.ts";
 import { layerName, readLayer } from "./layer/read_layer.ts";
 import { TarParser } from "./tar/tar_parser.ts";
@@ -15,6 +22,8 @@ export interface VerifyProblem {
   expected?: string;
   actual?: string;
   message: string;
+  /** Its class, as the error a conversion would stop with: "digest", "image" (damaged tar or compression), "registry". */
+  code: ErrorCode;
 }
 
 /** The outcome of verifying an image. */
@@ -54,14 +63,24 @@ export async function verifyImage(image: Image, signal?: AbortSignal): Promise<V
       try {
         parser.finish();
       } catch (err) {
-        problems.push({ what: name, message: describeError(err) });
+        problems.push({
+          what: name,
+          message: describeError(err),
+          code: err instanceof Oci2LxcError ? err.code : "image",
+        });
       }
     } catch (err) {
       actualDiffIds.push(undefined);
       if (err instanceof DigestMismatchError) {
-        problems.push({ what: err.what, expected: err.expected, actual: err.actual, message: err.message });
+        problems.push({
+          what: err.what,
+          expected: err.expected,
+          actual: err.actual,
+          message: err.message,
+          code: err.code,
+        });
       } else if (err instanceof Oci2LxcError && !isInterruption(err)) {
-        problems.push({ what: name, message: err.message });
+        problems.push({ what: name, message: err.message, code: err.code });
       } else {
         throw err;
       }
@@ -93,6 +112,7 @@ export async function verifyImage(image: Image, signal?: AbortSignal): Promise<V
             message: `Cannot verify ${
               layerName(layer, count)
             }: its content hashes to ${d}, which is not among the config's diff_ids`,
+            code: "digest",
           });
         }
       });

@@ -20,6 +20,7 @@
  * @module
  */
 
+import { basename, dirname } from "node:path";
 import { describeError, Oci2LxcError } from "../errors.ts";
 import { displayName, type TarEntry, type TarHandler } from "../tar/tar_entry.ts";
 import {
@@ -68,6 +69,12 @@ import type { RootfsWarning } from "./rootfs_warning.ts";
 import { Whiteouts } from "./whiteouts.ts";
 
 export type { RootfsWarning, RootfsWarningCode } from "./rootfs_warning.ts";
+
+/**
+ * errnos that blame the filesystem written to, not the layer: the failure is then a "destination" error (exit 9), so
+ * a script can tell a full disk from an image it must not retry (a "rootfs" error, exit 6).
+ */
+const DESTINATION_ERRNOS: ReadonlySet<string> = new Set(["ENOSPC", "EDQUOT", "EROFS", "EFBIG"]);
 
 /** Options for {@linkcode RootfsWriter}. */
 export interface RootfsWriterOptions {
@@ -139,6 +146,8 @@ export class RootfsWriter implements TarHandler {
   readonly #whiteouts: Whiteouts;
   readonly #rootUid: number;
   readonly #rootGid: number;
+  /** Where the rootfs is written, named when that filesystem is full or read-only. */
+  readonly #place: string;
   #file: OpenFile | undefined;
   #closed = false;
   readonly #stats: RootfsWriterStats = {
@@ -174,6 +183,8 @@ export class RootfsWriter implements TarHandler {
     }
     this.#rootUid = uid;
     this.#rootGid = gid;
+    // A conversion writes `…/.NAME.oci2lxc-staging-…/rootfs`, removed on failure: name the directory that holds it.
+    this.#place = basename(rootDir) === "rootfs" ? dirname(dirname(rootDir)) : rootDir;
     try {
       const made = mkdirat(AT_FDCWD, new TextEncoder().encode(rootDir), 0o755);
       if (made !== -Errno.EEXIST) check(made, "mkdirat");
@@ -428,6 +439,19 @@ export class RootfsWriter implements TarHandler {
           cause: err,
           hint: "No program in the container could use this path; rebuild the image with shorter paths " +
             "(or without this entry)",
+        },
+      );
+    }
+    const errno = (err as { code?: unknown }).code;
+    if (typeof errno === "string" && DESTINATION_ERRNOS.has(errno)) {
+      return new Oci2LxcError(
+        "destination",
+        `Cannot apply ${displayName(entry.path)} from ${this.#meta.layer}: ${describeError(err)}`,
+        {
+          cause: err,
+          hint: errno === "EROFS"
+            ? `The filesystem that holds ${this.#place} is read-only; remount it writable, or convert into another DEST`
+            : `Free space on the filesystem that holds ${this.#place}, or convert into a DEST on another one`,
         },
       );
     }

@@ -15,7 +15,7 @@ for (const entry of ENTRIES) {
     assert.deepEqual(report.layers.length, 1);
   });
 
-  Deno.test(`[${entry}] verify exits 1 and names the damaged layer`, async () => {
+  Deno.test(`[${entry}] verify exits 4 (digest) and names the damaged layer`, async () => {
     await withTempDir(async (dir) => {
       await Deno.mkdir(`${dir}/img`);
       for (const e of Deno.readDirSync(`${FIX}busybox.oci-dir`)) {
@@ -28,7 +28,7 @@ for (const entry of ENTRIES) {
       const layer = "1e1101c055c7e933c198d9ef792d219c800dc59657fdb082e3fdd929a1e531f9";
       await flipByte(`${dir}/img/blobs/sha256/${layer}`, 4096);
       const r = await cli(entry, ["verify", `oci:${dir}/img`, "--platform", "linux/amd64"]);
-      assert.deepEqual(r.code, 1);
+      assert.deepEqual(r.code, 4, r.stderr);
       assert(r.stderr.includes(`error: Cannot verify layer 1/1 (sha256:1e1101c055c7)`), r.stderr);
       assert(!r.stderr.includes("Stack backtrace"), r.stderr);
     });
@@ -48,7 +48,7 @@ for (const entry of ENTRIES) {
 
   Deno.test(`[${entry}] a missing file is one error line with a hint, no backtrace`, async () => {
     const r = await cli(entry, ["inspect", "oci-archive:/nonexistent/x.tar"]);
-    assert.deepEqual(r.code, 1);
+    assert.deepEqual(r.code, 3);
     assert.deepEqual(r.stdout, "");
     const lines = r.stderr.trimEnd().split("\n");
     assert(lines[0]!.startsWith("error: Cannot open image /nonexistent/x.tar:"), r.stderr);

@@ -55,7 +55,7 @@ Deno.test("an owner outside the idmap fails, naming the entry and a wider map, a
   await withTempDir(async (dir) => {
     // hardcases has files owned by uid 100000, outside the default unprivileged range 0-65535.
     const r = await cli("main.ts", ["convert", "fixtures/images/hardcases.oci.tar", `${dir}/ct`, "--unprivileged"]);
-    assert.deepEqual(r.code, 1, r.stderr);
+    assert.deepEqual(r.code, 6, r.stderr);
     assert(/^error: Cannot map owner of \S*hc\S* in layer \d\/\d/m.test(r.stderr), r.stderr);
     assert(r.stderr.includes("uid 100000 is outside the idmap"), r.stderr);
     assert(r.stderr.includes("hint: Use a wider --idmap"), r.stderr);
@@ -76,7 +76,7 @@ Deno.test("a damaged last layer leaves no DEST and no staging directory", async 
     const last = manifest.layers.at(-1).digest.slice(7);
     await flipByte(`${dir}/img/blobs/sha256/${last}`, -20);
     const r = await cli("main.ts", ["convert", `oci:${dir}/img`, `${dir}/ct`]);
-    assert.deepEqual(r.code, 1);
+    assert.deepEqual(r.code, 4, r.stderr);
     assert(r.stderr.includes(`Cannot verify layer ${manifest.layers.length}/${manifest.layers.length}`), r.stderr);
     assert.deepEqual(leftovers(dir), []);
   });
@@ -88,7 +88,7 @@ Deno.test("an existing DEST is refused without --force and replaced, complete, w
     Deno.writeTextFileSync(`${dir}/ct/keep`, "old");
     Deno.writeTextFileSync(`${dir}/ct/config`, "lxc.uts.name = ct\n"); // looks like a container: --force may replace it
     const refused = await cli("main.ts", ["convert", "fixtures/images/busybox.oci.tar", `${dir}/ct`, "--quiet"]);
-    assert.deepEqual(refused.code, 1);
+    assert.deepEqual(refused.code, 9, refused.stderr);
     assert(refused.stderr.startsWith(`error: Cannot write ${dir}/ct: it already exists`), refused.stderr);
     assert.deepEqual(Deno.readTextFileSync(`${dir}/ct/keep`), "old");
     const forced = await cli("main.ts", [

@@ -114,7 +114,7 @@ Deno.test("--force refuses /etc reached through a bind mount of / (dry run, in a
       env: { NO_COLOR: "1" },
     }).output();
     const stderr = new TextDecoder().decode(r.stderr);
-    assert.deepEqual(r.code, 1, stderr);
+    assert.deepEqual(r.code, 9, stderr);
     assert(
       stderr.includes(`error: Cannot replace ${dir}/root/etc: it is the system directory /etc (by another path)`),
       stderr,
@@ -152,13 +152,13 @@ Deno.test("a working directory whose path is not UTF-8: an absolute DEST convert
     assert.deepEqual(absolute.code, 0, absolute.stderr);
     assert(ls(`${dir}/ct`).includes("rootfs"));
     const relative = await inWork(["ct"]);
-    assert.deepEqual(relative.code, 1, relative.stderr);
+    assert.deepEqual(relative.code, 9, relative.stderr);
     assert(
       relative.stderr.startsWith("error: Cannot resolve DEST ct: the working directory cannot be named\n"),
       relative.stderr,
     );
     const parent = await inWork([dir, "--force", "--replace-any"]);
-    assert.deepEqual(parent.code, 1, parent.stderr);
+    assert.deepEqual(parent.code, 9, parent.stderr);
     assert(
       parent.stderr.startsWith(`error: Cannot replace ${dir}: it is the working directory or holds it\n`),
       parent.stderr,
@@ -177,7 +177,7 @@ Deno.test("--force never crosses a mount: a DEST with a bind mount in it is refu
     await sh(`mount --bind '${dir}/host' '${dir}/ct/rootfs/mnt/host'`);
     try {
       const r = await convertIn(dir, [IMAGE, `${dir}/ct`, "--force", "--quiet"]);
-      assert.deepEqual(r.code, 1, r.stderr);
+      assert.deepEqual(r.code, 9, r.stderr);
       assert(
         /^error: Cannot replace \S+\/ct: \S+\/ct\/rootfs\/mnt\/host is mounted in it$/m.test(r.stderr),
         r.stderr,
@@ -196,7 +196,7 @@ Deno.test("a second conversion into a DEST being converted fails at once naming 
     const lock = await acquireDestLock(dir, "ct");
     try {
       const r = await convertIn(dir, [IMAGE, `${dir}/ct`, "--quiet"]);
-      assert.deepEqual(r.code, 1, r.stderr);
+      assert.deepEqual(r.code, 9, r.stderr);
       assert(
         new RegExp(
           `^error: Cannot convert into \\S+/ct: another oci2lxc \\(PID ${Deno.pid}\\) is converting into it$`,
@@ -258,7 +258,7 @@ Deno.test("--wait checks DEST again once it holds the lock: the first run made i
     Deno.writeTextFileSync(`${dir}/ct/config`, "lxc.uts.name = ct\n");
     held.release();
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) stderr += chunk.value;
-    assert.deepEqual((await child.status).code, 1, stderr);
+    assert.deepEqual((await child.status).code, 9, stderr);
     assert(/^error: Cannot write \S+\/ct: it already exists$/m.test(stderr), stderr);
     // It used to unpack the image, assemble and plan, and fail only at the commit.
     assert(!stderr.includes("decompressed"), stderr);
@@ -300,11 +300,11 @@ Deno.test("a failed conversion into /a/b/c/ct removes a, b and c it created, and
     // Compressed, so it is unpacked beside DEST (in c) before it turns out to be no image.
     await sh(`echo 'not an archive' | gzip > '${dir}/bad.tar.gz'`);
     const r = await convertIn(dir, [`${dir}/bad.tar.gz`, `${dir}/a/b/c/ct`, "--quiet"]);
-    assert.deepEqual(r.code, 1, r.stderr);
+    assert.deepEqual(r.code, 3, r.stderr);
     assert.deepEqual(ls(dir), ["a", "bad.tar.gz"]);
     assert.deepEqual(ls(`${dir}/a`), []);
     const r2 = await convertIn(dir, [`${dir}/bad.tar.gz`, `${dir}/x/y/ct`, "--quiet"]);
-    assert.deepEqual(r2.code, 1, r2.stderr);
+    assert.deepEqual(r2.code, 3, r2.stderr);
     assert.deepEqual(ls(dir), ["a", "bad.tar.gz"]);
   });
 });
@@ -335,7 +335,7 @@ Deno.test("a dry run and inspect --plan name a missing or non-UTF-8 TMPDIR and l
         env: { NO_COLOR: "1", TMPDIR: `${dir}/nonexistent/x` },
       }).output();
       const stderr = new TextDecoder().decode(r.stderr);
-      assert.deepEqual(r.code, 1, stderr);
+      assert.deepEqual(r.code, 9, stderr);
       assert(error.test(stderr) && hint.test(stderr), stderr);
       // The same with TMPDIR's bytes not UTF-8 (set through sh: Deno's env takes only strings).
       const raw = await new Deno.Command("sh", {
@@ -355,7 +355,7 @@ Deno.test("a dry run and inspect --plan name a missing or non-UTF-8 TMPDIR and l
         env: { NO_COLOR: "1" },
       }).output();
       const rawErr = new TextDecoder().decode(raw.stderr);
-      assert.deepEqual(raw.code, 1, rawErr);
+      assert.deepEqual(raw.code, 9, rawErr);
       assert(
         /^error: Cannot use \$TMPDIR: /m.test(rawErr) &&
           /^hint: Set TMPDIR to a directory whose path is UTF-8/m.test(rawErr),
@@ -375,7 +375,7 @@ Deno.test("a dry run and inspect --plan name a missing or non-UTF-8 TMPDIR and l
 Deno.test("a missing TMPDIR is named and not created; a full disk names the file and where room is needed", async () => {
   await withTempDir(async (dir) => {
     const r = await convertIn(dir, [GZIPPED, `${dir}/ct`, "--dry-run", "--quiet"], { TMPDIR: `${dir}/nonexistent/x` });
-    assert.deepEqual(r.code, 1, r.stderr);
+    assert.deepEqual(r.code, 9, r.stderr);
     assert(
       /^error: Cannot unpack \S+busybox\.docker\.tar\.gz to \S+\/nonexistent\/x\/\.oci2lxc-\S+\.tar in \$TMPDIR \(\S+\/nonexistent\/x\): No such file or directory$/m
         .test(r.stderr),
@@ -389,7 +389,7 @@ Deno.test("a missing TMPDIR is named and not created; a full disk names the file
     await sh(`mount -t tmpfs -o size=1m oci2lxc-test '${dir}/small'`);
     try {
       const full = await convertIn(dir, [GZIPPED, `${dir}/small/lxc/ct`, "--quiet"]);
-      assert.deepEqual(full.code, 1, full.stderr);
+      assert.deepEqual(full.code, 9, full.stderr);
       assert(
         /^error: Cannot unpack \S+busybox\.docker\.tar\.gz to \S+\/small\/lxc\/\.ct\.oci2lxc-unpack-\S+\.tar in \S+\/small\/lxc, beside DEST: No space left on device$/m
           .test(full.stderr),
@@ -401,7 +401,7 @@ Deno.test("a missing TMPDIR is named and not created; a full disk names the file
       // A read-only TMPDIR for a dry run.
       await sh(`mount -o remount,ro '${dir}/small'`);
       const ro = await convertIn(dir, [GZIPPED, `${dir}/ct`, "--dry-run", "--quiet"], { TMPDIR: `${dir}/small` });
-      assert.deepEqual(ro.code, 1, ro.stderr);
+      assert.deepEqual(ro.code, 9, ro.stderr);
       assert(
         /^error: Cannot unpack \S+ to \S+\/small\/\.oci2lxc-\S+\.tar in \$TMPDIR \(\S+\): Read-only file system$/m.test(
           ro.stderr,
@@ -429,7 +429,7 @@ Deno.test("--force refuses a DEST that LXC runs as a container (lxcpath DEST's p
         return s.out.trim() === "RUNNING" ? true : undefined;
       });
       const r = await convertIn(dir, [IMAGE, dest, "--force", "--quiet"]);
-      assert.deepEqual(r.code, 1, r.stderr);
+      assert.deepEqual(r.code, 9, r.stderr);
       assert(
         new RegExp(`^error: Cannot replace \\S+/${name}: LXC reports the container running$`, "m").test(r.stderr),
         r.stderr,
@@ -466,7 +466,7 @@ Deno.test("--force refuses a running container started through another LXC path 
       });
       for (const dest of [`${dir}/real/${name}`, `${dir}/link/${name}`]) {
         const r = await convertIn(dir, [IMAGE, dest, "--force", "--dry-run", "--quiet"]);
-        assert.deepEqual(r.code, 1, r.stderr);
+        assert.deepEqual(r.code, 9, r.stderr);
         assert(
           new RegExp(
             `^error: Cannot replace \\S+/real/${name}: process \\d+ \\(\\S+\\) has its root in \\S+/rootfs`,

@@ -2,9 +2,10 @@
  * The program never ends on an uncaught exception: Deno would then print an
  * "Uncaught" trace (and with RUST_BACKTRACE=1, set on our machines, a Rust
  * backtrace on a panic). Failures from the system (a DEST parent a normal
- * user cannot write) and from stray code (a plugin's timer that throws, a
- * promise nobody awaits) each end as one `error:` line and exit code 1, with
- * the staging directory removed; --debug adds the chain of causes.
+ * user cannot write: exit code 9, destination) and from stray code (a plugin's
+ * timer that throws, a promise nobody awaits: exit code 1, unexpected) each end
+ * as one `error:` line, with the staging directory removed; --debug adds the
+ * chain of causes.
  */
 import assert from "node:assert/strict";
 import { withTempDir } from "../_helpers/oci_builder.ts";
@@ -46,7 +47,7 @@ async function cliAsNobody(entry: Entry, dir: string, args: string[]): Promise<C
 }
 
 for (const entry of ENTRIES) {
-  Deno.test(`[${entry}] a DEST parent a normal user cannot write is one error line and exit 1, no backtrace`, async () => {
+  Deno.test(`[${entry}] a DEST parent a normal user cannot write is one error line and exit 9, no backtrace`, async () => {
     await withTempDir(async (dir) => {
       await Deno.chmod(dir, 0o755);
       await Deno.mkdir(`${dir}/locked`, { mode: 0o700 });
@@ -55,7 +56,7 @@ for (const entry of ENTRIES) {
       const args = ["convert", `${dir}/busybox.oci.tar`, `${dir}/locked/sub/ct`, "--allow-approximate", "-q"];
 
       const r = await cliAsNobody(entry, dir, args);
-      assert.deepEqual(r.code, 1, r.stderr);
+      assert.deepEqual(r.code, 9, r.stderr);
       assert.deepEqual(r.stdout, "");
       assert(!CRASH.test(r.stderr), r.stderr);
       const lines = r.stderr.trimEnd().split("\n");
@@ -63,7 +64,7 @@ for (const entry of ENTRIES) {
       assert(lines[0]!.startsWith(`error: Cannot create a staging directory beside ${dir}/locked/sub/ct: `), r.stderr);
 
       const debug = await cliAsNobody(entry, dir, [...args, "--debug"]);
-      assert.deepEqual(debug.code, 1);
+      assert.deepEqual(debug.code, 9);
       assert(!CRASH.test(debug.stderr), debug.stderr);
       assert(/^caused by: .*Permission denied/m.test(debug.stderr), debug.stderr);
 

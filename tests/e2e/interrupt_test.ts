@@ -197,7 +197,7 @@ function unpackedIn(dir: string): string | undefined {
 Deno.test("convert and verify stop on SIGINT while they unpack a compressed outer archive, and remove the partial file", async (t) => {
   await withTempDir(async (dir) => {
     // A gzip'd tar holding one file of zeros, 4 GiB with the end blocks, and no image at all:
-    // unpacked to the end it fails as "neither index.json nor manifest.json" (exit 1), so
+    // unpacked to the end it fails as "neither index.json nor manifest.json" (exit 3), so
     // exit 130 shows the signal stopped the unpacking itself. 4 GiB leaves more work than the
     // 200 ms a signal may wait for when the converter has one CPU to itself (event_loop_pause.ts);
     // stopped early, little of it is written. Made of gzip members (valid, as `cat a.gz b.gz`

@@ -177,7 +177,7 @@ for (const entry of ENTRIES) {
       await install(entry, dir);
       await Deno.writeTextFile(`${dir}/lxc-oci2lxc`, "#!/bin/sh\necho someone else's\n");
       const refused = await cli(entry, ["install-lxc-template", "--dir", dir]);
-      assert.deepEqual(refused.code, 1, refused.stderr);
+      assert.deepEqual(refused.code, 9, refused.stderr);
       assert(
         refused.stderr.startsWith(`error: Cannot write ${dir}/lxc-oci2lxc: it exists and oci2lxc did not write it`),
       );

@@ -2,7 +2,7 @@
  * `convert`, `inspect` and `verify` of `docker://` images end to end, from main.ts and from the bundle, against a real
  * registry: TLS + Basic auth with the password on standard input (never printed), a rootfs equal to the fixture's,
  * inspect without a layer download (the registry's access log), verify; refused credentials as one error naming the
- * registry and repository (exit 1, nothing at DEST); Ctrl-C while a layer streams (held by the fault proxy, so the
+ * registry and repository (exit 10, nothing at DEST); Ctrl-C while a layer streams (held by the fault proxy, so the
  * signal surely arrives mid-layer): exit 130, neither DEST nor a staging directory left.
  */
 import assert from "node:assert/strict";
@@ -69,9 +69,9 @@ for (const entry of ENTRIES) {
           assert(!`${r.stdout}${r.stderr}`.includes(registry.password), "the password is never printed");
         }
 
-        // A wrong password: one error naming the registry and the repository, exit 1, nothing at DEST.
+        // A wrong password: one error naming the registry and the repository, exit 10, nothing at DEST.
         const denied = await cliWithStdin(entry, ["convert", image, `${dir}/denied`, ...access], "wrong\n", home);
-        assert.deepEqual(denied.code, 1, denied.stderr);
+        assert.deepEqual(denied.code, 10, denied.stderr);
         assert(/^error: Cannot .*127\.0\.0\.1:\d+\/busybox.*other credentials/m.test(denied.stderr), denied.stderr);
         assert(!denied.stderr.includes("wrong"), denied.stderr);
         assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["ct", "fixture"]);

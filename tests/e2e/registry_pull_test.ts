@@ -44,9 +44,9 @@ for (const entry of ENTRIES) {
       const again = await cliWithStdin(entry, [...args.slice(0, 5), "--json"], "", home);
       assert(/^error: Cannot write \S+\/b\.tar": it already exists$/m.test(again.stderr), again.stderr);
       assert(/^hint: Use --force to replace it/m.test(again.stderr), again.stderr);
-      // Without the password: one clear error naming the registry, exit 1, the archive as it was.
+      // Without the password: one clear error naming the registry, exit 10, the archive as it was.
       const denied = await cliWithStdin(entry, [...args.slice(0, 5), "--force", "--json"], "", home);
-      assert.deepEqual(denied.code, 1, denied.stderr);
+      assert.deepEqual(denied.code, 10, denied.stderr);
       assert(/^error: Cannot .*127\.0\.0\.1:\d+.*busybox/m.test(denied.stderr), denied.stderr);
       assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["b.tar"]);
       await Deno.remove(home, { recursive: true });

@@ -123,7 +123,7 @@ for (const entry of ENTRIES) {
 
         // Running: refused, DEST untouched.
         const refused = await cli(entry, ["update", dest, `oci:${v2.dir}`, "--force"]);
-        assert.deepEqual(refused.code, 1);
+        assert.deepEqual(refused.code, 9);
         assert(refused.stderr.includes("LXC reports the container running"), refused.stderr);
         assert(refused.stderr.includes("--restart"), refused.stderr);
 
@@ -173,13 +173,13 @@ Deno.test("update of a DEST without oci2lxc.json says why it cannot and what to 
     Deno.mkdirSync(join(dest, "rootfs"), { recursive: true });
     Deno.writeTextFileSync(join(dest, "config"), "lxc.uts.name = ct\n");
     const r = await cli("main.ts", ["update", dest]);
-    assert.deepEqual(r.code, 1);
+    assert.deepEqual(r.code, 9);
     assert(r.stderr.includes(`error: Cannot update ${dest}: it has no oci2lxc.json`), r.stderr);
     assert(r.stderr.includes("hint: Convert it once more"), r.stderr);
     const { v1 } = await buildAppImages(dir);
     assert.deepEqual((await cli("main.ts", ["convert", `oci:${v1.dir}`, dest, "--force", "--quiet"])).code, 0);
     const back = await cli("main.ts", ["rollback", dest]);
-    assert.deepEqual(back.code, 1);
+    assert.deepEqual(back.code, 9);
     assert(back.stderr.includes(`error: Cannot roll ${dest} back: there is no previous generation`), back.stderr);
   });
 });

@@ -87,7 +87,7 @@ systemTest("the custom main refuses --plugin of the plugin it already has built 
       "--plugin",
       MOTD_PLUGIN,
     ]);
-    assert.deepEqual([r.code, r.stderr.split("\n")[0]], [1, 'error: Cannot use plugin "motd" twice']);
+    assert.deepEqual([r.code, r.stderr.split("\n")[0]], [8, 'error: Cannot use plugin "motd" twice']);
     assert.deepEqual(await Deno.lstat(`${dir}/ct`).catch(() => undefined), undefined);
   });
 });

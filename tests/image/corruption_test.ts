@@ -90,7 +90,7 @@ Deno.test("opening a truncated archive says where it ends", async () => {
     await assert.rejects(() => inspect(`oci-archive:${cut}`), (err) => {
       assert(err instanceof Oci2LxcError);
       assert(err.message.startsWith(`Cannot read ${cut}: the archive is truncated`), err.message);
-      assert.equal(err.exitCode, 1);
+      assert.equal(err.exitCode, 3);
       return true;
     });
   });
