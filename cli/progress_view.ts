@@ -153,10 +153,36 @@ export class ProgressState {
     const layer = this.layers[position]!;
     const current = this.current ?? -1;
     if (position < current) return "done";
-    if (position === current) return layer.size !== undefined && layer.written >= layer.size ? "done" : "writing";
+    const size = this.sizeOf(position);
+    if (position === current) return size !== undefined && layer.written >= size ? "done" : "writing";
     if (layer.facts.origin === "cache") return "cached";
     if (layer.downloaded === 0) return "waiting";
-    return layer.size !== undefined && layer.downloaded >= layer.size ? "downloaded" : "downloading";
+    return size !== undefined && layer.downloaded >= size ? "downloaded" : "downloading";
+  }
+
+  /**
+   * The layer's compressed size: as told or as the writer reported it; else worked out from the image's total when
+   * that can be exact: the one layer of unknown size has what the others leave, and when every layer of unknown size
+   * has bytes downloaded that add up to what the others leave, each is downloaded whole.
+   */
+  sizeOf(position: number): number | undefined {
+    const layer = this.layers[position]!;
+    if (layer.size !== undefined || this.allTotal <= 0) return layer.size;
+    let left = this.allTotal;
+    let unknown = 0;
+    let downloaded = 0;
+    let allDownloading = true;
+    for (const other of this.layers) {
+      if (other.size !== undefined) {
+        left -= other.size;
+        continue;
+      }
+      unknown++;
+      downloaded += other.downloaded;
+      allDownloading &&= other.downloaded > 0;
+    }
+    if (unknown === 1) return left;
+    return allDownloading && downloaded === left ? layer.downloaded : undefined;
   }
 
   /**
@@ -199,7 +225,7 @@ export interface TerminalSize {
 export function progressLines(state: ProgressState, now: number, size: TerminalSize): string[] {
   const elapsed = `${((now - state.started) / 1000).toFixed(1)}s`;
   if (state.stage !== "assemble" || state.current === undefined) {
-    return [fit(`oci2lxc: ${state.note ?? `${STAGE_TEXT[state.stage]}…`}  ${elapsed}`, size.columns)];
+    return [fit(`oci2lxc: ${state.note ?? `${STAGE_TEXT[state.stage]}…`} ${elapsed}`, size.columns)];
   }
   const lines = [fit(totalRow(state, now, elapsed), size.columns)];
   // Rows left for layers: the terminal's height less the total row and one spare.
@@ -237,8 +263,9 @@ function layerRow(state: ProgressState, position: number, now: number, width: nu
   const parts = [head];
   if (layer.note) parts.push(layer.note);
   const status = state.status(position);
+  const size = state.sizeOf(position);
   const of = (bytes: number) =>
-    layer.size === undefined ? formatBytes(bytes) : `${formatBytes(bytes)} of ${sized(layer)}`;
+    size === undefined ? formatBytes(bytes) : `${formatBytes(bytes)} of ${formatBytes(size)}`;
   const origin = state.origin(position);
   const source = origin === "cache"
     ? "from the cache"
@@ -247,33 +274,29 @@ function layerRow(state: ProgressState, position: number, now: number, width: nu
     : undefined;
   switch (status) {
     case "waiting":
-      parts.push(layer.size === undefined ? "waiting" : `waiting  ${sized(layer)}`);
+      parts.push(size === undefined ? "waiting" : `waiting  ${formatBytes(size)}`);
       break;
     case "cached":
-      parts.push(layer.size === undefined ? "cached" : `cached  ${sized(layer)}`);
+      parts.push(size === undefined ? "cached" : `cached  ${formatBytes(size)}`);
       break;
     case "downloaded":
       parts.push(`downloaded ${formatBytes(layer.downloaded)}`);
       break;
     case "downloading":
       parts.push(`downloading ${of(layer.downloaded)}`);
-      parts.push(...rateAndEta(layer.downloads.rate(now), (layer.size ?? 0) - layer.downloaded));
+      parts.push(...rateAndEta(layer.downloads.rate(now), (size ?? 0) - layer.downloaded));
       break;
     case "writing":
       parts.push(`writing ${of(layer.written)}`);
       if (source) parts.push(source);
-      parts.push(...rateAndEta(layer.writes.rate(now), (layer.size ?? 0) - layer.written));
+      parts.push(...rateAndEta(layer.writes.rate(now), (size ?? 0) - layer.written));
       break;
     case "done":
-      parts.push(`done  ${formatBytes(layer.size ?? layer.written)}`);
+      parts.push(`done  ${formatBytes(size ?? layer.written)}`);
       if (source) parts.push(source);
       break;
   }
   return parts.join("  ");
-}
-
-function sized(layer: LayerState): string {
-  return formatBytes(layer.size ?? 0);
 }
 
 /** `4.2 MB/s  ETA 0:03`: the rate when there is one, the ETA when something is left and the rate is not 0. */

@@ -34,9 +34,9 @@ function rows(state: ProgressState, now: number, size = TERMINAL) {
 
 Deno.test("progressLines shows the one stage line outside assemble, as before", () => {
   const state = new ProgressState(0);
-  assert.deepEqual(progressLines(state, 1200, TERMINAL), ["oci2lxc: opening the image…  1.2s"]);
+  assert.deepEqual(progressLines(state, 1200, TERMINAL), ["oci2lxc: opening the image… 1.2s"]);
   state.update({ stage: "plan" }, 2000);
-  assert.deepEqual(progressLines(state, 2000, TERMINAL), ["oci2lxc: planning the container…  2.0s"]);
+  assert.deepEqual(progressLines(state, 2000, TERMINAL), ["oci2lxc: planning the container… 2.0s"]);
 });
 
 Deno.test("progressLines gives a registry image a total row and one row per layer: writing, downloading, waiting", () => {
@@ -94,6 +94,23 @@ Deno.test("progressLines gives a layer downloading ahead of known size its rate 
   assert.equal(row, "layer 2/2  downloading 11.5 MB of 20.0 MB  500.0 kB/s  ETA 0:17");
 });
 
+Deno.test("progressLines works out sizes core did not tell when the image's total makes them exact", () => {
+  const state = new ProgressState(0, { remote: true });
+  state.update(writing(1, 4, 0), 0);
+  state.downloaded(1, 2 * MB, 0);
+  state.downloaded(2, MB, 0);
+  // Layers 2-4 leave 6 MB; 3 MB downloaded of them: no size is certain.
+  let r = rows(state, 0);
+  assert.equal(r.layer(2), "layer 2/4  downloading 2.0 MB");
+  assert.equal(r.layer(3), "layer 3/4  downloading 1.0 MB");
+  assert.equal(r.layer(4), "layer 4/4  waiting");
+  // Every byte they leave is downloaded: each is whole.
+  state.downloaded(2, 2 * MB, 100);
+  state.downloaded(3, 2 * MB, 100);
+  r = rows(state, 100);
+  assert.deepEqual([2, 3, 4].map((k) => r.layer(k)), [2, 3, 4].map((k) => `layer ${k}/4  downloaded 2.0 MB`));
+});
+
 Deno.test("progressLines shows no rate and no ETA before half a second of data", () => {
   const state = new ProgressState(0, { remote: true });
   state.update(writing(1, 1, 0), 0);
@@ -111,7 +128,8 @@ Deno.test("progressLines for a local archive says nothing of downloads", () => {
   const r = rows(state, 0);
   assert(!r.lines.some((l) => l.includes("download")), r.lines.join("\n"));
   assert.equal(r.layer(1), "layer 1/2  writing 1.0 MB of 2.0 MB");
-  assert.equal(r.layer(2), "layer 2/2  waiting");
+  // The one layer the writer has not reached has what the image's total leaves.
+  assert.equal(r.layer(2), "layer 2/2  waiting  2.0 MB");
 });
 
 Deno.test("progressLines folds many layers: the active ones get rows, the rest one summary row", () => {
@@ -178,7 +196,7 @@ Deno.test("a retry note shows on the total row until the next update, or on the 
   let r = rows(state, 200);
   assert.equal(
     r.layer(2),
-    "layer 2/2 sha256:bbbbbbbbbbbb  retrying in 1s (429 Too Many Requests)  downloading 300.0 kB",
+    "layer 2/2 sha256:bbbbbbbbbbbb  retrying in 1s (429 Too Many Requests)  downloading 300.0 kB of 2.0 MB",
   );
   assert.match(r.total, /^oci2lxc: applying layers/);
   state.update(writing(1, 2, 1_600_000), 300);
