@@ -108,13 +108,15 @@ export function progressLine(quiet: boolean, options: ProgressLineOptions = {}):
       step = next;
       changed(force);
     },
+    // Background downloads redraw only a view that is up: after done() (a warning, or the end, when a cancelled
+    // download may still report a last chunk) the next update() draws again.
     downloaded(position, bytes) {
       state.downloaded(position, bytes, performance.now());
-      changed(false);
+      if (drawn > 0) changed(false);
     },
     layer(position, facts) {
       state.layer(position, facts);
-      changed(false);
+      if (drawn > 0) changed(false);
     },
     note(text, digest) {
       state.noted(text, digest);
