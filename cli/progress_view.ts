@@ -46,7 +46,8 @@ const STAGE_TEXT: Readonly<Record<StageName, string>> = {
   report: "finishing the report",
 };
 
-class LayerState {
+/** What the view knows of one layer. */
+export class LayerState {
   facts: LayerFacts = {};
   /** Compressed size as the writer reported it (when it reached the layer), or from the facts. */
   size: number | undefined;
@@ -86,7 +87,8 @@ export class ProgressState {
   stage: StageName = "open";
   /** The writer's layer (from 0) during `assemble`. */
   current: number | undefined;
-  layers: LayerState[] = [];
+  /** One per layer, as many as the writer's events say the image has (or positions reported). */
+  readonly layers: LayerState[] = [];
   allBytes = 0;
   allTotal = 0;
   /** A note for the total row, until the next update. */
