@@ -48,8 +48,8 @@ export const convertCommand: Command = {
     "of every image config field (mapped, overridden, defaulted or dropped, and why),",
     "the network, the plugins that take part and the warnings. --json prints the same",
     "report as JSON (docs/report.schema.json); a real conversion adds timings, bytes",
-    "read and written, and the final paths. On a terminal a progress line shows on",
-    "stderr; Ctrl-C stops, removes the staging directory and exits with 130.",
+    "read and written, and the final paths. On a terminal, progress shows on stderr,",
+    "a row per layer; Ctrl-C stops, removes the staging directory and exits with 130.",
     "",
     "--force replaces an existing DEST only if it looks like a container (a config or",
     "rootfs in it, or empty), has nothing mounted in it and is not running; add",
@@ -142,7 +142,7 @@ export async function runConversion(
   const quiet = args.values.quiet === true;
   // The plan of a human --dry-run lists the warnings itself; saying them twice is noise.
   const liveWarnings = !quiet && !(args.values["dry-run"] === true && args.values.json !== true);
-  const progress = progressLine(quiet);
+  const progress = progressLine(quiet, { remote: image.startsWith("docker://") });
   try {
     const options = convertOptions(args, dest);
     const warn = (w: string) => {
@@ -153,7 +153,12 @@ export async function runConversion(
     const registry = await fetchOptionValues(args.values, {
       readStdin: readStdinText,
       onWarning: warn,
-      onRetry: (r) => progress.note(`retrying in ${Math.ceil(r.delayMs / 1000)}s (${r.reason})`),
+      // A retry of a layer's download goes on that layer's row: its action names the blob ("read blob sha256:…").
+      onRetry: (r) =>
+        progress.note(
+          `retrying in ${Math.ceil(r.delayMs / 1000)}s (${r.reason})`,
+          /sha256:[0-9a-f]+/.exec(r.action)?.[0],
+        ),
       onDownload: (position, bytes) => progress.downloaded(position, bytes),
     });
     const extra = [...cli.plugins, ...await loadPlugins((args.values.plugin as string[] | undefined) ?? [])];

@@ -1,125 +1,144 @@
 /**
- * One live progress line on stderr, only when stderr is a terminal: the
- * stage, and while layers are applied, the layer, the compressed bytes read
- * of all layers, the rate and the time left. The line is rewritten in place
- * (at most ten times a second) and cleared at the end, so the terminal keeps
- * only the report and the warnings.
+ * The live progress view on stderr, only when stderr is a terminal: the rows of cli/progress_view.ts (a stage line,
+ * or while layers are applied a total row and one row per layer), redrawn in place (cursor up, clear each row) at
+ * most ten times a second, and cleared at the end, so the terminal keeps only the report and the warnings.
  *
  * @module
  */
 import type { ConversionProgress } from "../core/conversion.ts";
-import { formatBytes } from "./format_bytes.ts";
+import { type LayerFacts, progressLines, ProgressState, type TerminalSize } from "./progress_view.ts";
 
 const encoder = new TextEncoder();
 
-/** A progress printer; `done()` clears the line. */
+/** Redraws closer together than this wait (ten a second at most), except when the stage or the layer changes. */
+const REDRAW_MS = 100;
+
+/** A progress printer; `done()` clears what it drew. */
 export interface ProgressLine {
   update(p: ConversionProgress): void;
-  /** Say something on the live line until the next update (a retry: "retrying in 2s (429 Too Many Requests)"). */
-  note(text: string): void;
-  /** Bytes of layer `position` (from 0) downloaded ahead of the writer (`--max-parallel`): shown with the total. */
+  /**
+   * Say something until the next update (a retry: "retrying in 2s (429 Too Many Requests)"); with `digest` (short or
+   * full) on the row of the layer it names, when the view knows that layer's digest, until its next bytes.
+   */
+  note(text: string, digest?: string): void;
+  /** Bytes of layer `position` (from 0) downloaded so far ahead of the writer (`--max-parallel`). */
   downloaded(position: number, bytes: number): void;
+  /**
+   * What is known of layer `position` (from 0) before the writer reaches it: digest, compressed size, and whether it
+   * comes from the registry, the blob cache or a file. Optional for the caller; the rows show more with it.
+   */
+  layer(position: number, facts: LayerFacts): void;
   done(): void;
 }
 
-/** What each stage is doing on the line (the pipeline reports each stage as it begins). */
-const STAGE_TEXT: Readonly<Record<ConversionProgress["stage"], string>> = {
-  open: "opening the image",
-  assemble: "applying layers",
-  plan: "planning the container",
-  setup: "setting up the rootfs",
-  configure: "rendering the config",
-  commit: "writing the output",
-  report: "finishing the report",
-};
-
-/** The text of the line for one event; `elapsed` and `rate` in seconds and bytes per second. */
-export function progressText(
-  p: ConversionProgress,
-  elapsed: number,
-  rate: number | undefined,
-  ahead = 0,
-): string {
-  const time = `${elapsed.toFixed(1)}s`;
-  if (p.stage !== "assemble" || p.layer === undefined) return `oci2lxc: ${STAGE_TEXT[p.stage]}… ${time}`;
-  const done = p.allBytes ?? p.bytes ?? 0;
-  const total = p.allTotal ?? p.total ?? 0;
-  const parts = [`oci2lxc: layer ${p.layer}/${p.layers}`, `${formatBytes(done)} of ${formatBytes(total)}`];
-  // Layers downloading ahead of the writer: what is on disk already, beyond what was written.
-  if (ahead > 0) parts.push(`downloaded ${formatBytes(Math.min(total, done + ahead))}`);
-  if (rate !== undefined && rate > 0) {
-    parts.push(`${formatBytes(rate)}/s`);
-    if (total > done) parts.push(`ETA ${formatDuration((total - done) / rate)}`);
-  }
-  parts.push(time);
-  return parts.join("  ");
+/** Options of {@linkcode progressLine}. */
+export interface ProgressLineOptions {
+  /** Whether stderr is a terminal (default: asked). */
+  isTerminal?: boolean;
+  /** The image comes from a registry (`docker://`): a layer the writer streams counts as downloaded. */
+  remote?: boolean;
 }
 
-/** `0:07`, `1:02:03`. */
-export function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.ceil(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, "0");
-  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
+/**
+ * The escape sequences that replace `previous` rows drawn last time (the cursor at the last one's end) with
+ * `lines`: back to the first row, each row cleared and written, rows no longer needed cleared. The rows must not
+ * wrap (progressLines cuts them), or the cursor-up misses.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { redrawText } from "./progress.ts";
+ * assert.equal(redrawText(0, ["a"]), "\r\x1b[2Ka");
+ * assert.equal(redrawText(2, ["a", "b"]), "\r\x1b[1A\x1b[2Ka\n\x1b[2Kb");
+ * ```
+ */
+export function redrawText(previous: number, lines: readonly string[]): string {
+  let text = `\r${previous > 1 ? `\x1b[${previous - 1}A` : ""}`;
+  text += lines.map((line) => `\x1b[2K${line}`).join("\n");
+  const stale = previous - lines.length;
+  if (stale > 0) text += `${"\n\x1b[2K".repeat(stale)}\x1b[${stale}A`;
+  return text;
 }
 
-/** A live line on a terminal, nothing otherwise (or with `quiet`). */
-export function progressLine(quiet: boolean, isTerminal = Deno.stderr.isTerminal()): ProgressLine {
-  if (quiet || !isTerminal) return { update() {}, note() {}, downloaded() {}, done() {} };
-  // Bytes downloaded ahead, per layer position; a layer the writer has reached counts in its own bytes instead.
-  const ahead = new Map<number, number>();
-  const started = performance.now();
-  let assembleStart: { at: number; bytes: number } | undefined;
+/**
+ * The escape sequences that clear `previous` rows drawn (the cursor at the last one): up to the first, then erase
+ * from there to the end of the screen. Nothing when nothing was drawn.
+ */
+export function clearText(previous: number): string {
+  if (previous <= 0) return "";
+  return `\r${previous > 1 ? `\x1b[${previous - 1}A` : ""}\x1b[J`;
+}
+
+/** A live view on a terminal, nothing otherwise (or with `quiet`). */
+export function progressLine(quiet: boolean, options: ProgressLineOptions = {}): ProgressLine {
+  const isTerminal = options.isTerminal ?? Deno.stderr.isTerminal();
+  if (quiet || !isTerminal) return { update() {}, note() {}, downloaded() {}, layer() {}, done() {} };
+  const state = new ProgressState(performance.now(), { remote: options.remote ?? false });
+  let drawn = 0;
   let last = -Infinity;
-  let lastStep = "";
-  let shown = false;
-  const write = (text: string) => {
-    const columns = terminalColumns();
-    // A line longer than the terminal wraps, and `\r` then rewrites only its last row.
-    const fitted = text.length >= columns ? text.slice(0, columns - 1) : text;
-    Deno.stderr.writeSync(encoder.encode(`\r\x1b[2K${fitted}`));
-    shown = true;
+  let step = "";
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const draw = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    const now = performance.now();
+    last = now;
+    const lines = progressLines(state, now, terminalSize());
+    Deno.stderr.writeSync(encoder.encode(redrawText(drawn, lines)));
+    drawn = lines.length;
+  };
+  /** Draw now when `force` or the last draw is old enough; else once, when it is (the latest state then). */
+  const changed = (force: boolean) => {
+    const wait = last + REDRAW_MS - performance.now();
+    if (force || wait <= 0) return draw();
+    if (timer !== undefined) return;
+    const pending = setTimeout(draw, wait);
+    // A pending redraw must not keep the process alive (done() clears it anyway).
+    Deno.unrefTimer(pending);
+    timer = pending;
   };
   return {
     update(p) {
-      const now = performance.now();
-      // Throttle within a step; a new stage, and a new layer within `assemble` (whose first event comes right after
-      // the stage's own), always shows at once.
-      const step = p.layer === undefined ? p.stage : `${p.stage} ${p.layer}`;
-      if (step === lastStep && now - last < 100) return;
-      last = now;
-      lastStep = step;
-      let rate: number | undefined;
-      if (p.stage === "assemble") {
-        const bytes = p.allBytes ?? p.bytes ?? 0;
-        if (!assembleStart) assembleStart = { at: now, bytes };
-        const seconds = (now - assembleStart.at) / 1000;
-        if (seconds >= 0.5) rate = (bytes - assembleStart.bytes) / seconds;
-      }
-      let extra = 0;
-      for (const [position, bytes] of ahead) if (p.layer === undefined || position + 1 > p.layer) extra += bytes;
-      write(progressText(p, (now - started) / 1000, rate, extra));
+      state.update(p, performance.now());
+      // A new stage, a new layer, and a layer's end show at once (the end: a small layer's whole life may fall
+      // between two redraws); the bytes within a layer at most ten times a second.
+      const next = p.layer === undefined ? p.stage : `${p.stage} ${p.layer}`;
+      const end = p.total !== undefined && p.bytes === p.total;
+      const force = next !== step || end;
+      step = next;
+      changed(force);
     },
+    // Background downloads redraw only a view that is up: after done() (a warning, or the end, when a cancelled
+    // download may still report a last chunk) the next update() draws again.
     downloaded(position, bytes) {
-      ahead.set(position, bytes);
+      state.downloaded(position, bytes, performance.now());
+      if (drawn > 0) changed(false);
     },
-    note(text) {
-      write(`oci2lxc: ${text}  ${((performance.now() - started) / 1000).toFixed(1)}s`);
-      // The next update shows at once, not throttled behind the note.
-      lastStep = "";
+    layer(position, facts) {
+      state.layer(position, facts);
+      if (drawn > 0) changed(false);
+    },
+    note(text, digest) {
+      state.noted(text, digest);
+      changed(true);
     },
     done() {
-      if (shown) Deno.stderr.writeSync(encoder.encode("\r\x1b[2K"));
-      shown = false;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      if (drawn > 0) Deno.stderr.writeSync(encoder.encode(clearText(drawn)));
+      drawn = 0;
+      // After a warning the view starts again below it, at once.
+      last = -Infinity;
     },
   };
 }
 
-function terminalColumns(): number {
+/** The terminal's size; 80×24 when it cannot be asked (or says 0, as a pty nobody sized does). */
+function terminalSize(): TerminalSize {
   try {
-    return Deno.consoleSize().columns || 80;
+    const { columns, rows } = Deno.consoleSize();
+    return { columns: columns || 80, rows: rows || 24 };
   } catch {
-    return 80;
+    return { columns: 80, rows: 24 };
   }
 }
