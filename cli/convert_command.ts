@@ -160,6 +160,7 @@ export async function runConversion(
           /sha256:[0-9a-f]+/.exec(r.action)?.[0],
         ),
       onDownload: (position, bytes) => progress.downloaded(position, bytes),
+      onLayer: (position, facts) => progress.layer(position, facts),
     });
     const extra = [...cli.plugins, ...await loadPlugins((args.values.plugin as string[] | undefined) ?? [])];
     return await withInterrupt((signal) =>

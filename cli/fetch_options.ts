@@ -35,6 +35,7 @@ export interface FetchHooks {
   onWarning?: ((message: string) => void) | undefined;
   onRetry?: ((event: RetryEvent) => void) | undefined;
   onDownload?: ((position: number, bytes: number) => void) | undefined;
+  onLayer?: RegistryOptions["onLayer"];
 }
 
 /**
@@ -76,6 +77,7 @@ export async function fetchOptionValues(values: ParsedArgs["values"], hooks: Fet
     maxParallel,
     onWarning: hooks.onWarning,
     onDownload: hooks.onDownload,
+    onLayer: hooks.onLayer,
     ...(hooks.onRetry ? { retry: { onRetry: hooks.onRetry } } : {}),
   };
 }

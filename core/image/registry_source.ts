@@ -147,6 +147,16 @@ export interface OpenRegistryOptions extends RegistryClientOptions {
   onWarning?: ((message: string) => void) | undefined;
   /** With a cache: the bytes of layer `position` (from 0) downloaded ahead of the writer so far. */
   onDownload?: ((position: number, bytes: number) => void) | undefined;
+  /** Told once per layer when the image is open: its digest, size, and whether the cache holds it already. */
+  onLayer?: ((position: number, facts: RegistryLayerFacts) => void) | undefined;
+}
+
+/** What {@linkcode OpenRegistryOptions.onLayer} is told of a layer before any of it is read. */
+export interface RegistryLayerFacts {
+  digest: string | undefined;
+  size: number | undefined;
+  /** `cache`: read from the blob cache, nothing to download; `registry`: downloaded. */
+  origin: "registry" | "cache";
 }
 
 /** Layers downloading at once by default (`--max-parallel`). */
@@ -215,6 +225,10 @@ export async function openRegistryImage(reference: RegistryReference, options: O
       ? parallelLayers(image.layers, options.maxParallel ?? DEFAULT_MAX_PARALLEL, options.onDownload)
       : prefetchLayers(image.layers);
     closers.push(() => ahead.cancel());
+    for (const [position, layer] of image.layers.entries()) {
+      const { digest, size, local } = layer.blob;
+      options.onLayer?.(position, { digest, size, origin: local ? "cache" : "registry" });
+    }
     return { ...image, layers: ahead.layers, close };
   } catch (err) {
     close();

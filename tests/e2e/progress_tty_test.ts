@@ -128,6 +128,20 @@ for (const entry of ENTRIES) {
       // The screen at the end: no progress row is left (warnings, if any, are).
       const screen = replay(r.terminal);
       assert(!screen.some((line) => /^(oci2lxc: |layer \d|\+ \d)/.test(line)), JSON.stringify(screen));
+      // Again with the cache filled: every layer's row says it came from the cache, none that it downloaded.
+      await Deno.remove(`${dir}/ct`, { recursive: true });
+      const again = await convertOnTerminal(entry, dir, `docker://${image}`);
+      assert.equal(again.code, 0, JSON.stringify(again.terminal));
+      // deno-lint-ignore no-control-regex -- a row ends at the next control character
+      const warm = again.terminal.split("\x1b[2K").map((row) => row.split(/[\r\n\x1b]/)[0]!);
+      for (const [i, size] of blobs.entries()) {
+        const mine = warm.filter((row) => row.startsWith(`layer ${i + 1}/3 `));
+        assert(
+          mine.some((row) => row.includes(`${formatBytes(size)}  from the cache`)),
+          `layer ${i + 1}: ${mine.join(" | ")}`,
+        );
+        assert(!mine.some((row) => row.includes("download")), `layer ${i + 1} said downloaded: ${mine.join(" | ")}`);
+      }
     });
   });
 }
