@@ -7,30 +7,15 @@
 import assert from "node:assert/strict";
 import { withTempDir } from "../_helpers/oci_builder.ts";
 import { bundle, ENTRIES, type Entry, PROJECT_ROOT } from "./_cli.ts";
+import { runOnTerminal } from "./_terminal.ts";
 
 const IMAGE = `${PROJECT_ROOT}fixtures/images/busybox.oci.tar`;
 
-function quote(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
 /** Run convert --json with stderr on a pty (stdout to a file); returns what the terminal got and the report. */
 async function onTerminal(entry: Entry, dir: string, env: Record<string, string>) {
-  const script = entry === "bundle" ? await bundle() : `${PROJECT_ROOT}main.ts`;
-  const argv = [Deno.execPath(), "run", "-A", "--quiet", script, "convert", IMAGE, `${dir}/ct`, "--dry-run", "--json"];
-  const r = await new Deno.Command("script", {
-    args: ["-q", "-e", "-c", `${argv.map(quote).join(" ")} > ${quote(`${dir}/report.json`)}`, "/dev/null"],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    clearEnv: true,
-    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", TERM: "xterm", RUST_BACKTRACE: "1", ...env },
-  }).output();
-  return {
-    code: r.code,
-    terminal: new TextDecoder().decode(r.stdout),
-    report: JSON.parse(await Deno.readTextFile(`${dir}/report.json`)),
-  };
+  const args = ["convert", IMAGE, `${dir}/ct`, "--dry-run", "--json"];
+  const r = await runOnTerminal(entry, args, `${dir}/report.json`, { RUST_BACKTRACE: "1", ...env });
+  return { ...r, report: JSON.parse(await Deno.readTextFile(`${dir}/report.json`)) };
 }
 
 for (const entry of ENTRIES) {

@@ -9,16 +9,13 @@ import assert from "node:assert/strict";
 import { formatBytes } from "../../cli/format_bytes.ts";
 import { compress, run, tarOf, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
 import { startRegistry } from "../_helpers/registry.ts";
-import { bundle, ENTRIES, type Entry, PROJECT_ROOT } from "./_cli.ts";
+import { ENTRIES, type Entry } from "./_cli.ts";
+import { runOnTerminal } from "./_terminal.ts";
 
 /** Layer sizes (random bytes, so gzip keeps them about this size). */
 const SIZES = [1_000_000, 1_500_000, 700_000];
 /** The pty script(1) makes has no size of its own here: the view takes 80×24. */
 const COLUMNS = 80;
-
-function quote(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`;
-}
 
 /** An OCI layout of three layers, each one file of random bytes; the sizes of the layer blobs. */
 async function threeLayers(dir: string): Promise<number[]> {
@@ -72,25 +69,12 @@ function replay(output: string): string[] {
 }
 
 /** Run convert with stderr (and stdin) on a pty, stdout to a file; what the terminal got. */
-async function convertOnTerminal(
-  entry: Entry,
-  dir: string,
-  image: string,
-): Promise<{ code: number; terminal: string }> {
-  const script = entry === "bundle" ? await bundle() : `${PROJECT_ROOT}main.ts`;
-  const argv = [
-    ...[Deno.execPath(), "run", "-A", "--quiet", script, "convert", image, `${dir}/ct`],
-    ...["--platform", "linux/amd64", "--tls-verify=false", "--cache-dir", `${dir}/cache`, "--json"],
+function convertOnTerminal(entry: Entry, dir: string, image: string): Promise<{ code: number; terminal: string }> {
+  const args = [
+    ...["convert", image, `${dir}/ct`, "--platform", "linux/amd64", "--tls-verify=false"],
+    ...["--cache-dir", `${dir}/cache`, "--json"],
   ];
-  const r = await new Deno.Command("script", {
-    args: ["-q", "-e", "-c", `${argv.map(quote).join(" ")} > ${quote(`${dir}/report.json`)}`, "/dev/null"],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    clearEnv: true,
-    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", TERM: "xterm", NO_COLOR: "1", HOME: dir },
-  }).output();
-  return { code: r.code, terminal: new TextDecoder().decode(r.stdout) };
+  return runOnTerminal(entry, args, `${dir}/report.json`, { NO_COLOR: "1", HOME: dir });
 }
 
 for (const entry of ENTRIES) {
