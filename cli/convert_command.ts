@@ -57,6 +57,9 @@ export const convertCommand: Command = {
     "working directory (or one above it) are never replaced. One conversion into a",
     "DEST at a time: a second one fails at once naming the first one's PID, or waits",
     "with --wait. Leftovers of killed runs beside DEST are removed by the next run.",
+    "With --format pve DEST is written into, not replaced: a file the run writes",
+    "(NAME.tar.zst, VMID.conf, ...) that is already there fails it before any work,",
+    "unless --force.",
   ].join("\n"),
   examples: [
     "oci2lxc convert nginx.tar /var/lib/lxc/web --dry-run",

@@ -85,6 +85,11 @@ export interface ConvertOptions {
    * config edits across and keeps the old generation. LXC output only.
    */
   swapIn?: ((staging: Staging, context: ConversionContext) => Promise<void>) | undefined;
+  /**
+   * `format: "pve"`: an existing `NAME.tar.zst` in DEST may be replaced without `force` (its other files may not): set
+   * by `oci2lxc update`, whose new template takes the place of the one the old container was made from.
+   */
+  replaceTemplate?: boolean | undefined;
 }
 
 /**

@@ -2,7 +2,8 @@
  * The Proxmox VE output (`--format pve`): `NAME.tar.zst` and `VMID.conf` (and, when needed, the include file) in the
  * directory DEST, made from the staged rootfs at the commit; the staging directory is then removed. Plugins'
  * config lines become raw `lxc.*` lines of the conf, each refused at once (naming the plugin) when Proxmox VE would
- * not keep it; files beside the rootfs are refused (see {@linkcode NoBesideFiles}).
+ * not keep it; files beside the rootfs are refused (see {@linkcode NoBesideFiles}). A file of the output that is in DEST
+ * already is refused before anything is opened, unless `--force` (pve_dest_files.ts).
  *
  * @module
  */
@@ -12,16 +13,19 @@ import { Oci2LxcError } from "../errors.ts";
 import { checkConfigValue } from "../lxc/config_value.ts";
 import { parsePveTarget, type PveExtraLine } from "../pve/pve_conf.ts";
 import { pveLxcKeyProblem } from "../pve/pve_lxc_keys.ts";
-import { renderPveOutput } from "../pve/pve_output.ts";
+import { type PveReplace, renderPveOutput } from "../pve/pve_output.ts";
 import type { Staging } from "../rootfs/staging.ts";
 import { provenanceOf, pveProvenanceFile } from "../update/provenance.ts";
 import { NoBesideFiles } from "./beside_files.ts";
+import { guardPveDestFiles, pveDestFiles } from "./pve_dest_files.ts";
 import type { OutputRequest, OutputResult, OutputWriter, RenderedOutput } from "./output_writer.ts";
 
 /**
  * The writer of a Proxmox VE template and conf.
  *
- * @throws {Oci2LxcError} `usage` without a valid `vmid` or with an unknown `pveVersion` (before anything is opened)
+ * @throws {Oci2LxcError} `usage` without a valid `vmid` or with an unknown `pveVersion`, `destination` when a file it
+ *   writes is in DEST already and may not be replaced (all before anything is opened, also for a dry run, which fails
+ *   where the real run would)
  */
 export function pveOutput(request: OutputRequest, options: ConvertOptions): OutputWriter {
   const { vmid } = options;
@@ -33,6 +37,8 @@ export function pveOutput(request: OutputRequest, options: ConvertOptions): Outp
   const pveVersion = options.pveVersion ?? "8";
   const target = parsePveTarget(pveVersion);
   const { dest, name, reference } = request;
+  const replace: PveReplace = options.force ? "all" : options.replaceTemplate ? "template" : "none";
+  guardPveDestFiles(pveDestFiles(dest, { name, vmid, target }), replace);
   const extra: PveExtraLine[] = [];
   const config: ConfigAdditions = {
     add(key, value) {
@@ -69,23 +75,25 @@ export function pveOutput(request: OutputRequest, options: ConvertOptions): Outp
         extra,
         onWarning: context.warn,
         signal: options.signal,
+        replace,
       });
       return {
         async write(staging: Staging, dryRun: boolean): Promise<OutputResult> {
           try {
             if (dryRun) return { paths };
-            // Async with pauses: Ctrl-C stops the template write, and no template or conf is left.
-            const out = await rendered.write(join(staging.path, "rootfs"));
-            // What the conf was made from, for `oci2lxc update` (docs/proxmox.md, "Updating a container").
+            // What the conf was made from, for `oci2lxc update` (docs/proxmox.md, "Updating a container"); written
+            // with the template and conf, so a failure leaves none of them.
             const record = provenanceOf(
               context,
-              Deno.readTextFileSync(out.conf),
+              rendered.conf,
               options.plugins?.map((p) => p.name) ?? [
                 "builtin",
               ],
-              { vmid, pveVersion, template: out.template },
+              { vmid, pveVersion, template: paths.rootfs },
             );
-            Deno.writeTextFileSync(join(dest, pveProvenanceFile(vmid)), JSON.stringify(record, null, 2) + "\n");
+            const beside = new Map([[pveProvenanceFile(vmid), JSON.stringify(record, null, 2) + "\n"]]);
+            // Async with pauses: Ctrl-C stops the template write, and no template or conf is left.
+            const out = await rendered.write(join(staging.path, "rootfs"), beside);
             return {
               paths: { dest, config: out.conf, rootfs: out.template },
               pve: {

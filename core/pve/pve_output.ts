@@ -22,6 +22,8 @@ import type { ContainerPlan } from "../plan/container_plan.ts";
 import { parsePveTarget, type PveConfig, type PveExtraLine, type PveVersion, renderPveConfig } from "./pve_conf.ts";
 import { isContainerName } from "../plan/container_name.ts";
 import { type TemplateFile, writePveTemplate } from "./pve_template.ts";
+import { placeFile } from "./place_file.ts";
+import { ownerTag } from "../rootfs/owner_tag.ts";
 import { filterResolvConf, hostsFile } from "../../plugins/hosts_files.ts";
 import type { IdMap } from "../rootfs/id_map.ts";
 
@@ -57,7 +59,16 @@ export interface PveOutputOptions {
   onWarning?: ((message: string) => void) | undefined;
   /** Stops the template write (an "interrupted" error); nothing is then left of the template, conf or include file. */
   signal?: AbortSignal | undefined;
+  /** Which files already in `outDir` may be replaced; none by default ({@linkcode PveReplace}). */
+  replace?: PveReplace | undefined;
 }
+
+/**
+ * Which of the files a write finds in the output directory it replaces: `none` (the write fails there and leaves them
+ * alone), `template` (`NAME.tar.zst` only: `oci2lxc update`, whose new template takes the old one's place) or `all`
+ * (`--force`).
+ */
+export type PveReplace = "none" | "template" | "all";
 
 /** What {@linkcode writePveOutput} wrote. */
 export interface PveOutput {
@@ -79,14 +90,20 @@ export interface PveOutput {
 
 /** The conf rendered by {@linkcode renderPveOutput}, and the write that follows it. */
 export interface RenderedPveOutput {
-  /** Write the template from `rootfsDir`, the conf and the include file into the output directory. */
-  write(rootfsDir: string): Promise<PveOutput>;
+  /** The text of `VMID.conf`. */
+  readonly conf: string;
+  /**
+   * Write the template from `rootfsDir`, the conf, the include file and the files of `beside` (name in the output
+   * directory → text, e.g. the record `oci2lxc update` reads) into the output directory: all of them or none.
+   */
+  write(rootfsDir: string, beside?: ReadonlyMap<string, string>): Promise<PveOutput>;
 }
 
 /**
  * Write the Proxmox VE template and config for a converted container. The
  * config is rendered first, so a value Proxmox VE cannot take fails before
- * the (long) template write. Every file appears complete or not at all.
+ * the (long) template write. Every file appears complete or not at all, and
+ * replaces one of the same name only as `options.replace` allows.
  *
  * @throws {Oci2LxcError} `usage` (bad name, vmid, version, `--net`),
  *   `config` (a value PVE cannot take), `rootfs`, `destination`, `interrupted` (`signal`)
@@ -125,7 +142,10 @@ export function renderPveOutput(options: Omit<PveOutputOptions, "rootfsDir">): R
     onWarning: options.onWarning,
     extra: options.extra,
   });
-  return { write: (rootfsDir) => writeRendered(options, rootfsDir, templateName, rendered) };
+  return {
+    conf: rendered.conf,
+    write: (rootfsDir, beside) => writeRendered(options, rootfsDir, templateName, rendered, beside),
+  };
 }
 
 async function writeRendered(
@@ -133,8 +153,10 @@ async function writeRendered(
   rootfsDir: string,
   templateName: string,
   rendered: PveConfig,
+  beside: ReadonlyMap<string, string> = new Map(),
 ): Promise<PveOutput> {
   const { vmid, outDir } = options;
+  const replace = options.replace ?? "none";
   try {
     Deno.mkdirSync(outDir, { recursive: true });
   } catch (err) {
@@ -148,27 +170,23 @@ async function writeRendered(
     level: options.level,
     workers: options.workers,
     signal: options.signal,
+    replace: replace !== "none",
   });
-  // From here on nothing waits, so no signal is seen before the files are complete; should the conf or include file
-  // fail, the template goes too: a template without its conf is half a result.
+  // From here on nothing waits, so no signal is seen before the files are complete; should the conf, the include file
+  // or one beside them fail, what this write placed goes too: a template without its conf is half a result.
   const conf = join(outDir, `${vmid}.conf`);
-  let include: string | undefined;
+  const include = rendered.include === undefined ? undefined : join(outDir, `${vmid}.oci2lxc.conf`);
+  const files = new Map([[conf, rendered.conf]]);
+  if (include !== undefined) files.set(include, rendered.include!);
+  for (const [name, text] of beside) files.set(join(outDir, name), text);
   const written = [template];
   try {
-    writeTextAtomic(conf, rendered.conf);
-    written.push(conf);
-    if (rendered.include !== undefined) {
-      include = join(outDir, `${vmid}.oci2lxc.conf`);
-      writeTextAtomic(include, rendered.include);
+    for (const [path, text] of files) {
+      writeTextAtomic(path, text, replace === "all");
+      written.push(path);
     }
   } catch (err) {
-    for (const path of written) {
-      try {
-        Deno.removeSync(path);
-      } catch {
-        // not written
-      }
-    }
+    for (const path of written) removeQuietly(path);
     throw err;
   }
   return {
@@ -230,17 +248,27 @@ function pveSteps(
   return steps;
 }
 
-function writeTextAtomic(path: string, text: string): void {
-  const partial = `${path}.partial-${Deno.pid}`;
+function writeTextAtomic(path: string, text: string, replace: boolean): void {
+  // Named after this process and its start time, and made new: a file of that name is not ours to overwrite.
+  const partial = `${path}.partial-${ownerTag()}`;
   try {
-    Deno.writeTextFileSync(partial, text, { mode: 0o644 });
-    Deno.renameSync(partial, path);
+    Deno.writeTextFileSync(partial, text, { mode: 0o644, createNew: true });
   } catch (err) {
-    try {
-      Deno.removeSync(partial);
-    } catch {
-      // nothing to clean up
-    }
+    if (!(err instanceof Deno.errors.AlreadyExists)) removeQuietly(partial);
     throw new Oci2LxcError("destination", `Cannot write ${path}: ${describeError(err)}`, { cause: err });
+  }
+  try {
+    placeFile(partial, path, { replace });
+  } catch (err) {
+    removeQuietly(partial);
+    throw err;
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // nothing to clean up
   }
 }

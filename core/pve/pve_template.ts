@@ -3,9 +3,10 @@
  * STORAGE:vztmpl/NAME.tar.zst`: the tar `rootfs_tar.ts` writes, compressed with zstd.
  *
  * The archive is written to `OUT.partial-PID-START` and renamed into place, so an interrupted run never leaves a
- * truncated template under the real name; the owner tag (owner_tag.ts) lets the next run for OUT remove what a killed
- * one left. The write is async with pauses for the event loop (`tarRootfs`), so Ctrl-C stops it: the partial file is
- * removed and no template appears. zstd compresses as the tar streams through it.
+ * truncated template under the real name; a file already at OUT is replaced only with `replace` (place_file.ts). The
+ * owner tag (owner_tag.ts) lets the next run for OUT remove what a killed one left. The write is async with pauses for
+ * the event loop (`tarRootfs`), so Ctrl-C stops it: the partial file is removed and no template appears. zstd
+ * compresses as the tar streams through it.
  *
  * @module
  */
@@ -13,6 +14,7 @@
 import { describeError, Oci2LxcError, throwIfInterrupted } from "../errors.ts";
 import { ZstdCompressor } from "../layer/zstd_compressor.ts";
 import { isOwnerAlive, ownerTag, startTimeOf } from "../rootfs/owner_tag.ts";
+import { placeFile } from "./place_file.ts";
 import { type RootfsTarOptions, type RootfsTarResult, tarRootfs } from "./rootfs_tar.ts";
 
 export { type RootfsTarResult, tarRootfs, type TemplateFile } from "./rootfs_tar.ts";
@@ -23,6 +25,8 @@ export interface PveTemplateOptions extends RootfsTarOptions {
   level?: number | undefined;
   /** zstd worker threads; see `ZstdCompressorOptions.workers`. */
   workers?: number | undefined;
+  /** Replace a file already at `outFile` (`--force`); without it the write fails there and leaves that file alone. */
+  replace?: boolean | undefined;
 }
 
 /** What {@linkcode writePveTemplate} wrote. */
@@ -35,7 +39,8 @@ export interface PveTemplateResult extends RootfsTarResult {
  * Write the rootfs at `rootfsDir` as a zstd-compressed pax tar at `outFile`.
  *
  * @throws {Oci2LxcError} `rootfs` when the tree cannot be read or an owner is outside the id map; `destination` when
- *   the file cannot be written; `interrupted` when `options.signal` aborts (nothing is left at `outFile`)
+ *   the file cannot be written or is there already (without `options.replace`); `interrupted` when `options.signal`
+ *   aborts (nothing is left at `outFile`)
  *
  * @example
  * ```ts
@@ -78,7 +83,7 @@ export async function writePveTemplate(
     file.close();
     // The last pause may have seen nothing; a signal that came during the final compression still means no template.
     throwIfInterrupted(options.signal, `write ${outFile}`, "before it was complete");
-    Deno.renameSync(partial, outFile);
+    placeFile(partial, outFile, { replace: options.replace });
     done = true;
     return { ...result, bytes };
   } finally {

@@ -242,6 +242,10 @@ async function updatePve(
   const conversion = await convert(reference, dest, {
     ...optionsOf(old),
     vmid: to,
+    // The new template takes the old one's name and place (the old container was made from its copy on the host); the
+    // new id's files are new, replaced only with --force (core/output/pve_dest_files.ts).
+    replaceTemplate: true,
+    force: options.force,
     registry: options.registry,
     plugins: options.plugins,
     selfCommand: options.selfCommand,

@@ -68,6 +68,8 @@ systemTest(
         vmid: 131,
         pveVersion: "pve-container/6.1.0",
         name: "app",
+        // The template of the same name is there from the write above: only it may be replaced, as an update does.
+        replace: "template",
       });
       assert.equal(native.include, undefined, "pve-container 6.1.0 takes the user keys in the conf");
       assert.match(Deno.readTextFileSync(native.conf), /^lxc\.init\.uid: /m);
