@@ -23,6 +23,11 @@ export interface LayerJob {
   expectedSize: number | undefined;
   /** undefined when only learning the diff_id. */
   expectedDiffId: string | undefined;
+  /**
+   * The reader of the tar bytes hashes them for the diff_id, not the one that decompresses (LayerStream's
+   * `diffIdElsewhere`): set by the layer worker's client, so its main thread takes that share of the work.
+   */
+  diffIdElsewhere?: boolean | undefined;
 }
 
 /** An error as plain data. */

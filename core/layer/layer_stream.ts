@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Digest, Hasher, parseDigest } from "../digest.ts";
+import { type Digest, type DigestAlgorithm, Hasher, parseDigest } from "../digest.ts";
 import { DigestMismatchError } from "../errors.ts";
 import { createDecompressor } from "./decompress.ts";
 import type { Compression, Decompressor, OutputSink } from "./decompressor.ts";
@@ -24,6 +24,13 @@ export interface LayerStreamOptions {
   name: string;
   /** Receives the uncompressed bytes; each chunk is valid only during the call. */
   sink: OutputSink;
+  /**
+   * The sink's side hashes the uncompressed bytes itself ({@linkcode DiffIdCheck}): `finish()` then neither computes
+   * nor checks the diff_id and returns it as "". The layer worker uses it so that the main thread, which otherwise
+   * waits on the worker's decompression, does that hashing. Ignored for an uncompressed blob whose diff_id is its
+   * digest (one hash serves both).
+   */
+  diffIdElsewhere?: boolean | undefined;
 }
 
 /** What one layer turned out to be, once every byte has passed. */
@@ -66,6 +73,9 @@ export class LayerStream {
   /** The same object as #blobHasher when the blob is the tar stream itself. */
   readonly #diffHasher: Hasher;
   readonly #decompressor: Decompressor;
+  /** Whether the diff_id is computed and checked here (see LayerStreamOptions.diffIdElsewhere). */
+  readonly #diffIdHere: boolean;
+  #uncompressedSize = 0;
   #decompressError: unknown = undefined;
   #sinkFailed = false;
   #done = false;
@@ -85,7 +95,8 @@ export class LayerStream {
     const sameBytes = options.compression === "none" &&
       diffAlgorithm === this.#expectedDigest.algorithm;
     this.#diffHasher = sameBytes ? this.#blobHasher : new Hasher(diffAlgorithm);
-    const forward = sameBytes ? this.#forward : this.#hashAndForward;
+    this.#diffIdHere = sameBytes || options.diffIdElsewhere !== true;
+    const forward = sameBytes ? this.#forward : this.#diffIdHere ? this.#hashAndForward : this.#countAndForward;
     this.#decompressor = createDecompressor(
       options.compression,
       forward,
@@ -162,16 +173,10 @@ export class LayerStream {
       );
     }
     if (decompressError !== undefined) throw decompressError;
+    if (!this.#diffIdHere) return { digest, size, diffId: "", uncompressedSize: this.#uncompressedSize };
     const diffId = this.#diffHasher.digest();
     const expectedDiffId = this.#expectedDiffId?.text;
-    if (expectedDiffId !== undefined && diffId !== expectedDiffId) {
-      throw new DigestMismatchError(
-        `diff_id of ${name}`,
-        expectedDiffId,
-        diffId,
-        `Cannot verify ${name}: the uncompressed content's diff_id is ${diffId}, expected ${expectedDiffId}`,
-      );
-    }
+    if (expectedDiffId !== undefined && diffId !== expectedDiffId) throw diffIdMismatch(name, expectedDiffId, diffId);
     return { digest, size, diffId, uncompressedSize: this.#diffHasher.size };
   }
 
@@ -194,4 +199,54 @@ export class LayerStream {
     this.#diffHasher.update(chunk);
     this.#forward(chunk);
   };
+
+  #countAndForward = (chunk: Uint8Array): void => {
+    this.#uncompressedSize += chunk.length;
+    this.#forward(chunk);
+  };
+}
+
+/** The error of a layer whose uncompressed content does not match its diff_id. */
+export function diffIdMismatch(name: string, expected: string, actual: string): DigestMismatchError {
+  return new DigestMismatchError(
+    `diff_id of ${name}`,
+    expected,
+    actual,
+    `Cannot verify ${name}: the uncompressed content's diff_id is ${actual}, expected ${expected}`,
+  );
+}
+
+/**
+ * The diff_id side of a layer read on two threads: hashes the uncompressed bytes as the reader takes them, and checks
+ * them at the end against the expected diff_id (when one is given), with the same error {@linkcode LayerStream} gives.
+ */
+export class DiffIdCheck {
+  readonly #hasher: Hasher;
+  readonly #expected: string | undefined;
+  readonly #name: string;
+
+  /** @param expectedDiffId the config's diff_id (its algorithm is the one computed), or undefined to learn it */
+  constructor(name: string, expectedDiffId: string | undefined, fallbackAlgorithm: DigestAlgorithm) {
+    const expected = expectedDiffId === undefined ? undefined : parseDigest(expectedDiffId, `the diff_id of ${name}`);
+    this.#hasher = new Hasher(expected?.algorithm ?? fallbackAlgorithm);
+    this.#expected = expected?.text;
+    this.#name = name;
+  }
+
+  update(chunk: Uint8Array): void {
+    this.#hasher.update(chunk);
+  }
+
+  /**
+   * The diff_id.
+   *
+   * @throws {DigestMismatchError} when it is not the expected one
+   */
+  finish(): string {
+    const diffId = this.#hasher.digest();
+    if (this.#expected !== undefined && diffId !== this.#expected) {
+      throw diffIdMismatch(this.#name, this.#expected, diffId);
+    }
+    return diffId;
+  }
 }

@@ -15,7 +15,8 @@ import { ChunkRing, KIND_DATA, KIND_END } from "./chunk_ring.ts";
 import type { FeedMessage } from "./blob_feed.ts";
 import type { OutputSink } from "./decompressor.ts";
 import { errorFromRecord, type ErrorRecord, type LayerJob } from "./layer_job.ts";
-import type { LayerStreamResult } from "./layer_stream.ts";
+import { DiffIdCheck, type LayerStreamResult } from "./layer_stream.ts";
+import { parseDigest } from "../digest.ts";
 import { LAYER_WORKER_NAME } from "./layer_worker.ts";
 import { isInterruption } from "../errors.ts";
 
@@ -55,6 +56,7 @@ export interface LayerWorkerReadOptions {
 export class LayerWorker {
   readonly #worker: Worker;
   readonly #ring: ChunkRing;
+  readonly #jobs: readonly LayerJob[];
   /** Reads the layers whose blobs are only streams and feeds them to the worker; undefined when all are local. */
   #feed: BlobFeed | undefined;
   #failure: Error | undefined;
@@ -63,9 +65,10 @@ export class LayerWorker {
   readonly #ended = Promise.withResolvers<"ended" | "failed">();
   #closing: Promise<"ended" | "failed" | "terminated"> | undefined;
 
-  private constructor(worker: Worker, ring: ChunkRing) {
+  private constructor(worker: Worker, ring: ChunkRing, jobs: readonly LayerJob[]) {
     this.#worker = worker;
     this.#ring = ring;
+    this.#jobs = jobs;
   }
 
   /**
@@ -95,8 +98,11 @@ export class LayerWorker {
     } catch {
       return undefined;
     }
+    // This thread hashes the tar bytes for the diff_id as it takes them (it waits on the worker's decompression
+    // otherwise): the worker keeps the blob's digest. An uncompressed blob's one hash serves both, in the worker.
+    const planned = jobs.map((job): LayerJob => ({ ...job, diffIdElsewhere: job.compression !== "none" }));
     const shared = ChunkRing.create(jobs.length);
-    const client = new LayerWorker(worker, new ChunkRing(shared, jobs.length));
+    const client = new LayerWorker(worker, new ChunkRing(shared, jobs.length), planned);
     const ready = Promise.withResolvers<boolean>();
     let loaded = false;
     worker.onmessage = (event) => {
@@ -129,7 +135,7 @@ export class LayerWorker {
     signal?.removeEventListener("abort", onAbort);
     try {
       if (!ok) throw new Error("the layer worker did not start");
-      worker.postMessage({ shared, jobs });
+      worker.postMessage({ shared, jobs: planned });
       for (const [message, transfer] of early) worker.postMessage(message, transfer ?? []);
       early.length = 0;
       loaded = true;
@@ -159,10 +165,13 @@ export class LayerWorker {
     let last = performance.now();
     let reported = 0;
     let sinkError: unknown;
+    const diffId = this.#diffIdCheck(index);
     for (;;) {
       const taken = ring.take(alive);
       const { kind, view } = taken instanceof Promise ? await taken : taken;
       if (kind === KIND_DATA) {
+        // Every byte, also after a sink error: a diff_id mismatch wins over it, as in readLayer.
+        diffId?.update(view);
         if (sinkError === undefined) {
           try {
             sink(view);
@@ -188,8 +197,9 @@ export class LayerWorker {
       const payload: unknown = JSON.parse(decoder.decode(view));
       ring.release();
       if (kind === KIND_END) {
-        if (sinkError !== undefined) throw sinkError;
         const result = payload as LayerStreamResult;
+        if (diffId) result.diffId = diffId.finish();
+        if (sinkError !== undefined) throw sinkError;
         if (onRead && result.size > reported) onRead(result.size - reported);
         return result;
       }
@@ -199,6 +209,18 @@ export class LayerWorker {
       // As in readLayer: a write error wins over what the end-of-layer checks found, unless that is a digest mismatch.
       if (sinkError !== undefined && record.atFinish && record.kind !== "digest") throw sinkError;
       throw errorFromRecord(record);
+    }
+  }
+
+  /** The diff_id check this thread makes for layer `index`, when the worker leaves it here. */
+  #diffIdCheck(index: number): DiffIdCheck | undefined {
+    const job = this.#jobs[index];
+    if (!job?.diffIdElsewhere) return undefined;
+    try {
+      return new DiffIdCheck(job.name, job.expectedDiffId, parseDigest(job.expectedDigest, job.name).algorithm);
+    } catch {
+      // A malformed digest: the worker's LayerStream fails on it the same way, and says so in its turn.
+      return undefined;
     }
   }
 

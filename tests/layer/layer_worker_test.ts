@@ -20,7 +20,7 @@ import { LayerWorker } from "../../core/layer/layer_worker_client.ts";
 import { layerJob } from "../../core/layer/read_layer.ts";
 import { open } from "../../core/open.ts";
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
-import { FIXTURES, flipByte, PROXMOX_FIXTURES, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
+import { compress, FIXTURES, flipByte, PROXMOX_FIXTURES, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
 import { file, hardlink } from "../rootfs/_layers.ts";
 import { layerTar } from "../rootfs/_oci_image.ts";
 import { systemTest } from "../_helpers/tier.ts";
@@ -116,6 +116,32 @@ systemTest("layer worker: a flipped byte in either layer fails with the same err
     assert(typeof early === "string" && early.includes("layer 1/2"), early as string);
   });
 });
+
+systemTest(
+  "layer worker: a layer whose content is not its diff_id fails with the same error as on the main thread, also when it cannot be applied",
+  async () => {
+    await withTempDir(async (dir) => {
+      const files = (prefix: string, n: number) =>
+        Array.from({ length: n }, (_, i) => file(`${prefix}/f${i}`, `${prefix} ${i} `.repeat(1 + (i * 37) % 3000)));
+      const first = { tar: layerTar(files("a", 300)), compression: "gzip" as const };
+      // The config's diff_id is that of `tar`; the blob (which matches its own digest) holds another tar.
+      const claimed = layerTar(files("b", 300));
+      for (const [name, actual] of [
+        ["wrong-content", layerTar(files("c", 300))],
+        // The same, and an entry that cannot be applied: the mismatch is what the user can act on, and wins.
+        ["wrong-and-unappliable", layerTar([...files("c", 300), hardlink("c/link", "missing/target")])],
+      ] as const) {
+        for (const compression of ["gzip", "zstd"] as const) {
+          const img = `${dir}/${name}-${compression}`;
+          await writeOciDir(img, [first, { tar: claimed, compression, blob: await compress(actual, compression) }]);
+          const outcome = await compareModes(`oci:${img}`);
+          assert(typeof outcome === "string", `${name}: assembled`);
+          assert.match(outcome, /digest: Cannot verify layer 2\/2 \(sha256:[0-9a-f]{12}\): the uncompressed content's diff_id is sha256:/);
+        }
+      }
+    });
+  },
+);
 
 systemTest("layer worker: an abort signal stops the assembly with an interrupted error", async () => {
   await withTempDir(async (dir) => {
