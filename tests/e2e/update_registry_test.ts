@@ -4,7 +4,8 @@
  * blob once and no layer the old image had (the registry's access log), also for a `--format pve` output; a second
  * node updates through a pull-through `--registry-mirror` without the upstream serving a blob again; `--pull=never`
  * updates from the cache with the registry stopped, and fails with one registry error when the cache lacks the image;
- * bad fetch values are usage errors.
+ * bad fetch values are usage errors; on a terminal (script(1)'s pty), the layer rows say which layers came from the cache
+ * and which were downloaded.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -12,7 +13,8 @@ import { EXIT_CODES } from "../../core/errors.ts";
 import { run, withTempDir } from "../_helpers/oci_builder.ts";
 import { startRegistry, type TestRegistry } from "../_helpers/registry.ts";
 import { buildAppImages } from "../update/_app_image.ts";
-import { cli, ENTRIES } from "./_cli.ts";
+import { formatBytes } from "../../cli/format_bytes.ts";
+import { bundle, cli, ENTRIES, type Entry, PROJECT_ROOT } from "./_cli.ts";
 
 /** Push the OCI layout directory `dir` (its one image) to `registry` as `ref` (`name:tag`). */
 async function push(registry: TestRegistry, dir: string, ref: string): Promise<void> {
@@ -36,6 +38,31 @@ function sorted(list: readonly string[]): string[] {
 }
 
 const PLAIN = ["--tls-verify=false", "--quiet"];
+
+function quote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * Run `oci2lxc update ARGS` with stderr on a pty (script(1)), stdout to a file; the progress rows the terminal got, each
+ * the text after a "clear row" up to the next control character (as tests/e2e/progress_tty_test.ts reads them).
+ */
+async function updateOnTerminal(entry: Entry, dir: string, args: string[]): Promise<{ code: number; rows: string[] }> {
+  const script = entry === "bundle" ? await bundle() : `${PROJECT_ROOT}main.ts`;
+  const argv = [Deno.execPath(), "run", "-A", "--quiet", script, "update", ...args];
+  const r = await new Deno.Command("script", {
+    args: ["-q", "-e", "-c", `${argv.map(quote).join(" ")} > ${quote(`${dir}/report.txt`)}`, "/dev/null"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    clearEnv: true,
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", TERM: "xterm", NO_COLOR: "1", HOME: dir },
+  }).output();
+  const terminal = new TextDecoder().decode(r.stdout);
+  // deno-lint-ignore no-control-regex -- a row ends at the next control character
+  const rows = terminal.split("\x1b[2K").map((row) => row.split(/[\r\n\x1b]/)[0]!);
+  return { code: r.code, rows };
+}
 
 for (const entry of ENTRIES) {
   Deno.test(`[${entry}] update of a fleet with one --cache-dir downloads each new blob once, no shared layer`, async () => {
@@ -172,5 +199,31 @@ for (const entry of ENTRIES) {
       assert.deepEqual(r.code, 2, r.stderr);
       assert.match(r.stderr, words);
     }
+  });
+
+  Deno.test(`[${entry}] update docker:// on a terminal: the shared layers' rows say 'from the cache', the new one's downloaded`, async () => {
+    await withTempDir(async (dir) => {
+      const { v1, v2 } = await buildAppImages(dir);
+      await using registry = await startRegistry("http");
+      await push(registry, v1.dir, "app:1");
+      const cache = ["--cache-dir", join(dir, "cache")];
+      const dest = join(dir, "lxc/a");
+      const made = await cli(entry, ["convert", `docker://${registry.host}/app:1`, dest, ...cache, ...PLAIN]);
+      assert.deepEqual(made.code, 0, made.stderr);
+      // The tag moves: update without IMAGE asks DEST's recorded reference again. One layer at a time, so the writer
+      // streams the new layer itself (nothing downloads ahead of it).
+      await push(registry, v2.dir, "app:1");
+      const r = await updateOnTerminal(entry, dir, [dest, ...cache, "--max-parallel", "1", "--tls-verify=false"]);
+      assert.equal(r.code, 0, JSON.stringify(r.rows));
+      assert.equal(versionOf(dest), "2");
+      for (const i of [0, 1]) {
+        const mine = r.rows.filter((row) => row.startsWith(`layer ${i + 1}/3 `));
+        assert(mine.some((row) => row.includes("from the cache")), `layer ${i + 1}: ${mine.join(" | ")}`);
+        assert(!mine.some((row) => row.includes("download")), `layer ${i + 1} said downloaded: ${mine.join(" | ")}`);
+      }
+      const size = Deno.statSync(v2.layerPaths[2]!).size;
+      const last = r.rows.filter((row) => row.startsWith("layer 3/3 "));
+      assert(last.some((row) => row.includes(`downloaded ${formatBytes(size)}`)), `layer 3: ${last.join(" | ")}`);
+    });
   });
 }
