@@ -4,7 +4,7 @@
  * @module
  */
 import { messageLine, Oci2LxcError, quoteForMessage } from "../core/errors.ts";
-import { updateContainer } from "../core/update/update_container.ts";
+import { updateContainer, updateReference } from "../core/update/update_container.ts";
 import { formatUpdateReport } from "../core/update/update_report.ts";
 import { builtinPlugins } from "../plugins/mod.ts";
 import type { Command } from "./commands.ts";
@@ -12,7 +12,8 @@ import { withInterrupt } from "./interrupt.ts";
 import { loadPlugins } from "./load_plugins.ts";
 import { printErr, printOut } from "./output.ts";
 import { progressLine } from "./progress.ts";
-import { readStdinText, REGISTRY_OPTIONS, registryOptionValues } from "./registry_options.ts";
+import { readStdinText } from "./registry_options.ts";
+import { FETCH_OPTIONS, fetchOptionValues, MAX_PARALLEL_OPTION } from "./fetch_options.ts";
 import { selfCommand } from "./self_command.ts";
 import { parseVmid } from "./option_values.ts";
 
@@ -38,11 +39,18 @@ export const updateCommand: Command = {
     "For a --format pve output directory (docs/proxmox.md), --vmid N writes a new",
     "template and N.conf beside the old ones and prints the pct steps that create",
     "container N, move the old one's mount points to it and start it.",
+    "",
+    "A docker:// image is pulled as by 'oci2lxc convert': through the blob cache",
+    "(--cache-dir, --no-cache, --pull), the mirrors (--registry-mirror,",
+    "--registries-conf) and --max-parallel downloads, so a fleet of containers",
+    "updated to one image downloads each new layer once; layers the old image shared",
+    "are read from the cache. --pull=never updates from the cache alone.",
   ].join("\n"),
   examples: [
     "oci2lxc update /var/lib/lxc/web",
     "oci2lxc update /var/lib/lxc/web oci-archive:nginx.tar --restart",
     "oci2lxc update /var/lib/lxc/app --keep 0 --json",
+    "oci2lxc update /var/lib/lxc/app docker://registry.example.com/app:1.2 --max-parallel 8",
   ],
   options: {
     force: { type: "boolean", help: "Rebuild even when the image is the one DEST was made from" },
@@ -53,7 +61,8 @@ export const updateCommand: Command = {
     quiet: { type: "boolean", short: "q", help: "No progress line and no warnings on stderr" },
     vmid: { type: "string", value: "N", help: "Proxmox VE output (--format pve): the new container's id" },
     plugin: { type: "string", multiple: true, value: "FILE", help: "Also run this plugin module (deno run only)" },
-    ...REGISTRY_OPTIONS,
+    ...FETCH_OPTIONS,
+    ...MAX_PARALLEL_OPTION,
   },
   positionals: [1, 2],
   positionalNames: ["DEST", "IMAGE"],
@@ -64,13 +73,32 @@ export const updateCommand: Command = {
       throw new Oci2LxcError("usage", `Cannot use --keep ${quoteForMessage(String(v.keep))}: choose 1 or 0`);
     }
     const quiet = v.quiet === true;
-    const progress = progressLine(quiet);
+    const image = args.positionals[1];
+    // Layers streamed from a registry count as downloaded on the progress rows: known from IMAGE, or from DEST's record.
+    const remote = updateReference(args.positionals[0]!, image)?.startsWith("docker://") ?? false;
+    const progress = progressLine(quiet, { remote });
     try {
-      const registry = await registryOptionValues(v, readStdinText);
+      const warn = (w: string) => {
+        if (quiet) return;
+        progress.done();
+        printErr(`warning: ${messageLine(w)}`);
+      };
+      const registry = await fetchOptionValues(v, {
+        readStdin: readStdinText,
+        onWarning: warn,
+        // As convert's: a retry of a layer's download goes on that layer's row (its action names the blob).
+        onRetry: (r) =>
+          progress.note(
+            `retrying in ${Math.ceil(r.delayMs / 1000)}s (${r.reason})`,
+            /sha256:[0-9a-f]+/.exec(r.action)?.[0],
+          ),
+        onDownload: (position, bytes) => progress.downloaded(position, bytes),
+        onLayer: (position, facts) => progress.layer(position, facts),
+      });
       const extra = [...cli.plugins, ...await loadPlugins((v.plugin as string[] | undefined) ?? [])];
       const report = await withInterrupt((signal) =>
         updateContainer(args.positionals[0]!, {
-          image: args.positionals[1],
+          image,
           force: v.force === true,
           keep,
           restart: v.restart === true,
@@ -81,11 +109,7 @@ export const updateCommand: Command = {
           selfCommand: selfCommand(),
           signal,
           onProgress: (p) => progress.update(p),
-          onWarning: (w) => {
-            if (quiet) return;
-            progress.done();
-            printErr(`warning: ${messageLine(w)}`);
-          },
+          onWarning: warn,
         })
       );
       progress.done();

@@ -41,6 +41,10 @@ export interface UpdateOptions
   keep?: 0 | 1 | undefined;
   /** A running container is stopped, updated and started again (otherwise refused). */
   restart?: boolean | undefined;
+  /**
+   * For `docker://`: credentials, TLS, the blob cache, `pull`, mirrors and `maxParallel`, used both to ask whether the
+   * image is new and to convert it (the CLI's fetch options, as `convert` takes them).
+   */
   registry?: RegistryOptions | undefined;
   /** For a Proxmox VE output directory: the id of the new container (the old one stays until you remove it). */
   vmid?: number | undefined;
@@ -62,6 +66,36 @@ export async function withRecoveredDest<T>(
   }
 }
 
+/** A Proxmox VE output directory's newest record (`VMID.oci2lxc.json`); undefined for a container directory. */
+function pveRecordOf(absDest: string): string | undefined {
+  return existsNoFollow(join(absDest, PROVENANCE_FILE)) ? undefined : newestPveRecord(absDest);
+}
+
+/**
+ * The reference `oci2lxc update DEST [IMAGE]` converts from: `image`, else the one DEST's record names (for a Proxmox
+ * VE output directory, its newest record's). Read without DEST's lock, for what must be known before the update starts
+ * (the progress view: do the layers come from a registry?); undefined when there is no readable record, which the
+ * update itself then reports.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { updateReference } from "./update_container.ts";
+ * assert.equal(updateReference("/nonexistent", "docker://registry.example/app:2"), "docker://registry.example/app:2");
+ * assert.equal(updateReference("/nonexistent"), undefined);
+ * ```
+ */
+export function updateReference(dest: string, image?: string): string | undefined {
+  if (image !== undefined) return image;
+  const absDest = resolve(dest);
+  const pveRecord = pveRecordOf(absDest);
+  try {
+    return readProvenance(absDest, absDest, pveRecord === undefined ? PROVENANCE_FILE : basename(pveRecord)).reference;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Update the LXC container directory `dest` to a newer image, keeping its data.
  *
@@ -80,7 +114,7 @@ export async function updateContainer(dest: string, options: UpdateOptions = {})
       hint: "Pass --keep 1 (the default) or --keep 0",
     });
   }
-  const pveRecord = existsNoFollow(join(absDest, PROVENANCE_FILE)) ? undefined : newestPveRecord(absDest);
+  const pveRecord = pveRecordOf(absDest);
   if (pveRecord !== undefined) return await updatePve(absDest, basename(pveRecord), options, warn, warnings);
   const old = await withRecoveredDest(absDest, options, warn, () => readProvenance(absDest));
   const mustRestart = refuseRunning(absDest, "update", options.restart ?? false);
@@ -171,11 +205,10 @@ async function convertInto(
 
 /** Whether `reference` still names the image `old` was made from (its manifest digest; nothing else is read). */
 async function isUpToDate(reference: string, old: ProvenanceRecord, options: UpdateOptions): Promise<boolean> {
-  const image = await open(reference, {
-    platform: old.options.platform,
-    registry: options.registry,
-    signal: options.signal,
-  });
+  // Only the manifest is compared: the layers this open would announce are the conversion's to announce (onLayer),
+  // and none is downloaded here (nothing starts before a layer is read).
+  const registry = options.registry && { ...options.registry, onLayer: undefined, onDownload: undefined };
+  const image = await open(reference, { platform: old.options.platform, registry, signal: options.signal });
   try {
     return image.manifest.digest === old.image.manifestDigest;
   } finally {

@@ -17,7 +17,14 @@ function normalise(text: string, dir: string): string {
 
 for (const entry of ENTRIES) {
   for (
-    const args of [["--help"], ["convert", "--help"], ["pull", "--help"], ["plugins", "--help"], ["version", "--help"]]
+    const args of [
+      ["--help"],
+      ["convert", "--help"],
+      ["update", "--help"],
+      ["pull", "--help"],
+      ["plugins", "--help"],
+      ["version", "--help"],
+    ]
   ) {
     const name = args.length === 1 ? "main" : args[0]!;
     Deno.test(`[${entry}] ${args.join(" ")} matches its golden text`, async () => {
