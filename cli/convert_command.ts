@@ -17,7 +17,7 @@ import type { CliContext, Command, ParsedArgs } from "./commands.ts";
 import { formatReport } from "./format_report.ts";
 import { withInterrupt } from "./interrupt.ts";
 import { printErr, printOut } from "./output.ts";
-import { progressLine } from "./progress.ts";
+import { progressFetchHooks, progressLine } from "./progress.ts";
 import { selfCommand } from "./self_command.ts";
 import { loadPlugins } from "./load_plugins.ts";
 import { readStdinText } from "./registry_options.ts";
@@ -156,14 +156,7 @@ export async function runConversion(
     const registry = await fetchOptionValues(args.values, {
       readStdin: readStdinText,
       onWarning: warn,
-      // A retry of a layer's download goes on that layer's row: its action names the blob ("read blob sha256:…").
-      onRetry: (r) =>
-        progress.note(
-          `retrying in ${Math.ceil(r.delayMs / 1000)}s (${r.reason})`,
-          /sha256:[0-9a-f]+/.exec(r.action)?.[0],
-        ),
-      onDownload: (position, bytes) => progress.downloaded(position, bytes),
-      onLayer: (position, facts) => progress.layer(position, facts),
+      ...progressFetchHooks(progress),
     });
     const extra = [...cli.plugins, ...await loadPlugins((args.values.plugin as string[] | undefined) ?? [])];
     return await withInterrupt((signal) =>

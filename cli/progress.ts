@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { FetchHooks } from "./fetch_options.ts";
 import type { ConversionProgress } from "../core/conversion.ts";
 import { type LayerFacts, progressLines, ProgressState, type TerminalSize } from "./progress_view.ts";
 
@@ -141,4 +142,21 @@ function terminalSize(): TerminalSize {
   } catch {
     return { columns: 80, rows: 24 };
   }
+}
+
+/**
+ * The registry hooks of `convert` and `update` that show on `progress`: a retry on the row of the layer whose blob its
+ * action names ("read blob sha256:…"), else on the total row; bytes downloaded ahead; each layer's digest, size and
+ * origin.
+ */
+export function progressFetchHooks(progress: ProgressLine): Pick<FetchHooks, "onRetry" | "onDownload" | "onLayer"> {
+  return {
+    onRetry: (r) =>
+      progress.note(
+        `retrying in ${Math.ceil(r.delayMs / 1000)}s (${r.reason})`,
+        /sha256:[0-9a-f]+/.exec(r.action)?.[0],
+      ),
+    onDownload: (position, bytes) => progress.downloaded(position, bytes),
+    onLayer: (position, facts) => progress.layer(position, facts),
+  };
 }

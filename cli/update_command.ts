@@ -11,7 +11,7 @@ import type { Command } from "./commands.ts";
 import { withInterrupt } from "./interrupt.ts";
 import { loadPlugins } from "./load_plugins.ts";
 import { printErr, printOut } from "./output.ts";
-import { progressLine } from "./progress.ts";
+import { progressFetchHooks, progressLine } from "./progress.ts";
 import { readStdinText } from "./registry_options.ts";
 import { FETCH_OPTIONS, fetchOptionValues, MAX_PARALLEL_OPTION } from "./fetch_options.ts";
 import { selfCommand } from "./self_command.ts";
@@ -86,14 +86,7 @@ export const updateCommand: Command = {
       const registry = await fetchOptionValues(v, {
         readStdin: readStdinText,
         onWarning: warn,
-        // As convert's: a retry of a layer's download goes on that layer's row (its action names the blob).
-        onRetry: (r) =>
-          progress.note(
-            `retrying in ${Math.ceil(r.delayMs / 1000)}s (${r.reason})`,
-            /sha256:[0-9a-f]+/.exec(r.action)?.[0],
-          ),
-        onDownload: (position, bytes) => progress.downloaded(position, bytes),
-        onLayer: (position, facts) => progress.layer(position, facts),
+        ...progressFetchHooks(progress),
       });
       const extra = [...cli.plugins, ...await loadPlugins((v.plugin as string[] | undefined) ?? [])];
       const report = await withInterrupt((signal) =>

@@ -8,19 +8,7 @@ import { Oci2LxcError } from "../../core/errors.ts";
 import { placeFile } from "../../core/pve/place_file.ts";
 import { writePveTemplate } from "../../core/pve/pve_template.ts";
 import { withTempDir } from "../_helpers/oci_builder.ts";
-
-const OLD = new Date("2001-02-03T04:05:06Z");
-
-/** A file the user had: its bytes and an mtime no write of ours can give it. */
-function userFile(path: string, text: string): void {
-  Deno.writeTextFileSync(path, text);
-  Deno.utimeSync(path, OLD, OLD);
-}
-
-function assertUntouched(path: string, text: string): void {
-  assert.equal(Deno.readTextFileSync(path), text);
-  assert.equal(Deno.statSync(path).mtime?.getTime(), OLD.getTime(), `${path} was written`);
-}
+import { assertUntouched, userFile } from "./_user_files.ts";
 
 for (const withoutRenameFlags of [false, true]) {
   const how = withoutRenameFlags ? "a hard link (no rename flags)" : "renameat2(RENAME_NOREPLACE)";

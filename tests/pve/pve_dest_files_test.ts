@@ -15,21 +15,10 @@ import { renderPveConfig } from "../../core/pve/pve_conf.ts";
 import { writePveOutput } from "../../core/pve/pve_output.ts";
 import { parsePveTarget } from "../../core/pve/pve_target.ts";
 import { FIXTURES, withTempDir } from "../_helpers/oci_builder.ts";
+import { assertUntouched, userFile } from "./_user_files.ts";
 
 const IMAGE = `oci-archive:${FIXTURES}busybox.oci.tar`;
-const OLD = new Date("2001-02-03T04:05:06Z");
 const PVE: ConvertOptions = { format: "pve", vmid: 120, name: "web", allowApproximate: true, pveVersion: "8" };
-
-/** A file the user had: its bytes and an mtime no write of ours can give it. */
-function userFile(path: string, text: string): void {
-  Deno.writeTextFileSync(path, text);
-  Deno.utimeSync(path, OLD, OLD);
-}
-
-function assertUntouched(path: string, text: string): void {
-  assert.equal(Deno.readTextFileSync(path), text);
-  assert.equal(Deno.statSync(path).mtime?.getTime(), OLD.getTime(), `${path} was written`);
-}
 
 function names(dir: string): string[] {
   return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
