@@ -65,6 +65,9 @@ export function pullClient(ref: RegistryReference, options: PullClientOptions): 
       if (!reference.includes(":")) {
         // A tag: asked of the registry (a moved tag is noticed), or under never the digest last recorded.
         const resolved = await resolveWithCache(cache, name, pull, async () => {
+          // A HEAD first: the manifest is likely cached, and Docker Hub counts GETs as pulls (registry_source.ts).
+          const head = await mirrored.headManifest(reference, accept);
+          if (head) return head;
           const got = await mirrored.getManifest(reference, accept);
           registrySource.remember(got.digest, got.bytes);
           return { digest: got.digest, mediaType: got.mediaType };

@@ -188,6 +188,10 @@ export async function openRegistryImage(reference: RegistryReference, options: O
     const name = formatRegistryReference(reference);
     let fetched: RegistryManifest | undefined;
     const resolveRemote = async () => {
+      // With a cache the manifest is likely there: a HEAD says which one the tag names (no pull counted by Docker Hub),
+      // and its bytes then come from the cache, or by digest (checked). Without, one GET does both.
+      const head = cache && await client.headManifest(manifestReference(reference), MANIFEST_ACCEPT);
+      if (head) return head;
       fetched = await client.getManifest(manifestReference(reference), MANIFEST_ACCEPT);
       registrySource.remember(fetched.digest, fetched.bytes);
       return { digest: fetched.digest, mediaType: fetched.mediaType };
@@ -197,7 +201,15 @@ export async function openRegistryImage(reference: RegistryReference, options: O
     const bytes = cache
       ? await source.manifest({ digest: resolved.digest, mediaType: resolved.mediaType }, "manifest")
       : fetched!.bytes;
-    const top = { digest: resolved.digest, mediaType: resolved.mediaType, bytes };
+    // The document's own mediaType wins over the header's (as a GET reads it), when it states one.
+    let stated: unknown;
+    try {
+      stated = (JSON.parse(new TextDecoder().decode(bytes)) as { mediaType?: unknown } | null)?.mediaType;
+    } catch {
+      stated = undefined; // not JSON: selectImage says so, in its words
+    }
+    const mediaType = typeof stated === "string" && stated !== "" ? stated : resolved.mediaType;
+    const top = { digest: resolved.digest, mediaType, bytes };
     const selectOptions = {
       reference: reference.text,
       transport: "docker",

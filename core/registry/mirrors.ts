@@ -143,6 +143,13 @@ export class MirroredRegistry implements Disposable {
     return this.#each((c, repository) => c.getManifest(repository, reference, accept));
   }
 
+  headManifest(
+    reference: string,
+    accept: readonly string[],
+  ): Promise<{ digest: string; mediaType: string } | undefined> {
+    return this.#each((c, repository) => c.headManifest(repository, reference, accept));
+  }
+
   getBlob(digest: string, options: GetBlobOptions = {}): Promise<RegistryBlob> {
     return this.#each((c, repository) => c.getBlob(repository, digest, options));
   }

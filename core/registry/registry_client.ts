@@ -304,6 +304,39 @@ export class RegistryClient implements Disposable {
     return { mediaType, digest, bytes };
   }
 
+  /**
+   * What a tag (or digest) names, asked with `HEAD`: the digest and media type the registry states, without the body.
+   * A fleet with a blob cache then resolves a tag at no cost in Docker Hub's pull quota (which counts manifest GETs,
+   * not HEADs), and reads the manifest from the cache or by digest. Undefined when the answer does not state both (a
+   * registry that omits `Docker-Content-Digest`, a media type we do not read, a 404): the caller asks with `GET`,
+   * which also says precisely what is wrong.
+   *
+   * @throws {Oci2LxcError} code "registry" when the registry cannot be reached or refuses us
+   */
+  async headManifest(
+    repository: string,
+    reference: string,
+    accept: readonly string[],
+  ): Promise<{ digest: string; mediaType: string } | undefined> {
+    const name = `${this.registry}/${repository}`;
+    const action = `look up manifest ${reference.includes(":") ? shortDigest(reference) : reference} of ${name}`;
+    const response = await this.#request(
+      repository,
+      "HEAD",
+      `${repository}/manifests/${reference}`,
+      new Headers({ accept: accept.join(", ") }),
+      action,
+    );
+    await response.body?.cancel();
+    if (!response.ok) return undefined;
+    const digest = response.headers.get("docker-content-digest") ?? "";
+    const mediaType = (response.headers.get("content-type") ?? "").split(";")[0]!.trim();
+    if (!/^sha(256:[0-9a-f]{64}|512:[0-9a-f]{128})$/.test(digest) || !accept.includes(mediaType)) return undefined;
+    // Asked by digest, the answer must be that digest.
+    if (reference.includes(":") && reference !== digest) return undefined;
+    return { digest, mediaType };
+  }
+
   /** A 404 for a manifest: a missing tag or digest, or a missing repository (distribution 2.8 says MANIFEST_UNKNOWN for both: its tag list tells). */
   async #notFound(
     repository: string,

@@ -94,7 +94,8 @@ export function connectionError(err: unknown, action: string, host: string, sign
   }
   // Under TLS 1.3 a server that wants a client certificate may refuse it after the client thinks the handshake is done:
   // whether the client reads the alert ("TLS failed") or only sees the socket close depends on timing.
-  if (/connection closed|connection reset|ECONNRESET|unexpected eof|UnexpectedEof/i.test(detail)) {
+  // Or, writing when the close arrives, a broken pipe.
+  if (/connection closed|connection reset|ECONNRESET|unexpected eof|UnexpectedEof|broken pipe|EPIPE/i.test(detail)) {
     return new Oci2LxcError("registry", `Cannot ${action}: the registry closed the connection (${detail})`, {
       cause: err,
       hint: "If the registry asks for a client certificate, put NAME.cert and NAME.key in --cert-dir DIR (or in " +

@@ -164,6 +164,29 @@ Deno.test("RegistryClient catches a changed byte in a blob and names the blob", 
   assert.deepEqual(await readAll(unchecked.stream), bytes);
 });
 
+Deno.test("RegistryClient.headManifest says what a tag or digest names without the body, or undefined", async () => {
+  await using registry = await seeded();
+  using c = client(registry);
+  const seen = registry.accessLog().length;
+  assert.deepEqual(await c.headManifest("busybox", "latest", ACCEPT), {
+    digest: BUSYBOX_MANIFEST,
+    mediaType: OCI_MANIFEST,
+  });
+  assert.deepEqual(await c.headManifest("multi", "latest", ACCEPT), { digest: MULTIARCH_INDEX, mediaType: OCI_INDEX });
+  assert.deepEqual(await c.headManifest("busybox", BUSYBOX_MANIFEST, ACCEPT), {
+    digest: BUSYBOX_MANIFEST,
+    mediaType: OCI_MANIFEST,
+  });
+  // Docker schema 2, asked for in the Accept list: its own type.
+  assert.equal((await c.headManifest("docker", "v2s2", ACCEPT))?.mediaType, DOCKER_MANIFEST);
+  // A missing tag, a media type we do not read (schema 1): undefined, and the caller's GET says what is wrong.
+  assert.equal(await c.headManifest("busybox", "nope", ACCEPT), undefined);
+  assert.equal(await c.headManifest("old", "s1", ACCEPT), undefined);
+  // Only HEADs reached the registry (the body was never asked for).
+  const asked = registry.accessLog().slice(seen).filter((l) => l.includes("/manifests/"));
+  assert.ok(asked.length >= 6 && asked.every((l) => l.startsWith("HEAD ")), asked.join("\n"));
+});
+
 Deno.test("RegistryClient never uses plain http unless tlsVerify is false", async () => {
   await using registry = await startRegistry("http");
   await registry.seed("busybox.oci.tar", "busybox:latest");
