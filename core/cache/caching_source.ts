@@ -81,7 +81,7 @@ export function cachingSource(source: ImageSource, cache: BlobCache, options: Ca
       const mediaType = descriptor.mediaType ?? "";
       const cached = pull === "always" ? undefined : cache.lookup(digest, descriptor.size);
       if (cached) {
-        const local = { file: cached, offset: 0, size: Deno.statSync(cached).size };
+        const local = { file: cached, offset: 0, size: Deno.statSync(cached).size, hint: goneHint(cached) };
         return {
           name,
           digest,
@@ -105,7 +105,9 @@ export function cachingSource(source: ImageSource, cache: BlobCache, options: Ca
         // Cached by now (downloaded ahead by this run, or by another run): its file, checked as any cached blob.
         whenLocal: () => {
           const file = pull === "always" && !stored ? undefined : cache.lookup(digest, descriptor.size);
-          return Promise.resolve(file ? { file, offset: 0, size: Deno.statSync(file).size } : undefined);
+          return Promise.resolve(
+            file ? { file, offset: 0, size: Deno.statSync(file).size, hint: goneHint(file) } : undefined,
+          );
         },
       };
     },
@@ -187,6 +189,16 @@ async function lockBlob(
   } catch (err) {
     throw err instanceof Oci2LxcError ? err : cacheError(cache, err);
   }
+}
+
+/**
+ * The hint for a cached blob that is gone or damaged when it is read (LocalRange.hint): another process removed or
+ * changed it after the lookup that vouched for it. The next run's lookup sees the change and downloads the blob again;
+ * damage its stamp cannot see (the disk's own) needs a download that does not trust the cache.
+ */
+function goneHint(file: string): string {
+  return `The blob cache's copy ${file} was removed or changed while this run used it ('oci2lxc cache prune'?): ` +
+    "run the command again; if the same error comes back, run it with --pull=always";
 }
 
 function cacheError(cache: BlobCache, err: unknown): Oci2LxcError {

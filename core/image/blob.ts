@@ -14,6 +14,12 @@ export interface LocalRange {
   readonly offset: number;
   /** Length in bytes. */
   readonly size: number;
+  /**
+   * What to do when the file turns out gone, short or not matching its digest as it is read: the hint of that error.
+   * A blob cache file can be removed or changed by another process between the lookup that vouched for it and the read
+   * (a layer downloaded ahead is read later, in its turn); an archive's file needs no hint of its own.
+   */
+  readonly hint?: string | undefined;
 }
 
 /** Options for {@linkcode Blob.open}. */

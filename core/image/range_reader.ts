@@ -20,7 +20,7 @@ export function* rangeChunks(range: LocalRange, name: string = range.file): Gene
   try {
     file = Deno.openSync(range.file, { read: true });
   } catch (cause) {
-    throw new Oci2LxcError("image", `Cannot open ${range.file}: ${(cause as Error).message}`, { cause });
+    throw cannotOpen(range, name, cause);
   }
   // A pool, not one shared buffer: a nested or concurrent read gets its own.
   const buffer = buffers.pop() ?? new Uint8Array(CHUNK);
@@ -62,7 +62,7 @@ export function rangeStream(range: LocalRange, name: string = range.file): Reada
       try {
         file = await Deno.open(range.file, { read: true });
       } catch (cause) {
-        throw new Oci2LxcError("image", `Cannot open ${range.file}: ${(cause as Error).message}`, { cause });
+        throw cannotOpen(range, name, cause);
       }
       await file.seek(range.offset, Deno.SeekMode.Start);
     },
@@ -88,7 +88,17 @@ export function rangeStream(range: LocalRange, name: string = range.file): Reada
 function truncated(range: LocalRange, name: string, left: number): Oci2LxcError {
   return new Oci2LxcError(
     "image",
-    `Cannot read ${name} from ${range.file}: the file ends ${left} bytes early (truncated archive?)`,
-    { hint: "Save or download the image again" },
+    `Cannot read ${name} from ${range.file}: the file ends ${left} bytes early${
+      range.hint ? "" : " (truncated archive?)"
+    }`,
+    { hint: range.hint ?? "Save or download the image again" },
   );
+}
+
+/** The file is not there (any more) or not readable; named as the blob it holds, when that has a name of its own. */
+function cannotOpen(range: LocalRange, name: string, cause: unknown): Oci2LxcError {
+  const message = name === range.file
+    ? `Cannot open ${range.file}: ${(cause as Error).message}`
+    : `Cannot read ${name} from ${range.file}: ${(cause as Error).message}`;
+  return new Oci2LxcError("image", message, { cause, ...(range.hint ? { hint: range.hint } : {}) });
 }

@@ -52,7 +52,7 @@ export function errorRecord(err: unknown, atFinish: boolean): ErrorRecord {
     : undefined;
   const base = { message: err instanceof Error ? err.message : String(err), atFinish, ...(cause ? { cause } : {}) };
   if (err instanceof DigestMismatchError) {
-    return { ...base, kind: "digest", what: err.what, expected: err.expected, actual: err.actual };
+    return { ...base, kind: "digest", what: err.what, expected: err.expected, actual: err.actual, hint: err.hint };
   }
   if (err instanceof Oci2LxcError) return { ...base, kind: "oci2lxc", code: err.code, hint: err.hint };
   return { ...base, kind: "error" };
@@ -83,7 +83,7 @@ export function encodeErrorRecord(record: ErrorRecord): Uint8Array {
 /** The error a record describes. */
 export function errorFromRecord(record: ErrorRecord): Error {
   if (record.kind === "digest") {
-    return new DigestMismatchError(record.what!, record.expected!, record.actual!, record.message);
+    return new DigestMismatchError(record.what!, record.expected!, record.actual!, record.message, record.hint);
   }
   const cause = record.cause === undefined ? undefined : new Error(record.cause);
   if (record.kind === "oci2lxc") {

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { DigestMismatchError } from "../errors.ts";
 import { readRange } from "../image/range_reader.ts";
 import { FeedCancelled, FeedInbox, type FeedMessage } from "./blob_feed.ts";
 import { ChunkRing, KIND_DATA, KIND_END, KIND_ERROR, RingCancelled } from "./chunk_ring.ts";
@@ -47,6 +48,8 @@ async function run(ring: ChunkRing, jobs: readonly LayerJob[], inbox: FeedInbox,
   for (let i = 0; i < jobs.length; i++) {
     const job = jobs[i]!;
     let atFinish = false;
+    // The file the layer is read from, if any: its hint says what to do when that file was damaged meanwhile.
+    let range = job.range;
     try {
       const stream = new LayerStream({ ...job, sink: (chunk) => ring.put(KIND_DATA, chunk) });
       let read = 0;
@@ -61,6 +64,7 @@ async function run(ring: ChunkRing, jobs: readonly LayerJob[], inbox: FeedInbox,
           for (let chunk = await inbox.next(i); chunk !== null; chunk = await inbox.next(i)) {
             if (!(chunk instanceof Uint8Array)) {
               // The whole layer lies in a file after all (downloaded ahead): read it as a local range.
+              range = chunk.range;
               readRange(chunk.range, (part) => {
                 stream.push(part);
                 read += part.length;
@@ -82,8 +86,12 @@ async function run(ring: ChunkRing, jobs: readonly LayerJob[], inbox: FeedInbox,
       ring.put(KIND_END, encoder.encode(JSON.stringify(stream.finish())));
     } catch (err) {
       if (err instanceof RingCancelled || err instanceof FeedCancelled) return;
+      // A cached file that no longer matches was changed after the lookup that vouched for it, not damaged at its source.
+      const wrong = err instanceof DigestMismatchError && range?.hint
+        ? new DigestMismatchError(err.what, err.expected, err.actual, err.message, range.hint)
+        : err;
       try {
-        ring.put(KIND_ERROR, encodeErrorRecord(errorRecord(err, atFinish)));
+        ring.put(KIND_ERROR, encodeErrorRecord(errorRecord(wrong, atFinish)));
       } catch {
         // cancelled while reporting: nobody is listening any more
       }
