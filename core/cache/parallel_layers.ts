@@ -5,12 +5,15 @@
  * ready for waits on disk, never in memory, so memory stays flat whatever the layer sizes. When the writer reaches a
  * layer that downloaded (or is still downloading) in the background, it waits for that download, then reads the
  * cache file: through `whenLocal()` as a local range (the fast path: the layer worker reads the file itself), or
- * through `open()` as a stream; a background download that failed is simply tried again by the writer's own open (the
- * error, if it persists, is then that layer's). Nothing starts before the first layer is opened or asked for, so
- * `inspect` downloads no layer.
+ * through `open()` as a stream. A background download that failed on the registry's side (code `registry`: its retry
+ * budget spent, or an answer no retry changes, such as 404) is that layer's error when the writer reaches it, not
+ * tried again: a second try would spend the whole budget once more (an endless 503 took twice the time, and said
+ * "tried 5 times" after ten). Any other failure (a damaged transfer) is tried again by the writer's own open. Nothing
+ * starts before the first layer is opened or asked for, so `inspect` downloads no layer.
  *
  * @module
  */
+import { Oci2LxcError } from "../errors.ts";
 import type { Blob, BlobOpenOptions } from "../image/blob.ts";
 import type { ImageLayer } from "../image/image.ts";
 import type { PrefetchedLayers } from "../image/prefetch.ts";
@@ -26,6 +29,8 @@ export function parallelLayers(
 ): PrefetchedLayers {
   const abort = new AbortController();
   const background = new Map<number, Promise<void>>();
+  /** Background downloads that failed on the registry's side: the writer gets that error instead of a second try. */
+  const refused = new Map<number, Oci2LxcError>();
   let running = 0;
   let next = 0;
   const pump = () => {
@@ -39,7 +44,9 @@ export function parallelLayers(
         running--;
         pump();
       });
-      done.catch(() => {});
+      done.catch((err) => {
+        if (err instanceof Oci2LxcError && err.code === "registry") refused.set(position, err);
+      });
       background.set(position, done);
     }
   };
@@ -47,8 +54,10 @@ export function parallelLayers(
   const reach = async (position: number) => {
     next = Math.max(next, position + 1);
     pump();
-    // Cached by now, or failed: then the writer's own open downloads it again.
+    // Cached by now, or failed: then the writer's own open downloads it again, unless the registry refused it.
     await background.get(position)?.catch(() => {});
+    const err = refused.get(position);
+    if (err) throw err;
   };
   const wrapped = layers.map((layer, position): ImageLayer => {
     const blob: Blob = {
