@@ -1,7 +1,7 @@
 /**
  * A client for one registry (the OCI distribution spec's pull side): manifests by tag or digest, blobs as streams
- * (with `Range` for a resume), blob sizes. The first request pings `/v2/`: https, or, only when `tlsVerify` is false,
- * plain http first and https when plain http gets no registry's answer; the answer's challenges set up authentication
+ * (with `Range` for a resume), blob sizes. The first request pings `/v2/`: https; only when `tlsVerify` is false, plain
+ * http too (first when the endpoint names its port, else after https); the answer's challenges set up authentication
  * ({@linkcode RegistryAuth}). Every manifest's digest is computed and checked when it was asked for by digest; every
  * blob read from its start is checked against its digest (and size when known) as it streams.
  *
@@ -23,7 +23,7 @@ import { attemptsNote, type RetryOptions, type RetryPolicy, retryPolicy, sendWit
 export interface RegistryClientOptions extends CredentialSourceOptions {
   /** `--cert-dir DIR`: CA `*.crt` and client `NAME.cert`/`NAME.key`; replaces the `certs.d` lookup. */
   certDir?: string | undefined;
-  /** `--tls-verify=false`: accept any certificate, and plain http (tried first). Default true. */
+  /** `--tls-verify=false`: accept any certificate, and plain http (tried first for HOST:PORT). Default true. */
   tlsVerify?: boolean | undefined;
   /** Where `HOST:PORT/` directories are looked for without `certDir`; default `/etc/containers/certs.d`, `/etc/docker/certs.d`. */
   systemCertDirs?: readonly string[] | undefined;
@@ -130,7 +130,7 @@ export class RegistryClient implements Disposable {
     this.close();
   }
 
-  /** `https://HOST` (or `http://HOST` with tlsVerify false when it answers), found by pinging `/v2/` once. */
+  /** `https://HOST` (or `http://HOST` with tlsVerify false when that answers), found by pinging `/v2/` once. */
   #ping(): Promise<string> {
     this.#base ??= this.#pingOnce().catch((err) => {
       this.#base = undefined; // a later call may try again
@@ -163,26 +163,30 @@ export class RegistryClient implements Disposable {
       this.auth.setChallenges(parseAuthChallenges(response.headers.get("www-authenticate") ?? ""));
       return `${scheme}://${this.endpoint}`;
     };
-    // With --tls-verify=false, plain http is asked first: a plain-http registry (a LAN mirror, a local test registry)
-    // then costs one round trip instead of a failed TLS handshake (whose first use also loads the TLS stack: ~40 ms),
-    // and an https one costs one extra round trip. Nothing is given away: the ping carries no credentials, an https
-    // server answers plain http with 400 (or hangs up), and only a registry's own answer (200 or 401) is taken.
+    // With --tls-verify=false, plain http is asked first when the endpoint names its port: a plain-http registry (a LAN
+    // mirror, a local test registry) then costs one round trip instead of a failed TLS handshake (whose first use also
+    // loads the TLS stack: ~40 ms), and an https one costs one extra round trip. Nothing is given away: the ping
+    // carries no credentials, an https server answers plain http on its port with 400 (or hangs up), and only a
+    // registry's own answer (200 or 401) is taken. Without a port the two schemes reach two servers (80 and 443), and a
+    // host that serves the registry on both would then get the credentials over plain http: https first there.
     if (this.#options.tlsVerify === false && !this.#options.signal?.aborted) {
-      try {
-        return await attempt("http");
-      } catch (plain) {
-        if (plain instanceof Oci2LxcError && plain.code === "interrupted") throw plain;
+      const plainFirst = /:\d+$/.test(this.endpoint);
+      let failed: { https?: unknown; http?: unknown } = {};
+      for (const scheme of plainFirst ? ["http", "https"] as const : ["https", "http"] as const) {
         try {
-          return await attempt("https");
+          return await attempt(scheme);
         } catch (err) {
           if (err instanceof Oci2LxcError && err.code === "interrupted") throw err;
-          const first = err instanceof Oci2LxcError ? err : connectionError(err, action, this.endpoint);
-          throw new Oci2LxcError("registry", `${first.message}; plain http failed too: ${(plain as Error).message}`, {
-            cause: plain,
-            ...(first.hint ? { hint: first.hint } : {}),
-          });
+          failed = { ...failed, [scheme]: err };
         }
       }
+      const first = failed.https instanceof Oci2LxcError
+        ? failed.https
+        : connectionError(failed.https, action, this.endpoint);
+      throw new Oci2LxcError("registry", `${first.message}; plain http failed too: ${(failed.http as Error).message}`, {
+        cause: failed.http,
+        ...(first.hint ? { hint: first.hint } : {}),
+      });
     }
     return await attempt("https");
   }
