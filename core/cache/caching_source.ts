@@ -147,10 +147,17 @@ async function openThrough(
   }
   const w = writer;
   const reader = stream.getReader();
+  const signal = open?.signal;
   const finish = () => {
+    signal?.removeEventListener("abort", finish);
     w.abort();
     lock.release();
   };
+  // An abort removes the partial file at once, in the abort's own turn, not at the stream's next read: a process that
+  // exits right after (Ctrl-C) would leave it in tmp/ otherwise, e.g. a download ahead whose stream had just been
+  // handed back (or not yet read) when the abort came.
+  if (signal?.aborted) finish();
+  else signal?.addEventListener("abort", finish, { once: true });
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
