@@ -20,6 +20,12 @@ export interface LocalRange {
    * (a layer downloaded ahead is read later, in its turn); an archive's file needs no hint of its own.
    */
   readonly hint?: string | undefined;
+  /**
+   * A descriptor this process holds open on `file`, read through `/proc/self/fd/N` (also from the layer worker, which
+   * shares the descriptors): the bytes stay readable when the file is removed meanwhile. Set by the blob feed on a
+   * cached layer it hands to the worker (blob_feed.ts), closed once the worker has read that layer.
+   */
+  readonly fd?: number | undefined;
 }
 
 /** Options for {@linkcode Blob.open}. */

@@ -18,7 +18,7 @@ const buffers: Uint8Array[] = [];
 export function* rangeChunks(range: LocalRange, name: string = range.file): Generator<Uint8Array> {
   let file: Deno.FsFile;
   try {
-    file = Deno.openSync(range.file, { read: true });
+    file = Deno.openSync(rangePath(range), { read: true });
   } catch (cause) {
     throw cannotOpen(range, name, cause);
   }
@@ -60,7 +60,7 @@ export function rangeStream(range: LocalRange, name: string = range.file): Reada
     type: "bytes",
     async start() {
       try {
-        file = await Deno.open(range.file, { read: true });
+        file = await Deno.open(rangePath(range), { read: true });
       } catch (cause) {
         throw cannotOpen(range, name, cause);
       }
@@ -83,6 +83,11 @@ export function rangeStream(range: LocalRange, name: string = range.file): Reada
     },
     cancel: close,
   });
+}
+
+/** Where to open the range: through the descriptor held on it when there is one (see LocalRange.fd). */
+function rangePath(range: LocalRange): string {
+  return range.fd === undefined ? range.file : `/proc/self/fd/${range.fd}`;
 }
 
 function truncated(range: LocalRange, name: string, left: number): Oci2LxcError {

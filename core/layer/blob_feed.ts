@@ -10,7 +10,11 @@
  * flat however far the network runs ahead; the worker, in turn, runs ahead of the writer by at most the ring's size.
  *
  * A blob that has come to lie on disk by the time the feed reaches it (a layer downloaded ahead into the blob cache:
- * `Blob.whenLocal`) is not fed at all: the worker is told its file range and reads it itself, the fast path.
+ * `Blob.whenLocal`) is not fed at all: the worker is told its file range and reads it itself, the fast path. The feed
+ * reaches it long before the worker does (right after its download, while the worker may still be on the first layer),
+ * so it opens the file at once and holds it open until the worker has read that layer ({@linkcode BlobFeed.release}):
+ * the worker reads it through that descriptor, and a `cache prune --all` by another process meanwhile takes only the
+ * name. A file already gone when the feed reaches it (pruned since its lookup) is streamed instead: downloaded again.
  *
  * Messages to the worker, after its jobs: `{ type: "chunk", layer, chunk }`, `{ type: "end", layer }`,
  * `{ type: "file", layer, range }` (the whole layer is in that file range: read it there),
@@ -20,6 +24,7 @@
  * @module
  */
 import type { Blob, LocalRange } from "../image/blob.ts";
+import { AT_FDCWD, close, O_RDONLY, openat } from "../native/libc.ts";
 import { errorFromRecord, type ErrorRecord, errorRecord } from "./layer_job.ts";
 
 /** Bytes posted to the worker and not yet taken, at most. */
@@ -86,6 +91,8 @@ export class BlobFeed {
   #credit: (() => void) | undefined;
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #stopped = false;
+  /** Descriptors held open on the files handed to the worker, by layer, until it has read them. */
+  readonly #held = new Map<number, number>();
   /** Settles when every blob has been posted, or the feed stopped. */
   readonly done: Promise<void>;
 
@@ -111,7 +118,19 @@ export class BlobFeed {
     this.#credit = undefined;
   }
 
-  /** Stop reading (the transfer in progress is cancelled) and tell the worker to stop waiting. */
+  /** The worker is done with `layer` (read, failed, or stopped): close the descriptor held on its file, if any. */
+  release(layer: number): void {
+    const fd = this.#held.get(layer);
+    if (fd === undefined) return;
+    this.#held.delete(layer);
+    close(fd);
+  }
+
+  /**
+   * Stop reading (the transfer in progress is cancelled) and tell the worker to stop waiting. The descriptors held for
+   * the worker are closed by {@linkcode release} (or {@linkcode releaseAll} once the worker is gone), not here: the
+   * worker may still be reading one.
+   */
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
@@ -122,6 +141,11 @@ export class BlobFeed {
     } catch { /* the worker is gone */ }
   }
 
+  /** Close every descriptor still held: the worker is gone. */
+  releaseAll(): void {
+    for (const layer of [...this.#held.keys()]) this.release(layer);
+  }
+
   async #run(blobs: ReadonlyArray<Blob | undefined>): Promise<void> {
     for (let layer = 0; layer < blobs.length && !this.#stopped; layer++) {
       const blob = blobs[layer];
@@ -130,8 +154,10 @@ export class BlobFeed {
         // Downloaded ahead meanwhile: the worker reads the file itself.
         const range = await blob.whenLocal?.().catch(() => undefined);
         if (this.#stopped) return;
-        if (range) {
-          this.#post({ type: "file", layer, range });
+        const fd = range ? openat(AT_FDCWD, new TextEncoder().encode(range.file), O_RDONLY) : -1;
+        if (range && fd >= 0) {
+          this.#held.set(layer, fd);
+          this.#post({ type: "file", layer, range: { ...range, fd } });
           continue;
         }
         await this.#feed(blob, layer);

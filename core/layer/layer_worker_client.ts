@@ -142,6 +142,7 @@ export class LayerWorker {
     } catch {
       client.#feed?.stop();
       worker.terminate();
+      client.#feed?.releaseAll();
       return undefined;
     }
     return client;
@@ -196,6 +197,8 @@ export class LayerWorker {
       }
       const payload: unknown = JSON.parse(decoder.decode(view));
       ring.release();
+      // The worker is done with this layer's file, if the feed handed it one.
+      this.#feed?.release(index);
       if (kind === KIND_END) {
         const result = payload as LayerStreamResult;
         if (diffId) result.diffId = diffId.finish();
@@ -245,6 +248,8 @@ export class LayerWorker {
     ]);
     clearTimeout(timer);
     this.#worker.terminate();
+    // Only now: a worker still running could open a descriptor's number after it was closed and reused.
+    this.#feed?.releaseAll();
     return outcome;
   }
 }

@@ -1,9 +1,10 @@
 /**
  * A layer downloaded ahead into the blob cache reaches the layer worker as a file range (Blob.whenLocal), and the worker
- * reads it in its turn, after the layers before it: another process can remove or change the cached file in between
- * (`cache prune --all`, a disk tool). The error must name the layer and say what to do; the next run must drop what is
- * damaged and download it again. Real cache, real worker, real prune; the damage is done right after the lookup that
- * vouched for the file, where the race puts it.
+ * reads it in its turn, after the layers before it: another process can remove or change the cached file in between.
+ * Removed (`cache prune --all`): the conversion goes on (a file handed out is held open, one not yet handed out is
+ * downloaded again). Changed (truncated, a byte flipped): the error names the layer and says what to do, and the next
+ * run drops what is damaged and downloads it again. Real cache, real worker, real prune; the damage is done right after
+ * the lookup that vouched for the file, where the race puts it.
  */
 import assert from "node:assert/strict";
 import { assembleRootfs } from "../../core/assemble.ts";
@@ -44,10 +45,59 @@ async function layersThroughCache(memory: MemorySource, cache: BlobCache, damage
   return { layers, cancel: () => parallel.cancel() };
 }
 
-const DAMAGES: Record<string, (cache: BlobCache) => (file: string) => void> = {
-  "removed by a prune": (cache) => () => pruneCache(cache, { all: true }),
-  "truncated": () => (file) => Deno.truncateSync(file, 100),
-  "changed in place": () => (file) => {
+/** An image of four layers of a few hundred small files each. */
+async function fourLayers(dir: string): Promise<void> {
+  const many = (prefix: string) => Array.from({ length: 400 }, (_, i) => file(`${prefix}/f${i}`, `${prefix}${i}`));
+  await writeOciDir(dir, [
+    { tar: layerTar(many("a")), compression: "gzip" },
+    { tar: layerTar(many("b")), compression: "gzip" },
+    { tar: layerTar(many("c")), compression: "zstd" },
+    { tar: layerTar(many("d")), compression: "gzip" },
+  ]);
+}
+
+/** The rootfs of the image read straight from its layout. */
+async function expected(dir: string): Promise<ReturnType<typeof fsManifest>> {
+  // A fresh copy: the feed transfers a chunk that is a whole buffer to the worker, and MemorySource's small blobs are.
+  const original = await MemorySource.load(`${dir}/img`);
+  const local = await selectImage(original, original.top, SELECT);
+  await Deno.mkdir(`${dir}/expected`);
+  await assembleRootfs(local.layers, `${dir}/expected`, { worker: "never" });
+  return fsManifest(`${dir}/expected`);
+}
+
+systemTest("cached files pruned before the worker reads them: the conversion goes on, right", async () => {
+  await withTempDir(async (dir) => {
+    await fourLayers(`${dir}/img`);
+    const memory = await MemorySource.load(`${dir}/img`);
+    const cache = new BlobCache(`${dir}/cache`);
+    // Layer 2's file was handed to the worker already; layer 3's just passed its lookup; both are removed.
+    const run = await layersThroughCache(memory, cache, () => pruneCache(cache, { all: true }));
+    const opened = memory.opened;
+    await Deno.mkdir(`${dir}/rootfs`);
+    const result = await assembleRootfs(run.layers, `${dir}/rootfs`, { worker: "always" });
+    run.cancel();
+    assert(result.readInWorker);
+    // Each layer once, and again the ones whose file was gone before it was handed out: layer 3, and layer 4 if its
+    // download had ended before the prune. Layer 2 was not: the worker read it through the descriptor held on it.
+    const downloads = memory.opened - opened;
+    assert(downloads === 5 || downloads === 6, `${downloads} downloads`);
+    assert.deepEqual(fsManifest(`${dir}/rootfs`), await expected(dir));
+    // The descriptors held for the worker are closed again.
+    const open = [...Deno.readDirSync("/proc/self/fd")].flatMap((e) => {
+      try {
+        return [Deno.readLinkSync(`/proc/self/fd/${e.name}`)];
+      } catch {
+        return [];
+      }
+    });
+    assert.deepEqual(open.filter((target) => target.startsWith(`${dir}/cache/`)), []);
+  });
+});
+
+const DAMAGES: Record<string, (file: string) => void> = {
+  "truncated": (file) => Deno.truncateSync(file, 100),
+  "changed in place": (file) => {
     // One byte at offset 200 flipped, the size kept.
     using f = Deno.openSync(file, { read: true, write: true });
     const byte = new Uint8Array(1);
@@ -59,50 +109,33 @@ const DAMAGES: Record<string, (cache: BlobCache) => (file: string) => void> = {
   },
 };
 
-for (const [how, damageOf] of Object.entries(DAMAGES)) {
-  systemTest(
-    `a layer's cached file ${how} before the worker reads it: a clear error, and the next run heals`,
-    async () => {
-      await withTempDir(async (dir) => {
-        const many = (prefix: string) =>
-          Array.from({ length: 400 }, (_, i) => file(`${prefix}/f${i}`, `${prefix}${i}`));
-        await writeOciDir(`${dir}/img`, [
-          { tar: layerTar(many("a")), compression: "gzip" },
-          { tar: layerTar(many("b")), compression: "gzip" },
-          { tar: layerTar(many("c")), compression: "zstd" },
-          { tar: layerTar(many("d")), compression: "gzip" },
-        ]);
-        const memory = await MemorySource.load(`${dir}/img`);
-        const cache = new BlobCache(`${dir}/cache`);
+for (const [how, damage] of Object.entries(DAMAGES)) {
+  systemTest(`a layer's cached file ${how} before the worker reads it: a clear error; the next run heals`, async () => {
+    await withTempDir(async (dir) => {
+      await fourLayers(`${dir}/img`);
+      const memory = await MemorySource.load(`${dir}/img`);
+      const cache = new BlobCache(`${dir}/cache`);
 
-        const first = await layersThroughCache(memory, cache, damageOf(cache));
-        await Deno.mkdir(`${dir}/one`);
-        const err = await assembleRootfs(first.layers, `${dir}/one`, { worker: "always" }).then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-        first.cancel();
-        assert(err instanceof Oci2LxcError, `an Oci2LxcError, not ${err}`);
-        // A prune removes layer 2's file too, handed out just before: that one is read first.
-        const layer = how === "removed by a prune" ? 2 : 3;
-        assert.match(err.message, new RegExp(`^Cannot \\w+ layer ${layer}/4 \\(sha256:[0-9a-f]{12}\\)`), err.message);
-        assert.match(err.hint ?? "", /blob cache's copy .*removed or changed.*run the command again.*--pull=always/);
-        if (how === "changed in place") assert(err instanceof DigestMismatchError, `${err}`);
+      const first = await layersThroughCache(memory, cache, damage);
+      await Deno.mkdir(`${dir}/one`);
+      const err = await assembleRootfs(first.layers, `${dir}/one`, { worker: "always" }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      first.cancel();
+      assert(err instanceof Oci2LxcError, `an Oci2LxcError, not ${err}`);
+      assert.match(err.message, /^Cannot \w+ layer 3\/4 \(sha256:[0-9a-f]{12}\)/, err.message);
+      assert.match(err.hint ?? "", /blob cache's copy .*removed or changed.*run the command again.*--pull=always/);
+      if (how === "changed in place") assert(err instanceof DigestMismatchError, `${err}`);
 
-        // The next run: the damaged copy is dropped (or was removed) and downloaded again; the rootfs is right.
-        const opened = memory.opened;
-        const second = await layersThroughCache(memory, cache);
-        await Deno.mkdir(`${dir}/two`);
-        await assembleRootfs(second.layers, `${dir}/two`, { worker: "always" });
-        second.cancel();
-        assert(memory.opened > opened, "the damaged layer was downloaded again");
-        // A fresh copy: the feed transfers a chunk that is a whole buffer to the worker, and MemorySource's small blobs are.
-        const original = await MemorySource.load(`${dir}/img`);
-        const local = await selectImage(original, original.top, SELECT);
-        await Deno.mkdir(`${dir}/expected`);
-        await assembleRootfs(local.layers, `${dir}/expected`, { worker: "never" });
-        assert.deepEqual(fsManifest(`${dir}/two`), fsManifest(`${dir}/expected`));
-      });
-    },
-  );
+      // The next run: the damaged copy is dropped and downloaded again; the rootfs is right.
+      const opened = memory.opened;
+      const second = await layersThroughCache(memory, cache);
+      await Deno.mkdir(`${dir}/two`);
+      await assembleRootfs(second.layers, `${dir}/two`, { worker: "always" });
+      second.cancel();
+      assert.equal(memory.opened - opened, 1, "the damaged layer was downloaded again");
+      assert.deepEqual(fsManifest(`${dir}/two`), await expected(dir));
+    });
+  });
 }
