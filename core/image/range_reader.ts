@@ -18,7 +18,7 @@ const buffers: Uint8Array[] = [];
 export function* rangeChunks(range: LocalRange, name: string = range.file): Generator<Uint8Array> {
   let file: Deno.FsFile;
   try {
-    file = Deno.openSync(rangePath(range), { read: true });
+    file = openRange(range);
   } catch (cause) {
     throw cannotOpen(range, name, cause);
   }
@@ -60,7 +60,7 @@ export function rangeStream(range: LocalRange, name: string = range.file): Reada
     type: "bytes",
     async start() {
       try {
-        file = await Deno.open(rangePath(range), { read: true });
+        file = openRange(range);
       } catch (cause) {
         throw cannotOpen(range, name, cause);
       }
@@ -85,9 +85,19 @@ export function rangeStream(range: LocalRange, name: string = range.file): Reada
   });
 }
 
-/** Where to open the range: through the descriptor held on it when there is one (see LocalRange.fd). */
-function rangePath(range: LocalRange): string {
-  return range.fd === undefined ? range.file : `/proc/self/fd/${range.fd}`;
+/**
+ * Open the range's file: through the descriptor held on it when there is one (see LocalRange.fd), else, or when that
+ * cannot be opened (no /proc, a --allow-read that does not cover it), by its path.
+ */
+function openRange(range: LocalRange): Deno.FsFile {
+  if (range.fd !== undefined) {
+    try {
+      return Deno.openSync(`/proc/self/fd/${range.fd}`, { read: true });
+    } catch {
+      // by its path, below
+    }
+  }
+  return Deno.openSync(range.file, { read: true });
 }
 
 function truncated(range: LocalRange, name: string, left: number): Oci2LxcError {
