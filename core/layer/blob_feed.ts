@@ -12,9 +12,9 @@
  * A blob that has come to lie on disk by the time the feed reaches it (a layer downloaded ahead into the blob cache:
  * `Blob.whenLocal`) is not fed at all: the worker is told its file range and reads it itself, the fast path. The feed
  * reaches it long before the worker does (right after its download, while the worker may still be on the first layer),
- * so it opens the file at once and holds it open until the worker has read that layer ({@linkcode BlobFeed.release}):
- * the worker reads it through that descriptor, and a `cache prune --all` by another process meanwhile takes only the
- * name. A file already gone when the feed reaches it (pruned since its lookup) is streamed instead: downloaded again.
+ * so it holds the file open from then on (held_files.ts): a `cache prune --all` by another process meanwhile takes only
+ * the name. A file already gone when the feed reaches it (pruned since its lookup) is streamed instead: downloaded
+ * again.
  *
  * Messages to the worker, after its jobs: `{ type: "chunk", layer, chunk }`, `{ type: "end", layer }`,
  * `{ type: "file", layer, range }` (the whole layer is in that file range: read it there),
@@ -24,7 +24,7 @@
  * @module
  */
 import type { Blob, LocalRange } from "../image/blob.ts";
-import { AT_FDCWD, close, O_RDONLY, openat } from "../native/libc.ts";
+import { HeldFiles } from "./held_files.ts";
 import { errorFromRecord, type ErrorRecord, errorRecord } from "./layer_job.ts";
 
 /** Bytes posted to the worker and not yet taken, at most. */
@@ -91,8 +91,7 @@ export class BlobFeed {
   #credit: (() => void) | undefined;
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #stopped = false;
-  /** Descriptors held open on the files handed to the worker, by layer, until it has read them. */
-  readonly #held = new Map<number, number>();
+  readonly #held: HeldFiles;
   /** Settles when every blob has been posted, or the feed stopped. */
   readonly done: Promise<void>;
 
@@ -100,14 +99,17 @@ export class BlobFeed {
    * Start feeding: for each layer in order whose entry in `blobs` is defined, its stream's chunks, then its end.
    *
    * @param post posts a message to the worker
+   * @param held where the files handed to the worker are held open; the caller releases them
    */
   constructor(
     blobs: ReadonlyArray<Blob | undefined>,
     post: (message: FeedMessage, transfer?: Transferable[]) => void,
     signal: AbortSignal | undefined,
+    held: HeldFiles = new HeldFiles(),
   ) {
     this.#post = post;
     this.#signal = signal;
+    this.#held = held;
     this.done = this.#run(blobs);
   }
 
@@ -118,19 +120,7 @@ export class BlobFeed {
     this.#credit = undefined;
   }
 
-  /** The worker is done with `layer` (read, failed, or stopped): close the descriptor held on its file, if any. */
-  release(layer: number): void {
-    const fd = this.#held.get(layer);
-    if (fd === undefined) return;
-    this.#held.delete(layer);
-    close(fd);
-  }
-
-  /**
-   * Stop reading (the transfer in progress is cancelled) and tell the worker to stop waiting. The descriptors held for
-   * the worker are closed by {@linkcode release} (or {@linkcode releaseAll} once the worker is gone), not here: the
-   * worker may still be reading one.
-   */
+  /** Stop reading (the transfer in progress is cancelled) and tell the worker to stop waiting. */
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
@@ -141,11 +131,6 @@ export class BlobFeed {
     } catch { /* the worker is gone */ }
   }
 
-  /** Close every descriptor still held: the worker is gone. */
-  releaseAll(): void {
-    for (const layer of [...this.#held.keys()]) this.release(layer);
-  }
-
   async #run(blobs: ReadonlyArray<Blob | undefined>): Promise<void> {
     for (let layer = 0; layer < blobs.length && !this.#stopped; layer++) {
       const blob = blobs[layer];
@@ -154,10 +139,9 @@ export class BlobFeed {
         // Downloaded ahead meanwhile: the worker reads the file itself.
         const range = await blob.whenLocal?.().catch(() => undefined);
         if (this.#stopped) return;
-        const fd = range ? openat(AT_FDCWD, new TextEncoder().encode(range.file), O_RDONLY) : -1;
-        if (range && fd >= 0) {
-          this.#held.set(layer, fd);
-          this.#post({ type: "file", layer, range: { ...range, fd } });
+        const held = range && this.#held.hold(layer, range);
+        if (held) {
+          this.#post({ type: "file", layer, range: held });
           continue;
         }
         await this.#feed(blob, layer);

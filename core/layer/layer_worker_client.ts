@@ -13,6 +13,7 @@ import type { Blob } from "../image/blob.ts";
 import { BlobFeed } from "./blob_feed.ts";
 import { ChunkRing, KIND_DATA, KIND_END } from "./chunk_ring.ts";
 import type { FeedMessage } from "./blob_feed.ts";
+import { HeldFiles } from "./held_files.ts";
 import type { OutputSink } from "./decompressor.ts";
 import { errorFromRecord, type ErrorRecord, type LayerJob } from "./layer_job.ts";
 import { DiffIdCheck, type LayerStreamResult } from "./layer_stream.ts";
@@ -59,6 +60,8 @@ export class LayerWorker {
   readonly #jobs: readonly LayerJob[];
   /** Reads the layers whose blobs are only streams and feeds them to the worker; undefined when all are local. */
   #feed: BlobFeed | undefined;
+  /** The files the worker is to read, held open until it has (held_files.ts). */
+  readonly #held = new HeldFiles();
   #failure: Error | undefined;
   #next = 0;
   /** Resolved when the worker says it ended, or fails. */
@@ -126,7 +129,9 @@ export class LayerWorker {
       if (loaded) worker.postMessage(message, transfer ?? []);
       else early.push([message, transfer]);
     };
-    if (streamed.some((blob) => blob !== undefined)) client.#feed = new BlobFeed(streamed, post, signal);
+    if (streamed.some((blob) => blob !== undefined)) {
+      client.#feed = new BlobFeed(streamed, post, signal, client.#held);
+    }
     const timer = setTimeout(() => ready.resolve(false), READY_MS);
     const onAbort = () => ready.resolve(false);
     signal?.addEventListener("abort", onAbort);
@@ -135,14 +140,18 @@ export class LayerWorker {
     signal?.removeEventListener("abort", onAbort);
     try {
       if (!ok) throw new Error("the layer worker did not start");
-      worker.postMessage({ shared, jobs: planned });
+      // A file already gone keeps its path: the worker's open then fails with the range's hint, in its turn.
+      const held = planned.map((job, i) =>
+        job.range ? { ...job, range: client.#held.hold(i, job.range) ?? job.range } : job
+      );
+      worker.postMessage({ shared, jobs: held });
       for (const [message, transfer] of early) worker.postMessage(message, transfer ?? []);
       early.length = 0;
       loaded = true;
     } catch {
       client.#feed?.stop();
       worker.terminate();
-      client.#feed?.releaseAll();
+      client.#held.releaseAll();
       return undefined;
     }
     return client;
@@ -197,8 +206,8 @@ export class LayerWorker {
       }
       const payload: unknown = JSON.parse(decoder.decode(view));
       ring.release();
-      // The worker is done with this layer's file, if the feed handed it one.
-      this.#feed?.release(index);
+      // The worker is done with this layer's file, if it read one.
+      this.#held.release(index);
       if (kind === KIND_END) {
         const result = payload as LayerStreamResult;
         if (diffId) result.diffId = diffId.finish();
@@ -249,7 +258,7 @@ export class LayerWorker {
     clearTimeout(timer);
     this.#worker.terminate();
     // Only now: a worker still running could open a descriptor's number after it was closed and reused.
-    this.#feed?.releaseAll();
+    this.#held.releaseAll();
     return outcome;
   }
 }

@@ -95,6 +95,41 @@ systemTest("cached files pruned before the worker reads them: the conversion goe
   });
 });
 
+systemTest("a warm convert's cached files pruned while it runs: the conversion goes on, right", async () => {
+  await withTempDir(async (dir) => {
+    // The first layer's 20 MiB of tar (zeros, a small blob) keep the worker at it, bounded by its 8 MiB ring, while
+    // the other layers wait in the cache: they are removed before the worker opens them.
+    const many = (prefix: string) => Array.from({ length: 200 }, (_, i) => file(`${prefix}/f${i}`, `${prefix}${i}`));
+    await writeOciDir(`${dir}/img`, [
+      { tar: layerTar([file("big/zeros", new Uint8Array(20 << 20))]), compression: "gzip" },
+      { tar: layerTar(many("b")), compression: "gzip" },
+      { tar: layerTar(many("c")), compression: "zstd" },
+      { tar: layerTar(many("d")), compression: "gzip" },
+    ]);
+    const memory = await MemorySource.load(`${dir}/img`);
+    const cache = new BlobCache(`${dir}/cache`);
+    const fill = await layersThroughCache(memory, cache);
+    await Deno.mkdir(`${dir}/one`);
+    await assembleRootfs(fill.layers, `${dir}/one`, { worker: "always" });
+    fill.cancel();
+
+    const warm = await layersThroughCache(memory, cache);
+    assert(warm.layers.every((layer) => layer.blob.local !== undefined), "every layer is read from the cache");
+    let pruned = 0;
+    await Deno.mkdir(`${dir}/two`);
+    const result = await assembleRootfs(warm.layers, `${dir}/two`, {
+      worker: "always",
+      onProgress: () => {
+        if (pruned === 0) pruned = pruneCache(cache, { all: true }).blobs.length;
+      },
+    });
+    warm.cancel();
+    assert(result.readInWorker);
+    assert(pruned >= 4, `the layers were pruned (${pruned} blobs)`);
+    assert.deepEqual(fsManifest(`${dir}/two`), fsManifest(`${dir}/one`));
+  });
+});
+
 const DAMAGES: Record<string, (file: string) => void> = {
   "truncated": (file) => Deno.truncateSync(file, 100),
   "changed in place": (file) => {
