@@ -22,8 +22,8 @@ export interface LocalRange {
   readonly hint?: string | undefined;
   /**
    * A descriptor this process holds open on `file`, read through `/proc/self/fd/N` (also from the layer worker, which
-   * shares the descriptors): the bytes stay readable when the file is removed meanwhile. Set by the blob feed on a
-   * cached layer it hands to the worker (blob_feed.ts), closed once the worker has read that layer.
+   * shares the descriptors): the bytes stay readable when the file is removed meanwhile. Set on the ranges handed to
+   * the layer worker (core/layer/held_files.ts), closed once the worker has read that layer.
    */
   readonly fd?: number | undefined;
 }
