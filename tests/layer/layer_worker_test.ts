@@ -126,17 +126,22 @@ systemTest(
       const first = { tar: layerTar(files("a", 300)), compression: "gzip" as const };
       // The config's diff_id is that of `tar`; the blob (which matches its own digest) holds another tar.
       const claimed = layerTar(files("b", 300));
-      for (const [name, actual] of [
-        ["wrong-content", layerTar(files("c", 300))],
-        // The same, and an entry that cannot be applied: the mismatch is what the user can act on, and wins.
-        ["wrong-and-unappliable", layerTar([...files("c", 300), hardlink("c/link", "missing/target")])],
-      ] as const) {
+      for (
+        const [name, actual] of [
+          ["wrong-content", layerTar(files("c", 300))],
+          // The same, and an entry that cannot be applied: the mismatch is what the user can act on, and wins.
+          ["wrong-and-unappliable", layerTar([...files("c", 300), hardlink("c/link", "missing/target")])],
+        ] as const
+      ) {
         for (const compression of ["gzip", "zstd"] as const) {
           const img = `${dir}/${name}-${compression}`;
           await writeOciDir(img, [first, { tar: claimed, compression, blob: await compress(actual, compression) }]);
           const outcome = await compareModes(`oci:${img}`);
           assert(typeof outcome === "string", `${name}: assembled`);
-          assert.match(outcome, /digest: Cannot verify layer 2\/2 \(sha256:[0-9a-f]{12}\): the uncompressed content's diff_id is sha256:/);
+          assert.match(
+            outcome,
+            /digest: Cannot verify layer 2\/2 \(sha256:[0-9a-f]{12}\): the uncompressed content's diff_id is sha256:/,
+          );
         }
       }
     });
