@@ -59,6 +59,8 @@ export interface ImageRecord {
 
 /** A blob being written into the cache. */
 export interface BlobWriter {
+  /** The temporary file the bytes go to, until `commit` renames it into the cache. */
+  readonly path: string;
   /** Append bytes (they are not kept). */
   write(chunk: Uint8Array): Promise<void>;
   /** Check size and digest; rename into the cache when they match. Returns whether the blob was cached. */
@@ -212,6 +214,7 @@ export class BlobCache {
       }
     };
     return {
+      path: tmp,
       // Synchronous: a chunk goes into the page cache in microseconds, less than the async op's hop to a blocking
       // thread and back (a profile of a cold convert: 64 ms of main-thread time for 78 MB written async).
       write: (chunk) => {

@@ -146,6 +146,7 @@ async function openThrough(
     throw err;
   }
   const w = writer;
+  open?.onSpill?.(w.path, goneHint(cache.blobPath(digest)));
   const reader = stream.getReader();
   const signal = open?.signal;
   const finish = () => {

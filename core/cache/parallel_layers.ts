@@ -14,7 +14,7 @@
  * @module
  */
 import { Oci2LxcError } from "../errors.ts";
-import type { Blob, BlobOpenOptions } from "../image/blob.ts";
+import type { Blob, BlobOpenOptions, GrowingFile } from "../image/blob.ts";
 import type { ImageLayer } from "../image/image.ts";
 import type { PrefetchedLayers } from "../image/prefetch.ts";
 
@@ -29,25 +29,34 @@ export function parallelLayers(
 ): PrefetchedLayers {
   const abort = new AbortController();
   const background = new Map<number, Promise<void>>();
+  /** Each background download's file as it grows (see Blob.download), by position. */
+  const spills = new Map<number, Spill>();
   /** Background downloads that failed on the registry's side: the writer gets that error instead of a second try. */
   const refused = new Map<number, Oci2LxcError>();
   let running = 0;
   let next = 0;
+  /** Download `position` in the background; `ahead` ones count against `maxParallel - 1`, the writer's own does not. */
+  const start = (position: number, ahead: boolean) => {
+    const blob = layers[position]!.blob;
+    if (ahead) running++;
+    const spill = new Spill(blob.size);
+    spills.set(position, spill);
+    const done = drain(blob, abort.signal, spill, (bytes) => onDownload?.(position, bytes)).finally(() => {
+      if (ahead) running--;
+      pump();
+    });
+    spill.follow(done);
+    done.catch((err) => {
+      if (err instanceof Oci2LxcError && err.code === "registry") refused.set(position, err);
+    });
+    background.set(position, done);
+  };
   const pump = () => {
     while (running < maxParallel - 1 && next < layers.length && !abort.signal.aborted) {
       const position = next++;
-      const blob = layers[position]!.blob;
       // A cached layer is read from its file: nothing to download.
-      if (blob.local || background.has(position)) continue;
-      running++;
-      const done = drain(blob, abort.signal, (bytes) => onDownload?.(position, bytes)).finally(() => {
-        running--;
-        pump();
-      });
-      done.catch((err) => {
-        if (err instanceof Oci2LxcError && err.code === "registry") refused.set(position, err);
-      });
-      background.set(position, done);
+      if (layers[position]!.blob.local || background.has(position)) continue;
+      start(position, true);
     }
   };
   /** The writer is at `position`: the background takes the layers after it; resolves when `position`'s ended. */
@@ -76,6 +85,14 @@ export function parallelLayers(
         await reach(position);
         return await layer.blob.whenLocal?.();
       },
+      download: async () => {
+        if (layer.blob.local || layer.blob.size === undefined || abort.signal.aborted) return undefined;
+        // The writer's own download, if not under way already; the ones after it in the background.
+        if (!background.has(position)) start(position, false);
+        next = Math.max(next, position + 1);
+        pump();
+        return await spills.get(position)!.file;
+      },
     };
     return { ...layer, blob };
   });
@@ -87,9 +104,67 @@ export function parallelLayers(
   };
 }
 
+/** One background download's file as it grows: known once the cache has opened it, and the bytes written so far. */
+class Spill {
+  readonly #size: number | undefined;
+  #path: string | undefined;
+  #written = 0;
+  readonly #listeners = new Set<() => void>();
+  readonly #file = Promise.withResolvers<GrowingFile | undefined>();
+  #done: Promise<void> = Promise.resolve();
+
+  constructor(size: number | undefined) {
+    this.#size = size;
+  }
+
+  /** The growing file, once known; undefined when the download ended without one (another run had cached it). */
+  get file(): Promise<GrowingFile | undefined> {
+    return this.#file.promise;
+  }
+
+  /** The download's outcome: ends the wait for a file that never came, and tells the watchers. */
+  follow(done: Promise<void>): void {
+    this.#done = done;
+    const end = () => {
+      this.#file.resolve(undefined);
+      for (const listener of this.#listeners) listener();
+    };
+    done.then(end, end);
+  }
+
+  /** The cache opened its download file at `path`. */
+  spilled(path: string, hint: string | undefined): void {
+    if (this.#path !== undefined || this.#size === undefined) return;
+    this.#path = path;
+    const size = this.#size;
+    this.#file.resolve({
+      file: path,
+      size,
+      hint,
+      written: () => this.#written,
+      watch: (listener) => {
+        this.#listeners.add(listener);
+        return () => this.#listeners.delete(listener);
+      },
+      done: this.#done,
+    });
+  }
+
+  /** `bytes` are in the file now. */
+  wrote(bytes: number): void {
+    this.#written = bytes;
+    for (const listener of this.#listeners) listener();
+  }
+}
+
 /** Read a blob's stream to its end, so cachingSource stores it; stopped by `signal`. */
-async function drain(blob: Blob, signal: AbortSignal, onBytes: (bytes: number) => void): Promise<void> {
-  const stream = await blob.open({ signal });
+async function drain(
+  blob: Blob,
+  signal: AbortSignal,
+  spill: Spill,
+  onBytes: (bytes: number) => void,
+): Promise<void> {
+  const stream = await blob.open({ signal, onSpill: (path, hint) => spill.spilled(path, hint) });
   const reader = stream.getReader();
   const stop = () => reader.cancel(signal.reason).catch(() => {});
   signal.addEventListener("abort", stop, { once: true });
@@ -100,6 +175,8 @@ async function drain(blob: Blob, signal: AbortSignal, onBytes: (bytes: number) =
       const chunk = await reader.read();
       if (chunk.done || signal.aborted) return;
       bytes += chunk.value.length;
+      // cachingSource wrote the chunk to the file before handing it on.
+      spill.wrote(bytes);
       onBytes(bytes);
     }
   } finally {

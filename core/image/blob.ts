@@ -32,6 +32,30 @@ export interface LocalRange {
 export interface BlobOpenOptions {
   /** Stops the transfer: the stream errors (or `open` rejects) once it aborts. */
   signal?: AbortSignal | undefined;
+  /**
+   * Told the path of the local file the bytes are also written to (a blob cache's download file) before the first byte
+   * goes there; every chunk the stream hands out is in that file by then. Not called when there is no such file.
+   */
+  onSpill?: ((file: string, hint?: string) => void) | undefined;
+}
+
+/**
+ * A blob's download into a local file while it runs: the bytes up to {@linkcode written} are in `file` already, so a
+ * reader can follow the file as it grows instead of taking the bytes from a stream (core/layer/download_board.ts).
+ */
+export interface GrowingFile {
+  /** The file being written; when the download ends it may be renamed (into a blob cache): hold it open before. */
+  readonly file: string;
+  /** The blob's size: the file's size once the download is done. */
+  readonly size: number;
+  /** What to do when the file turns out damaged as it is read (LocalRange.hint). */
+  readonly hint?: string | undefined;
+  /** Bytes in the file so far. */
+  written(): number;
+  /** Call `listener` after each write and once when the download ends; returns the way to stop. */
+  watch(listener: () => void): () => void;
+  /** Resolves when every byte is in the file, rejects with the download's error. */
+  readonly done: Promise<void>;
 }
 
 /**
@@ -57,6 +81,12 @@ export interface Blob {
    * them). Readers ask it when they reach the blob, so a layer that downloaded ahead takes the fast path too.
    */
   whenLocal?(): Promise<LocalRange | undefined>;
+  /**
+   * For a blob that downloads into a local file (a layer through the blob cache): start that download now, or join the
+   * one under way, and give the file as it grows; undefined when there is none to follow (the blob is on disk already,
+   * ask `whenLocal()`, or is only a stream). Readers that can follow a file (the layer worker) read it so.
+   */
+  download?(): Promise<GrowingFile | undefined>;
 }
 
 /** The size to show and count progress by: the descriptor's, or the local range's. */

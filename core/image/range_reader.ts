@@ -41,6 +41,21 @@ export function* rangeChunks(range: LocalRange, name: string = range.file): Gene
 }
 
 /**
+ * The range's file, open for reading (through its held descriptor when it has one), at its start; an error names it.
+ * For readers that follow the file themselves (core/layer/download_board.ts).
+ */
+export function openRangeFile(range: LocalRange, name: string = range.file): Deno.FsFile {
+  let file: Deno.FsFile;
+  try {
+    file = openRange(range);
+  } catch (cause) {
+    throw cannotOpen(range, name, cause);
+  }
+  file.seekSync(range.offset, Deno.SeekMode.Start);
+  return file;
+}
+
+/**
  * Call `onChunk` with consecutive chunks of the range's bytes. The chunk is a view into a reused buffer, valid only
  * during the call.
  */

@@ -16,14 +16,21 @@
  * the name. A file already gone when the feed reaches it (pruned since its lookup) is streamed instead: downloaded
  * again.
  *
+ * A blob that downloads into a file (a layer through the blob cache: `Blob.download`) is not fed either: the worker is
+ * told the file and follows it as it grows, learning each new length from the {@linkcode DownloadBoard} in shared
+ * memory, so with a cache no layer byte crosses between the threads, and the main thread's part is the socket and one
+ * write per chunk.
+ *
  * Messages to the worker, after its jobs: `{ type: "chunk", layer, chunk }`, `{ type: "end", layer }`,
  * `{ type: "file", layer, range }` (the whole layer is in that file range: read it there),
+ * `{ type: "growing", layer, range }` (the layer is downloading into that file: follow it on the board),
  * `{ type: "error", layer, record }` (the stream failed: the worker reports it as that layer's error, in order), and
  * `{ type: "cancel" }`. The worker answers each chunk with `{ type: "consumed", layer, bytes }`.
  *
  * @module
  */
-import type { Blob, LocalRange } from "../image/blob.ts";
+import type { Blob, GrowingFile, LocalRange } from "../image/blob.ts";
+import type { DownloadBoard } from "./download_board.ts";
 import { HeldFiles } from "./held_files.ts";
 import { errorFromRecord, type ErrorRecord, errorRecord } from "./layer_job.ts";
 
@@ -35,6 +42,7 @@ export type FeedMessage =
   | { type: "chunk"; layer: number; chunk: Uint8Array }
   | { type: "end"; layer: number }
   | { type: "file"; layer: number; range: LocalRange }
+  | { type: "growing"; layer: number; range: LocalRange }
   | { type: "error"; layer: number; record: ErrorRecord }
   | { type: "cancel" };
 
@@ -66,7 +74,7 @@ export class FeedInbox {
    * @throws the stream's error, as the main thread reported it
    * @throws {FeedCancelled} once the feed is cancelled
    */
-  async next(layer: number): Promise<Uint8Array | null | { range: LocalRange }> {
+  async next(layer: number): Promise<Uint8Array | null | { range: LocalRange; growing: boolean }> {
     while (this.#queue.length === 0 && !this.#cancelled) {
       await new Promise<void>((resolve) => this.#waiting = resolve);
     }
@@ -77,7 +85,8 @@ export class FeedInbox {
     }
     if (message.type === "chunk") return message.chunk;
     if (message.type === "end") return null;
-    if (message.type === "file") return { range: message.range };
+    if (message.type === "file") return { range: message.range, growing: false };
+    if (message.type === "growing") return { range: message.range, growing: true };
     throw errorFromRecord(message.record);
   }
 }
@@ -92,6 +101,9 @@ export class BlobFeed {
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #stopped = false;
   readonly #held: HeldFiles;
+  readonly #board: DownloadBoard | undefined;
+  /** The errors of downloads that failed while the worker followed their files, by layer. */
+  readonly #failures = new Map<number, unknown>();
   /** Settles when every blob has been posted, or the feed stopped. */
   readonly done: Promise<void>;
 
@@ -106,11 +118,18 @@ export class BlobFeed {
     post: (message: FeedMessage, transfer?: Transferable[]) => void,
     signal: AbortSignal | undefined,
     held: HeldFiles = new HeldFiles(),
+    board?: DownloadBoard,
   ) {
     this.#post = post;
     this.#signal = signal;
     this.#held = held;
+    this.#board = board;
     this.done = this.#run(blobs);
+  }
+
+  /** The error of `layer`'s download, when it failed while the worker followed its file. */
+  failure(layer: number): unknown {
+    return this.#failures.get(layer);
   }
 
   /** The worker took `bytes` more (its `consumed` message). */
@@ -136,6 +155,16 @@ export class BlobFeed {
       const blob = blobs[layer];
       if (blob === undefined) continue;
       try {
+        // Downloading into a file (the blob cache's): the worker follows the file as it grows.
+        const growing = this.#board ? await blob.download?.().catch(() => undefined) : undefined;
+        if (this.#stopped) return;
+        const followed = growing &&
+          this.#held.hold(layer, { file: growing.file, offset: 0, size: growing.size, hint: growing.hint });
+        if (growing && followed) {
+          this.#announce(layer, growing);
+          this.#post({ type: "growing", layer, range: followed });
+          continue;
+        }
         // Downloaded ahead meanwhile: the worker reads the file itself.
         const range = await blob.whenLocal?.().catch(() => undefined);
         if (this.#stopped) return;
@@ -152,6 +181,21 @@ export class BlobFeed {
         return;
       }
     }
+  }
+
+  /** Post `growing`'s length to the board as it grows, and how its download ended. */
+  #announce(layer: number, growing: GrowingFile): void {
+    const board = this.#board!;
+    const stop = growing.watch(() => board.wrote(layer, growing.written()));
+    board.wrote(layer, growing.written());
+    growing.done.then(() => {
+      stop();
+      board.done(layer, growing.written());
+    }, (err) => {
+      stop();
+      this.#failures.set(layer, err);
+      board.failed(layer);
+    });
   }
 
   async #feed(blob: Blob, layer: number): Promise<void> {

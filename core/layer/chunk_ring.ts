@@ -61,6 +61,15 @@ export class ChunkRing {
     this.#data = new Uint8Array(shared, controlAligned + progressCount * 8, SLOTS * SLOT_SIZE);
   }
 
+  /**
+   * Producer: stop if the consumer cancelled (for a producer that waits on something else than the ring).
+   *
+   * @throws {RingCancelled} when the consumer cancelled
+   */
+  throwIfCancelled(): void {
+    if (Atomics.load(this.#control, CANCEL) === 1) throw new RingCancelled();
+  }
+
   /** Consumer: tell the producer to stop at its next wait. */
   cancel(): void {
     Atomics.store(this.#control, CANCEL, 1);

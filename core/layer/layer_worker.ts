@@ -24,6 +24,7 @@ import { DigestMismatchError } from "../errors.ts";
 import { readRange } from "../image/range_reader.ts";
 import { FeedCancelled, FeedInbox, type FeedMessage } from "./blob_feed.ts";
 import { ChunkRing, KIND_DATA, KIND_END, KIND_ERROR, RingCancelled } from "./chunk_ring.ts";
+import { DownloadBoard } from "./download_board.ts";
 import { encodeErrorRecord, errorRecord, type LayerJob } from "./layer_job.ts";
 import { LayerStream } from "./layer_stream.ts";
 
@@ -37,14 +38,24 @@ export function isLayerWorker(): boolean {
 
 /** The parts of a worker's global scope used here. */
 interface WorkerScope {
-  onmessage: ((event: MessageEvent<{ shared: SharedArrayBuffer; jobs: LayerJob[] } | FeedMessage>) => void) | null;
+  onmessage:
+    | ((
+      event: MessageEvent<{ shared: SharedArrayBuffer; board: SharedArrayBuffer; jobs: LayerJob[] } | FeedMessage>,
+    ) => void)
+    | null;
   postMessage(message: unknown): void;
   close(): void;
 }
 
 const encoder = new TextEncoder();
 
-async function run(ring: ChunkRing, jobs: readonly LayerJob[], inbox: FeedInbox, scope: WorkerScope): Promise<void> {
+async function run(
+  ring: ChunkRing,
+  board: DownloadBoard,
+  jobs: readonly LayerJob[],
+  inbox: FeedInbox,
+  scope: WorkerScope,
+): Promise<void> {
   for (let i = 0; i < jobs.length; i++) {
     const job = jobs[i]!;
     let atFinish = false;
@@ -63,13 +74,16 @@ async function run(ring: ChunkRing, jobs: readonly LayerJob[], inbox: FeedInbox,
         } else {
           for (let chunk = await inbox.next(i); chunk !== null; chunk = await inbox.next(i)) {
             if (!(chunk instanceof Uint8Array)) {
-              // The whole layer lies in a file after all (downloaded ahead): read it as a local range.
+              // The whole layer lies in a file after all: downloaded ahead (read it as a local range), or downloading
+              // into it (follow it as it grows).
               range = chunk.range;
-              readRange(chunk.range, (part) => {
+              const push = (part: Uint8Array) => {
                 stream.push(part);
                 read += part.length;
                 ring.progress[i] = read;
-              }, job.name);
+              };
+              if (chunk.growing) board.follow(i, chunk.range, job.name, push, () => ring.throwIfCancelled());
+              else readRange(chunk.range, push, job.name);
               break;
             }
             stream.push(chunk);
@@ -109,8 +123,8 @@ if (isLayerWorker()) {
       inbox.deliver(data);
       return;
     }
-    const { shared, jobs } = data;
-    await run(new ChunkRing(shared, jobs.length), jobs, inbox, scope);
+    const { shared, board, jobs } = data;
+    await run(new ChunkRing(shared, jobs.length), new DownloadBoard(board, jobs.length), jobs, inbox, scope);
     // Every decompressor is closed by now: the main thread may terminate us without leaking one.
     scope.postMessage({ type: "ended" });
     scope.close();

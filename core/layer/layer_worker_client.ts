@@ -14,6 +14,7 @@ import { BlobFeed } from "./blob_feed.ts";
 import { ChunkRing, KIND_DATA, KIND_END } from "./chunk_ring.ts";
 import type { FeedMessage } from "./blob_feed.ts";
 import { HeldFiles } from "./held_files.ts";
+import { createDownloadBoard, DownloadBoard } from "./download_board.ts";
 import type { OutputSink } from "./decompressor.ts";
 import { errorFromRecord, type ErrorRecord, type LayerJob } from "./layer_job.ts";
 import { DiffIdCheck, type LayerStreamResult } from "./layer_stream.ts";
@@ -105,6 +106,7 @@ export class LayerWorker {
     // otherwise): the worker keeps the blob's digest. An uncompressed blob's one hash serves both, in the worker.
     const planned = jobs.map((job): LayerJob => ({ ...job, diffIdElsewhere: job.compression !== "none" }));
     const shared = ChunkRing.create(jobs.length);
+    const board = createDownloadBoard(jobs.length);
     const client = new LayerWorker(worker, new ChunkRing(shared, jobs.length), planned);
     const ready = Promise.withResolvers<boolean>();
     let loaded = false;
@@ -130,7 +132,7 @@ export class LayerWorker {
       else early.push([message, transfer]);
     };
     if (streamed.some((blob) => blob !== undefined)) {
-      client.#feed = new BlobFeed(streamed, post, signal, client.#held);
+      client.#feed = new BlobFeed(streamed, post, signal, client.#held, new DownloadBoard(board, jobs.length));
     }
     const timer = setTimeout(() => ready.resolve(false), READY_MS);
     const onAbort = () => ready.resolve(false);
@@ -144,7 +146,7 @@ export class LayerWorker {
       const held = planned.map((job, i) =>
         job.range ? { ...job, range: client.#held.hold(i, job.range) ?? job.range } : job
       );
-      worker.postMessage({ shared, jobs: held });
+      worker.postMessage({ shared, board, jobs: held });
       for (const [message, transfer] of early) worker.postMessage(message, transfer ?? []);
       early.length = 0;
       loaded = true;
@@ -218,6 +220,9 @@ export class LayerWorker {
       const record = payload as ErrorRecord;
       // An abort that cancelled a stream's transfer is an interruption, not a read error.
       alive();
+      // The worker followed the layer's download into a file, and the download failed: its error is the layer's.
+      const download = this.#feed?.failure(index);
+      if (download !== undefined) throw download;
       // As in readLayer: a write error wins over what the end-of-layer checks found, unless that is a digest mismatch.
       if (sinkError !== undefined && record.atFinish && record.kind !== "digest") throw sinkError;
       throw errorFromRecord(record);

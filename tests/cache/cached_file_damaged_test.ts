@@ -25,9 +25,19 @@ import { systemTest } from "../_helpers/tier.ts";
 
 const SELECT = { reference: "memory", transport: "memory", refName: undefined, platform: parsePlatform("linux/amd64") };
 
-/** The layers of `memory` through the cache and parallelLayers; `damage` runs on layer 3's file once it is handed out. */
-async function layersThroughCache(memory: MemorySource, cache: BlobCache, damage?: (file: string) => void) {
+/**
+ * The layers of `memory` through the cache and parallelLayers; `damage` runs on layer 3's file once it is handed out:
+ * a file downloaded ahead right after its lookup (whenLocal), a file the worker follows as it downloads right when its
+ * download ends (download), so before the worker, busy with the layers before it, reads it.
+ */
+async function layersThroughCache(memory: MemorySource, cache: BlobCache, damageOnce?: (file: string) => void) {
   const image = await selectImage(cachingSource(memory, cache), memory.top, SELECT);
+  // Once: a file followed as it downloads can also be looked up after (when it was renamed in before it was held).
+  let damaged = false;
+  const damage = damageOnce && ((file: string) => {
+    if (!damaged) damageOnce(file);
+    damaged = true;
+  });
   const parallel = parallelLayers(image.layers, 4);
   const layers = parallel.layers.map((layer, position): ImageLayer =>
     position !== 2 || !damage ? layer : {
@@ -38,6 +48,14 @@ async function layersThroughCache(memory: MemorySource, cache: BlobCache, damage
           const range = await layer.blob.whenLocal?.();
           if (range) damage(range.file);
           return range;
+        },
+        download: async () => {
+          const growing = await layer.blob.download?.();
+          // A clock tick after the download's end: a change within the tick of the last write is the blind spot of
+          // the stamp the downloading process writes (blob_cache.ts), not what this test is about.
+          const later = () => new Promise((resolve) => setTimeout(resolve, 30));
+          return growing &&
+            { ...growing, done: growing.done.then(later).then(() => damage(cache.blobPath(layer.blob.digest!))) };
         },
       },
     }
@@ -61,9 +79,9 @@ async function expected(dir: string): Promise<ReturnType<typeof fsManifest>> {
   // A fresh copy: the feed transfers a chunk that is a whole buffer to the worker, and MemorySource's small blobs are.
   const original = await MemorySource.load(`${dir}/img`);
   const local = await selectImage(original, original.top, SELECT);
-  await Deno.mkdir(`${dir}/expected`);
-  await assembleRootfs(local.layers, `${dir}/expected`, { worker: "never" });
-  return fsManifest(`${dir}/expected`);
+  const into = Deno.makeTempDirSync({ dir, prefix: "expected-" });
+  await assembleRootfs(local.layers, into, { worker: "never" });
+  return fsManifest(into);
 }
 
 systemTest("cached files pruned before the worker reads them: the conversion goes on, right", async () => {
@@ -71,17 +89,16 @@ systemTest("cached files pruned before the worker reads them: the conversion goe
     await fourLayers(`${dir}/img`);
     const memory = await MemorySource.load(`${dir}/img`);
     const cache = new BlobCache(`${dir}/cache`);
-    // Layer 2's file was handed to the worker already; layer 3's just passed its lookup; both are removed.
+    // Layer 3's download just ended (or its file just passed its lookup); every blob in the cache is removed.
     const run = await layersThroughCache(memory, cache, () => pruneCache(cache, { all: true }));
     const opened = memory.opened;
     await Deno.mkdir(`${dir}/rootfs`);
     const result = await assembleRootfs(run.layers, `${dir}/rootfs`, { worker: "always" });
     run.cancel();
     assert(result.readInWorker);
-    // Each layer once, and again the ones whose file was gone before it was handed out: layer 3, and layer 4 if its
-    // download had ended before the prune. Layer 2 was not: the worker read it through the descriptor held on it.
+    // With the worker following each download's file through a held descriptor, none needs to be downloaded again.
     const downloads = memory.opened - opened;
-    assert(downloads === 5 || downloads === 6, `${downloads} downloads`);
+    assert(downloads >= 4 && downloads <= 6, `${downloads} downloads`);
     assert.deepEqual(fsManifest(`${dir}/rootfs`), await expected(dir));
     // The descriptors held for the worker are closed again.
     const open = [...Deno.readDirSync("/proc/self/fd")].flatMap((e) => {
@@ -158,10 +175,15 @@ for (const [how, damage] of Object.entries(DAMAGES)) {
         (e: unknown) => e,
       );
       first.cancel();
-      assert(err instanceof Oci2LxcError, `an Oci2LxcError, not ${err}`);
-      assert.match(err.message, /^Cannot \w+ layer 3\/4 \(sha256:[0-9a-f]{12}\)/, err.message);
-      assert.match(err.hint ?? "", /blob cache's copy .*removed or changed.*run the command again.*--pull=always/);
-      if (how === "changed in place") assert(err instanceof DigestMismatchError, `${err}`);
+      // The worker follows layer 3's file as it downloads: when it read the bytes before the damage, this run is right
+      // and only the next one meets the damage (and heals); else this one fails, clearly.
+      if (err === undefined) assert.deepEqual(fsManifest(`${dir}/one`), await expected(dir));
+      else {
+        assert(err instanceof Oci2LxcError, `an Oci2LxcError, not ${err}`);
+        assert.match(err.message, /^Cannot \w+ layer 3\/4 \(sha256:[0-9a-f]{12}\)/, err.message);
+        assert.match(err.hint ?? "", /blob cache's copy .*removed or changed.*run the command again.*--pull=always/);
+        if (how === "changed in place") assert(err instanceof DigestMismatchError, `${err}`);
+      }
 
       // The next run: the damaged copy is dropped and downloaded again; the rootfs is right.
       const opened = memory.opened;
