@@ -131,22 +131,25 @@ systemTest("under --pull=always a layer that was cached before is downloaded aga
   });
 });
 
-systemTest("a download that fails while the worker follows its file is that layer's error, and leaves no file", async () => {
-  await withTempDir(async (dir) => {
-    await fourLayers(`${dir}/img`);
-    const memory = await MemorySource.load(`${dir}/img`);
-    const cache = new BlobCache(`${dir}/cache`);
-    const { layers, followed, cancel } = await counted(memory, cache, "missing");
-    // Layer 3's transfer breaks off after its first chunk, for good.
-    const cut = new Error("connection reset by the test");
-    memory.faults.set(layers[2]!.blob.digest!, { failAfter: 1, error: cut });
-    await Deno.mkdir(`${dir}/rootfs`);
-    const err = await assembleRootfs(layers, `${dir}/rootfs`, { worker: "always" }).then(() => undefined, (e) => e);
-    cancel();
-    assert.equal(err, cut, `the download's own error: ${err}`);
-    assert.ok(followed.includes(2), "the worker followed layer 3's file");
-    // Nothing half-made in the cache: no partial file, and layer 3 not cached.
-    assert.deepEqual([...Deno.readDirSync(`${dir}/cache/tmp`)].map((e) => e.name), []);
-    assert.ok(!cache.has(layers[2]!.blob.digest!));
-  });
-});
+systemTest(
+  "a download that fails while the worker follows its file is that layer's error, and leaves no file",
+  async () => {
+    await withTempDir(async (dir) => {
+      await fourLayers(`${dir}/img`);
+      const memory = await MemorySource.load(`${dir}/img`);
+      const cache = new BlobCache(`${dir}/cache`);
+      const { layers, followed, cancel } = await counted(memory, cache, "missing");
+      // Layer 3's transfer breaks off after its first chunk, for good.
+      const cut = new Error("connection reset by the test");
+      memory.faults.set(layers[2]!.blob.digest!, { failAfter: 1, error: cut });
+      await Deno.mkdir(`${dir}/rootfs`);
+      const err = await assembleRootfs(layers, `${dir}/rootfs`, { worker: "always" }).then(() => undefined, (e) => e);
+      cancel();
+      assert.equal(err, cut, `the download's own error: ${err}`);
+      assert.ok(followed.includes(2), "the worker followed layer 3's file");
+      // Nothing half-made in the cache: no partial file, and layer 3 not cached.
+      assert.deepEqual([...Deno.readDirSync(`${dir}/cache/tmp`)].map((e) => e.name), []);
+      assert.ok(!cache.has(layers[2]!.blob.digest!));
+    });
+  },
+);
