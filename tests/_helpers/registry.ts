@@ -234,13 +234,18 @@ export class TestRegistry implements AsyncDisposable {
    * is `name:tag`; `format` `v2s2` stores Docker schema 2, `v2s1` Docker schema 1; `all` copies a whole index.
    */
   async seed(fixture: string, ref: string, options: { format?: "v2s2" | "v2s1"; all?: boolean } = {}): Promise<void> {
+    await this.push(`oci-archive:${FIXTURES}${fixture}`, ref, options);
+  }
+
+  /** Copy an image from any skopeo source (`oci:DIR:TAG`, `oci-archive:FILE`) into the registry as `ref` (name:tag). */
+  async push(source: string, ref: string, options: { format?: "v2s2" | "v2s1"; all?: boolean } = {}): Promise<void> {
     const args = ["skopeo", "copy", "--quiet"];
     if (options.all) args.push("--all");
     if (options.format) args.push("--format", options.format);
     if (this.certDir) args.push("--dest-cert-dir", this.certDir);
     else args.push("--dest-tls-verify=false");
     if (this.mode !== "http") args.push("--dest-creds", `${this.user}:${this.password}`);
-    args.push(`oci-archive:${FIXTURES}${fixture}`, `docker://${this.host}/${ref}`);
+    args.push(source, `docker://${this.host}/${ref}`);
     await run(args);
   }
 

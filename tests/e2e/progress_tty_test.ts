@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { formatBytes } from "../../cli/format_bytes.ts";
-import { compress, run, tarOf, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
+import { compress, tarOf, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
 import { startRegistry } from "../_helpers/registry.ts";
 import { ENTRIES, type Entry } from "./_cli.ts";
 import { runOnTerminal } from "./_terminal.ts";
@@ -83,14 +83,7 @@ for (const entry of ENTRIES) {
       const blobs = await threeLayers(dir);
       await using registry = await startRegistry("http");
       const image = `${registry.host}/progress:1`;
-      await run([
-        "skopeo",
-        "copy",
-        "--quiet",
-        "--dest-tls-verify=false",
-        `oci:${dir}/image:latest`,
-        `docker://${image}`,
-      ]);
+      await registry.push(`oci:${dir}/image:latest`, "progress:1");
       const r = await convertOnTerminal(entry, dir, `docker://${image}`);
       const shown = JSON.stringify(r.terminal);
       assert.equal(r.code, 0, shown);

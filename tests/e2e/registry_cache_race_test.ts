@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { convert } from "../../core/api.ts";
 import { fsManifest } from "../../core/rootfs/fs_manifest.ts";
-import { run, withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
+import { withTempDir, writeOciDir } from "../_helpers/oci_builder.ts";
 import { FaultProxy } from "../_helpers/fault_proxy.ts";
 import { startRegistry, type TestRegistry } from "../_helpers/registry.ts";
 import { file } from "../rootfs/_layers.ts";
@@ -30,14 +30,7 @@ async function seedImage(registry: TestRegistry, dir: string): Promise<{ layers:
     sizes.map((size, i) => ({ tar: layerTar([file(`layer${i}.bin`, random(size))]), compression: "gzip" as const })),
     { Cmd: ["/bin/sh"] },
   );
-  await run([
-    "skopeo",
-    "copy",
-    "--quiet",
-    "--dest-tls-verify=false",
-    `oci:${dir}/image:latest`,
-    `docker://${registry.host}/multi:1`,
-  ]);
+  await registry.push(`oci:${dir}/image:latest`, "multi:1");
   await convert(`oci:${dir}/image`, `${dir}/local`, { platform: "linux/amd64" });
   return { layers: built.layerDigests, local: `${dir}/local/rootfs` };
 }
