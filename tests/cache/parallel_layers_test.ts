@@ -146,8 +146,8 @@ systemTest(
       const err = await assembleRootfs(layers, `${dir}/rootfs`, { worker: "always" }).then(() => undefined, (e) => e);
       cancel();
       // The download's own error: passed on as it is, or (when its partial file was gone before the worker was told of
-    // it) the same error from the second try, which streams.
-    assert.ok(err instanceof Error && err.message === cut.message, `the download's own error: ${err}`);
+      // it) the same error from the second try, which streams.
+      assert.ok(err instanceof Error && err.message === cut.message, `the download's own error: ${err}`);
       assert.ok(followed.includes(2), "the worker followed layer 3's file");
       // Nothing half-made in the cache: no partial file, and layer 3 not cached.
       assert.deepEqual([...Deno.readDirSync(`${dir}/cache/tmp`)].map((e) => e.name), []);
