@@ -85,7 +85,11 @@ export function parallelLayers(
         await reach(position);
         return await layer.blob.whenLocal?.();
       },
-      download: async () => {
+      download: async (options?: BlobOpenOptions) => {
+        // The reader's signal (an interrupt) stops every download at once, so their partial files go in its turn.
+        const signal = options?.signal;
+        if (signal?.aborted) abort.abort(signal.reason);
+        else signal?.addEventListener("abort", () => abort.abort(signal.reason), { once: true });
         if (layer.blob.local || layer.blob.size === undefined || abort.signal.aborted) return undefined;
         // The writer's own download, if not under way already; the ones after it in the background.
         if (!background.has(position)) start(position, false);

@@ -84,9 +84,10 @@ export interface Blob {
   /**
    * For a blob that downloads into a local file (a layer through the blob cache): start that download now, or join the
    * one under way, and give the file as it grows; undefined when there is none to follow (the blob is on disk already,
-   * ask `whenLocal()`, or is only a stream). Readers that can follow a file (the layer worker) read it so.
+   * ask `whenLocal()`, or is only a stream). Readers that can follow a file (the layer worker) read it so. Its
+   * `signal` stops the download (and removes its partial file) as `open`'s does.
    */
-  download?(): Promise<GrowingFile | undefined>;
+  download?(options?: BlobOpenOptions): Promise<GrowingFile | undefined>;
 }
 
 /** The size to show and count progress by: the descriptor's, or the local range's. */

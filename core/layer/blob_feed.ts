@@ -156,7 +156,9 @@ export class BlobFeed {
       if (blob === undefined) continue;
       try {
         // Downloading into a file (the blob cache's): the worker follows the file as it grows.
-        const growing = this.#board ? await blob.download?.().catch(() => undefined) : undefined;
+        const growing = this.#board
+          ? await blob.download?.({ signal: this.#signal }).catch(() => undefined)
+          : undefined;
         if (this.#stopped) return;
         const followed = growing &&
           this.#held.hold(layer, { file: growing.file, offset: 0, size: growing.size, hint: growing.hint });
