@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { abortOpenWriters } from "../core/cache/blob_cache.ts";
 import type { ConversionContext } from "../core/conversion.ts";
 import { type ErrorCode, EXIT_CODES, Oci2LxcError, quoteForMessage, UNEXPECTED_EXIT_CODE } from "../core/errors.ts";
 import { type Plugin, validatePlugin } from "../core/plugin.ts";
@@ -160,6 +161,9 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
   } finally {
     globalThis.removeEventListener("unhandledrejection", onStray);
     globalThis.removeEventListener("error", onStray);
+    // A download still open now is a leftover (an interrupt came while one was settling its abort): its partial file
+    // goes before the process exits, so nothing half-made stays in the cache's tmp/.
+    abortOpenWriters();
   }
 }
 

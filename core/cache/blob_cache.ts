@@ -69,6 +69,17 @@ export interface BlobWriter {
   abort(): void;
 }
 
+/** The partial files of this process's downloads under way, with the way to remove each (see abortOpenWriters). */
+const openWriters = new Set<() => void>();
+
+/**
+ * Remove the partial file of every download still under way in this process: for a program about to exit (an
+ * interrupted conversion), so that no download that was still settling its abort leaves its file in `tmp/`.
+ */
+export function abortOpenWriters(): void {
+  for (const abort of [...openWriters]) abort();
+}
+
 /** The cache at one directory. Nothing is created until something is written. */
 export class BlobCache {
   /** The cache directory. */
@@ -206,6 +217,7 @@ export class BlobCache {
       file.close();
     };
     const abort = () => {
+      openWriters.delete(abort);
       closeFile();
       try {
         Deno.removeSync(tmp);
@@ -213,6 +225,7 @@ export class BlobCache {
         // renamed in, or removed already
       }
     };
+    openWriters.add(abort);
     return {
       path: tmp,
       // Synchronous: a chunk goes into the page cache in microseconds, less than the async op's hop to a blocking
@@ -231,6 +244,7 @@ export class BlobCache {
         const path = this.blobPath(digest);
         await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
         await Deno.rename(tmp, path);
+        openWriters.delete(abort);
         this.#writeStamp(digest, path, mediaType, true);
         return true;
       },
